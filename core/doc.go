@@ -1,0 +1,57 @@
+// Package core is Sluice's engine: it parses a pipeline file, plans it into
+// a graph of stages, and runs the graph on every core. It knows no
+// particular stage kind; those live in package stages and are found
+// through a Registry.
+//
+// The three steps are kept apart, as text/template keeps parse apart from
+// execute:
+//
+//	cfg, err := core.Parse("pipeline.yaml", src)  // YAML → Config, positions kept
+//	g, err := core.Plan(cfg, registry)            // kinds, options, edges, types, cycles
+//	rep, err := core.Run(ctx, g, core.RunOptions{})
+//
+// Parse and Plan report every problem at once, each as
+// "file:line:col: stage "x": message" with a "did you mean" where one
+// helps (see ErrorList). Plan is pure: building a stage must not touch the
+// outside world, so `sluice validate` is safe to run anywhere.
+//
+// # Records and batches
+//
+// A Record carries its bytes, where it came from (Position) and what stages
+// attached (Category, Labels). Records move between stages in batches over
+// bounded channels: the channel cost is paid per batch, and a slow stage
+// holds back its producers (backpressure), so memory is bounded by
+// batch_size × queue × record size per edge, not by the input. Records are
+// read-only once emitted, because a fan-out hands the same batch to every
+// consumer.
+//
+// # Stages
+//
+// A stage implements one execution interface: Source (produces records),
+// Processor (one record at a time, called concurrently by the stage's
+// workers), BatchProcessor (a batch per call, for per-call costs such as a
+// plugin round trip) or Aggregator (mergeable per-worker accumulators, so
+// workers never share state and no lock is on the hot path). Optional
+// capabilities are found by type assertion: Setupper, Finisher, Committer,
+// Teardowner, Outputter, Sizer. The contract is shaped like Apache Beam's
+// (DoFn with Setup/Teardown, CombineFn, sinks safe to retry) so that a
+// pipeline can later be mapped onto a distributed runner.
+//
+// # Running
+//
+// The runner owns every goroutine and channel: stages never start
+// goroutines and never close channels. Each stage runs on a conc pool of its
+// workers; `ordered: true` runs it on a conc stream instead, which keeps
+// input order by holding each batch's output until the batches before it
+// are sent. The first error under `on_error: fail` cancels everything and is
+// reported with the stage and the record's position; `skip` counts and logs
+// the record; `dead_letter` writes it with the reason to a JSON-lines file.
+// A panic in a stage becomes an error naming the stage (the stack goes to
+// the debug log) and the process stays alive. Outputs are written under
+// temporary names and committed only when every stage succeeded, so no
+// partial output is left under a final name after a failure or a signal.
+//
+// Every run returns a Report, a ledger per stage (in, out, processed,
+// skipped, dead-lettered, errored, dropped) that adds up: Report.Check
+// verifies it, and Run fails a run whose ledger does not balance.
+package core

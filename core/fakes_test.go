@@ -1,0 +1,175 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/core"
+)
+
+// The fake kinds used by the engine's tests: a generator, a transformer, a
+// collecting sink that commits, and a counting aggregator.
+
+type genOptions struct {
+	Count  int    `yaml:"count" doc:"Records to emit."`
+	Prefix string `yaml:"prefix" doc:"Prefix of each record's data."`
+	Nested struct {
+		Depth int      `yaml:"depth" doc:"A nested option, for tests."`
+		Tags  []string `yaml:"tags" doc:"A nested list."`
+	} `yaml:"nested" doc:"Nested options."`
+	Timeout core.Duration `yaml:"timeout" doc:"A duration."`
+	Size    core.ByteSize `yaml:"size" doc:"A size."`
+}
+
+type gen struct{ opts genOptions }
+
+func (g *gen) Signature() core.Signature { return core.Signature{Out: core.Line} }
+
+func (g *gen) Read(ctx context.Context, out core.Emitter) error {
+	for i := 1; i <= g.opts.Count; i++ {
+		r := core.Record{Type: core.Line, Data: []byte(g.opts.Prefix + strconv.Itoa(i)),
+			Source: core.Position{File: g.opts.Prefix + ".txt", Line: int64(i), Ordinal: int64(i), Offset: int64(i * 10)}}
+		if err := out.Emit(&r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type mapOptions struct {
+	FailOn  string        `yaml:"fail_on" doc:"Data that makes a record fail."`
+	FatalOn string        `yaml:"fatal_on" doc:"Data that fails the run."`
+	PanicOn string        `yaml:"panic_on" doc:"Data that panics."`
+	Sleep   core.Duration `yaml:"sleep" doc:"Pause per record whose number is odd."`
+	Only    string        `yaml:"only" doc:"Accept only this kind (xml)."`
+}
+
+type mapper struct{ opts mapOptions }
+
+func (m *mapper) Signature() core.Signature {
+	in := core.Records
+	if m.opts.Only == "xml" {
+		in = core.XML
+	}
+	return core.Signature{In: in, Passthrough: true}
+}
+
+func (m *mapper) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
+	d := string(r.Data)
+	switch d {
+	case m.opts.FailOn:
+		return fmt.Errorf("bad record %q", d)
+	case m.opts.FatalOn:
+		return core.Fatal(errors.New("disk on fire"))
+	case m.opts.PanicOn:
+		panic("mapper exploded")
+	}
+	if m.opts.Sleep > 0 && r.Source.Ordinal%2 == 1 {
+		time.Sleep(time.Duration(m.opts.Sleep))
+	}
+	r2 := *r
+	r2.Category = "seen"
+	return out.Emit(&r2)
+}
+
+// sink collects records and records its lifecycle; tests look it up by
+// name in the sinks map.
+type sink struct {
+	mu        sync.Mutex
+	records   []core.Record
+	committed bool
+	aborted   bool
+	finished  bool
+	tornDown  bool
+}
+
+type sinkOptions struct {
+	Name string `yaml:"name" doc:"Key in the test's sink map."`
+}
+
+func (s *sink) Signature() core.Signature {
+	return core.Signature{In: core.Records, Terminal: true}
+}
+
+func (s *sink) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
+	s.mu.Lock()
+	s.records = append(s.records, *r)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *sink) Finish(ctx context.Context, out core.Emitter) error { s.finished = true; return nil }
+func (s *sink) Commit(ctx context.Context) error                   { s.committed = true; return nil }
+func (s *sink) Abort()                                             { s.aborted = true }
+func (s *sink) Teardown(ctx context.Context) error                 { s.tornDown = true; return nil }
+
+type counter struct{ total *int64 }
+type countAcc struct{ n int64 }
+
+func (c *counter) Signature() core.Signature {
+	return core.Signature{In: core.Records, Terminal: true}
+}
+func (c *counter) NewAccumulator() core.Accumulator { return &countAcc{} }
+func (c *counter) Finish(ctx context.Context, acc core.Accumulator, out core.Emitter) error {
+	*c.total = acc.(*countAcc).n
+	return nil
+}
+func (a *countAcc) Add(ctx context.Context, r *core.Record) error { a.n++; return nil }
+func (a *countAcc) Merge(o core.Accumulator) error                { a.n += o.(*countAcc).n; return nil }
+
+var (
+	_ core.Source     = (*gen)(nil)
+	_ core.Processor  = (*mapper)(nil)
+	_ core.Processor  = (*sink)(nil)
+	_ core.Committer  = (*sink)(nil)
+	_ core.Aggregator = (*counter)(nil)
+)
+
+// testWorld is a registry whose sinks and counters can be inspected.
+type testWorld struct {
+	reg    *core.Registry
+	sinks  map[string]*sink
+	totals map[string]*int64
+	mu     sync.Mutex
+}
+
+func newWorld() *testWorld {
+	w := &testWorld{reg: core.NewRegistry(), sinks: map[string]*sink{}, totals: map[string]*int64{}}
+	w.reg.Register(core.Define("gen", "Emits numbered lines.", nil,
+		func() *genOptions { return &genOptions{Count: 10, Prefix: "r"} },
+		func(o *genOptions) (core.Stage, error) {
+			if o.Count < 0 {
+				return nil, core.OptionError("count", "must not be negative, got %d", o.Count)
+			}
+			if o.Nested.Depth > 3 {
+				return nil, core.OptionError("nested.depth", "at most 3")
+			}
+			return &gen{*o}, nil
+		}))
+	w.reg.Register(core.Define("map", "Marks records.", nil,
+		func() *mapOptions { return &mapOptions{} },
+		func(o *mapOptions) (core.Stage, error) { return &mapper{*o}, nil }))
+	w.reg.Register(core.Define("sink", "Collects records.", nil,
+		func() *sinkOptions { return &sinkOptions{Name: "default"} },
+		func(o *sinkOptions) (core.Stage, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			s := &sink{}
+			w.sinks[o.Name] = s
+			return s, nil
+		}))
+	w.reg.Register(core.Define("count", "Counts records.", nil,
+		func() *sinkOptions { return &sinkOptions{Name: "default"} },
+		func(o *sinkOptions) (core.Stage, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			t := new(int64)
+			w.totals[o.Name] = t
+			return &counter{total: t}, nil
+		}))
+	return w
+}

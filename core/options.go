@@ -1,0 +1,410 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// optionError is an error about one option, located by its dotted path.
+type optionError struct {
+	path string
+	msg  string
+}
+
+func (e *optionError) Error() string { return e.path + ": " + e.msg }
+
+// OptionError returns an error about the option at path (dotted yaml keys
+// from the stage's `with:`, e.g. "xml.element"). Returned from a Kind's
+// build function, it is reported at that option's position in the file.
+func OptionError(path, format string, args ...any) error {
+	return &optionError{path: path, msg: fmt.Sprintf(format, args...)}
+}
+
+// decodeOptions decodes node (a stage's `with:` mapping, or nil) into dst, a
+// pointer to an options struct, checking every key against the struct's
+// yaml tags. yaml.v3's Node.Decode ignores KnownFields, so the walk is done
+// here, which also keeps a position for every problem. It returns the
+// problems and, for each decoded option path, its node (for positioning
+// errors that the build step reports later).
+func decodeOptions(node *yaml.Node, dst any) (ErrorList, map[string]*yaml.Node) {
+	d := &optionDecoder{nodes: map[string]*yaml.Node{}}
+	if node != nil {
+		d.value(node, reflect.ValueOf(dst).Elem(), "")
+	}
+	return d.errs, d.nodes
+}
+
+type optionDecoder struct {
+	errs  ErrorList
+	nodes map[string]*yaml.Node
+}
+
+func (d *optionDecoder) fail(n *yaml.Node, format string, args ...any) {
+	d.errs.Add(&Error{Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)})
+}
+
+var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func (d *optionDecoder) value(n *yaml.Node, v reflect.Value, path string) {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	d.nodes[path] = n
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // an empty value keeps the default
+	}
+	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			d.fail(n, "%s: %s", path, cleanYAMLError(err))
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.value(n, v.Elem(), path)
+	case reflect.Struct:
+		d.structValue(n, v, path)
+	case reflect.Slice:
+		items := n.Content
+		switch {
+		case n.Kind == yaml.ScalarNode && isScalarKind(v.Type().Elem().Kind()):
+			items = []*yaml.Node{n} // `by: category` means `by: [category]`
+		case n.Kind != yaml.SequenceNode:
+			d.fail(n, "%s: expected a list, got %s", path, describeNode(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(items), len(items))
+		for i, item := range items {
+			d.value(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+		v.Set(s)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode || v.Type().Key().Kind() != reflect.String {
+			d.fail(n, "%s: expected a mapping, got %s", path, describeNode(n))
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			elem := reflect.New(v.Type().Elem()).Elem()
+			d.value(val, elem, join(path, k.Value))
+			v.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), elem)
+		}
+	case reflect.Interface:
+		var x any
+		if err := n.Decode(&x); err != nil {
+			d.fail(n, "%s: %s", path, cleanYAMLError(err))
+			return
+		}
+		if x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
+	default:
+		if n.Kind != yaml.ScalarNode {
+			d.fail(n, "%s: expected %s, got %s", path, describeType(v.Type()), describeNode(n))
+			return
+		}
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			d.fail(n, "%s: expected %s, got %q", path, describeType(v.Type()), n.Value)
+		}
+	}
+}
+
+func (d *optionDecoder) structValue(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, "%s: expected a mapping, got %s", orOptions(path), describeNode(n))
+		return
+	}
+	fields := optionFields(v.Type())
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if prev, dup := seen[k.Value]; dup {
+			d.fail(k, "%s: repeated (first at line %d)", join(path, k.Value), prev.Line)
+			continue
+		}
+		seen[k.Value] = k
+		idx, ok := fields[k.Value]
+		if !ok {
+			d.fail(k, "unknown option %q%s", join(path, k.Value), suggest(k.Value, names))
+			continue
+		}
+		d.value(val, v.FieldByIndex(idx), join(path, k.Value))
+	}
+}
+
+func orOptions(path string) string {
+	if path == "" {
+		return "with"
+	}
+	return path
+}
+
+// optionFields maps yaml keys to struct field indexes.
+func optionFields(t reflect.Type) map[string][]int {
+	out := map[string][]int{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = f.Index
+	}
+	return out
+}
+
+func isScalarKind(k reflect.Kind) bool {
+	switch k {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int64, reflect.Int32,
+		reflect.Uint, reflect.Uint64, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+func describeType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping"
+	}
+	return t.String()
+}
+
+func describeNode(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	return strconv.Quote(n.Value)
+}
+
+// cleanYAMLError strips yaml.v3's "yaml: unmarshal errors:\n  line N: "
+// framing, since our errors carry the position already.
+func cleanYAMLError(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg := te.Errors[0]
+		if i := strings.Index(msg, ": "); strings.HasPrefix(msg, "line ") && i > 0 {
+			msg = msg[i+2:]
+		}
+		return msg
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// OptionDoc describes one option of a stage kind, for `sluice stages` and
+// the README's reference.
+type OptionDoc struct {
+	Path    string // dotted yaml key
+	Type    string // "string", "integer", "list of string", ...
+	Default string // the default, formatted as YAML; "" when empty
+	Doc     string // from the field's `doc` tag
+}
+
+// DescribeOptions lists the options of a kind with their defaults, walking
+// nested structs. Fields without a doc tag are listed all the same.
+func DescribeOptions(k Kind) []OptionDoc {
+	var out []OptionDoc
+	describeStruct(reflect.ValueOf(k.Defaults()).Elem(), "", &out)
+	return out
+}
+
+func describeStruct(v reflect.Value, path string, out *[]OptionDoc) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fv := v.Field(i)
+		p := join(path, name)
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct && !reflect.PointerTo(ft.Elem()).Implements(unmarshalerType) {
+			*out = append(*out, OptionDoc{Path: p, Type: "mapping", Doc: f.Tag.Get("doc")})
+			if fv.IsNil() {
+				fv = reflect.New(ft.Elem())
+			}
+			describeStruct(fv.Elem(), p, out)
+			continue
+		}
+		if ft.Kind() == reflect.Struct && !reflect.PointerTo(ft).Implements(unmarshalerType) {
+			*out = append(*out, OptionDoc{Path: p, Type: "mapping", Doc: f.Tag.Get("doc")})
+			describeStruct(fv, p, out)
+			continue
+		}
+		*out = append(*out, OptionDoc{Path: p, Type: typeName(ft), Default: formatDefault(fv), Doc: f.Tag.Get("doc")})
+	}
+}
+
+func typeName(t reflect.Type) string {
+	switch t {
+	case reflect.TypeOf(Duration(0)):
+		return "duration"
+	case reflect.TypeOf(ByteSize(0)):
+		return "size"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "bool"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Struct || (t.Elem().Kind() == reflect.Pointer && t.Elem().Elem().Kind() == reflect.Struct) {
+			return "list of mappings"
+		}
+		return "list of " + typeName(t.Elem())
+	case reflect.Map:
+		return "mapping"
+	case reflect.Interface:
+		return "any"
+	case reflect.Pointer:
+		return typeName(t.Elem())
+	}
+	return t.String()
+}
+
+func formatDefault(v reflect.Value) string {
+	if v.IsZero() {
+		return ""
+	}
+	if s, ok := v.Interface().(fmt.Stringer); ok {
+		return s.String()
+	}
+	b, err := yaml.Marshal(v.Interface())
+	if err != nil {
+		return fmt.Sprint(v.Interface())
+	}
+	s := strings.TrimSpace(string(b))
+	if strings.Contains(s, "\n") {
+		b, _ := yaml.Marshal(v.Interface())
+		var node yaml.Node
+		_ = yaml.Unmarshal(b, &node)
+		node.Content[0].Style = yaml.FlowStyle
+		f, _ := yaml.Marshal(node.Content[0])
+		s = strings.TrimSpace(string(f))
+	}
+	return s
+}
+
+// Duration is a time.Duration written in options as "500ms", "30s", "2m".
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return fmt.Errorf("expected a duration such as \"30s\" or \"500ms\", got %q", n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// String formats the duration as time.Duration does.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// ByteSize is a size in bytes written in options as 1048576, "64KiB",
+// "16MiB", "1GiB" (or KB/MB/GB, taken as powers of 1024 too).
+type ByteSize int64
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (s *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// String formats the size with the largest binary unit that divides it.
+func (s ByteSize) String() string {
+	for _, u := range []struct {
+		suffix string
+		n      int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if int64(s) >= u.n && int64(s)%u.n == 0 {
+			return fmt.Sprintf("%d%s", int64(s)/u.n, u.suffix)
+		}
+	}
+	return strconv.FormatInt(int64(s), 10)
+}
+
+// ParseByteSize parses a size such as "512", "64KiB", "16MB" or "1GiB".
+func ParseByteSize(text string) (ByteSize, error) {
+	s := strings.TrimSpace(text)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		n      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.n
+			break
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 || v > (1<<62)/mult {
+		return 0, fmt.Errorf("expected a size such as 65536, \"64KiB\" or \"16MiB\", got %q", text)
+	}
+	return ByteSize(v * mult), nil
+}

@@ -1,0 +1,350 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Graph is a planned pipeline: every stage built, every edge checked. It is
+// what runs; Config is what the user wrote.
+type Graph struct {
+	Name      string
+	File      string
+	BatchSize int
+	Queue     int
+	// Nodes are in topological order: every node comes after its inputs.
+	Nodes []*Node
+}
+
+// Node is one planned stage.
+type Node struct {
+	Name  string
+	Kind  string
+	Stage Stage
+	// Inputs and Outputs are the nodes this one consumes from and feeds.
+	Inputs, Outputs []*Node
+	// Workers is the resolved number of workers (auto resolved to cores).
+	Workers    int
+	Ordered    bool
+	OnError    ErrorPolicy
+	DeadLetter string
+	// In is the set of record kinds arriving (union of inputs' Out); Out is
+	// what the stage emits.
+	In, Out Type
+}
+
+// Plan looks up each stage's kind in reg, decodes and validates its
+// options, builds it, and checks the graph: unknown kinds and inputs (with
+// a "did you mean"), cycles, sources with inputs, stages without inputs,
+// record kinds on every edge, and outputs that nobody consumes. Every
+// problem is reported at once, as an ErrorList.
+func Plan(cfg *Config, reg *Registry) (*Graph, error) {
+	pl := &planner{cfg: cfg, reg: reg, byName: map[string]*Node{}, confs: map[*Node]*StageConfig{}}
+	g := pl.plan()
+	pl.errs.Sort()
+	if err := pl.errs.Err(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Load parses and plans a pipeline file, reporting the problems of both
+// steps at once. The CLI's run, validate and graph commands use it.
+func Load(name string, src []byte, reg *Registry) (*Graph, error) {
+	cfg, perr := Parse(name, src)
+	if cfg == nil {
+		return nil, perr
+	}
+	g, err := Plan(cfg, reg)
+	if perr == nil {
+		return g, err
+	}
+	all := append(ErrorList(nil), perr.(ErrorList)...)
+	if el, ok := err.(ErrorList); ok {
+		all = append(all, el...)
+	}
+	all.Sort()
+	return nil, all
+}
+
+type planner struct {
+	cfg    *Config
+	reg    *Registry
+	errs   ErrorList
+	byName map[string]*Node
+	confs  map[*Node]*StageConfig
+}
+
+func (pl *planner) errorf(at Pos, stage, format string, args ...any) {
+	pl.errs.Add(&Error{File: pl.cfg.File, Line: at.Line, Col: at.Col, Stage: stage, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (pl *planner) plan() *Graph {
+	g := &Graph{Name: pl.cfg.Name, File: pl.cfg.File, BatchSize: pl.cfg.BatchSize, Queue: pl.cfg.Queue}
+	var nodes []*Node
+	for _, sc := range pl.cfg.Stages {
+		n := &Node{Name: sc.Name, Kind: sc.Use, Ordered: sc.Ordered, OnError: sc.OnError, DeadLetter: sc.DeadLetter}
+		pl.byName[sc.Name] = n
+		pl.confs[n] = sc
+		nodes = append(nodes, n)
+		pl.build(n, sc)
+	}
+	names := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		names = append(names, n.Name)
+	}
+	for _, n := range nodes {
+		sc := pl.confs[n]
+		for i, from := range sc.From {
+			in, ok := pl.byName[from]
+			switch {
+			case !ok:
+				pl.errorf(sc.fromPos[i], n.Name, "input %q doesn't match any stage%s", from, suggest(from, names))
+			case in == n:
+				pl.errorf(sc.fromPos[i], n.Name, "stage reads its own output (cycle %s -> %s)", n.Name, n.Name)
+			default:
+				n.Inputs = append(n.Inputs, in)
+				in.Outputs = append(in.Outputs, n)
+			}
+		}
+	}
+	pl.checkSources(nodes)
+	order, ok := pl.topoSort(nodes)
+	if !ok {
+		return nil
+	}
+	g.Nodes = order
+	pl.checkShape(order)
+	if len(pl.errs) > 0 {
+		return nil
+	}
+	return g
+}
+
+// build decodes the options of one stage and builds it.
+func (pl *planner) build(n *Node, sc *StageConfig) {
+	if sc.Use == "" {
+		return
+	}
+	kind, ok := pl.reg.Lookup(sc.Use)
+	if !ok {
+		pl.errorf(sc.usePos, n.Name, "unknown stage kind %q%s (known kinds: %s)", sc.Use, suggest(sc.Use, pl.reg.names()), strings.Join(pl.reg.names(), ", "))
+		return
+	}
+	opts := kind.Defaults()
+	errs, nodes := decodeOptions(sc.with, opts)
+	for _, e := range errs {
+		e.File, e.Stage = pl.cfg.File, n.Name
+		pl.errs.Add(e)
+	}
+	if len(errs) > 0 {
+		return
+	}
+	st, err := kind.Build(opts)
+	if err != nil {
+		pl.buildErrors(n, sc, nodes, err)
+		return
+	}
+	n.Stage = st
+	sig := st.Signature()
+	workers := sc.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+		if sig.MaxWorkers > 0 {
+			workers = min(workers, sig.MaxWorkers)
+		}
+	} else if sig.MaxWorkers > 0 && workers > sig.MaxWorkers {
+		pl.errorf(sc.fieldPos["workers"], n.Name, "workers: %s runs at most %d worker(s), got %d", sc.Use, sig.MaxWorkers, workers)
+	}
+	if _, isSource := st.(Source); isSource {
+		workers = 1
+	}
+	n.Workers = workers
+	if _, ok := st.(Source); !ok {
+		if _, ok := st.(Processor); !ok {
+			if _, ok := st.(BatchProcessor); !ok {
+				if _, ok := st.(Aggregator); !ok {
+					panic(fmt.Sprintf("core: stage kind %q built a %T, which implements none of Source, Processor, BatchProcessor, Aggregator", sc.Use, st))
+				}
+			}
+		}
+	}
+}
+
+// buildErrors reports errors from a kind's build function, each at the
+// option it names when it was made with OptionError.
+func (pl *planner) buildErrors(n *Node, sc *StageConfig, nodes map[string]*yaml.Node, err error) {
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	for _, e := range list {
+		at := sc.fieldPos["with"]
+		if at.Line == 0 {
+			at = sc.usePos
+		}
+		var oe *optionError
+		if errors.As(e, &oe) {
+			// Walk up the path until a decoded node is found: an option that
+			// was left at its default has no node, its parent may.
+			for p := oe.path; ; {
+				if yn, ok := nodes[p]; ok && p != "" {
+					at = posOf(yn)
+					break
+				}
+				i := strings.LastIndexAny(p, ".[")
+				if i < 0 {
+					break
+				}
+				p = p[:i]
+			}
+			pl.errorf(at, n.Name, "%s", oe.Error())
+			continue
+		}
+		pl.errorf(at, n.Name, "%v", e)
+	}
+}
+
+// topoSort orders nodes so that inputs come first (Kahn's algorithm, ties
+// in file order), and reports every cycle by name.
+func (pl *planner) topoSort(nodes []*Node) ([]*Node, bool) {
+	indeg := map[*Node]int{}
+	for _, n := range nodes {
+		indeg[n] = len(n.Inputs)
+	}
+	var order []*Node
+	for progress := true; progress; {
+		progress = false
+		for _, n := range nodes {
+			if indeg[n] == 0 {
+				indeg[n] = -1
+				order = append(order, n)
+				for _, o := range n.Outputs {
+					indeg[o]--
+				}
+				progress = true
+			}
+		}
+	}
+	if len(order) == len(nodes) {
+		return order, true
+	}
+	// Report each cycle once, starting from its first stage in file order.
+	reported := map[*Node]bool{}
+	for _, n := range nodes {
+		if indeg[n] <= 0 || reported[n] {
+			continue
+		}
+		cycle := findCycle(n)
+		if cycle == nil {
+			continue
+		}
+		names := make([]string, len(cycle))
+		for i, c := range cycle {
+			names[i] = c.Name
+			reported[c] = true
+		}
+		sc := pl.confs[cycle[0]]
+		at := sc.pos
+		if len(sc.fromPos) > 0 {
+			at = sc.fromPos[0]
+		}
+		pl.errorf(at, cycle[0].Name, "cyclic dependency: %s -> %s", strings.Join(names, " -> "), names[0])
+	}
+	return nil, false
+}
+
+// findCycle returns a cycle through start following outputs, in flow
+// order, or nil.
+func findCycle(start *Node) []*Node {
+	var path []*Node
+	onPath := map[*Node]int{}
+	visited := map[*Node]bool{}
+	var dfs func(n *Node) []*Node
+	dfs = func(n *Node) []*Node {
+		if i, ok := onPath[n]; ok {
+			return append([]*Node(nil), path[i:]...)
+		}
+		if visited[n] {
+			return nil
+		}
+		visited[n] = true
+		onPath[n] = len(path)
+		path = append(path, n)
+		for _, o := range n.Outputs {
+			if c := dfs(o); c != nil {
+				return c
+			}
+		}
+		path = path[:len(path)-1]
+		delete(onPath, n)
+		return nil
+	}
+	return dfs(start)
+}
+
+// checkShape checks sources, inputs, record kinds and consumers, in
+// topological order so that passthrough kinds are resolved first.
+func (pl *planner) checkShape(order []*Node) {
+	for _, n := range order {
+		if n.Stage == nil {
+			continue // its build failed and was reported
+		}
+		sc := pl.confs[n]
+		sig := n.Stage.Signature()
+		_, isSource := n.Stage.(Source)
+		if isSource {
+			if len(sc.From) > 0 {
+				pl.errorf(sc.fromPos[0], n.Name, "%s is a source and takes no input: remove from:", n.Kind)
+			}
+			n.Out = sig.Out
+		} else {
+			if len(sc.From) == 0 {
+				pl.errorf(sc.pos, n.Name, "no input: add from: naming the stage(s) it reads")
+			}
+			for i, in := range n.Inputs {
+				if in.Stage == nil {
+					continue
+				}
+				insig := in.Stage.Signature()
+				if insig.Out == None && !insig.Passthrough {
+					pl.errorf(sc.fromPos[i], n.Name, "input %q (%s) emits no records", in.Name, in.Kind)
+					continue
+				}
+				if bad := in.Out &^ sig.In; bad != None {
+					pl.errorf(sc.fromPos[i], n.Name, "%s accepts %s records, but input %q (%s) emits %s", n.Kind, sig.In, in.Name, in.Kind, in.Out)
+				}
+				n.In |= in.Out
+			}
+			n.Out = sig.Out
+			if sig.Passthrough {
+				n.Out = n.In
+			}
+		}
+		if len(n.Outputs) == 0 && !sig.Terminal && n.Out != None {
+			pl.errorf(sc.pos, n.Name, "output of %s stage %q is not consumed by any stage: add a stage with from: %s, or remove it", n.Kind, n.Name, n.Name)
+		}
+	}
+}
+
+// checkSources reports a pipeline without any source, when every stage
+// was built (otherwise the missing source may be the one that failed).
+func (pl *planner) checkSources(nodes []*Node) {
+	for _, n := range nodes {
+		if n.Stage == nil {
+			return
+		}
+		if _, ok := n.Stage.(Source); ok {
+			return
+		}
+	}
+	if len(nodes) > 0 {
+		pl.errorf(pl.confs[nodes[0]].pos, "", "no source stage: a pipeline needs a stage such as read that takes no input")
+	}
+}

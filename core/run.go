@@ -1,0 +1,505 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/sourcegraph/conc/panics"
+	"github.com/sourcegraph/conc/pool"
+	"github.com/sourcegraph/conc/stream"
+)
+
+// RunOptions configure a run.
+type RunOptions struct {
+	// Log receives the run's logs; nil discards them.
+	Log *slog.Logger
+	// TeardownTimeout bounds Teardown calls (stopping plugins), which run
+	// even after the run's context is cancelled; default 30s.
+	TeardownTimeout time.Duration
+}
+
+// RecordError is a record that failed a stage under on_error: fail. Its
+// text names the stage and where the record came from.
+type RecordError struct {
+	Stage  string
+	Source Position
+	Err    error
+}
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("stage %q: %s: %v", e.Stage, e.Source, e.Err)
+}
+
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// ErrInterrupted is returned (wrapped) by Run when its context was
+// cancelled from outside, e.g. on SIGINT.
+var ErrInterrupted = errors.New("run interrupted")
+
+// Run runs a planned graph to completion and returns its report, which is
+// non-nil even when the run fails.
+//
+// The runner owns every goroutine and channel. Each stage runs on a conc
+// pool of its workers, fed by a bounded channel of batches (the pipeline's
+// queue setting), so a slow stage holds back its producers instead of
+// letting memory grow. Sources run on one goroutine. With ordered: true a
+// stage with several workers runs on a conc stream, which emits each input
+// batch's output in input order: the output of a batch is held until every
+// earlier batch's output has been sent, so its cost is that buffering.
+//
+// The first error cancels the run (under on_error: fail, a record error is
+// such an error). Outputs are committed only when every stage finished
+// without error; otherwise they are aborted. Teardown runs in every case.
+func Run(ctx context.Context, g *Graph, opt RunOptions) (*Report, error) {
+	log := opt.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opt.TeardownTimeout == 0 {
+		opt.TeardownTimeout = 30 * time.Second
+	}
+	r := &runner{g: g, log: log, byNode: map[*Node]*stageRun{}}
+	rep := &Report{Pipeline: g.Name, File: g.File, Started: time.Now()}
+	for _, n := range g.Nodes {
+		sr := &stageRun{node: n, c: &Counters{}, batchSize: g.BatchSize, log: log.With("stage", n.Name)}
+		if len(n.Inputs) > 0 {
+			sr.in = make(chan *Batch, g.Queue)
+			sr.producers.Store(int32(len(n.Inputs)))
+		}
+		if n.OnError == OnErrorDeadLetter {
+			sr.dl = &deadLetters{path: n.DeadLetter}
+		}
+		r.stages = append(r.stages, sr)
+		r.byNode[n] = sr
+	}
+	for _, sr := range r.stages {
+		for _, o := range sr.node.Outputs {
+			sr.outs = append(sr.outs, r.byNode[o])
+		}
+	}
+	err := r.run(ctx, opt)
+	rep.Duration = time.Since(rep.Started)
+	r.fill(rep, err)
+	if err == nil {
+		err = rep.Check()
+	}
+	rep.Err = err
+	return rep, err
+}
+
+type runner struct {
+	g      *Graph
+	log    *slog.Logger
+	stages []*stageRun
+	byNode map[*Node]*stageRun
+}
+
+func (r *runner) run(ctx context.Context, opt RunOptions) (err error) {
+	var setUp []*stageRun
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.TeardownTimeout)
+		defer cancel()
+		for i := len(setUp) - 1; i >= 0; i-- {
+			if td, ok := setUp[i].node.Stage.(Teardowner); ok {
+				if terr := setUp[i].protect(func() error { return td.Teardown(tctx) }); terr != nil {
+					err = errors.Join(err, fmt.Errorf("stage %q: teardown: %w", setUp[i].node.Name, terr))
+				}
+			}
+		}
+	}()
+	for _, sr := range r.stages {
+		env := Env{Stage: sr.node.Name, Workers: sr.node.Workers, Log: sr.log, Counters: sr.c}
+		if su, ok := sr.node.Stage.(Setupper); ok {
+			if err := sr.protect(func() error { return su.Setup(ctx, env) }); err != nil {
+				r.abort()
+				return fmt.Errorf("stage %q: setup: %w", sr.node.Name, err)
+			}
+		}
+		setUp = append(setUp, sr)
+	}
+
+	p := pool.New().WithErrors().WithContext(ctx).WithCancelOnError().WithFirstError()
+	for _, sr := range r.stages {
+		p.Go(func(ctx context.Context) error {
+			err := sr.protect(func() error { return sr.run(ctx) })
+			if err != nil {
+				return sr.wrap(err)
+			}
+			for _, o := range sr.outs {
+				if o.producers.Add(-1) == 0 {
+					close(o.in) // the last producer of o has returned: nobody sends on it again
+				}
+			}
+			return nil
+		})
+	}
+	err = p.Wait()
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	for _, sr := range r.stages {
+		if dlErr := sr.dl.finish(); dlErr != nil {
+			err = errors.Join(err, fmt.Errorf("stage %q: dead letters: %w", sr.node.Name, dlErr))
+		}
+	}
+	if err != nil {
+		r.abort()
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%w: no outputs were committed", ErrInterrupted)
+		}
+		return err
+	}
+	for i, sr := range r.stages {
+		if c, ok := sr.node.Stage.(Committer); ok {
+			if err := sr.protect(func() error { return c.Commit(ctx) }); err != nil {
+				for _, rest := range r.stages[i+1:] {
+					rest.abortStage()
+				}
+				return fmt.Errorf("stage %q: commit: %w", sr.node.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (r *runner) abort() {
+	for _, sr := range r.stages {
+		sr.abortStage()
+	}
+}
+
+// stageRun is the runner's state for one stage.
+type stageRun struct {
+	node      *Node
+	in        chan *Batch // nil for sources; closed by the last producer's task
+	producers atomic.Int32
+	outs      []*stageRun
+	c         *Counters
+	dl        *deadLetters // nil unless on_error: dead_letter
+	log       *slog.Logger
+	batchSize int
+	busy      atomic.Int64 // nanoseconds spent in tasks
+	skipLogs  atomic.Int64
+}
+
+func (sr *stageRun) abortStage() {
+	if c, ok := sr.node.Stage.(Committer); ok {
+		_ = sr.protect(func() error { c.Abort(); return nil })
+	}
+}
+
+func (sr *stageRun) wrap(err error) error {
+	var re *RecordError
+	if errors.As(err, &re) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("stage %q: %w", sr.node.Name, err)
+}
+
+// protect runs f, turning a panic into an error that names the stage; the
+// stack goes to the debug log.
+func (sr *stageRun) protect(f func() error) (err error) {
+	if rec := panics.Try(func() { err = f() }); rec != nil {
+		sr.log.Debug("stage panicked", "panic", fmt.Sprint(rec.Value), "stack", string(rec.Stack))
+		return fmt.Errorf("stage %q: panic: %v (run with --log-level debug for the stack)", sr.node.Name, rec.Value)
+	}
+	return err
+}
+
+func (sr *stageRun) run(ctx context.Context) error {
+	switch st := sr.node.Stage.(type) {
+	case Source:
+		em := sr.emitter(ctx, nil)
+		if err := st.Read(ctx, em); err != nil {
+			return err
+		}
+		return em.flush()
+	case Aggregator:
+		return sr.runAggregator(ctx, st)
+	}
+	if sr.node.Ordered && sr.node.Workers > 1 {
+		return sr.runOrdered(ctx)
+	}
+	return sr.runUnordered(ctx)
+}
+
+// receive returns the next input batch, or false at the end of input or
+// on cancellation.
+func (sr *stageRun) receive(ctx context.Context) (*Batch, bool) {
+	select {
+	case b, ok := <-sr.in:
+		return b, ok
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
+// dispatch feeds every input batch to task on a conc pool of the stage's
+// workers, and stops at the first error.
+func (sr *stageRun) dispatch(ctx context.Context, task func(ctx context.Context, b *Batch) error) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := pool.New().WithErrors().WithFirstError().WithMaxGoroutines(sr.node.Workers)
+	for {
+		b, ok := sr.receive(sctx)
+		if !ok {
+			break
+		}
+		p.Go(func() error {
+			err := sr.protect(func() error { return task(sctx, b) })
+			if err != nil {
+				cancel()
+			}
+			return err
+		})
+	}
+	if err := p.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+func (sr *stageRun) runUnordered(ctx context.Context) error {
+	err := sr.dispatch(ctx, func(ctx context.Context, b *Batch) error {
+		em := sr.emitter(ctx, nil)
+		if err := sr.processBatch(ctx, b, em); err != nil {
+			return err
+		}
+		return em.flush()
+	})
+	if err != nil {
+		return err
+	}
+	return sr.finish(ctx)
+}
+
+func (sr *stageRun) runOrdered(ctx context.Context) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s := stream.New().WithMaxGoroutines(sr.node.Workers)
+	var firstErr error // only touched by callbacks, which run one at a time, in order
+	for {
+		b, ok := sr.receive(sctx)
+		if !ok {
+			break
+		}
+		s.Go(func() stream.Callback {
+			var held []*Batch
+			em := sr.emitter(sctx, &held)
+			err := sr.protect(func() error {
+				if err := sr.processBatch(sctx, b, em); err != nil {
+					return err
+				}
+				return em.flush()
+			})
+			return func() {
+				if firstErr != nil {
+					return
+				}
+				if err == nil {
+					for _, ob := range held {
+						if err = sr.send(sctx, ob); err != nil {
+							break
+						}
+					}
+				}
+				if err != nil {
+					firstErr = err
+					cancel()
+				}
+			}
+		})
+	}
+	s.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return sr.finish(ctx)
+}
+
+func (sr *stageRun) finish(ctx context.Context) error {
+	f, ok := sr.node.Stage.(Finisher)
+	if !ok {
+		return nil
+	}
+	em := sr.emitter(ctx, nil)
+	if err := f.Finish(ctx, em); err != nil {
+		return err
+	}
+	return em.flush()
+}
+
+func (sr *stageRun) runAggregator(ctx context.Context, st Aggregator) error {
+	free := make(chan Accumulator, sr.node.Workers)
+	all := make([]Accumulator, sr.node.Workers)
+	for i := range all {
+		all[i] = st.NewAccumulator()
+		free <- all[i]
+	}
+	err := sr.dispatch(ctx, func(ctx context.Context, b *Batch) error {
+		acc := <-free // never blocks: at most Workers tasks run at once
+		defer func() { free <- acc }()
+		em := sr.emitter(ctx, nil)
+		return sr.eachRecord(ctx, b, em, func(r *Record) error { return acc.Add(ctx, r) })
+	})
+	if err != nil {
+		return err
+	}
+	merged := all[0]
+	for _, a := range all[1:] {
+		if err := merged.Merge(a); err != nil {
+			return fmt.Errorf("merge: %w", err)
+		}
+	}
+	em := sr.emitter(ctx, nil)
+	if err := st.Finish(ctx, merged, em); err != nil {
+		return err
+	}
+	return em.flush()
+}
+
+func (sr *stageRun) processBatch(ctx context.Context, b *Batch, em *emitter) error {
+	switch st := sr.node.Stage.(type) {
+	case Processor:
+		return sr.eachRecord(ctx, b, em, func(r *Record) error { return st.Process(ctx, r, em) })
+	case BatchProcessor:
+		start := time.Now()
+		n := int64(len(b.Records))
+		sr.c.In.Add(n)
+		err := st.ProcessBatch(ctx, b.Records, em)
+		sr.busy.Add(int64(time.Since(start)))
+		if err != nil {
+			if ctx.Err() == nil {
+				sr.c.Errored.Add(n - em.rejected)
+			} else {
+				sr.c.Dropped.Add(n - em.rejected)
+			}
+			return err
+		}
+		sr.c.Processed.Add(n - em.rejected)
+		return nil
+	}
+	return fmt.Errorf("stage kind %s implements no execution interface", sr.node.Kind)
+}
+
+// eachRecord applies f to every record of b, sending failures through the
+// error policy, and keeps the ledger.
+func (sr *stageRun) eachRecord(ctx context.Context, b *Batch, em *emitter, f func(r *Record) error) error {
+	start := time.Now()
+	n := len(b.Records)
+	sr.c.In.Add(int64(n))
+	em.rejected = 0
+	var err error
+	done := 0
+	for i := range b.Records {
+		if i&63 == 0 && ctx.Err() != nil {
+			err = ctx.Err()
+			break
+		}
+		done++
+		if ferr := f(&b.Records[i]); ferr != nil {
+			if err = em.Reject(&b.Records[i], ferr); err != nil {
+				break
+			}
+		}
+	}
+	sr.c.Dropped.Add(int64(n - done))
+	sr.c.Processed.Add(int64(done) - em.rejected)
+	sr.busy.Add(int64(time.Since(start)))
+	return err
+}
+
+func (sr *stageRun) send(ctx context.Context, b *Batch) error {
+	for _, o := range sr.outs {
+		select {
+		case o.in <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (sr *stageRun) emitter(ctx context.Context, hold *[]*Batch) *emitter {
+	return &emitter{sr: sr, ctx: ctx, hold: hold}
+}
+
+// emitter is the runner's Emitter: it fills batches and sends them
+// downstream (or holds them, for ordered stages), and applies the stage's
+// error policy to rejected records.
+type emitter struct {
+	sr       *stageRun
+	ctx      context.Context
+	buf      []Record
+	hold     *[]*Batch
+	rejected int64 // records rejected in the current batch, for the ledger
+}
+
+var _ Emitter = (*emitter)(nil)
+
+func (e *emitter) Emit(r *Record) error {
+	if e.buf == nil {
+		e.buf = make([]Record, 0, e.sr.batchSize)
+	}
+	e.buf = append(e.buf, *r)
+	// A File record is a whole file of work for the next stage: send it at
+	// once so that files spread over that stage's workers.
+	if len(e.buf) == cap(e.buf) || r.Type == File {
+		return e.flush()
+	}
+	return nil
+}
+
+func (e *emitter) flush() error {
+	if len(e.buf) == 0 {
+		return nil
+	}
+	b := &Batch{Records: e.buf}
+	e.buf = nil
+	e.sr.c.Out.Add(int64(len(b.Records)))
+	if e.hold != nil {
+		*e.hold = append(*e.hold, b)
+		return nil
+	}
+	return e.sr.send(e.ctx, b)
+}
+
+func (e *emitter) Reject(r *Record, cause error) error {
+	if err := e.ctx.Err(); err != nil {
+		return err // failures while stopping are not the record's fault
+	}
+	sr := e.sr
+	e.rejected++
+	if IsFatal(cause) {
+		sr.c.Errored.Add(1)
+		return cause
+	}
+	switch sr.node.OnError {
+	case OnErrorSkip:
+		sr.c.Skipped.Add(1)
+		if n := sr.skipLogs.Add(1); n <= 10 {
+			sr.log.Warn("record skipped", "record", r.Source.String(), "error", cause.Error())
+			if n == 10 {
+				sr.log.Warn("further skipped records of this stage are counted, not logged")
+			}
+		}
+		return nil
+	case OnErrorDeadLetter:
+		if err := sr.dl.write(sr.node.Name, r, cause); err != nil {
+			sr.c.Errored.Add(1)
+			return Fatal(fmt.Errorf("write dead letter %s: %w", sr.dl.path, err))
+		}
+		sr.c.DeadLettered.Add(1)
+		return nil
+	}
+	sr.c.Errored.Add(1)
+	return &RecordError{Stage: sr.node.Name, Source: r.Source, Err: cause}
+}

@@ -1,0 +1,260 @@
+package core_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/core"
+)
+
+func load(t *testing.T, w *testWorld, src string) *core.Graph {
+	t.Helper()
+	g, err := core.Load("p.yaml", []byte(src), w.reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func data(rs []core.Record) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = string(r.Data)
+	}
+	return out
+}
+
+func TestRunFanOutFanIn(t *testing.T) {
+	w := newWorld()
+	g := load(t, w, `
+name: fan
+batch_size: 7
+queue: 2
+stages:
+  a: {use: gen, with: {count: 1000, prefix: a}}
+  b: {use: gen, with: {count: 500, prefix: b}}
+  m: {use: map, from: [a, b], workers: 4}
+  all: {use: sink, from: m, with: {name: all}}
+  n: {use: count, from: m, workers: 3, with: {name: n}}
+  raw: {use: sink, from: a, with: {name: raw}}
+`)
+	rep, err := core.Run(context.Background(), g, core.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := w.sinks["all"]
+	if got := len(all.records); got != 1500 {
+		t.Fatalf("sink got %d records, want 1500", got)
+	}
+	seen := map[string]bool{}
+	for _, r := range all.records {
+		if r.Category != "seen" {
+			t.Fatalf("record %s not processed by map", r.Data)
+		}
+		seen[string(r.Data)] = true
+	}
+	if len(seen) != 1500 {
+		t.Fatalf("%d distinct records, want 1500 (duplicates or losses)", len(seen))
+	}
+	if got := *w.totals["n"]; got != 1500 {
+		t.Fatalf("count merged %d, want 1500", got)
+	}
+	if got := len(w.sinks["raw"].records); got != 1000 {
+		t.Fatalf("fan-out branch got %d, want 1000", got)
+	}
+	for _, s := range w.sinks {
+		if !s.finished || !s.committed || s.aborted || !s.tornDown {
+			t.Fatalf("sink lifecycle: finished=%v committed=%v aborted=%v tornDown=%v", s.finished, s.committed, s.aborted, s.tornDown)
+		}
+	}
+	if err := rep.Check(); err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]core.StageReport{}
+	for _, s := range rep.Stages {
+		byName[s.Name] = s
+	}
+	if m := byName["m"]; m.In != 1500 || m.Out != 1500 || m.Processed != 1500 {
+		t.Fatalf("ledger of m: %+v", m)
+	}
+}
+
+func TestRunOrderedKeepsOrder(t *testing.T) {
+	w := newWorld()
+	g := load(t, w, `
+batch_size: 3
+stages:
+  a: {use: gen, with: {count: 300}}
+  m: {use: map, from: a, workers: 4, ordered: true, with: {sleep: 200us}}
+  s: {use: sink, from: m, workers: 1, with: {name: s}}
+`)
+	if _, err := core.Run(context.Background(), g, core.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := data(w.sinks["s"].records)
+	for i, d := range got {
+		if want := "r" + strconv.Itoa(i+1); d != want {
+			t.Fatalf("record %d is %s, want %s: order not kept", i, d, want)
+		}
+	}
+	if len(got) != 300 {
+		t.Fatalf("got %d records", len(got))
+	}
+}
+
+func TestRunFailReportsRecordAndAborts(t *testing.T) {
+	w := newWorld()
+	g := load(t, w, `
+stages:
+  a: {use: gen, with: {count: 5000}}
+  m: {use: map, from: a, workers: 2, with: {fail_on: r1234}}
+  s: {use: sink, from: m, with: {name: s}}
+`)
+	rep, err := core.Run(context.Background(), g, core.RunOptions{})
+	var re *core.RecordError
+	if !errors.As(err, &re) {
+		t.Fatalf("got %v, want a RecordError", err)
+	}
+	want := `stage "m": r.txt:1234 (record 1234, byte 12340): bad record "r1234"`
+	if err.Error() != want {
+		t.Fatalf("got  %q\nwant %q", err, want)
+	}
+	s := w.sinks["s"]
+	if s.committed || !s.aborted || !s.tornDown {
+		t.Fatalf("failed run: committed=%v aborted=%v tornDown=%v", s.committed, s.aborted, s.tornDown)
+	}
+	if rep == nil || rep.Stages[1].Errored != 1 {
+		t.Fatalf("report: %+v", rep)
+	}
+}
+
+func TestRunSkipAndDeadLetter(t *testing.T) {
+	dir := t.TempDir()
+	dl := filepath.Join(dir, "dl", "m.jsonl")
+	w := newWorld()
+	g := load(t, w, `
+stages:
+  a: {use: gen, with: {count: 100}}
+  m: {use: map, from: a, workers: 3, on_error: dead_letter, dead_letter: `+dl+`, with: {fail_on: r7}}
+  k: {use: map, from: m, on_error: skip, with: {fail_on: r9}}
+  s: {use: sink, from: k, with: {name: s}}
+`)
+	rep, err := core.Run(context.Background(), g, core.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(w.sinks["s"].records); got != 98 {
+		t.Fatalf("sink got %d, want 98", got)
+	}
+	m, k := rep.Stages[1], rep.Stages[2]
+	if m.DeadLettered != 1 || m.Processed != 99 || m.DeadLetterFile != dl || k.Skipped != 1 || k.Processed != 98 {
+		t.Fatalf("ledger: m=%+v k=%+v", m, k)
+	}
+	f, err := os.Open(dl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	var lines []map[string]any
+	for sc.Scan() {
+		var v map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, v)
+	}
+	if len(lines) != 1 || lines[0]["record"] != "r7" || lines[0]["stage"] != "m" ||
+		lines[0]["error"] != `bad record "r7"` || lines[0]["line"] != float64(7) {
+		t.Fatalf("dead letters: %v", lines)
+	}
+}
+
+func TestRunFatalIgnoresPolicy(t *testing.T) {
+	w := newWorld()
+	g := load(t, w, `
+stages:
+  a: {use: gen, with: {count: 50}}
+  m: {use: map, from: a, on_error: skip, with: {fatal_on: r20}}
+  s: {use: sink, from: m}
+`)
+	_, err := core.Run(context.Background(), g, core.RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") || !strings.HasPrefix(err.Error(), `stage "m"`) {
+		t.Fatalf("got %v, want the fatal error naming the stage", err)
+	}
+}
+
+func TestRunPanicBecomesError(t *testing.T) {
+	w := newWorld()
+	g := load(t, w, `
+stages:
+  a: {use: gen, with: {count: 50}}
+  m: {use: map, from: a, workers: 2, with: {panic_on: r3}}
+  s: {use: sink, from: m, with: {name: s}}
+`)
+	_, err := core.Run(context.Background(), g, core.RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), `stage "m": panic: mapper exploded`) {
+		t.Fatalf("got %v", err)
+	}
+	if s := w.sinks["s"]; s.committed || !s.aborted {
+		t.Fatal("outputs committed after a panic")
+	}
+}
+
+func TestRunCancelled(t *testing.T) {
+	w := newWorld()
+	g := load(t, w, `
+stages:
+  a: {use: gen, with: {count: 100000000}}
+  m: {use: map, from: a, workers: 2}
+  s: {use: sink, from: m, with: {name: s}}
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	done := make(chan error, 1)
+	go func() { _, err := core.Run(ctx, g, core.RunOptions{}); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, core.ErrInterrupted) {
+			t.Fatalf("got %v, want ErrInterrupted", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop after cancellation")
+	}
+	if s := w.sinks["s"]; s.committed || !s.aborted || !s.tornDown {
+		t.Fatalf("cancelled run: committed=%v aborted=%v tornDown=%v", s.committed, s.aborted, s.tornDown)
+	}
+}
+
+func TestRunSingleWorkerKeepsOrderWithoutOrdered(t *testing.T) {
+	w := newWorld()
+	g := load(t, w, `
+batch_size: 4
+stages:
+  a: {use: gen, with: {count: 103}}
+  m: {use: map, from: a, workers: 1}
+  s: {use: sink, from: m, workers: 1, with: {name: s}}
+`)
+	if _, err := core.Run(context.Background(), g, core.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := data(w.sinks["s"].records)
+	sorted := append([]string(nil), got...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, _ := strconv.Atoi(sorted[i][1:])
+		b, _ := strconv.Atoi(sorted[j][1:])
+		return a < b
+	})
+	if strings.Join(got, ",") != strings.Join(sorted, ",") || len(got) != 103 {
+		t.Fatalf("order: %v", got)
+	}
+}
