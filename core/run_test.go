@@ -258,3 +258,26 @@ stages:
 		t.Fatalf("order: %v", got)
 	}
 }
+
+func TestGraphRendering(t *testing.T) {
+	w := newWorld()
+	g := load(t, w, `
+name: draw
+stages:
+  a: {use: gen}
+  m: {use: map, from: a, workers: 3, ordered: true, on_error: skip}
+  s: {use: sink, from: [m, a]}
+`)
+	dot := g.DOT()
+	for _, want := range []string{`digraph "draw"`, `"m" [label="m\nmap ×3 ordered\non_error: skip"]`, `"a" -> "m" [label="line"]`, `"a" -> "s"`, `"m" -> "s"`} {
+		if !strings.Contains(dot, want) {
+			t.Errorf("DOT lacks %s:\n%s", want, dot)
+		}
+	}
+	mm := g.Mermaid()
+	for _, want := range []string{"flowchart LR", `s1["m<br/>map ×3 ordered<br/>on_error: skip"]`, "s0 -->|line| s1", "s1 -->|line| s2", "s0 -->|line| s2"} {
+		if !strings.Contains(mm, want) {
+			t.Errorf("Mermaid lacks %s:\n%s", want, mm)
+		}
+	}
+}

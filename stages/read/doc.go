@@ -1,0 +1,20 @@
+// Package read is the `read` stage kind: the source that lists input
+// files and hands them, one File record each, to the next stage (usually
+// split), which streams their content.
+//
+// Files are listed once at Setup, in a deterministic order (sorted by
+// path, directories walked depth-first in name order), so that runs are
+// reproducible and the total input size is known before the first byte is
+// read (TotalBytes, for progress and ETA). Hidden files and directories
+// (names starting with ".") are left out unless `hidden: true`; symbolic
+// links to files are followed, links to directories are not (no loops).
+//
+// Open is how every stage opens an input file: it decompresses gzip and
+// zstd transparently, detected by their magic bytes rather than by the file
+// name, and streams (memory is bounded by the decoder's window, never the
+// file size).
+//
+// A path that does not exist, or a directory with no file matching the
+// glob, fails the run at Setup with a message naming the path: a pipeline
+// that silently reads nothing is almost always a mistake.
+package read

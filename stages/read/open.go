@@ -1,0 +1,84 @@
+package read
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// Open opens an input file for streaming, decompressing gzip and zstd
+// transparently. The format is detected from the first bytes, not the file
+// name, so a misnamed file still reads correctly. Closing the returned
+// reader closes the file. Memory use is bounded by the decoder windows
+// (a few MiB at most for zstd), whatever the file size.
+func Open(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(f, 256<<10)
+	head, err := br.Peek(4)
+	if err != nil && err != io.EOF {
+		f.Close()
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	switch {
+	case bytes.HasPrefix(head, gzipMagic):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("read %s: gzip: %w", path, err)
+		}
+		return &decompressed{Reader: zr, closeDecoder: zr.Close, file: f, path: path, format: "gzip"}, nil
+	case bytes.HasPrefix(head, zstdMagic):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("read %s: zstd: %w", path, err)
+		}
+		return &decompressed{Reader: zr, closeDecoder: func() error { zr.Close(); return nil }, file: f, path: path, format: "zstd"}, nil
+	}
+	return &plain{Reader: br, file: f}, nil
+}
+
+type plain struct {
+	io.Reader
+	file *os.File
+}
+
+func (p *plain) Close() error { return p.file.Close() }
+
+// decompressed names the file and format in decoding errors, which the
+// compression libraries report without either.
+type decompressed struct {
+	io.Reader
+	closeDecoder func() error
+	file         *os.File
+	path, format string
+}
+
+func (d *decompressed) Read(p []byte) (int, error) {
+	n, err := d.Reader.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("read %s: %s: %w", d.path, d.format, err)
+	}
+	return n, err
+}
+
+func (d *decompressed) Close() error {
+	err := d.closeDecoder()
+	if cerr := d.file.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,157 @@
+package read
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+
+	"github.com/sluicehq/sluice/core"
+)
+
+//go:embed sample.yaml
+var sample []byte
+
+// Options configure the read stage.
+type Options struct {
+	Path      string `yaml:"path" doc:"A file, or a directory whose files are read."`
+	Glob      string `yaml:"glob" doc:"Pattern that file names must match, in path.Match syntax (e.g. \"*.xml\"); empty means every file."`
+	Recursive bool   `yaml:"recursive" doc:"Also read files in subdirectories."`
+	Hidden    bool   `yaml:"hidden" doc:"Include files and directories whose names start with a dot."`
+}
+
+// Kind returns the read stage kind.
+func Kind() core.Kind {
+	return core.Define("read", "List input files (a file or a directory) for the next stage to stream; gzip and zstd are decompressed transparently.",
+		sample, func() *Options { return &Options{} }, build)
+}
+
+func build(o *Options) (core.Stage, error) {
+	var errs []error
+	if o.Path == "" {
+		errs = append(errs, core.OptionError("path", "required: the file or directory to read"))
+	}
+	if o.Glob != "" {
+		if _, err := path.Match(o.Glob, ""); err != nil {
+			errs = append(errs, core.OptionError("glob", "invalid pattern %q: %v", o.Glob, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return &Stage{opts: *o}, nil
+}
+
+// Stage is a built read stage. Setup lists the files; Read emits them.
+type Stage struct {
+	opts  Options
+	files []fileInfo
+	total int64
+}
+
+type fileInfo struct {
+	path string
+	size int64
+}
+
+var (
+	_ core.Source   = (*Stage)(nil)
+	_ core.Setupper = (*Stage)(nil)
+	_ core.Sizer    = (*Stage)(nil)
+)
+
+// Signature implements core.Stage: a source of File records.
+func (s *Stage) Signature() core.Signature { return core.Signature{Out: core.File} }
+
+// Setup lists the input files and their total size.
+func (s *Stage) Setup(ctx context.Context, env core.Env) error {
+	files, err := s.list()
+	if err != nil {
+		return err
+	}
+	s.files = files
+	for _, f := range files {
+		s.total += f.size
+	}
+	env.Log.Debug("input files listed", "files", len(files), "bytes", s.total)
+	return nil
+}
+
+// TotalBytes is the size on disk of every input file, known after Setup.
+func (s *Stage) TotalBytes() int64 { return s.total }
+
+// Read emits one File record per input file, in order.
+func (s *Stage) Read(ctx context.Context, out core.Emitter) error {
+	for _, f := range s.files {
+		r := core.Record{Type: core.File, Source: core.Position{File: f.path}, Size: f.size}
+		if err := out.Emit(&r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Stage) list() ([]fileInfo, error) {
+	root := s.opts.Path
+	st, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", root, errors.Unwrap(err))
+	}
+	if !st.IsDir() {
+		return []fileInfo{{root, st.Size()}}, nil
+	}
+	var files []fileInfo
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if p != root && !s.opts.Hidden && len(name) > 0 && name[0] == '.' {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if p != root && !s.opts.Recursive {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if s.opts.Glob != "" {
+			if ok, _ := path.Match(s.opts.Glob, name); !ok {
+				return nil
+			}
+		}
+		info, err := os.Stat(p) // follows a link to a file
+		if err != nil {
+			return err
+		}
+		if !info.Mode().IsRegular() {
+			return nil // a link to a directory, a device, a socket
+		}
+		files = append(files, fileInfo{p, info.Size()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", root, err)
+	}
+	if len(files) == 0 {
+		what := "no files"
+		if s.opts.Glob != "" {
+			what = fmt.Sprintf("no file matching %q", s.opts.Glob)
+		}
+		hint := ""
+		if !s.opts.Recursive {
+			hint = " (subdirectories are not read unless recursive: true)"
+		}
+		return nil, fmt.Errorf("read %s: %s%s", root, what, hint)
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
+	return files, nil
+}
