@@ -1,0 +1,26 @@
+// Package stages holds Sluice's built-in stage kinds, one folder each
+// (read, split, classify, count, write), and the one explicit list that
+// registers them.
+//
+// A program that embeds Sluice starts from Registry and may Register its
+// own kinds on it; tests build registries of their own.
+package stages
+
+import (
+	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stages/read"
+	"github.com/sluicehq/sluice/stages/write"
+)
+
+// Register adds every built-in stage kind to r.
+func Register(r *core.Registry) {
+	r.Register(read.Kind())
+	r.Register(write.Kind())
+}
+
+// Registry returns a new registry holding the built-in kinds.
+func Registry() *core.Registry {
+	r := core.NewRegistry()
+	Register(r)
+	return r
+}

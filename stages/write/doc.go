@@ -1,0 +1,93 @@
+// Package write is the write stage: it routes each record to one output
+// file per key (the record's category, or the value of one of its labels)
+// and owns every file handle of the run.
+//
+// Kind returns the stage kind for a registry; New builds a Writer directly
+// from Options for Go programs. A pipeline uses it as
+//
+//	sorted:
+//	  use: write
+//	  from: labelled
+//	  with: { dir: out/sorted, by: category, max_open: 256 }
+//
+// # Outputs
+//
+// Each file is a complete document of its record kind, with the extension
+// given to {ext} in the name template:
+//
+//   - XML (.xml): `<?xml version="1.0" encoding="UTF-8"?>`, then
+//     `<records category="KEY">` (the root name is xml_root; with
+//     by: label:NAME the start tag is `<records label="NAME" value="KEY">`,
+//     values escaped), each record's subtree followed by a newline, and
+//     `</records>`.
+//   - CSV (.csv): the header once, then one row per record, re-encoded with
+//     encoding/csv from the record's fields (comma-separated, quoted where
+//     needed, whatever the input's delimiter). Records whose headers differ
+//     cannot share a file: such a record is an error naming it.
+//   - Lines (.txt) and JSON (.jsonl): one record per line. A JSON value that
+//     spans lines is compacted to one; a line containing a line break is an
+//     error.
+//
+// Files are created when their first record arrives: a key with no records
+// has no file.
+//
+// # File names
+//
+// Keys come from data, so they are mapped to a single safe path component
+// that cannot leave the output directory:
+//
+//   - "/" becomes "__", so "book/plain" is written to book__plain.xml. This
+//     is the plain mapping, and it is not reported.
+//   - A record with an empty key goes to the key "uncategorised"
+//     (uncategorised.xml).
+//   - ASCII letters, digits, "_", "-", "." and non-ASCII letters and
+//     digits are kept; every other byte (spaces, "%", "\", control
+//     characters, NUL, invalid UTF-8, punctuation, marks) is written as %XX,
+//     as is a leading or trailing ".", so "../x" becomes %2E.__x.xml and
+//     ".." becomes %2E%2E.xml.
+//   - A name that Windows reserves for a device (CON, PRN, AUX, NUL,
+//     COM0-9, LPT0-9, in any case and with any extension) gets its first
+//     character escaped: "con" becomes %63on.xml.
+//   - A sanitised key longer than 200 bytes is cut and ends with "~" and
+//     12 hex digits of a SHA-256 of the key.
+//   - Two keys whose names would be the same, or differ only in case (one
+//     file on macOS and Windows), never share a file: the first to arrive
+//     keeps the name and the other gets "~" and a hash added. Which one
+//     arrives first can change between runs when upstream stages run on
+//     several workers.
+//
+// Every file whose name is not the plain mapping of its key is reported in
+// Outputs, with a Note such as `category "../x" written as "%2E.__x.xml"`.
+//
+// # Atomic finalisation
+//
+// Files are written in a hidden staging directory, dir/.sluice-tmp-*, on the
+// same filesystem. Commit (the run succeeded) renames each into dir, with
+// sync: true after flushing it to disk, then removes the staging directory;
+// Abort (the run failed or was cancelled) removes the staging directory.
+// No partial file ever appears under a final name. A file of the same name
+// already in dir is replaced atomically by the rename; other files in dir,
+// such as the outputs of earlier runs for keys that did not occur this
+// time, are left as they are. If a rename fails (say, a directory has the
+// name of an output), the error names the staging directory, which is then
+// kept with the files not yet renamed. A run killed outright (SIGKILL, power loss)
+// leaves its staging directory behind; the next run warns about it, and it
+// is safe to delete once no run is writing to dir.
+//
+// # Cost
+//
+// One goroutine writes, with a buffer of buffer bytes per open file: at
+// most max_open × buffer bytes of memory (16 MiB by default). While more
+// keys are active than max_open, the least recently used file is flushed
+// and closed, and reopened for append on its next record, at the cost of
+// an open and a close. If the process runs out of file descriptors, the
+// writer holds fewer files open and logs a warning rather than failing.
+// With sync: true each file is fsynced once, at Finish.
+//
+// # Errors
+//
+// A record that cannot be written as its kind requires is an error about
+// that record, handled by the stage's on_error policy. Failures to create,
+// write, sync or close a file (a full disk, a permission) fail the run
+// whatever the policy, and name the file.
+package write

@@ -1,0 +1,140 @@
+package write
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/core"
+)
+
+//go:embed sample.yaml
+var sample []byte
+
+// Kind returns the write stage kind, for registration in a core.Registry.
+func Kind() core.Kind {
+	return core.Define("write",
+		"Write records to one file per category or label value, committed atomically",
+		sample, newDefaults, build)
+}
+
+// Options configure a write stage. The zero value is not valid: start from
+// DefaultOptions and set Dir.
+type Options struct {
+	Dir     string        `yaml:"dir" doc:"Directory the output files go into; created if missing (required)."`
+	By      string        `yaml:"by" doc:"What picks a record's file: \"category\", or \"label:NAME\" for the value of the record's label NAME; records with no value go to \"uncategorised\"."`
+	Name    string        `yaml:"name" doc:"File name template: {key} is the sanitised key and {ext} is .xml, .csv, .txt or .jsonl by record kind."`
+	MaxOpen int           `yaml:"max_open" doc:"Most files held open at once; beyond it the least recently used file is flushed and closed, and reopened for append when needed."`
+	Buffer  core.ByteSize `yaml:"buffer" doc:"Write buffer per open file; the stage holds at most max_open of them."`
+	XMLRoot string        `yaml:"xml_root" doc:"Name of the root element that wraps the records of each XML output."`
+	Sync    bool          `yaml:"sync" doc:"Flush each file to stable storage (fsync) before it is renamed into place, so that a crash cannot leave a partial file under a final name."`
+}
+
+// DefaultOptions returns the options a pipeline gets when it leaves them
+// out. Dir has no default.
+func DefaultOptions() Options {
+	return Options{
+		By:      "category",
+		Name:    "{key}{ext}",
+		MaxOpen: 256,
+		Buffer:  64 << 10,
+		XMLRoot: "records",
+		Sync:    true,
+	}
+}
+
+func newDefaults() *Options {
+	o := DefaultOptions()
+	return &o
+}
+
+func build(o *Options) (core.Stage, error) { return New(*o) }
+
+const (
+	minBuffer  = 4 << 10
+	maxBuffer  = 256 << 20
+	maxMaxOpen = 1 << 16
+)
+
+// extensions gives the {ext} of each record kind.
+var extensions = map[core.Type]string{
+	core.XML:  ".xml",
+	core.CSV:  ".csv",
+	core.Line: ".txt",
+	core.JSON: ".jsonl",
+}
+
+// New checks opts and returns a Writer. It does not touch the filesystem:
+// the output and staging directories are created by Setup.
+func New(opts Options) (*Writer, error) {
+	var errs []error
+	if strings.TrimSpace(opts.Dir) == "" {
+		errs = append(errs, core.OptionError("dir", "required: the directory to write into, e.g. out/sorted"))
+	}
+	label, err := parseBy(opts.By)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	tmpl, err := parseTemplate(opts.Name)
+	if err != nil {
+		errs = append(errs, core.OptionError("name", "%s", err))
+	}
+	if opts.MaxOpen < 1 || opts.MaxOpen > maxMaxOpen {
+		errs = append(errs, core.OptionError("max_open", "must be between 1 and %d, got %d", maxMaxOpen, opts.MaxOpen))
+	}
+	if opts.Buffer < minBuffer || opts.Buffer > maxBuffer {
+		errs = append(errs, core.OptionError("buffer", "must be between %s and %s, got %s", core.ByteSize(minBuffer), core.ByteSize(maxBuffer), opts.Buffer))
+	}
+	if err := checkXMLName(opts.XMLRoot); err != nil {
+		errs = append(errs, core.OptionError("xml_root", "%s", err))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &Writer{
+		opts:     opts,
+		dir:      filepath.Clean(opts.Dir),
+		label:    label,
+		names:    newNamer(tmpl),
+		limit:    opts.MaxOpen,
+		files:    map[claim]*file{},
+		openFile: osOpenFile,
+	}, nil
+}
+
+// parseBy returns the label name of "label:NAME", or "" for "category".
+func parseBy(by string) (string, error) {
+	if by == "category" {
+		return "", nil
+	}
+	if name, ok := strings.CutPrefix(by, "label:"); ok {
+		if name == "" {
+			return "", core.OptionError("by", "%q names no label; write \"label:NAME\"", by)
+		}
+		return name, nil
+	}
+	return "", core.OptionError("by", "must be \"category\" or \"label:NAME\", got %q", by)
+}
+
+// checkXMLName accepts element names without a namespace prefix that XML
+// does not reserve.
+func checkXMLName(name string) error {
+	if name == "" {
+		return errors.New("must not be empty")
+	}
+	for i, r := range name {
+		ok := unicode.IsLetter(r) || r == '_' ||
+			i > 0 && (unicode.IsDigit(r) || r == '-' || r == '.')
+		if !ok || r == utf8.RuneError {
+			return fmt.Errorf("%q is not an XML element name (letters, digits, \"_\", \"-\", \".\", starting with a letter or \"_\")", name)
+		}
+	}
+	if strings.HasPrefix(strings.ToLower(name), "xml") {
+		return fmt.Errorf("%q: names starting with \"xml\" are reserved by XML", name)
+	}
+	return nil
+}

@@ -1,0 +1,664 @@
+package write
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/sluicehq/sluice/core"
+)
+
+// stagingPrefix starts the name of the hidden directory, inside the output
+// directory, that holds a run's files until Commit.
+const stagingPrefix = ".sluice-tmp-"
+
+// Writer is the write stage: it routes each record to the output file of
+// its key and owns every file handle.
+//
+// A Writer is used by one goroutine at a time (its Signature caps its
+// workers at 1), in the runner's order: Setup, Process (many times),
+// Finish, then Commit or Abort, then Teardown. It holds at most max_open
+// files open, each with a buffer of the configured size.
+type Writer struct {
+	opts  Options
+	dir   string
+	label string // label name for by: label:NAME, "" for by: category
+	names *namer
+	log   *slog.Logger
+
+	staging string // staging directory, set by Setup
+	state   state
+
+	files map[claim]*file
+	order []*file // in creation order
+	last  *file   // the file of the previous record, to skip the map lookup
+
+	// Open files form a list from the most (head) to the least (tail)
+	// recently used.
+	head, tail *file
+	open       int // files open now
+	peakOpen   int // most files ever open at once (checked by tests)
+	limit      int // max_open, lowered if the process runs out of descriptors
+	spare      []*bufio.Writer
+
+	csvBuf  bytes.Buffer
+	csvW    *csv.Writer
+	jsonBuf bytes.Buffer
+
+	// openFile is os.OpenFile; tests replace it to inject failures.
+	openFile func(name string, flag int, perm os.FileMode) (*os.File, error)
+}
+
+type state int
+
+const (
+	stateNew state = iota
+	stateReady
+	stateFinished
+	stateCommitted
+	stateCommitFailed
+	stateAborted
+)
+
+func osOpenFile(name string, flag int, perm os.FileMode) (*os.File, error) {
+	return os.OpenFile(name, flag, perm)
+}
+
+// file is one output file.
+type file struct {
+	claim
+	typ   core.Type
+	name  string // final base name
+	tmp   string // path in the staging directory
+	final string // path in the output directory
+	note  string
+
+	header    []string // CSV: the header of the file's records
+	hasHeader bool     // CSV: header was set by the first record
+
+	created bool // the staged file exists
+	done    bool // its trailer is written and it is closed for good
+
+	fh         *os.File // non-nil while open
+	w          *bufio.Writer
+	prev, next *file // LRU links while open
+
+	records, bytes int64
+}
+
+var (
+	_ core.Processor  = (*Writer)(nil)
+	_ core.Setupper   = (*Writer)(nil)
+	_ core.Finisher   = (*Writer)(nil)
+	_ core.Committer  = (*Writer)(nil)
+	_ core.Teardowner = (*Writer)(nil)
+	_ core.Outputter  = (*Writer)(nil)
+)
+
+// Signature implements core.Stage: write accepts every record kind, emits
+// nothing, and runs on one worker so that it owns its files without locks.
+func (w *Writer) Signature() core.Signature {
+	return core.Signature{In: core.Records, Out: core.None, Terminal: true, MaxWorkers: 1}
+}
+
+// Setup creates the output directory if needed and a staging directory
+// inside it, on the same filesystem so that Commit can rename. It warns
+// about staging directories left behind by runs that were killed.
+func (w *Writer) Setup(ctx context.Context, env core.Env) error {
+	if w.state != stateNew {
+		return errors.New("write: Setup called twice")
+	}
+	w.log = env.Log
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(w.dir, 0o777); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	stale, _ := filepath.Glob(filepath.Join(w.dir, stagingPrefix+"*"))
+	staging, err := os.MkdirTemp(w.dir, stagingPrefix)
+	if err != nil {
+		return fmt.Errorf("create staging directory in %s: %w", w.dir, err)
+	}
+	w.staging = staging
+	w.state = stateReady
+	if len(stale) > 0 {
+		w.log.Warn("output directory holds staging directories of interrupted runs; delete them once no other run writes there",
+			"dir", w.dir, "staging", stale)
+	}
+	return nil
+}
+
+// Process writes r to the file of its key, opening or creating that file
+// as needed. A record that cannot be written as its kind requires (a CSV
+// header that differs from the file's, a line with a line break, a JSON
+// value that is not valid JSON) is an error about that record; a failure
+// of the filesystem is fatal.
+func (w *Writer) Process(_ context.Context, r *core.Record, _ core.Emitter) error {
+	if w.state != stateReady {
+		return core.Fatal(fmt.Errorf("write: Process called %s", w.state.when()))
+	}
+	key := r.Category
+	if w.label != "" {
+		key = r.Labels[w.label]
+	}
+	f := w.last
+	if f == nil || f.typ != r.Type || f.key != key {
+		ext, ok := extensions[r.Type]
+		if !ok {
+			return fmt.Errorf("record %s: write cannot store %s records", r.Source.String(), r.Type)
+		}
+		f = w.file(claim{key: key, ext: ext}, r.Type)
+		w.last = f
+	}
+
+	payload := r.Data
+	switch r.Type {
+	case core.CSV:
+		p, err := w.csvRow(f, r)
+		if err != nil {
+			return err
+		}
+		payload = p
+	case core.Line:
+		if bytes.IndexByte(payload, '\n') >= 0 {
+			return fmt.Errorf("record %s: line contains a line break and would be written as several lines", r.Source.String())
+		}
+	case core.JSON:
+		if bytes.IndexByte(payload, '\n') >= 0 || bytes.IndexByte(payload, '\r') >= 0 {
+			w.jsonBuf.Reset()
+			if err := json.Compact(&w.jsonBuf, payload); err != nil {
+				return fmt.Errorf("record %s: json value spans several lines and cannot be compacted to one: %w", r.Source.String(), err)
+			}
+			payload = w.jsonBuf.Bytes()
+		}
+	}
+
+	if err := w.acquire(f); err != nil {
+		return core.Fatal(err)
+	}
+	n, err := f.w.Write(payload)
+	if err == nil {
+		err = f.w.WriteByte('\n')
+		n++
+	}
+	f.bytes += int64(n)
+	if err != nil {
+		return core.Fatal(f.fail("write", err))
+	}
+	f.records++
+	return nil
+}
+
+// file returns the output file for c, making (but not creating) it the
+// first time c is seen.
+func (w *Writer) file(c claim, typ core.Type) *file {
+	if f, ok := w.files[c]; ok {
+		return f
+	}
+	nm := w.names.assign(c)
+	f := &file{
+		claim: c,
+		typ:   typ,
+		name:  nm.name,
+		tmp:   filepath.Join(w.staging, nm.name),
+		final: filepath.Join(w.dir, nm.name),
+		note:  w.note(c, typ, nm),
+	}
+	w.files[c] = f
+	w.order = append(w.order, f)
+	return f
+}
+
+// note explains a file name that is not the plain mapping of its key.
+func (w *Writer) note(c claim, typ core.Type, nm naming) string {
+	if nm.plain {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(w.describeKey(c.key))
+	if nm.clash && nm.clashWith.key == c.key {
+		fmt.Fprintf(&b, " (%s records)", typ)
+	}
+	fmt.Fprintf(&b, " written as %q", nm.name)
+	if nm.clash {
+		holder := w.describeKey(nm.clashWith.key)
+		if nm.clashWith.key == c.key {
+			holder = fmt.Sprintf("its %s records", kindOf(nm.clashWith.ext))
+		}
+		fmt.Fprintf(&b, " because %q is taken by %s", nm.clashName, holder)
+		if nm.caseOnly {
+			b.WriteString(" (names that differ only in case are the same file on macOS and Windows)")
+		}
+	}
+	return b.String()
+}
+
+// kindOf returns the record kind whose files have extension ext.
+func kindOf(ext string) core.Type {
+	for t, e := range extensions {
+		if e == ext {
+			return t
+		}
+	}
+	return core.None
+}
+
+// describeKey names a key for notes: `category "x"`, `label "lang" value
+// "x"`, or `records without category`.
+func (w *Writer) describeKey(key string) string {
+	what := "category"
+	if w.label != "" {
+		what = fmt.Sprintf("label %q", w.label)
+	}
+	switch {
+	case key == "":
+		return "records without " + what
+	case w.label != "":
+		return fmt.Sprintf("%s value %q", what, key)
+	}
+	return fmt.Sprintf("%s %q", what, key)
+}
+
+// csvRow checks r's header against the file's and encodes its fields as
+// one CSV row. The returned slice is valid until the next call.
+func (w *Writer) csvRow(f *file, r *core.Record) ([]byte, error) {
+	var names []string
+	if r.Header != nil {
+		names = r.Header.Names
+	}
+	if !f.hasHeader {
+		f.header, f.hasHeader = names, true
+	} else if !slices.Equal(f.header, names) {
+		return nil, fmt.Errorf("record %s: csv header [%s] differs from the header [%s] of %s; send records with different headers to different keys",
+			r.Source.String(), shortList(names), shortList(f.header), f.final)
+	}
+	if len(r.Fields) == 0 {
+		return nil, fmt.Errorf("record %s: csv record has no fields", r.Source.String())
+	}
+	if w.csvW == nil {
+		w.csvW = csv.NewWriter(&w.csvBuf)
+	}
+	w.csvBuf.Reset()
+	if err := encodeCSV(w.csvW, &w.csvBuf, r.Fields); err != nil {
+		return nil, fmt.Errorf("record %s: encode csv: %w", r.Source.String(), err)
+	}
+	// The trailing newline is written by Process, like every other kind's.
+	return bytes.TrimSuffix(w.csvBuf.Bytes(), []byte("\n")), nil
+}
+
+// encodeCSV appends row to buf through cw, a csv.Writer on buf.
+// encoding/csv writes a row of one empty field as an empty line, which
+// readers skip; it is written as "" instead so that the row is not lost.
+func encodeCSV(cw *csv.Writer, buf *bytes.Buffer, row []string) error {
+	if len(row) == 1 && row[0] == "" {
+		buf.WriteString("\"\"\n")
+		return nil
+	}
+	cw.Write(row) // an error is kept for Error
+	cw.Flush()
+	return cw.Error()
+}
+
+func shortList(names []string) string {
+	const max = 8
+	if len(names) > max {
+		return strings.Join(names[:max], ",") + fmt.Sprintf(",… (%d columns)", len(names))
+	}
+	return strings.Join(names, ",")
+}
+
+// acquire makes f open and the most recently used, closing the least
+// recently used file first if max_open files are open. A file opened for
+// the first time is created and gets its preamble.
+func (w *Writer) acquire(f *file) error {
+	if f.fh != nil {
+		w.touch(f)
+		return nil
+	}
+	if f.done {
+		return fmt.Errorf("write %s: file already finished", f.final)
+	}
+	for w.open >= w.limit {
+		if err := w.evict(); err != nil {
+			return err
+		}
+	}
+	flag := os.O_WRONLY | os.O_APPEND
+	if !f.created {
+		flag |= os.O_CREATE | os.O_EXCL
+	}
+	fh, err := w.openFile(f.tmp, flag, 0o666)
+	for err != nil && tooManyFiles(err) && w.open > 0 {
+		// Other stages hold descriptors too: settle for fewer open files.
+		w.limit = w.open
+		w.log.Warn("out of file descriptors; holding fewer output files open", "max_open", w.limit)
+		if err := w.evict(); err != nil {
+			return err
+		}
+		fh, err = w.openFile(f.tmp, flag, 0o666)
+	}
+	if err != nil {
+		if f.created {
+			return f.fail("reopen", err)
+		}
+		return f.fail("create", err)
+	}
+	f.fh = fh
+	if n := len(w.spare); n > 0 {
+		f.w = w.spare[n-1]
+		w.spare = w.spare[:n-1]
+		f.w.Reset(fh)
+	} else {
+		f.w = bufio.NewWriterSize(fh, int(w.opts.Buffer))
+	}
+	w.pushFront(f)
+	w.open++
+	w.peakOpen = max(w.peakOpen, w.open)
+	if !f.created {
+		f.created = true
+		n, err := f.w.Write(w.preamble(f))
+		f.bytes += int64(n)
+		if err != nil {
+			return f.fail("write", err)
+		}
+	}
+	return nil
+}
+
+func tooManyFiles(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
+
+// preamble is what starts a file: the XML declaration and root start tag,
+// or the CSV header.
+func (w *Writer) preamble(f *file) []byte {
+	switch f.typ {
+	case core.XML:
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s ", w.opts.XMLRoot)
+		if w.label != "" {
+			b.WriteString(`label="`)
+			xml.EscapeText(&b, []byte(w.label))
+			b.WriteString(`" value="`)
+		} else {
+			b.WriteString(`category="`)
+		}
+		xml.EscapeText(&b, []byte(f.key))
+		b.WriteString("\">\n")
+		return b.Bytes()
+	case core.CSV:
+		if len(f.header) == 0 {
+			return nil
+		}
+		// Not w.csvBuf: it holds the row being written.
+		var b bytes.Buffer
+		if err := encodeCSV(csv.NewWriter(&b), &b, f.header); err != nil {
+			return nil // cannot happen: the comma is the default one
+		}
+		return b.Bytes()
+	}
+	return nil
+}
+
+// trailer is what ends a file: the XML root end tag.
+func (w *Writer) trailer(f *file) []byte {
+	if f.typ == core.XML {
+		return []byte("</" + w.opts.XMLRoot + ">\n")
+	}
+	return nil
+}
+
+// evict flushes and closes the least recently used open file.
+func (w *Writer) evict() error {
+	return w.close(w.tail, false)
+}
+
+// close flushes f, syncs it if asked, and closes it. Its buffer goes back
+// to the spare list.
+func (w *Writer) close(f *file, sync bool) error {
+	w.unlink(f)
+	w.open--
+	fh := f.fh
+	err := f.w.Flush()
+	f.w.Reset(nil)
+	w.spare = append(w.spare, f.w)
+	f.fh, f.w = nil, nil
+	if err == nil && sync {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return f.fail("write", err)
+	}
+	return nil
+}
+
+// fail describes a filesystem error on f, naming its final path and where
+// it is staged.
+func (f *file) fail(op string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("%s %s (staged as %s): %w", op, f.final, f.tmp, err)
+}
+
+func (w *Writer) pushFront(f *file) {
+	f.prev, f.next = nil, w.head
+	if w.head != nil {
+		w.head.prev = f
+	}
+	w.head = f
+	if w.tail == nil {
+		w.tail = f
+	}
+}
+
+func (w *Writer) unlink(f *file) {
+	if f.prev != nil {
+		f.prev.next = f.next
+	} else {
+		w.head = f.next
+	}
+	if f.next != nil {
+		f.next.prev = f.prev
+	} else {
+		w.tail = f.prev
+	}
+	f.prev, f.next = nil, nil
+}
+
+func (w *Writer) touch(f *file) {
+	if w.head != f {
+		w.unlink(f)
+		w.pushFront(f)
+	}
+}
+
+// Finish completes every file: it writes the XML trailers (reopening files
+// that max_open had closed), flushes, syncs when the sync option is set,
+// and closes. No file is open afterwards. It stops early, with ctx's
+// error, if ctx is cancelled.
+func (w *Writer) Finish(ctx context.Context, _ core.Emitter) error {
+	switch w.state {
+	case stateFinished:
+		return nil
+	case stateReady:
+	default:
+		return core.Fatal(fmt.Errorf("write: Finish called %s", w.state.when()))
+	}
+	// Open files first, so that reopening the others never exceeds the cap.
+	for w.head != nil {
+		if err := w.complete(w.head); err != nil {
+			return core.Fatal(err)
+		}
+	}
+	for _, f := range w.order {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if f.created && !f.done {
+			if err := w.complete(f); err != nil {
+				return core.Fatal(err)
+			}
+		}
+	}
+	w.state = stateFinished
+	return nil
+}
+
+func (w *Writer) complete(f *file) error {
+	if err := w.acquire(f); err != nil {
+		return err
+	}
+	n, err := f.w.Write(w.trailer(f))
+	f.bytes += int64(n)
+	if err != nil {
+		w.close(f, false)
+		return f.fail("write", err)
+	}
+	f.done = true
+	return w.close(f, w.opts.Sync)
+}
+
+// Commit renames every file from the staging directory to its final name,
+// replacing any file of that name, syncs the output directory when the
+// sync option is set, and removes the staging directory. If a rename
+// fails, the files not yet renamed stay in the staging directory, which
+// the error names, so that nothing is lost.
+func (w *Writer) Commit(ctx context.Context) error {
+	if w.state == stateReady {
+		if err := w.Finish(ctx, nil); err != nil {
+			return err
+		}
+	}
+	if w.state != stateFinished {
+		return fmt.Errorf("write: Commit called %s", w.state.when())
+	}
+	files := w.created()
+	for i, f := range files {
+		if err := os.Rename(f.tmp, f.final); err != nil {
+			w.state = stateCommitFailed
+			return core.Fatal(fmt.Errorf("commit %s: %w; %d of %d files are in place, the other %d remain in %s",
+				f.final, err, i, len(files), len(files)-i, w.staging))
+		}
+	}
+	w.state = stateCommitted
+	var errs []error
+	if w.opts.Sync && len(files) > 0 {
+		errs = append(errs, syncDir(w.dir))
+	}
+	if err := os.RemoveAll(w.staging); err != nil {
+		errs = append(errs, fmt.Errorf("remove staging directory: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && !errors.Is(err, syscall.EINVAL) { // some systems cannot sync directories
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Abort closes every file and removes the staging directory, so that
+// nothing of the run appears under the output directory. It does nothing
+// after a successful Commit. Failures are logged: there is no one left to
+// return them to.
+func (w *Writer) Abort() {
+	switch w.state {
+	case stateReady, stateFinished:
+	default:
+		return
+	}
+	w.state = stateAborted
+	w.discard()
+}
+
+// discard closes open files without caring about errors and removes the
+// staging directory.
+func (w *Writer) discard() {
+	for w.head != nil {
+		f := w.head
+		w.unlink(f)
+		f.fh.Close()
+		f.fh, f.w = nil, nil
+	}
+	w.open = 0
+	if err := os.RemoveAll(w.staging); err != nil && w.log != nil {
+		w.log.Error("remove staging directory", "dir", w.staging, "err", err)
+	}
+}
+
+// Teardown releases whatever the run still holds. If neither Commit nor
+// Abort was called, it discards the staged files as Abort does.
+func (w *Writer) Teardown(context.Context) error {
+	if w.state == stateReady || w.state == stateFinished {
+		w.state = stateAborted
+		w.discard()
+	}
+	w.spare, w.last = nil, nil
+	return nil
+}
+
+// Outputs lists the files of the run, sorted by path, with their record
+// and byte counts and, for files whose name is not the plain mapping of
+// their key, a note saying why. After Commit the paths are final.
+func (w *Writer) Outputs() []core.Output {
+	files := w.created()
+	out := make([]core.Output, len(files))
+	for i, f := range files {
+		out[i] = core.Output{Path: f.final, Records: f.records, Bytes: f.bytes, Note: f.note}
+	}
+	return out
+}
+
+// created returns the files that exist, sorted by name.
+func (w *Writer) created() []*file {
+	var files []*file
+	for _, f := range w.order {
+		if f.created {
+			files = append(files, f)
+		}
+	}
+	slices.SortFunc(files, func(a, b *file) int { return cmp.Compare(a.name, b.name) })
+	return files
+}
+
+func (s state) when() string {
+	switch s {
+	case stateNew:
+		return "before Setup"
+	case stateReady:
+		return "before Finish"
+	case stateFinished:
+		return "after Finish"
+	case stateCommitted, stateCommitFailed:
+		return "after Commit"
+	}
+	return "after Abort"
+}
