@@ -8,6 +8,8 @@ package stages
 
 import (
 	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stages/classify"
+	"github.com/sluicehq/sluice/stages/count"
 	"github.com/sluicehq/sluice/stages/read"
 	"github.com/sluicehq/sluice/stages/write"
 )
@@ -15,6 +17,8 @@ import (
 // Register adds every built-in stage kind to r.
 func Register(r *core.Registry) {
 	r.Register(read.Kind())
+	r.Register(classify.Kind())
+	r.Register(count.Kind())
 	r.Register(write.Kind())
 }
 

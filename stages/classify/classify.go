@@ -1,0 +1,193 @@
+package classify
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stages/internal/recexpr"
+)
+
+//go:embed sample.yaml
+var sample []byte
+
+// Options configure the classify stage. Exactly one way of classifying is
+// set: today that is Rules (a classifier plugin will be the other).
+type Options struct {
+	Rules   []Rule            `yaml:"rules" doc:"Rules tried in order: the first whose when holds gives the record's category."`
+	Default string            `yaml:"default" doc:"Category of a record that no rule matches; when empty, such a record is an error handled by on_error."`
+	Labels  map[string]string `yaml:"labels" doc:"Labels to attach to every record: label name to a string expression, evaluated after the category is set."`
+}
+
+// Rule is one classification rule: a condition and the category it gives.
+type Rule struct {
+	When     string `yaml:"when" doc:"Condition, an expression giving true or false; empty means always."`
+	Category string `yaml:"category" doc:"The category to give, as a literal; set this or expr."`
+	Expr     string `yaml:"expr" doc:"An expression giving the category; set this or category."`
+}
+
+// Kind returns the classify stage kind.
+func Kind() core.Kind {
+	return core.Define("classify",
+		"Set each record's category (and labels) with rules: expressions over its attributes, text, fields or JSON values.",
+		sample, func() *Options { return &Options{} }, build)
+}
+
+func build(o *Options) (core.Stage, error) {
+	if len(o.Rules) == 0 {
+		return nil, core.OptionError("rules", "required: a list of rules, each a when condition with a category or an expr")
+	}
+	return newRules(o)
+}
+
+// Rules is a classify stage built from rules. Process is safe for
+// concurrent use: the compiled rules are read-only and each call takes its
+// own evaluator from a pool.
+type Rules struct {
+	rules  []rule
+	def    string
+	labels []label // sorted by name, so errors are deterministic
+	pool   sync.Pool
+}
+
+type rule struct {
+	when     *recexpr.Program // nil: always
+	category string           // literal, or "" when expr is set
+	expr     *recexpr.Program
+}
+
+type label struct {
+	name string
+	prog *recexpr.Program
+}
+
+var _ core.Processor = (*Rules)(nil)
+
+// newRules compiles every expression, reporting every problem at once.
+func newRules(o *Options) (*Rules, error) {
+	s := &Rules{def: o.Default}
+	s.pool.New = func() any { return recexpr.NewEvaluator() }
+	var errs []error
+	for i, r := range o.Rules {
+		path := fmt.Sprintf("rules[%d]", i)
+		var c rule
+		switch {
+		case r.Category == "" && r.Expr == "":
+			errs = append(errs, core.OptionError(path, "set category (a literal) or expr (an expression giving the category)"))
+		case r.Category != "" && r.Expr != "":
+			errs = append(errs, core.OptionError(path, "set category or expr, not both"))
+		case r.Category != "":
+			c.category = r.Category
+		default:
+			p, err := recexpr.Compile(path+".expr", r.Expr, recexpr.String)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			c.expr = p
+		}
+		if r.When != "" {
+			p, err := recexpr.Compile(path+".when", r.When, recexpr.Bool)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			c.when = p
+		}
+		s.rules = append(s.rules, c)
+	}
+	names := make([]string, 0, len(o.Labels))
+	for name := range o.Labels {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		path := "labels." + name
+		if name == "" {
+			errs = append(errs, core.OptionError("labels", "a label needs a name"))
+			continue
+		}
+		p, err := recexpr.Compile(path, o.Labels[name], recexpr.String)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.labels = append(s.labels, label{name: name, prog: p})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Signature implements core.Stage: any record kind in, the same kinds out.
+func (s *Rules) Signature() core.Signature {
+	return core.Signature{In: core.Records, Passthrough: true}
+}
+
+// Process emits a copy of r with its category (and labels) set. A rule
+// whose expression fails on r, or a record that no rule matches when there
+// is no default, is an error about r, handled by the stage's on_error.
+func (s *Rules) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
+	ev := s.pool.Get().(*recexpr.Evaluator)
+	defer s.pool.Put(ev)
+	ev.Reset(r)
+	defer ev.Release()
+
+	cat, err := s.category(ev)
+	if err != nil {
+		return err
+	}
+	c := *r
+	c.Category = cat
+	if len(s.labels) > 0 {
+		ev.SetCategory(cat)
+		labels := make(map[string]string, len(r.Labels)+len(s.labels))
+		for k, v := range r.Labels {
+			labels[k] = v
+		}
+		for _, l := range s.labels {
+			v, err := ev.String(l.prog)
+			if err != nil {
+				return err
+			}
+			labels[l.name] = v
+		}
+		c.Labels = labels
+	}
+	return out.Emit(&c)
+}
+
+// category returns the category given by the first matching rule.
+func (s *Rules) category(ev *recexpr.Evaluator) (string, error) {
+	for i := range s.rules {
+		rl := &s.rules[i]
+		if rl.when != nil {
+			ok, err := ev.Bool(rl.when)
+			if err != nil {
+				return "", err
+			}
+			if !ok {
+				continue
+			}
+		}
+		if rl.expr == nil {
+			return rl.category, nil
+		}
+		cat, err := ev.String(rl.expr)
+		if err != nil {
+			return "", err
+		}
+		if cat == "" {
+			return "", &recexpr.Error{Source: ev.Record().Source, Option: rl.expr.Option(),
+				Err: errors.New("evaluated to the empty string, and a category cannot be empty")}
+		}
+		return cat, nil
+	}
+	if s.def != "" {
+		return s.def, nil
+	}
+	return "", fmt.Errorf("record %s: no rule matched, and no default is set (set default, or end the rules with one that has no when)", ev.Record().Source)
+}

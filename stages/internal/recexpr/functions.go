@@ -1,0 +1,279 @@
+package recexpr
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/expr-lang/expr"
+
+	"github.com/sluicehq/sluice/core"
+)
+
+// recordFunction lists the functions that read the record, and so take
+// the environment as a hidden first argument (see patcher).
+var recordFunction = map[string]bool{
+	"attr": true, "name": true, "text": true, "texts": true, "has": true,
+	"field": true, "json": true, "label": true,
+}
+
+// compileOptions returns the environment and functions every program is
+// compiled with. The declared types let expr check calls at compile time
+// (attr(1) or text() is a compile error at the option).
+func compileOptions() []expr.Option {
+	return []expr.Option{
+		expr.Env(&env{}),
+		expr.Function("attr", fnAttr, new(func(*env, string) any)),
+		expr.Function("name", fnName, new(func(*env) string)),
+		expr.Function("text", fnText, new(func(*env, string) string)),
+		expr.Function("texts", fnTexts, new(func(*env, string) []string)),
+		expr.Function("has", fnHas, new(func(*env, string) bool)),
+		expr.Function("field", fnField, new(func(*env, string) string)),
+		expr.Function("json", fnJSON, new(func(*env, string) any)),
+		expr.Function("label", fnLabel, new(func(*env, string) any)),
+	}
+}
+
+// call unpacks the hidden environment and the string argument (if any) of
+// a record function.
+func call(params []any, fn string) (*Evaluator, string, error) {
+	ev := params[0].(*env).ev
+	if len(params) < 2 {
+		return ev, "", nil
+	}
+	s, ok := params[1].(string)
+	if !ok {
+		return ev, "", fmt.Errorf("%s() takes a string, got %s", fn, describeValue(params[1]))
+	}
+	return ev, s, nil
+}
+
+func fnAttr(params ...any) (any, error) {
+	ev, name, err := call(params, "attr")
+	if err != nil {
+		return nil, err
+	}
+	root, err := ev.xmlRoot("attr")
+	if err != nil {
+		return nil, err
+	}
+	v, ok, err := root.Attr(name)
+	if err != nil {
+		return nil, fmt.Errorf("attr(%q): %w", name, err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	return v, nil
+}
+
+func fnName(params ...any) (any, error) {
+	ev, _, err := call(params, "name")
+	if err != nil {
+		return nil, err
+	}
+	root, err := ev.xmlRoot("name")
+	if err != nil {
+		return nil, err
+	}
+	return root.Name.Qualified(), nil
+}
+
+func fnText(params ...any) (any, error) {
+	ev, path, err := call(params, "text")
+	if err != nil {
+		return nil, err
+	}
+	if err := ev.need("text", core.XML); err != nil {
+		return nil, err
+	}
+	t, err := ev.xmlTree()
+	if err != nil {
+		return nil, err
+	}
+	s, _, err := t.Text(path)
+	if err != nil {
+		return nil, fmt.Errorf("text(%q): %w", path, err)
+	}
+	return s, nil
+}
+
+func fnTexts(params ...any) (any, error) {
+	ev, path, err := call(params, "texts")
+	if err != nil {
+		return nil, err
+	}
+	if err := ev.need("texts", core.XML); err != nil {
+		return nil, err
+	}
+	t, err := ev.xmlTree()
+	if err != nil {
+		return nil, err
+	}
+	s, err := t.Texts(path)
+	if err != nil {
+		return nil, fmt.Errorf("texts(%q): %w", path, err)
+	}
+	if s == nil {
+		s = []string{}
+	}
+	return s, nil
+}
+
+func fnHas(params ...any) (any, error) {
+	ev, path, err := call(params, "has")
+	if err != nil {
+		return nil, err
+	}
+	if err := ev.need("has", core.XML); err != nil {
+		return nil, err
+	}
+	t, err := ev.xmlTree()
+	if err != nil {
+		return nil, err
+	}
+	ok, err := t.Has(path)
+	if err != nil {
+		return nil, fmt.Errorf("has(%q): %w", path, err)
+	}
+	return ok, nil
+}
+
+func fnField(params ...any) (any, error) {
+	ev, name, err := call(params, "field")
+	if err != nil {
+		return nil, err
+	}
+	if err := ev.need("field", core.CSV); err != nil {
+		return nil, err
+	}
+	r := ev.rec
+	i := r.Header.Index(name)
+	if i < 0 {
+		return nil, fmt.Errorf("field(%q): no such column in the CSV header (columns: %s)", name, columns(r.Header))
+	}
+	if i >= len(r.Fields) {
+		return nil, fmt.Errorf("field(%q): the row has %d fields, and %q is column %d of the header", name, len(r.Fields), name, i+1)
+	}
+	return r.Fields[i], nil
+}
+
+// columns lists a header's names for a message, shortened when long.
+func columns(h *core.Header) string {
+	if h == nil || len(h.Names) == 0 {
+		return "none"
+	}
+	const most = 12
+	names := h.Names
+	more := ""
+	if len(names) > most {
+		names, more = names[:most], fmt.Sprintf(", and %d more", len(h.Names)-most)
+	}
+	return strings.Join(names, ", ") + more
+}
+
+func fnLabel(params ...any) (any, error) {
+	ev, name, err := call(params, "label")
+	if err != nil {
+		return nil, err
+	}
+	v, ok := ev.rec.Labels[name]
+	if !ok {
+		return nil, nil
+	}
+	return v, nil
+}
+
+func fnJSON(params ...any) (any, error) {
+	ev, path, err := call(params, "json")
+	if err != nil {
+		return nil, err
+	}
+	if err := ev.need("json", core.JSON); err != nil {
+		return nil, err
+	}
+	if !ev.jsonDone {
+		ev.jsonVal, ev.jsonErr = decodeJSON(ev.rec.Data)
+		ev.jsonDone = true
+	}
+	if ev.jsonErr != nil {
+		return nil, ev.jsonErr
+	}
+	return jsonPath(ev.jsonVal, path), nil
+}
+
+// decodeJSON decodes one JSON value. Integers that fit an int become int
+// (so they compare and format exactly); other numbers become float64.
+func decodeJSON(data []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, jsonError(err, d.InputOffset())
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, fmt.Errorf("malformed JSON at byte %d of the record: data after the value", d.InputOffset())
+	}
+	return numbers(v), nil
+}
+
+func jsonError(err error, offset int64) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("malformed JSON at byte %d of the record: %w", se.Offset, err)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("malformed JSON at byte %d of the record: unexpected end of the value", offset)
+	}
+	return fmt.Errorf("malformed JSON: %w", err)
+}
+
+func numbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := strconv.Atoi(string(x)); err == nil {
+			return i
+		}
+		f, _ := x.Float64() // the decoder validated the syntax; out of range gives ±Inf
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbers(e)
+		}
+	}
+	return v
+}
+
+// jsonPath walks a dotted path: object keys, and array indexes from 0.
+// Anything missing gives nil.
+func jsonPath(v any, path string) any {
+	for path != "" {
+		step, rest, _ := strings.Cut(path, ".")
+		switch x := v.(type) {
+		case map[string]any:
+			e, ok := x[step]
+			if !ok {
+				return nil
+			}
+			v = e
+		case []any:
+			i, err := strconv.Atoi(step)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
+			return nil
+		}
+		path = rest
+	}
+	return v
+}

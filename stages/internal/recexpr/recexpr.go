@@ -1,0 +1,239 @@
+package recexpr
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/sluicehq/sluice/core"
+)
+
+// Result is what a Program must evaluate to.
+type Result int
+
+const (
+	// Bool programs are conditions: they must give true or false.
+	Bool Result = iota + 1
+	// String programs give a category, a label or a key: a string, or a
+	// number or boolean, which is formatted (42, 2.5, true). Anything else,
+	// nil included, is an error on the record.
+	String
+)
+
+// Program is an expression compiled once at build time. It is immutable
+// and safe to share between goroutines; evaluate it with an Evaluator.
+type Program struct {
+	option   string // the option it came from, for messages: "rules[2].when"
+	src      string
+	want     Result
+	prog     *vm.Program
+	usesLine bool // reads `line` (or $env): fill it before running
+	tree     bool // calls text, texts or has: parse the whole record at once
+}
+
+// Source returns the expression's text as written.
+func (p *Program) Source() string { return p.src }
+
+// Option returns the option path the program was compiled for.
+func (p *Program) Option() string { return p.option }
+
+// Compile compiles src, the value of the option at path option (used to
+// locate errors: "rules[2].when", "by[0]"), into a Program giving want. A
+// syntax or type error is returned as a core.OptionError at that path, with
+// the column in the expression.
+func Compile(option, src string, want Result) (*Program, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, core.OptionError(option, "empty expression")
+	}
+	pt := &patcher{}
+	opts := append(compileOptions(), expr.Patch(pt))
+	prog, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, core.OptionError(option, "%s", compileMessage(err))
+	}
+	if t := prog.Node().Type(); t != nil {
+		switch {
+		case want == Bool && t.Kind() != reflect.Bool && t.Kind() != reflect.Interface:
+			return nil, core.OptionError(option, "expression gives %s, want true or false", describeType(t))
+		case want == String && !stringable(t):
+			return nil, core.OptionError(option, "expression gives %s, want a string", describeType(t))
+		}
+	}
+	return &Program{option: option, src: src, want: want, prog: prog, usesLine: pt.usesLine, tree: pt.tree}, nil
+}
+
+// stringable reports whether a value of static type t may be turned into a
+// string (interface types are checked when the program runs).
+func stringable(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Interface,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+func describeType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a map"
+	case reflect.Func:
+		return "a function (call it with ())"
+	case reflect.String:
+		return "a string"
+	}
+	return t.String()
+}
+
+// compileMessage turns expr's error into one line: the message and where in
+// the expression it is, with a suggestion for a misspelt name.
+func compileMessage(err error) string {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		return err.Error()
+	}
+	msg := strings.TrimSpace(fe.Message)
+	for _, prefix := range []string{"unknown name ", "unknown func "} {
+		if name, ok := strings.CutPrefix(msg, prefix); ok {
+			msg += suggest(name)
+		}
+	}
+	if fe.Line > 1 {
+		return fmt.Sprintf("%s (line %d, column %d of the expression)", msg, fe.Line, fe.Column+1)
+	}
+	return fmt.Sprintf("%s (column %d of the expression)", msg, fe.Column+1)
+}
+
+// names is every name the environment defines, for suggestions.
+var names = []string{
+	"attr", "name", "text", "texts", "has", "field", "json", "label",
+	"category", "file", "ordinal", "kind", "line",
+}
+
+func suggest(name string) string {
+	best, bestDist := "", len(name)/3+2
+	for _, n := range names {
+		if d := editDistance(name, n); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	if best == "" {
+		return fmt.Sprintf(" (known names: %s)", strings.Join(sorted(names), ", "))
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// patcher passes the evaluation's environment to the record functions as a
+// hidden first argument (attr("type") runs as attr($env, "type")), which
+// is how a function compiled once reaches the record of the evaluation
+// running it. It also notes whether the program reads `line`, which is
+// only materialised for programs that do, and whether it reads below the
+// root element, in which case attr() reads the parsed tree rather than
+// parsing the root start tag first.
+type patcher struct {
+	usesLine bool
+	tree     bool
+}
+
+func (pt *patcher) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		if n.Value == "line" || n.Value == "$env" {
+			pt.usesLine = true
+		}
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok || !recordFunction[id.Value] {
+			return
+		}
+		switch id.Value {
+		case "text", "texts", "has":
+			pt.tree = true
+		}
+		if len(n.Arguments) > 0 {
+			if first, ok := n.Arguments[0].(*ast.IdentifierNode); ok && first.Value == "$env" {
+				return // already patched
+			}
+		}
+		env := &ast.IdentifierNode{Value: "$env"}
+		env.SetLocation(n.Location())
+		n.Arguments = append([]ast.Node{env}, n.Arguments...)
+	}
+}
+
+// toString converts a String program's result.
+func toString(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case nil:
+		return "", errors.New(`evaluated to nil (a missing attribute, label or JSON value); give a default with ??, as in attr("type") ?? "unknown"`)
+	case bool:
+		return strconv.FormatBool(x), nil
+	case int:
+		return strconv.Itoa(x), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case int32:
+		return strconv.FormatInt(int64(x), 10), nil
+	case uint:
+		return strconv.FormatUint(uint64(x), 10), nil
+	case uint64:
+		return strconv.FormatUint(x, 10), nil
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), nil
+	case float32:
+		return strconv.FormatFloat(float64(x), 'f', -1, 32), nil
+	}
+	return "", fmt.Errorf("evaluated to %s, want a string", describeValue(v))
+}
+
+func describeValue(v any) string {
+	switch v.(type) {
+	case nil:
+		return "nil"
+	case []any, []string:
+		return "a list"
+	case map[string]any:
+		return "a map"
+	}
+	return fmt.Sprintf("a %T", v)
+}

@@ -1,0 +1,33 @@
+// Package xmlview reads one XML record: an element subtree whose bytes
+// parse on their own (split carries the namespace declarations in scope onto
+// the record's root). It is the only place the built-in stages parse XML
+// records, so that a faster lexer can replace encoding/xml here without
+// touching classify or count.
+//
+// A Parser offers three reads of increasing cost:
+//
+//   - Root parses the root start tag only (its name and attributes): what
+//     attr() and name() need. The rest of the record is not read, so a
+//     record that is malformed after its first tag is not noticed.
+//   - Tree parses the whole record into a flat, reusable Tree that answers
+//     path queries (Text, Texts, Has) and lists every element with its
+//     attributes. Any malformation is an error.
+//
+// Names are resolved to namespace URIs. A record whose element or attribute
+// uses an undeclared prefix, closes an element it did not open, repeats an
+// attribute or holds more than one root element is malformed. Errors are
+// *SyntaxError values with the line and byte offset inside the record.
+//
+// Queries name elements and attributes as "local", "prefix:local" or
+// "{uri}local" (Clark notation; "{}local" is a name in no namespace). A prefix is resolved with the declarations
+// in scope at the record's root; "xml" is always bound to the XML
+// namespace. An unprefixed element name is in the root's default namespace
+// (as it would be if written in the record); an unprefixed attribute name
+// has no namespace, as in XML. A prefix the record does not declare matches
+// nothing. A path is steps separated by "/" starting below the root ("title",
+// "authors/author"); a step "*" matches any element, and the path "" or "."
+// is the root itself.
+//
+// Parsers are not safe for concurrent use; use one per worker. What they
+// return is valid until the next call on the same Parser.
+package xmlview

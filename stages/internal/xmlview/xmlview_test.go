@@ -1,0 +1,348 @@
+package xmlview
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const nsRecord = `<record xmlns="urn:cat" xmlns:dc="http://purl.org/dc/elements/1.1/" id="7" type="book" xml:lang="en" dc:note="n1">
+  <title>Maps &amp; <![CDATA[Charts]]> 2</title>
+  <dc:creator>Ann</dc:creator>
+  <authors><author>A<i>b</i>c</author><author>D</author></authors>
+  <x:meta xmlns:x="http://example.com/a/b"><x:k>v</x:k></x:meta>
+  <plain xmlns=""><leaf>L</leaf></plain>
+</record>`
+
+func TestRootAttr(t *testing.T) {
+	tests := []struct {
+		name, data, query string
+		want              string
+		wantOK            bool
+		wantErr           string
+	}{
+		{"plain", nsRecord, "type", "book", true, ""},
+		{"missing", nsRecord, "year", "", false, ""},
+		{"xml prefix", nsRecord, "xml:lang", "en", true, ""},
+		{"xml clark", nsRecord, "{" + NamespaceXML + "}lang", "en", true, ""},
+		{"declared prefix", nsRecord, "dc:note", "n1", true, ""},
+		{"clark", nsRecord, "{http://purl.org/dc/elements/1.1/}note", "n1", true, ""},
+		{"unprefixed has no namespace", nsRecord, "{urn:cat}type", "", false, ""},
+		{"undeclared prefix matches nothing", nsRecord, "zz:note", "", false, ""},
+		{"declaration is not an attribute", nsRecord, "xmlns", "", false, ""},
+		{"empty value", `<r a=""/>`, "a", "", true, ""},
+		{"entity in value", `<r a="x&lt;y"/>`, "a", "x<y", true, ""},
+		{"empty query", nsRecord, "", "", false, "empty name"},
+		{"unclosed clark", nsRecord, "{urn:catx", "", false, "missing }"},
+		{"empty local", nsRecord, "dc:", "", false, "expected prefix:local"},
+		{"star", nsRecord, "*", "", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p Parser
+			root, err := p.Root([]byte(tt.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok, err := root.Attr(tt.query)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Attr(%q) error = %v, want one containing %q", tt.query, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Attr(%q): %v", tt.query, err)
+			}
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("Attr(%q) = %q, %v; want %q, %v", tt.query, got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestRootName(t *testing.T) {
+	var p Parser
+	root, err := p.Root([]byte(`<c:record xmlns:c="urn:c" a="1"><unclosed>`))
+	if err != nil {
+		t.Fatalf("Root reads the start tag only, got %v", err)
+	}
+	want := Name{Space: "urn:c", Local: "record", Prefix: "c"}
+	if root.Name != want {
+		t.Errorf("Name = %+v, want %+v", root.Name, want)
+	}
+	if got := root.Name.Qualified(); got != "c:record" {
+		t.Errorf("Qualified = %q", got)
+	}
+	if got := root.Name.Clark(); got != "{urn:c}record" {
+		t.Errorf("Clark = %q", got)
+	}
+	if _, err := p.Tree([]byte(`<c:record xmlns:c="urn:c" a="1"><unclosed>`)); err == nil {
+		t.Error("Tree accepted an unclosed element")
+	}
+}
+
+func TestTreeQueries(t *testing.T) {
+	tests := []struct {
+		path      string
+		text      string
+		has       bool
+		texts     []string
+		wantError string
+	}{
+		{path: "title", text: "Maps & Charts 2", has: true, texts: []string{"Maps & Charts 2"}},
+		{path: "{urn:cat}title", text: "Maps & Charts 2", has: true, texts: []string{"Maps & Charts 2"}},
+		{path: "dc:creator", text: "Ann", has: true, texts: []string{"Ann"}},
+		{path: "authors/author", text: "Abc", has: true, texts: []string{"Abc", "D"}},
+		{path: "authors/*", text: "Abc", has: true, texts: []string{"Abc", "D"}},
+		{path: "*/author/i", text: "b", has: true, texts: []string{"b"}},
+		{path: "{http://example.com/a/b}meta/{http://example.com/a/b}k", text: "v", has: true, texts: []string{"v"}},
+		{path: "plain/leaf", has: false}, // <plain> undeclares the default namespace
+		{path: "{}plain/{}leaf", text: "L", has: true, texts: []string{"L"}},
+		{path: "{urn:cat}", wantError: "expected a local name"},
+		{path: "title/x", has: false},
+		{path: "author", has: false}, // only direct children of the root
+		{path: "zz:creator", has: false},
+		{path: "a//b", wantError: "empty name"},
+		{path: "/title", wantError: "empty name"},
+	}
+	var p Parser
+	tree, err := p.Tree([]byte(nsRecord))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			text, ok, err := tree.Text(tt.path)
+			if tt.wantError != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantError) {
+					t.Fatalf("Text(%q) error = %v, want %q", tt.path, err, tt.wantError)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text != tt.text || ok != tt.has {
+				t.Errorf("Text(%q) = %q, %v; want %q, %v", tt.path, text, ok, tt.text, tt.has)
+			}
+			has, _ := tree.Has(tt.path)
+			if has != tt.has {
+				t.Errorf("Has(%q) = %v", tt.path, has)
+			}
+			texts, _ := tree.Texts(tt.path)
+			if diff := cmp.Diff(tt.texts, texts); diff != "" {
+				t.Errorf("Texts(%q) (-want +got):\n%s", tt.path, diff)
+			}
+		})
+	}
+	t.Run("root", func(t *testing.T) {
+		for _, path := range []string{"", "."} {
+			text, ok, err := tree.Text(path)
+			if err != nil || !ok || !strings.Contains(text, "Ann") || !strings.Contains(text, "Maps") {
+				t.Errorf("Text(%q) = %q, %v, %v", path, text, ok, err)
+			}
+		}
+	})
+	t.Run("unprefixed query is in the default namespace", func(t *testing.T) {
+		// <leaf> is in no namespace; "leaf" means {urn:cat}leaf here.
+		text, ok, err := tree.Text("*/leaf")
+		if err != nil || ok {
+			t.Errorf("Text(*/leaf) = %q, %v, %v; want no match", text, ok, err)
+		}
+	})
+}
+
+func TestTreeElements(t *testing.T) {
+	var p Parser
+	tree, err := p.Tree([]byte(nsRecord))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := range tree.Len() {
+		e := tree.Element(i)
+		s := strings.Repeat(" ", e.Depth) + e.Name.Clark()
+		for _, a := range e.Attrs {
+			s += " " + a.Name.Clark() + "=" + a.Value
+		}
+		got = append(got, s)
+	}
+	want := []string{
+		"{urn:cat}record id=7 type=book {http://www.w3.org/XML/1998/namespace}lang=en {http://purl.org/dc/elements/1.1/}note=n1",
+		" {urn:cat}title",
+		" {http://purl.org/dc/elements/1.1/}creator",
+		" {urn:cat}authors",
+		"  {urn:cat}author",
+		"   {urn:cat}i",
+		"  {urn:cat}author",
+		" {http://example.com/a/b}meta",
+		"  {http://example.com/a/b}k",
+		" plain",
+		"  leaf",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("elements (-want +got):\n%s", diff)
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	tests := []struct {
+		name, data, want string
+		line             int
+	}{
+		{"mismatched", "<a>\n<b></c></a>", "element <b> closed by </c>", 2},
+		{"unclosed", "<a><b></b>", "<a> is not closed", 1},
+		{"stray end", "<a/></b>", "without a start tag", 1},
+		{"two roots", "<a/><b/>", "after the end of the root", 1},
+		{"text outside", "<a/>junk", "text outside the root", 1},
+		{"undeclared element prefix", "<a>\n\n<p:b/></a>", `undeclared namespace prefix "p"`, 3},
+		{"undeclared attribute prefix", `<a p:x="1"/>`, `undeclared namespace prefix "p"`, 1},
+		{"repeated attribute", `<a x="1" x="2"/>`, "repeated", 1},
+		{"repeated after resolution", `<a xmlns:p="u" xmlns:q="u" p:x="1" q:x="2"/>`, "repeated", 1},
+		{"empty prefix binding", `<a xmlns:p=""/>`, "empty URI", 1},
+		{"bad entity", "<a>&nope;</a>", "invalid character entity", 1},
+		{"syntax", "<a><</a>", "", 1},
+		{"empty", "", "no element", 1},
+		{"only space", "  \n", "no element", 2},
+		{"truncated tag", `<a x="1`, "unexpected EOF", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p Parser
+			_, err := p.Tree([]byte(tt.data))
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("Tree(%q) error = %v, want a *SyntaxError", tt.data, err)
+			}
+			if !strings.Contains(se.Msg, tt.want) {
+				t.Errorf("message %q, want it to contain %q", se.Msg, tt.want)
+			}
+			if se.Line != tt.line {
+				t.Errorf("line = %d, want %d (%v)", se.Line, tt.line, err)
+			}
+			if se.Offset < 0 || se.Offset > int64(len(tt.data)) {
+				t.Errorf("offset %d outside the record", se.Offset)
+			}
+		})
+	}
+}
+
+func TestParserReuse(t *testing.T) {
+	var p Parser
+	if _, err := p.Tree([]byte(nsRecord)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Tree([]byte("<a><b>")); err == nil {
+		t.Fatal("want an error")
+	}
+	tree, err := p.Tree([]byte(`<r><t>x</t></r>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree.Len() != 2 {
+		t.Errorf("Len = %d after reuse, want 2", tree.Len())
+	}
+	if text, _, _ := tree.Text("."); text != "x" {
+		t.Errorf("root text %q after reuse", text)
+	}
+	if _, ok, _ := tree.Root().Attr("type"); ok {
+		t.Error("attribute of a previous record leaked")
+	}
+}
+
+// TestQueriesDoNotAllocate checks that path matching reuses its scratch
+// space (Has), so a query costs no garbage beyond the strings it returns.
+func TestQueriesDoNotAllocate(t *testing.T) {
+	var p Parser
+	tree, err := p.Tree([]byte(nsRecord))
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if ok, _ := tree.Has("authors/author/i"); !ok {
+			t.Fatal("no match")
+		}
+		if _, ok, _ := tree.Root().Attr("xml:lang"); !ok {
+			t.Fatal("no match")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Has + Attr allocate %v times per call, want 0", allocs)
+	}
+}
+
+// FuzzTree checks that no input makes the parser panic or hang, and that
+// whatever it accepts, encoding/xml's namespace-aware Token accepts too,
+// with the same elements and attributes.
+func FuzzTree(f *testing.F) {
+	for _, s := range []string{nsRecord, "<a/>", "<a><b>t</b></a>", `<a xmlns:p="u"><p:b p:c="1"/></a>`, "<a>&amp;</a>", "<![CDATA[x]]>"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p Parser
+		tree, err := p.Tree(data)
+		if err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v is not a *SyntaxError", err)
+			}
+			return
+		}
+		want, err := referenceElements(data)
+		if err != nil {
+			t.Fatalf("xmlview accepted what encoding/xml rejects: %v", err)
+		}
+		var got []string
+		for i := range tree.Len() {
+			got = append(got, describe(tree.Element(i)))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("elements differ from encoding/xml (-want +got):\n%s", diff)
+		}
+		for _, q := range []string{"", "*", "*/*", "a"} {
+			if _, _, err := tree.Text(q); err != nil {
+				t.Fatalf("Text(%q): %v", q, err)
+			}
+		}
+	})
+}
+
+func describe(e Element) string {
+	s := e.Name.Clark()
+	for _, a := range e.Attrs {
+		s += " " + a.Name.Clark() + "=" + a.Value
+	}
+	return s
+}
+
+// referenceElements lists elements with encoding/xml's own namespace
+// translation.
+func referenceElements(data []byte) ([]string, error) {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	var out []string
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			e := Element{Name: Name{Space: se.Name.Space, Local: se.Name.Local}}
+			for _, a := range se.Attr {
+				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+					continue
+				}
+				e.Attrs = append(e.Attrs, Attr{Name: Name{Space: a.Name.Space, Local: a.Name.Local}, Value: a.Value})
+			}
+			out = append(out, describe(e))
+		}
+	}
+}
