@@ -11,12 +11,14 @@ import (
 	"github.com/sluicehq/sluice/stages/classify"
 	"github.com/sluicehq/sluice/stages/count"
 	"github.com/sluicehq/sluice/stages/read"
+	"github.com/sluicehq/sluice/stages/split"
 	"github.com/sluicehq/sluice/stages/write"
 )
 
 // Register adds every built-in stage kind to r.
 func Register(r *core.Registry) {
 	r.Register(read.Kind())
+	r.Register(split.Kind())
 	r.Register(classify.Kind())
 	r.Register(count.Kind())
 	r.Register(write.Kind())

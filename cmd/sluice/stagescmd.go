@@ -13,13 +13,18 @@ import (
 )
 
 func stagesCmd() *cobra.Command {
-	return &cobra.Command{
+	var markdown bool
+	c := &cobra.Command{
 		Use:   "stages [kind]",
 		Short: "List stage kinds, or show one kind's options, defaults and sample",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reg := stages.Registry()
 			w := cmd.OutOrStdout()
+			if markdown {
+				markdownReference(w, reg)
+				return nil
+			}
 			if len(args) == 0 {
 				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 				for _, k := range reg.Kinds() {
@@ -41,6 +46,8 @@ func stagesCmd() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&markdown, "markdown", false, "print every kind's options as the Markdown reference the README holds")
+	return c
 }
 
 // describeKind prints a kind as `sluice stages KIND` shows it.
@@ -65,4 +72,39 @@ func indentBlock(s, prefix string) string {
 		}
 	}
 	return strings.Join(lines, "")
+}
+
+// markdownReference renders every kind's options as the README's stage
+// reference; a test keeps the README equal to it.
+func markdownReference(w io.Writer, reg *core.Registry) {
+	keyTable := func(docs []core.KeyDoc) {
+		fmt.Fprintln(w, "| key | type | default | description |")
+		fmt.Fprintln(w, "|---|---|---|---|")
+		for _, d := range docs {
+			def := d.Default
+			if def != "" {
+				def = "`" + def + "`"
+			}
+			fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", d.Key, d.Type, def, d.Doc)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprint(w, "### Pipeline file\n\nTop-level keys:\n\n")
+	keyTable(core.PipelineKeys())
+	fmt.Fprint(w, "Keys of each stage:\n\n")
+	keyTable(core.StageKeys())
+	fmt.Fprint(w, "Scalar values may use environment variables: `${NAME}`, `${NAME:-default}` (used when NAME is unset or empty); `$${` stands for a literal `${`. An unset variable without a default is an error. Relative paths are relative to the working directory.\n\n")
+	for _, k := range reg.Kinds() {
+		fmt.Fprintf(w, "### `%s`\n\n%s\n\n", k.Name, k.Summary)
+		fmt.Fprintln(w, "| option | type | default | description |")
+		fmt.Fprintln(w, "|---|---|---|---|")
+		for _, o := range core.DescribeOptions(k) {
+			def := o.Default
+			if def != "" {
+				def = "`" + def + "`"
+			}
+			fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", o.Path, o.Type, def, strings.ReplaceAll(o.Doc, "|", `\|`))
+		}
+		fmt.Fprintln(w)
+	}
 }

@@ -1,0 +1,297 @@
+// Package scan holds what every splitter format shares: a sliding read
+// window over a stream that tracks byte offsets and line numbers, a slab
+// allocator for emitted records, positioned syntax errors, and character
+// checks.
+//
+// None of it is safe for concurrent use: one file is scanned by one
+// goroutine, with its own Window and Slab.
+package scan
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// ErrTooLarge is wrapped by errors about a record (or a piece of markup)
+// larger than the configured max_record_bytes.
+var ErrTooLarge = errors.New("larger than max_record_bytes")
+
+// Error is a problem at a position of an input file. Its text is
+// "file:line:col: message"; Col is 0 when not known, and Line too.
+type Error struct {
+	File   string
+	Offset int64 // byte offset of the problem in the decompressed stream
+	Line   int64 // 1-based
+	Col    int64 // 1-based, in bytes
+	Msg    string
+	Err    error // optional cause, for errors.Is
+}
+
+// Error formats the error as "file:line:col: message".
+func (e *Error) Error() string {
+	switch {
+	case e.Line > 0 && e.Col > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: byte %d: %s", e.File, e.Offset, e.Msg)
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Window is a sliding view of a stream: Buf[:End] holds the bytes read so
+// far that are still retained, and Buf[0] is at byte Base of the stream.
+// A scanner keeps indexes into Buf and calls Fill when it needs more; Fill
+// discards a prefix, so the scanner shifts its indexes by what it discarded.
+//
+// The buffer grows (doubling) only while what must be retained does not
+// fit, and never beyond the limit given to NewWindow, so memory stays
+// bounded by the largest record rather than by the file.
+type Window struct {
+	Buf  []byte
+	End  int
+	Base int64
+	EOF  bool // no input remains after Buf[:End]
+
+	r     io.Reader
+	limit int
+
+	// Lines are counted lazily: line is the 1-based line number at stream
+	// offset lineAt, and lastNL the offset of the last '\n' before lineAt
+	// (-1 if none).
+	lineAt int64
+	line   int64
+	lastNL int64
+}
+
+// MinRead is the smallest read Fill asks of the underlying reader, so that
+// per-read costs (and cancellation checks made by the reader) are paid per
+// chunk, not per record.
+const MinRead = 64 << 10
+
+// NewWindow returns a window over r starting with a buffer of size bytes
+// that may grow until it holds limit bytes.
+func NewWindow(r io.Reader, size, limit int) *Window {
+	size = max(size, MinRead)
+	limit = max(limit, size)
+	return &Window{Buf: make([]byte, size), r: r, limit: limit, line: 1, lastNL: -1}
+}
+
+// Fill discards Buf[:keep], moves the rest to the front and reads more
+// input: at least one byte, or until EOF is set. It returns an error only
+// when reading fails, or ErrTooLarge (unwrapped) when Buf[keep:End] already
+// fills the buffer at its limit. Indexes into Buf shift down by keep.
+func (w *Window) Fill(keep int) error {
+	if w.EOF {
+		return nil
+	}
+	if keep > 0 {
+		w.countLines(w.Base + int64(keep))
+		n := copy(w.Buf, w.Buf[keep:w.End])
+		w.End = n
+		w.Base += int64(keep)
+	}
+	if (w.End > len(w.Buf)/2 || len(w.Buf)-w.End < MinRead) && len(w.Buf) < w.limit {
+		nb := make([]byte, min(max(2*len(w.Buf), w.End+MinRead), w.limit))
+		copy(nb, w.Buf[:w.End])
+		w.Buf = nb
+	}
+	if w.End == len(w.Buf) {
+		return ErrTooLarge
+	}
+	for zero := 0; w.End < len(w.Buf); {
+		n, err := w.r.Read(w.Buf[w.End:])
+		w.End += n
+		if err == io.EOF {
+			w.EOF = true
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			if zero++; zero > 100 {
+				return io.ErrNoProgress
+			}
+		}
+	}
+	return nil
+}
+
+// countLines advances the line count to stream offset off, which must be
+// at or after lineAt and within the window.
+func (w *Window) countLines(off int64) {
+	if off <= w.lineAt {
+		return
+	}
+	b := w.Buf[w.lineAt-w.Base : off-w.Base]
+	if n := countNL(b); n > 0 {
+		w.line += int64(n)
+		w.lastNL = w.lineAt + int64(lastIndexNL(b))
+	}
+	w.lineAt = off
+}
+
+// Line returns the 1-based line of stream offset off, which must not be
+// before an offset already passed to Line or Pos, nor before Buf[0].
+func (w *Window) Line(off int64) int64 {
+	w.countLines(off)
+	return w.line
+}
+
+// Pos returns the 1-based line and byte column of stream offset off.
+// Offsets are expected in increasing order; an offset before the last one
+// asked for is still answered while its bytes are in the window, and with
+// line and column 0 otherwise.
+func (w *Window) Pos(off int64) (line, col int64) {
+	if off >= w.lineAt {
+		w.countLines(off)
+		return w.line, off - w.lastNL
+	}
+	if off < w.Base {
+		return 0, 0
+	}
+	b := w.Buf[off-w.Base : w.lineAt-w.Base]
+	line = w.line - int64(countNL(b))
+	before := w.Buf[:off-w.Base]
+	if i := lastIndexNL(before); i >= 0 {
+		return line, off - (w.Base + int64(i))
+	}
+	if line == 1 && w.Base == 0 {
+		return line, off + 1
+	}
+	return line, 0
+}
+
+// Errorf returns an *Error at stream offset off.
+func (w *Window) Errorf(file string, off int64, format string, args ...any) *Error {
+	line, col := w.Pos(off)
+	return &Error{File: file, Offset: off, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Slab hands out byte slices carved from large shared chunks, so that
+// emitting millions of small records costs one allocation per chunk rather
+// than one per record. A slice it returns is never handed out again and is
+// capped at its length, so appending to it cannot overwrite a neighbour.
+// A chunk stays alive while any slice of it does. The zero value uses
+// chunks of DefaultSlab bytes.
+type Slab struct {
+	Size int
+	buf  []byte
+}
+
+// DefaultSlab is the chunk size of a zero Slab.
+const DefaultSlab = 1 << 20
+
+// Alloc returns a slice of length n. Slices larger than a quarter of a
+// chunk get an allocation of their own.
+func (s *Slab) Alloc(n int) []byte {
+	size := s.Size
+	if size <= 0 {
+		size = DefaultSlab
+	}
+	if n > size/4 {
+		return make([]byte, n)
+	}
+	if len(s.buf)+n > cap(s.buf) {
+		s.buf = make([]byte, 0, size)
+	}
+	i := len(s.buf)
+	s.buf = s.buf[:i+n]
+	return s.buf[i : i+n : i+n]
+}
+
+// Copy returns a copy of b carved from the slab.
+func (s *Slab) Copy(b []byte) []byte {
+	d := s.Alloc(len(b))
+	copy(d, b)
+	return d
+}
+
+// SkipBOM returns 3 if b starts with a UTF-8 byte order mark, else 0. It
+// returns an error message for a UTF-16 or UTF-32 byte order mark, which
+// the splitter cannot read.
+func SkipBOM(b []byte) (int, string) {
+	switch {
+	case len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF:
+		return 3, ""
+	case len(b) >= 4 && (b[0] == 0 && b[1] == 0 && b[2] == 0xFE && b[3] == 0xFF || b[0] == 0xFF && b[1] == 0xFE && b[2] == 0 && b[3] == 0):
+		return 0, "the file is UTF-32 encoded; split reads UTF-8: convert it first, e.g. iconv -f UTF-32 -t UTF-8 in > out"
+	case len(b) >= 2 && (b[0] == 0xFE && b[1] == 0xFF || b[0] == 0xFF && b[1] == 0xFE):
+		return 0, "the file is UTF-16 encoded; split reads UTF-8: convert it first, e.g. iconv -f UTF-16 -t UTF-8 in > out"
+	}
+	return 0, ""
+}
+
+// InCharRange reports whether r is allowed in an XML 1.0 document (the
+// Char production).
+func InCharRange(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
+}
+
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// BadChar returns the index of the first byte of b that does not start a
+// valid UTF-8 encoding of an XML character, and a description, or -1.
+// ASCII runs are checked eight bytes at a time.
+func BadChar(b []byte) (int, string) {
+	i := 0
+	for i < len(b) {
+		// With no byte >= 0x80, subtracting 0x20 from each byte sets a
+		// high bit exactly when some byte is < 0x20 (a borrow only
+		// follows a byte that is itself < 0x20).
+		for i+16 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			v := binary.LittleEndian.Uint64(b[i+8:])
+			if (w|v|(w-0x20*lo8)|(v-0x20*lo8))&hi8 != 0 {
+				break
+			}
+			i += 16
+		}
+		if i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if (w|(w-0x20*lo8))&hi8 == 0 {
+				i += 8
+				continue
+			}
+		}
+		if i == len(b) {
+			break
+		}
+		c := b[i]
+		if c >= 0x20 && c < 0x80 || c == '\n' || c == '\t' || c == '\r' {
+			i++
+			continue
+		}
+		if c < 0x80 {
+			return i, fmt.Sprintf("illegal character code %U", rune(c))
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i, "invalid UTF-8"
+		}
+		if !InCharRange(r) {
+			return i, fmt.Sprintf("illegal character code %U", r)
+		}
+		i += n
+	}
+	return -1, ""
+}
+
+func countNL(b []byte) int { return bytes.Count(b, nl) }
+
+func lastIndexNL(b []byte) int { return bytes.LastIndexByte(b, '\n') }
+
+var nl = []byte{'\n'}

@@ -1,0 +1,995 @@
+// Package xmlsplit streams an XML document into the subtrees of a chosen
+// element, each emitted as standalone, parseable bytes.
+//
+// The boundary scan is byte work (bytes.IndexByte jumps over text, a table
+// lookup per name byte), not a token-by-token parse, and runs on the
+// goroutine that reads the file; parsing a record is left to whoever
+// consumes it. Inside records the scanner is as strict as encoding/xml
+// (names, references, characters, comments), so that an emitted record
+// always parses on its own; outside records it checks structure only
+// (matching tags, one root, no text outside the root).
+package xmlsplit
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sluicehq/sluice/stages/split/internal/scan"
+)
+
+// Options configure a Splitter.
+type Options struct {
+	// File names the input in errors.
+	File string
+	// Match selects the elements to emit.
+	Match *Match
+	// MaxRecordBytes caps the size of a record (and of any one piece of
+	// markup outside records); 0 means 64 MiB.
+	MaxRecordBytes int
+	// BufferSize is the initial read window; 0 means 256 KiB.
+	BufferSize int
+}
+
+// Record is one emitted subtree.
+type Record struct {
+	// Data is the subtree's bytes, with the namespace declarations in scope
+	// from its ancestors added to its start tag and declared entities
+	// expanded. It is carved from a shared slab: read-only, never reused.
+	Data []byte
+	// Offset is the stream offset of the record's '<'.
+	Offset int64
+	// Line is the 1-based line of the record's '<'.
+	Line int64
+}
+
+// Splitter splits one stream. It is not safe for concurrent use.
+type Splitter struct {
+	w     *scan.Window
+	file  string
+	match *Match
+	max   int
+	pos   int // scan position in w.Buf
+	err   error
+
+	started  bool
+	seenRoot bool
+
+	// Open elements: the name of element i is names[ends[i-1]:ends[i]].
+	names []byte
+	ends  []int
+
+	ns        []nsDecl // namespace declarations of open elements outside records
+	nsGen     int
+	pathDepth int // leading steps of an anchored match satisfied by open elements
+
+	// The start tag being scanned.
+	tagNameEnd int
+	tagSelf    bool
+	tagDecls   []tagDecl
+
+	// The record being scanned.
+	inRec      bool
+	recStart   int
+	recDepth   int
+	recNameEnd int // relative to recStart
+	insert     []byte
+	insCache   []byte
+	insGen     int
+	edits      []edit
+	skips      []span
+
+	out  Record
+	slab scan.Slab
+	ents *entities
+
+	// Cached search results, valid until the next Fill: the index of the
+	// next '<', '&' and "]]>" at or after the index they were searched
+	// from, or len(buf) when there is none.
+	lt, amp, cdEnd int
+
+	nameCache map[string]bool
+	depth     int // entity nesting, for splitters expanding an entity
+}
+
+type nsDecl struct {
+	depth  int
+	prefix string
+	uri    string
+	attr   []byte // ` xmlns:p="uri"`, ready to insert
+}
+
+type tagDecl struct {
+	prefix     string
+	uri        string
+	start, end int // the raw value in the buffer
+	quote      byte
+}
+
+// edit replaces n bytes at stream offset off by exp (an entity expansion).
+type edit struct {
+	off int64
+	n   int
+	exp []byte
+}
+
+// span is a stream range whose characters are not checked (comments,
+// processing instructions, directives, which encoding/xml does not check
+// either).
+type span struct{ start, end int64 }
+
+const (
+	cont     = 0
+	needMore = -1
+	failed   = -2
+	gotRec   = -3
+	atEOF    = -4
+)
+
+const xmlURL = "http://www.w3.org/XML/1998/namespace"
+
+// New returns a Splitter reading r.
+func New(r io.Reader, opt Options) *Splitter {
+	max := opt.MaxRecordBytes
+	if max <= 0 {
+		max = 64 << 20
+	}
+	size := opt.BufferSize
+	if size <= 0 {
+		size = 256 << 10
+	}
+	return &Splitter{
+		w:     scan.NewWindow(r, min(size, max+scan.MinRead), max+scan.MinRead),
+		file:  opt.File,
+		match: opt.Match,
+		max:   max,
+		ents:  &entities{max: max},
+		lt:    -1, amp: -1, cdEnd: -1,
+	}
+}
+
+// Next returns the next record, or io.EOF after the last one. Any other
+// error (malformed XML, an oversized record, a read error) is final: the
+// Splitter returns it again on every later call.
+func (s *Splitter) Next() (Record, error) {
+	if s.err != nil {
+		return Record{}, s.err
+	}
+	if !s.started {
+		if !s.start() {
+			return Record{}, s.err
+		}
+	}
+	for {
+		var r int
+		if s.inRec {
+			r = s.scanRecord()
+		} else {
+			r = s.scanOuter()
+		}
+		switch r {
+		case gotRec:
+			return s.out, nil
+		case needMore:
+			if !s.fill() {
+				return Record{}, s.err
+			}
+		case atEOF:
+			s.err = io.EOF
+			return Record{}, io.EOF
+		case failed:
+			return Record{}, s.err
+		}
+	}
+}
+
+func (s *Splitter) start() bool {
+	s.started = true
+	for s.w.End < 4 && !s.w.EOF {
+		if !s.fill() {
+			return false
+		}
+	}
+	n, msg := scan.SkipBOM(s.w.Buf[:s.w.End])
+	if msg != "" {
+		s.err = &scan.Error{File: s.file, Line: 1, Col: 1, Msg: msg}
+		return false
+	}
+	s.pos = n
+	return true
+}
+
+func (s *Splitter) fill() bool {
+	keep := s.pos
+	if s.inRec {
+		keep = s.recStart
+		if s.w.End-s.recStart > s.max {
+			s.tooLarge(s.recStart, "record")
+			return false
+		}
+	} else if s.w.End-s.pos > s.max {
+		s.tooLarge(s.pos, "markup")
+		return false
+	}
+	if err := s.w.Fill(keep); err != nil {
+		if err == scan.ErrTooLarge {
+			s.tooLarge(0, "record")
+		} else {
+			s.err = err
+		}
+		return false
+	}
+	s.pos -= keep
+	if s.inRec {
+		s.recStart -= keep
+	}
+	s.lt, s.amp, s.cdEnd = -1, -1, -1
+	return true
+}
+
+func (s *Splitter) tooLarge(at int, what string) {
+	e := s.w.Errorf(s.file, s.w.Base+int64(at), "%s starting here is larger than max_record_bytes (%d bytes); raise max_record_bytes if it is legitimate", what, s.max)
+	e.Err = scan.ErrTooLarge
+	s.err = e
+}
+
+// fail records an error at buffer index at and returns failed.
+func (s *Splitter) fail(at int, format string, args ...any) int {
+	s.err = s.w.Errorf(s.file, s.w.Base+int64(at), format, args...)
+	return failed
+}
+
+// more returns needMore, or at end of input the error for an unfinished
+// construct starting at buffer index at.
+func (s *Splitter) more(at int, format string, args ...any) int {
+	if s.w.EOF {
+		return s.fail(at, format, args...)
+	}
+	return needMore
+}
+
+func (s *Splitter) buf() []byte { return s.w.Buf[:s.w.End] }
+
+func (s *Splitter) nextLT(from int) int {
+	if s.lt < from {
+		buf := s.buf()
+		if i := bytes.IndexByte(buf[from:], '<'); i >= 0 {
+			s.lt = from + i
+		} else {
+			s.lt = len(buf)
+		}
+	}
+	return s.lt
+}
+
+func (s *Splitter) nextAmp(from int) int {
+	if s.amp < from {
+		buf := s.buf()
+		if i := bytes.IndexByte(buf[from:], '&'); i >= 0 {
+			s.amp = from + i
+		} else {
+			s.amp = len(buf)
+		}
+	}
+	return s.amp
+}
+
+var cdataEnd = []byte("]]>")
+
+func (s *Splitter) nextCDEnd(from int) int {
+	if s.cdEnd < from {
+		buf := s.buf()
+		if i := bytes.Index(buf[from:], cdataEnd); i >= 0 {
+			s.cdEnd = from + i
+		} else {
+			s.cdEnd = len(buf)
+		}
+	}
+	return s.cdEnd
+}
+
+// Element stack.
+
+func (s *Splitter) push(name []byte) {
+	s.names = append(s.names, name...)
+	s.ends = append(s.ends, len(s.names))
+}
+
+func (s *Splitter) pop() {
+	s.ends = s.ends[:len(s.ends)-1]
+	if n := len(s.ends); n > 0 {
+		s.names = s.names[:s.ends[n-1]]
+	} else {
+		s.names = s.names[:0]
+	}
+}
+
+func (s *Splitter) top() []byte {
+	n := len(s.ends)
+	if n == 0 {
+		return nil
+	}
+	if n == 1 {
+		return s.names[:s.ends[0]]
+	}
+	return s.names[s.ends[n-2]:s.ends[n-1]]
+}
+
+// scanOuter scans outside records until a record starts (cont), a
+// self-closing record is complete (gotRec), more input is needed, the
+// document ends, or an error.
+func (s *Splitter) scanOuter() int {
+	buf := s.buf()
+	p := s.pos
+	for {
+		lt := s.nextLT(p)
+		if len(s.ends) == 0 && lt > p {
+			if i := notSpace(buf[p:lt]); i >= 0 {
+				if s.seenRoot {
+					return s.fail(p+i, "text after the root element: a document has exactly one root element")
+				}
+				return s.fail(p+i, "text before the root element")
+			}
+		}
+		if lt == len(buf) {
+			s.pos = len(buf)
+			if !s.w.EOF {
+				return needMore
+			}
+			if len(s.ends) > 0 {
+				return s.fail(len(buf), "unexpected end of file: expected </%s>", s.top())
+			}
+			if !s.seenRoot {
+				return s.fail(len(buf), "no root element: the file holds no XML element")
+			}
+			return atEOF
+		}
+		p = lt
+		s.pos = p
+		if p+1 >= len(buf) {
+			return s.more(p, "unexpected end of file after <")
+		}
+		var q int
+		switch buf[p+1] {
+		case '/':
+			if len(s.ends) == 0 {
+				return s.fail(p, "end tag with no element open")
+			}
+			q = s.endTag(p)
+			if q >= 0 {
+				if d := len(s.ends); s.pathDepth > d {
+					s.pathDepth = d
+				}
+				s.popNS()
+			}
+		case '!':
+			q = s.bang(p, false)
+			if q >= 0 && !s.seenRoot && !s.ents.parsed && q-p > 10 && string(buf[p+2:p+9]) == "DOCTYPE" {
+				s.ents.parseDoctype(buf[p+2 : q-1])
+			}
+		case '?':
+			q = s.pi(p, false)
+		default:
+			if len(s.ends) == 0 && s.seenRoot {
+				return s.fail(p, "element after the root element: a document has exactly one root element")
+			}
+			q = s.outerStart(p)
+			if q == gotRec || q == cont {
+				return q
+			}
+		}
+		if q < 0 {
+			return q
+		}
+		p = q
+		s.pos = p
+	}
+}
+
+// outerStart handles a start tag outside records: it either starts a
+// record or pushes an ancestor.
+func (s *Splitter) outerStart(p int) int {
+	nEdits := len(s.edits)
+	s.tagDecls = s.tagDecls[:0]
+	q := s.startTag(p, true)
+	if q < 0 {
+		s.edits = s.edits[:nEdits]
+		return q
+	}
+	s.seenRoot = true
+	buf := s.buf()
+	name := buf[p+1 : s.tagNameEnd]
+	d := len(s.ends)
+	steps := s.match.steps
+	var isRec bool
+	if s.match.anchored {
+		isRec = d == len(steps)-1 && s.pathDepth == d && s.stepMatches(&steps[d], name)
+	} else {
+		isRec = s.stepMatches(&steps[0], name)
+	}
+	if !isRec {
+		s.edits = s.edits[:nEdits]
+		if s.tagSelf {
+			s.pos = q
+			return q
+		}
+		if s.match.anchored && s.pathDepth == d && d < len(steps)-1 && s.stepMatches(&steps[d], name) {
+			s.pathDepth = d + 1
+		}
+		for _, td := range s.tagDecls {
+			attr, err := s.renderDecl(td)
+			if err != nil {
+				return s.fail(td.start, "%v", err)
+			}
+			s.ns = append(s.ns, nsDecl{depth: d, prefix: td.prefix, uri: td.uri, attr: attr})
+			s.nsGen++
+		}
+		s.push(name)
+		return q
+	}
+	s.recStart = p
+	s.recNameEnd = s.tagNameEnd - p
+	s.recDepth = d
+	s.insert = s.insertion()
+	s.skips = s.skips[:0]
+	if s.tagSelf {
+		s.pos = q
+		if r := s.emit(q); r != gotRec {
+			return r
+		}
+		return gotRec
+	}
+	s.push(name)
+	s.inRec = true
+	s.pos = q
+	return cont
+}
+
+func (s *Splitter) popNS() {
+	d := len(s.ends)
+	n := len(s.ns)
+	for n > 0 && s.ns[n-1].depth >= d {
+		n--
+	}
+	if n != len(s.ns) {
+		s.ns = s.ns[:n]
+		s.nsGen++
+	}
+}
+
+func (s *Splitter) stepMatches(st *step, name []byte) bool {
+	prefix, local := splitQName(name)
+	if string(local) != st.local {
+		return false
+	}
+	switch st.kind {
+	case byQName:
+		return string(prefix) == st.prefix
+	case byURI:
+		return s.resolve(prefix) == st.uri
+	}
+	return true
+}
+
+// resolve returns the namespace URI of prefix for the start tag just
+// scanned, as encoding/xml would: an undeclared prefix stands for itself.
+func (s *Splitter) resolve(prefix []byte) string {
+	if string(prefix) == "xml" {
+		return xmlURL
+	}
+	for i := len(s.tagDecls) - 1; i >= 0; i-- {
+		if s.tagDecls[i].prefix == string(prefix) {
+			return s.tagDecls[i].uri
+		}
+	}
+	for i := len(s.ns) - 1; i >= 0; i-- {
+		if s.ns[i].prefix == string(prefix) {
+			return s.ns[i].uri
+		}
+	}
+	return string(prefix)
+}
+
+// insertion returns the declarations to add to a record's start tag:
+// those in scope from ancestors, innermost winning for a prefix, minus
+// the prefixes the record declares itself, in document order.
+func (s *Splitter) insertion() []byte {
+	if len(s.tagDecls) == 0 && s.insGen == s.nsGen && s.insCache != nil {
+		return s.insCache
+	}
+	out := []byte{}
+outer:
+	for i, d := range s.ns {
+		for _, later := range s.ns[i+1:] {
+			if later.prefix == d.prefix {
+				continue outer
+			}
+		}
+		for _, own := range s.tagDecls {
+			if own.prefix == d.prefix {
+				continue outer
+			}
+		}
+		out = append(out, d.attr...)
+	}
+	if len(s.tagDecls) == 0 {
+		s.insCache, s.insGen = out, s.nsGen
+	}
+	return out
+}
+
+// renderDecl returns ` xmlns:p="v"` for a declaration on an ancestor,
+// with declared entities in v expanded.
+func (s *Splitter) renderDecl(td tagDecl) ([]byte, error) {
+	buf := s.buf()
+	raw := buf[td.start:td.end]
+	if i, msg := scan.BadChar(raw); i >= 0 {
+		return nil, fmt.Errorf("%s in namespace declaration", msg)
+	}
+	val, err := s.ents.expandAttrText(raw, td.quote, s.depth)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(td.prefix)+len(val)+10)
+	out = append(out, " xmlns"...)
+	if td.prefix != "" {
+		out = append(out, ':')
+		out = append(out, td.prefix...)
+	}
+	out = append(out, '=', td.quote)
+	out = append(out, val...)
+	return append(out, td.quote), nil
+}
+
+// scanRecord scans inside a record until it ends (gotRec), more input is
+// needed, or an error.
+func (s *Splitter) scanRecord() int {
+	buf := s.buf()
+	p := s.pos
+	for {
+		lt := s.nextLT(p)
+		if lt == len(buf) {
+			s.pos = p
+			return s.more(len(buf), "unexpected end of file: expected </%s>", s.top())
+		}
+		if lt > p && !s.text(p, lt) {
+			return failed
+		}
+		p = lt
+		s.pos = p
+		if p+1 >= len(buf) {
+			return s.more(p, "unexpected end of file after <")
+		}
+		var q int
+		switch buf[p+1] {
+		case '/':
+			q = s.endTag(p)
+			if q >= 0 && len(s.ends) == s.recDepth {
+				s.pos = q
+				s.inRec = false
+				return s.emit(q)
+			}
+		case '!':
+			q = s.bang(p, true)
+		case '?':
+			q = s.pi(p, true)
+		default:
+			n := len(s.edits)
+			q = s.startTag(p, false)
+			if q == needMore {
+				s.edits = s.edits[:n]
+			} else if q >= 0 && !s.tagSelf {
+				s.push(buf[p+1 : s.tagNameEnd])
+			}
+		}
+		if q < 0 {
+			return q
+		}
+		p = q
+	}
+}
+
+// text checks character data buf[a:b] inside a record: references must be
+// valid and "]]>" may not appear.
+func (s *Splitter) text(a, b int) bool {
+	if k := s.nextCDEnd(a); k+3 <= b {
+		s.fail(k, "]]> is not allowed in text outside a CDATA section (write ]]&gt;)")
+		return false
+	}
+	if s.nextAmp(a) < b {
+		return s.refs(a, b, 0)
+	}
+	return true
+}
+
+// refs checks every reference in buf[a:b] (text if quote is 0, else an
+// attribute value) and records expansions of declared entities.
+func (s *Splitter) refs(a, b int, quote byte) bool {
+	buf := s.buf()
+	for i := s.nextAmp(a); i < b; i = s.nextAmp(i + 1) {
+		end, name, msg := parseRef(buf[:b], i)
+		if msg != "" {
+			s.fail(i, "%s", msg)
+			return false
+		}
+		if name == nil {
+			continue
+		}
+		e, err := s.ents.lookup(name)
+		var exp []byte
+		if err == nil {
+			if quote == 0 {
+				exp, err = s.ents.content(e, s.depth)
+			} else {
+				exp, err = s.ents.attr(e, quote, s.depth)
+			}
+		}
+		if err != nil {
+			s.fail(i, "%v", err)
+			return false
+		}
+		s.edits = append(s.edits, edit{off: s.w.Base + int64(i), n: end - i, exp: exp})
+		i = end - 1
+	}
+	return true
+}
+
+// endTag scans the end tag at buf[p] ("</") and pops its element.
+func (s *Splitter) endTag(p int) int {
+	buf := s.buf()
+	i := p + 2
+	for i < len(buf) && nameTab[buf[i]]&nameByte != 0 {
+		i++
+	}
+	if i == len(buf) {
+		return s.more(p, "unexpected end of file in end tag")
+	}
+	name := buf[p+2 : i]
+	if len(name) == 0 {
+		return s.fail(p, "expected element name after </")
+	}
+	if top := s.top(); !bytes.Equal(name, top) {
+		return s.fail(p, "expected </%s>, found </%s>", top, name)
+	}
+	i = skipSpace(buf, i)
+	if i == len(buf) {
+		return s.more(p, "unexpected end of file in end tag </%s>", name)
+	}
+	if buf[i] != '>' {
+		return s.fail(i, "invalid characters between </%s and >", name)
+	}
+	s.pop()
+	return i + 1
+}
+
+// startTag scans the start tag at buf[p]. It sets tagNameEnd and tagSelf;
+// with outer set it collects namespace declarations into tagDecls. It
+// does not push the element.
+func (s *Splitter) startTag(p int, outer bool) int {
+	buf := s.buf()
+	i, flags, colons := readName(buf, p+1)
+	if i == len(buf) {
+		return s.more(p, "unexpected end of file in start tag")
+	}
+	if i == p+1 {
+		return s.fail(p+1, "expected element name after <")
+	}
+	if !s.validQName(buf[p+1:i], flags, colons) {
+		return s.fail(p+1, "invalid XML element name %q", buf[p+1:i])
+	}
+	s.tagNameEnd = i
+	s.tagSelf = false
+	for {
+		i = skipSpace(buf, i)
+		if i == len(buf) {
+			return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
+		}
+		c := buf[i]
+		if c == '>' {
+			return i + 1
+		}
+		if c == '/' {
+			if i+1 == len(buf) {
+				return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
+			}
+			if buf[i+1] != '>' {
+				return s.fail(i, "expected /> in element")
+			}
+			s.tagSelf = true
+			return i + 2
+		}
+		an := i
+		i, flags, colons = readName(buf, i)
+		if i == len(buf) {
+			return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
+		}
+		if i == an {
+			return s.fail(an, "expected attribute name in element <%s>", buf[p+1:s.tagNameEnd])
+		}
+		if !s.validQName(buf[an:i], flags, colons) {
+			return s.fail(an, "invalid XML attribute name %q", buf[an:i])
+		}
+		ae := i
+		i = skipSpace(buf, i)
+		if i == len(buf) {
+			return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
+		}
+		if buf[i] != '=' {
+			return s.fail(an, "attribute %s has no value (expected =)", buf[an:ae])
+		}
+		i = skipSpace(buf, i+1)
+		if i == len(buf) {
+			return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
+		}
+		q := buf[i]
+		if q != '"' && q != '\'' {
+			return s.fail(i, "unquoted or missing value of attribute %s", buf[an:ae])
+		}
+		a := i + 1
+		k := bytes.IndexByte(buf[a:], q)
+		if k < 0 {
+			if lt := s.nextLT(a); lt < len(buf) {
+				return s.fail(lt, "unescaped < inside the value of attribute %s (write &lt;)", buf[an:ae])
+			}
+			return s.more(i, "unexpected end of file in the value of attribute %s", buf[an:ae])
+		}
+		b := a + k
+		if lt := s.nextLT(a); lt < b {
+			return s.fail(lt, "unescaped < inside the value of attribute %s (write &lt;)", buf[an:ae])
+		}
+		if s.nextAmp(a) < b && !s.refs(a, b, q) {
+			return failed
+		}
+		if outer {
+			if prefix, ok := declPrefix(buf[an:ae]); ok {
+				s.tagDecls = append(s.tagDecls, tagDecl{prefix: prefix, uri: decodeValue(buf[a:b], s.ents), start: a, end: b, quote: q})
+			}
+		}
+		i = b + 1
+	}
+}
+
+// declPrefix reports whether an attribute name declares a namespace, and
+// for which prefix ("" for the default namespace).
+func declPrefix(name []byte) (string, bool) {
+	if string(name) == "xmlns" {
+		return "", true
+	}
+	if len(name) > 6 && string(name[:6]) == "xmlns:" {
+		return string(name[6:]), true
+	}
+	return "", false
+}
+
+// bang scans markup starting "<!": a comment, a CDATA section or a
+// directive (<!DOCTYPE ...>), following encoding/xml's rules.
+func (s *Splitter) bang(p int, inRec bool) int {
+	buf := s.buf()
+	if p+2 >= len(buf) {
+		return s.more(p, "unexpected end of file after <!")
+	}
+	var end int
+	switch buf[p+2] {
+	case '-':
+		if p+3 >= len(buf) {
+			return s.more(p, "unexpected end of file after <!-")
+		}
+		if buf[p+3] != '-' {
+			return s.fail(p, "invalid sequence <!- not part of <!--")
+		}
+		k := bytes.Index(buf[p+4:], dashDash)
+		if k < 0 {
+			return s.more(p, "unterminated comment: <!-- has no -->")
+		}
+		e := p + 4 + k + 2
+		if e >= len(buf) {
+			return s.more(p, "unterminated comment: <!-- has no -->")
+		}
+		if buf[e] != '>' {
+			return s.fail(e-2, `"--" is not allowed inside a comment`)
+		}
+		end = e + 1
+	case '[':
+		const cdata = "CDATA["
+		for j := 0; j < len(cdata); j++ {
+			if p+3+j >= len(buf) {
+				return s.more(p, "unexpected end of file in <![CDATA[")
+			}
+			if buf[p+3+j] != cdata[j] {
+				return s.fail(p, "invalid <![ sequence: only <![CDATA[ may start so")
+			}
+		}
+		k := s.nextCDEnd(p + 9)
+		if k == len(buf) {
+			return s.more(p, "unterminated CDATA section: <![CDATA[ has no ]]>")
+		}
+		return k + 3
+	default:
+		end = s.directive(p)
+		if end < 0 {
+			return end
+		}
+	}
+	if inRec {
+		s.skips = append(s.skips, span{s.w.Base + int64(p), s.w.Base + int64(end)})
+	}
+	return end
+}
+
+var dashDash = []byte("--")
+
+// directive finds the end of <!...> as encoding/xml does: quotes and
+// nested <...> pairs do not end it, and <!-- --> comments are skipped.
+func (s *Splitter) directive(p int) int {
+	buf := s.buf()
+	i := p + 3 // the byte after "<!" is taken as is
+	var inquote byte
+	depth := 0
+	for {
+		if i >= len(buf) {
+			return s.more(p, "unterminated <!...> declaration")
+		}
+		b := buf[i]
+		i++
+		if inquote == 0 && b == '>' && depth == 0 {
+			return i
+		}
+	handle:
+		switch {
+		case b == inquote:
+			inquote = 0
+		case inquote != 0:
+		case b == '\'' || b == '"':
+			inquote = b
+		case b == '>':
+			depth--
+		case b == '<':
+			const open = "!--"
+			for j := 0; j < len(open); j++ {
+				if i >= len(buf) {
+					return s.more(p, "unterminated <!...> declaration")
+				}
+				if buf[i] != open[j] {
+					depth++
+					b = buf[i]
+					i++
+					goto handle
+				}
+				i++
+			}
+			k := bytes.Index(buf[i:], commentEnd)
+			if k < 0 {
+				return s.more(p, "unterminated comment in <!...> declaration")
+			}
+			i += k + 3
+		}
+	}
+}
+
+var commentEnd = []byte("-->")
+
+// pi scans a processing instruction <?target ...?>.
+func (s *Splitter) pi(p int, inRec bool) int {
+	buf := s.buf()
+	i, _, _ := readName(buf, p+2)
+	if i == len(buf) {
+		return s.more(p, "unexpected end of file in processing instruction")
+	}
+	target := buf[p+2 : i]
+	if len(target) == 0 {
+		return s.fail(p, "expected target name after <?")
+	}
+	if !s.validName(target) {
+		return s.fail(p+2, "invalid XML name %q", target)
+	}
+	k := bytes.Index(buf[i:], piEnd)
+	if k < 0 {
+		return s.more(p, "unterminated processing instruction: <?%s has no ?>", target)
+	}
+	end := i + k + 2
+	if string(target) == "xml" {
+		content := string(buf[skipSpace(buf[:i+k], i) : i+k])
+		ver, enc := pseudoAttr("version", content), pseudoAttr("encoding", content)
+		if inRec {
+			if ver != "" && ver != "1.0" {
+				return s.fail(p, "unsupported XML version %q in <?xml ...?>", ver)
+			}
+			if enc != "" && !strings.EqualFold(enc, "utf-8") {
+				return s.fail(p, "encoding %q declared inside a record", enc)
+			}
+		} else if enc != "" && !strings.EqualFold(enc, "utf-8") && !strings.EqualFold(enc, "us-ascii") && !strings.EqualFold(enc, "ascii") {
+			return s.fail(p, "the document declares encoding %q; split reads UTF-8 only: convert the file first, e.g. iconv -f %s -t UTF-8 in.xml > out.xml (and change the declaration)", enc, enc)
+		}
+	}
+	if inRec {
+		s.skips = append(s.skips, span{s.w.Base + int64(p), s.w.Base + int64(end)})
+	}
+	return end
+}
+
+var piEnd = []byte("?>")
+
+// pseudoAttr finds param="value" in the content of <?xml ...?> the way
+// encoding/xml's procInst does, so that both accept the same documents.
+func pseudoAttr(param, s string) string {
+	param += "="
+	lenp := len(param)
+	i := 0
+	var sep byte
+	for i < len(s) {
+		sub := s[i:]
+		k := strings.Index(sub, param)
+		if k < 0 || lenp+k >= len(sub) {
+			return ""
+		}
+		i += lenp + k + 1
+		if c := sub[lenp+k]; c == '\'' || c == '"' {
+			sep = c
+			break
+		}
+	}
+	if sep == 0 {
+		return ""
+	}
+	j := strings.IndexByte(s[i:], sep)
+	if j < 0 {
+		return ""
+	}
+	return s[i : i+j]
+}
+
+// emit completes the record ending at buffer index end.
+func (s *Splitter) emit(end int) int {
+	buf := s.buf()
+	rec := buf[s.recStart:end]
+	base := s.w.Base + int64(s.recStart)
+	from := 0
+	for {
+		i, msg := scan.BadChar(rec[from:])
+		if i < 0 {
+			break
+		}
+		at := base + int64(from+i)
+		skipped := false
+		for _, sp := range s.skips {
+			if sp.start <= at && at < sp.end {
+				from = int(sp.end - base)
+				skipped = true
+				break
+			}
+		}
+		if !skipped {
+			s.inRec = false
+			return s.fail(s.recStart+int(at-base), "%s", msg)
+		}
+	}
+	if len(rec) > s.max {
+		s.tooLarge(s.recStart, "record")
+		return failed
+	}
+	size := len(rec) + len(s.insert)
+	for _, e := range s.edits {
+		size += len(e.exp) - e.n
+	}
+	if size > s.max {
+		s.tooLarge(s.recStart, "record (with its entities expanded and namespaces added)")
+		return failed
+	}
+	out := s.slab.Alloc(size)
+	n := copy(out, rec[:s.recNameEnd])
+	n += copy(out[n:], s.insert)
+	at := s.recNameEnd
+	for _, e := range s.edits {
+		o := int(e.off - base)
+		n += copy(out[n:], rec[at:o])
+		n += copy(out[n:], e.exp)
+		at = o + e.n
+	}
+	copy(out[n:], rec[at:])
+	s.out = Record{Data: out, Offset: base, Line: s.w.Line(base)}
+	s.edits = s.edits[:0]
+	s.skips = s.skips[:0]
+	s.inRec = false
+	return gotRec
+}

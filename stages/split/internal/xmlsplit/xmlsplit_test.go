@@ -1,0 +1,296 @@
+package xmlsplit
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sluicehq/sluice/stages/split/internal/scan"
+)
+
+type xmlCase struct {
+	name string
+	doc  string
+	spec string   // "" means "record"
+	want []string // records, exactly
+	err  string   // if set: the error must contain it ("doc.xml:L:C: ...")
+}
+
+var xmlCases = []xmlCase{
+	{name: "simple", doc: "<c><record>a</record><record>b</record></c>",
+		want: []string{"<record>a</record>", "<record>b</record>"}},
+	{name: "declaration and whitespace", doc: "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<c>\n  <record\n   id = '1'\n  >x</record >\n</c>\n",
+		want: []string{"<record\n   id = '1'\n  >x</record >"}},
+	{name: "us-ascii declared", doc: `<?xml version="1.0" encoding="US-ASCII"?><c><record/></c>`, want: []string{"<record/>"}},
+	{name: "bom", doc: "\uFEFF<c><record/></c>", want: []string{"<record/>"}},
+	{name: "self-closing", doc: "<c><record/><record a=\"1\" /></c>", want: []string{"<record/>", `<record a="1" />`}},
+	{name: "records and recordX do not match", doc: "<c><records><recordX/></records><record/><recordx/></c>", want: []string{"<record/>"}},
+	{name: "outermost only", doc: "<c><record><record>in</record></record></c>", want: []string{"<record><record>in</record></record>"}},
+	{name: "root is the record", doc: "<record><a/></record>", want: []string{"<record><a/></record>"}},
+	{name: "comment with markup", doc: "<c><!-- <record> a > b --><record><!-- </record> --></record></c>",
+		want: []string{"<record><!-- </record> --></record>"}},
+	{name: "cdata", doc: "<c><![CDATA[<record>]]><record><![CDATA[</record> ]] ]> ]]]]><![CDATA[]]></record></c>",
+		want: []string{"<record><![CDATA[</record> ]] ]> ]]]]><![CDATA[]]></record>"}},
+	{name: "processing instructions", doc: "<?style a > b?><c><?pi <record>?><record><?x ?>?></record></c>",
+		want: []string{"<record><?x ?>?></record>"}},
+	{name: "attribute values with > and markup text", doc: `<c a="<record>"/>`, err: "doc.xml:1:7: unescaped < inside the value of attribute a"},
+	{name: "attribute values with >", doc: `<c><record a="x>y" b='</record>' c='&lt;record&gt;'>t</record></c>`, err: "doc.xml:1:23: unescaped < inside the value of attribute b"},
+	{name: "attribute quotes", doc: `<c><record a="it's >" b='say "hi" >'>t</record></c>`,
+		want: []string{`<record a="it's >" b='say "hi" >'>t</record>`}},
+	{name: "doctype internal subset", doc: "<!DOCTYPE c [\n<!ENTITY co \"A > B\">\n<!-- ] > -->\n<!ATTLIST c x CDATA '>'>\n]>\n<c><record>&co;&amp;&#65;&#x42;</record></c>",
+		want: []string{"<record>A > B&amp;&#65;&#x42;</record>"}},
+	{name: "entity nested and in attribute", doc: `<!DOCTYPE c [<!ENTITY a "x"><!ENTITY b "[&a;&amp;]"><!ENTITY q 'say "hi"'>]><c><record t="&b;" u="&q;">&b;</record></c>`,
+		want: []string{`<record t="[x&amp;]" u="say &quot;hi&quot;">[x&amp;]</record>`}},
+	{name: "entity with markup", doc: `<!DOCTYPE c [<!ENTITY m "<b>bold</b> &#38;amp;">]><c><record>&m;</record></c>`,
+		want: []string{`<record><b>bold</b> &amp;</record>`}},
+	{name: "entity with unbalanced markup", doc: `<!DOCTYPE c [<!ENTITY m "<b>">]><c><record>&m;</record></c>`, err: "entity &m;"},
+	{name: "entity with < in attribute", doc: `<!DOCTYPE c [<!ENTITY m "<b/>">]><c><record a="&m;"/></c>`, err: "doc.xml:1:48: in the text of entity &m;: < is not allowed"},
+	{name: "undeclared entity", doc: "<c>\n<record>&nope;</record></c>", err: "doc.xml:2:9: undeclared entity &nope;"},
+	{name: "undeclared entity outside records is ignored", doc: "<c>&nope;<record/></c>", want: []string{"<record/>"}},
+	{name: "external entity", doc: `<!DOCTYPE c [<!ENTITY x SYSTEM "x.txt">]><c><record>&x;</record></c>`, err: "entity &x; is external (SYSTEM or PUBLIC), which split does not support"},
+	{name: "recursive entity", doc: `<!DOCTYPE c [<!ENTITY a "&b;"><!ENTITY b "&a;">]><c><record>&a;</record></c>`, err: "refers to itself"},
+	{name: "billion laughs", doc: laughs, spec: "record", err: "larger than max_record_bytes"},
+	{name: "bad references", doc: "<c><record>a & b</record></c>", err: "doc.xml:1:14: & must start a reference"},
+	{name: "no semicolon", doc: "<c><record>&amp</record></c>", err: "has no closing ;"},
+	{name: "bad char ref", doc: "<c><record>&#0;</record></c>", err: "invalid character reference &#0;"},
+	{name: "namespace by uri", doc: `<c xmlns:a="urn:x" xmlns:b="urn:y"><a:record/><b:record/><record xmlns="urn:x"/></c>`,
+		spec: "{urn:x}record", want: []string{`<a:record xmlns:a="urn:x" xmlns:b="urn:y"/>`, `<record xmlns:a="urn:x" xmlns:b="urn:y" xmlns="urn:x"/>`}},
+	{name: "no namespace", doc: `<c xmlns:a="urn:x"><a:record/><record/></c>`, spec: "{}record", want: []string{`<record xmlns:a="urn:x"/>`}},
+	{name: "uri with slashes in path", doc: `<c xmlns:a="http://e.com/ns"><a:record/></c>`, spec: "c/{http://e.com/ns}record", want: []string{`<a:record xmlns:a="http://e.com/ns"/>`}},
+	{name: "path", doc: "<c><record>1</record><g><record>2</record></g></c>", spec: "c/g/record", want: []string{"<record>2</record>"}},
+	{name: "root path", doc: "<c><record/></c>", spec: "/c", want: []string{"<c><record/></c>"}},
+	{name: "path does not match elsewhere", doc: "<c><x><g><record/></g></x></c>", spec: "c/g/record"},
+	{name: "mismatched end tag", doc: "<c>\n<record><a></b></record></c>", err: "doc.xml:2:12: expected </a>, found </b>"},
+	{name: "mismatched end tag outside records", doc: "<c><g></c>", err: "doc.xml:1:7: expected </g>, found </c>"},
+	{name: "content after root", doc: "<c/><d/>", err: "doc.xml:1:5: element after the root element"},
+	{name: "text after root", doc: "<c/>\nx", err: "doc.xml:2:1: text after the root element"},
+	{name: "text before root", doc: "x<c/>", err: "doc.xml:1:1: text before the root element"},
+	{name: "no root", doc: "<!-- only -->", err: "no root element"},
+	{name: "empty file", doc: "", err: "no root element"},
+	{name: "unterminated comment", doc: "<c><record><!-- x </record></c>", err: "doc.xml:1:12: unterminated comment"},
+	{name: "unterminated cdata", doc: "<c><record><![CDATA[ x", err: "doc.xml:1:12: unterminated CDATA section"},
+	{name: "unterminated tag", doc: "<c><record a='1'", err: "doc.xml:1:4: unexpected end of file in start tag"},
+	{name: "truncated record", doc: "<c><record><a>text", err: "doc.xml:1:19: unexpected end of file: expected </a>"},
+	{name: "truncated after record", doc: "<c><record/>", err: "expected </c>"},
+	{name: "double dash in comment", doc: "<c><record><!-- a -- b --></record></c>", err: `"--" is not allowed inside a comment`},
+	{name: "cdata end in text", doc: "<c><record>a]]>b</record></c>", err: "]]> is not allowed in text"},
+	{name: "invalid name", doc: "<c><record><1a/></record></c>", err: `doc.xml:1:13: invalid XML element name "1a"`},
+	{name: "no name", doc: "<c><record>< a/></record></c>", err: "doc.xml:1:13: expected element name after <"},
+	{name: "two colons", doc: "<c><record><a:b:c/></record></c>", err: "invalid XML element name"},
+	{name: "attribute without value", doc: "<c><record checked></record></c>", err: "attribute checked has no value"},
+	{name: "unquoted attribute", doc: "<c><record a=1></record></c>", err: "unquoted or missing value of attribute a"},
+	{name: "control character", doc: "<c><record>a\x01b</record></c>", err: "doc.xml:1:13: illegal character code U+0001"},
+	{name: "invalid utf-8", doc: "<c><record>a\xffb</record></c>", err: "invalid UTF-8"},
+	{name: "invalid utf-8 in comment is allowed", doc: "<c><record><!-- \xff --></record></c>", want: []string{"<record><!-- \xff --></record>"}},
+	{name: "latin-1 declared", doc: `<?xml version="1.0" encoding="ISO-8859-1"?><c/>`, err: "iconv -f ISO-8859-1 -t UTF-8"},
+	{name: "utf-16", doc: "\xff\xfe<\x00c\x00/\x00>\x00", err: "UTF-16"},
+	{name: "directive inside record", doc: "<c><record><!DOCTYPE x [<!ENTITY y '>'>]></record></c>", want: []string{"<record><!DOCTYPE x [<!ENTITY y '>'>]></record>"}},
+	{name: "non-ascii names", doc: "<c><record><été>x</été></record></c>", want: []string{"<record><été>x</été></record>"}},
+	{name: "too large", doc: "<c><record>" + strings.Repeat("x", 200) + "</record></c>", err: "doc.xml:1:4: record starting here is larger than max_record_bytes"},
+}
+
+const laughs = `<!DOCTYPE c [
+<!ENTITY l "lollollollollollollollollollol">
+<!ENTITY l1 "&l;&l;&l;&l;&l;&l;&l;&l;&l;&l;">
+<!ENTITY l2 "&l1;&l1;&l1;&l1;&l1;&l1;&l1;&l1;&l1;&l1;">
+<!ENTITY l3 "&l2;&l2;&l2;&l2;&l2;&l2;&l2;&l2;&l2;&l2;">
+<!ENTITY l4 "&l3;&l3;&l3;&l3;&l3;&l3;&l3;&l3;&l3;&l3;">
+<!ENTITY l5 "&l4;&l4;&l4;&l4;&l4;&l4;&l4;&l4;&l4;&l4;">
+<!ENTITY l6 "&l5;&l5;&l5;&l5;&l5;&l5;&l5;&l5;&l5;&l5;">
+<!ENTITY l7 "&l6;&l6;&l6;&l6;&l6;&l6;&l6;&l6;&l6;&l6;">
+<!ENTITY l8 "&l7;&l7;&l7;&l7;&l7;&l7;&l7;&l7;&l7;&l7;">
+<!ENTITY l9 "&l8;&l8;&l8;&l8;&l8;&l8;&l8;&l8;&l8;&l8;">
+]><c><record>&l9;</record></c>`
+
+func TestSplit(t *testing.T) {
+	for _, tc := range xmlCases {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := tc.spec
+			if spec == "" {
+				spec = "record"
+			}
+			max := 1 << 20
+			if tc.name == "too large" {
+				max = 100
+			}
+			recs, err := splitAll(t, []byte(tc.doc), spec, max)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error = %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []string{}
+			for _, r := range recs {
+				got = append(got, string(r.Data))
+				if _, err := canonical(r.Data); err != nil {
+					t.Errorf("record %q does not parse standalone: %v", r.Data, err)
+				}
+			}
+			want := tc.want
+			if want == nil {
+				want = []string{}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("records (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNamespaceCarryOver(t *testing.T) {
+	doc := `<c xmlns="urn:d" xmlns:p="urn:p"><g xmlns:p="urn:p2" xmlns:q='urn:q'><p:record xmlns:q="urn:own" a="1"/></g></c>`
+	recs, err := splitAll(t, []byte(doc), "p:record", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Ancestors' declarations come first, in document order of the one
+	// in scope (the innermost for p), except those the record redeclares.
+	want := `<p:record xmlns="urn:d" xmlns:p="urn:p2" xmlns:q="urn:own" a="1"/>`
+	if len(recs) != 1 || string(recs[0].Data) != want {
+		t.Fatalf("got %v, want %q", recs, want)
+	}
+}
+
+func TestPositions(t *testing.T) {
+	doc := "<c>\r\n  <record/>\n\n<x><record>\n</record></x>\n   <record\n/></c>"
+	recs, err := splitAll(t, []byte(doc), "record", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][2]int64
+	for _, r := range recs {
+		got = append(got, [2]int64{r.Line, r.Offset})
+	}
+	want := [][2]int64{{2, int64(strings.Index(doc, "<record/>"))}, {4, int64(strings.Index(doc, "<record>"))}, {6, int64(strings.LastIndex(doc, "<record"))}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(line, offset) (-want +got):\n%s", diff)
+	}
+}
+
+// TestSmallReads feeds the input one byte per Read, so every construct is
+// cut at every possible point.
+func TestSmallReads(t *testing.T) {
+	for _, tc := range xmlCases {
+		if tc.err != "" {
+			continue
+		}
+		spec := tc.spec
+		if spec == "" {
+			spec = "record"
+		}
+		m, _ := ParseMatch(spec)
+		whole, err := splitAll(t, []byte(tc.doc), spec, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		s := New(iotest.OneByteReader(strings.NewReader(tc.doc)), Options{File: "doc.xml", Match: m, BufferSize: 1})
+		var got []Record
+		for {
+			r, err := s.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			got = append(got, r)
+		}
+		if diff := cmp.Diff(whole, got); diff != "" {
+			t.Errorf("%s: one-byte reads differ (-whole +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
+func TestReadError(t *testing.T) {
+	boom := errors.New("disk on fire")
+	m, _ := ParseMatch("record")
+	r := io.MultiReader(strings.NewReader("<c><record/>"), iotest.ErrReader(boom))
+	s := New(r, Options{File: "doc.xml", Match: m})
+	var err error
+	for err == nil {
+		_, err = s.Next()
+	}
+	if !errors.Is(err, boom) {
+		t.Fatalf("error = %v, want %v", err, boom)
+	}
+	if _, again := s.Next(); again != err {
+		t.Fatalf("second Next = %v, want the same error", again)
+	}
+}
+
+func TestTooLargeIsErrTooLarge(t *testing.T) {
+	_, err := splitAll(t, []byte("<c><record>"+strings.Repeat("x", 1000)+"</record></c>"), "record", 100)
+	if !errors.Is(err, scan.ErrTooLarge) {
+		t.Fatalf("error = %v, want ErrTooLarge", err)
+	}
+	var e *scan.Error
+	if !errors.As(err, &e) || e.Line != 1 || e.Col != 4 {
+		t.Fatalf("error = %#v, want a scan.Error at 1:4", err)
+	}
+}
+
+func TestParseMatch(t *testing.T) {
+	for _, tc := range []struct {
+		spec string
+		err  string
+	}{
+		{"record", ""}, {"p:record", ""}, {"{urn:x}record", ""}, {"a/b/record", ""}, {"/record", ""},
+		{"{http://x.org/a/b}record", ""}, {"a/{http://x.org/a}b/c", ""},
+		{"", "empty"}, {"a//b", "empty step"}, {"a/", "ends with /"}, {"{urn:x record", "not closed"},
+		{"1record", "not a valid XML element name"}, {"a:b:c", "not a valid"}, {"{u}p:x", "not a valid local name"},
+		{"rec ord", "not a valid"},
+	} {
+		_, err := ParseMatch(tc.spec)
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("ParseMatch(%q) = %v, want error containing %q", tc.spec, err, tc.err)
+		}
+	}
+}
+
+func ExampleSplitter() {
+	m, err := ParseMatch("record")
+	if err != nil {
+		panic(err)
+	}
+	doc := `<catalog xmlns:p="urn:p">
+  <record id="1"><p:x/></record>
+  <record id="2"/>
+</catalog>`
+	s := New(strings.NewReader(doc), Options{File: "catalog.xml", Match: m})
+	for {
+		r, err := s.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("line %d, byte %d: %s\n", r.Line, r.Offset, r.Data)
+	}
+	// Output:
+	// line 2, byte 28: <record xmlns:p="urn:p" id="1"><p:x/></record>
+	// line 3, byte 61: <record xmlns:p="urn:p" id="2"/>
+}
+
+// TestLargeRecords checks records much larger than the initial window,
+// between small ones, so the window grows and slides.
+func TestLargeRecords(t *testing.T) {
+	big := "<record><t>" + strings.Repeat("0123456789 &amp; ", 100000) + "</t></record>"
+	doc := "<c>\n<record>small</record>\n" + big + "\n<record>after</record></c>"
+	recs, err := splitAll(t, []byte(doc), "record", 4<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3 || string(recs[1].Data) != big || string(recs[2].Data) != "<record>after</record>" || recs[2].Line != 4 {
+		t.Fatalf("got %d records; the large one intact: %v", len(recs), len(recs) > 1 && string(recs[1].Data) == big)
+	}
+}

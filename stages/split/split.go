@@ -1,0 +1,362 @@
+package split
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stages/read"
+	"github.com/sluicehq/sluice/stages/split/internal/csvsplit"
+	"github.com/sluicehq/sluice/stages/split/internal/linesplit"
+	"github.com/sluicehq/sluice/stages/split/internal/xmlsplit"
+)
+
+//go:embed sample.yaml
+var sample []byte
+
+// Kind returns the split stage kind, for the registry.
+func Kind() core.Kind {
+	return core.Define("split", "Stream files into records: XML subtrees, CSV rows, lines or JSON lines.", sample, defaults, build)
+}
+
+// Options are the split stage's options. Exactly one of XML, CSV, Lines
+// and JSONL is set.
+type Options struct {
+	XML            *XMLOptions   `yaml:"xml" doc:"Split XML into the subtrees of one element, e.g. xml: {element: record}."`
+	CSV            *CSVOptions   `yaml:"csv" doc:"Split CSV (RFC 4180) into rows; csv: {} takes the defaults."`
+	Lines          *LinesOptions `yaml:"lines" doc:"Split text into lines, without their line ends; write lines: {} for the defaults."`
+	JSONL          *JSONLOptions `yaml:"jsonl" doc:"Split JSON Lines into one JSON value per line, each checked with json.Valid; blank lines are skipped. Write jsonl: {}."`
+	MaxRecordBytes core.ByteSize `yaml:"max_record_bytes" doc:"A record larger than this fails its file, with the record's position; it bounds memory per worker."`
+}
+
+// XMLOptions configure XML splitting.
+type XMLOptions struct {
+	Element string `yaml:"element" doc:"The element whose subtrees become records: a name (any prefix, any depth), p:name, {uri}name, or a path from the root such as catalog/record."`
+}
+
+// CSVOptions configure CSV splitting.
+type CSVOptions struct {
+	Delimiter string `yaml:"delimiter" doc:"The field delimiter, one ASCII character (default \",\"; \"\\t\" for tab)."`
+	Header    *bool  `yaml:"header" doc:"Whether the first row names the fields (default true); when false, fields are named \"1\", \"2\", ..."`
+}
+
+// LinesOptions configure line splitting.
+type LinesOptions struct {
+	SkipEmpty bool `yaml:"skip_empty" doc:"Drop empty lines instead of emitting them as empty records."`
+}
+
+// JSONLOptions configure JSON Lines splitting; there are none yet.
+type JSONLOptions struct{}
+
+// DefaultMaxRecordBytes is the default of max_record_bytes.
+const DefaultMaxRecordBytes = 64 << 20
+
+// maxMaxRecordBytes caps max_record_bytes: a worker's read window grows
+// to the largest record.
+const maxMaxRecordBytes = 1 << 30
+
+func defaults() *Options {
+	return &Options{MaxRecordBytes: DefaultMaxRecordBytes}
+}
+
+type format uint8
+
+const (
+	formatXML format = iota
+	formatCSV
+	formatLines
+	formatJSONL
+)
+
+// Stage is a built split stage: a core.Processor taking core.File records
+// and emitting the records of each file in file order. It is read-only
+// after Setup, so Process may run on many workers at once, one file each;
+// all per-file state lives in the Process call.
+type Stage struct {
+	format    format
+	match     *xmlsplit.Match
+	comma     byte
+	header    bool
+	skipEmpty bool
+	max       int
+	out       core.Type
+	bytesIn   *atomic.Int64
+}
+
+var (
+	_ core.Processor = (*Stage)(nil)
+	_ core.Setupper  = (*Stage)(nil)
+)
+
+func build(o *Options) (core.Stage, error) {
+	var errs []error
+	s := &Stage{max: int(o.MaxRecordBytes)}
+	chosen := ""
+	choose := func(name string, f format, t core.Type) bool {
+		if chosen != "" {
+			errs = append(errs, core.OptionError(name, "only one format may be chosen, and %s is already", chosen))
+			return false
+		}
+		chosen, s.format, s.out = name, f, t
+		return true
+	}
+	if o.XML != nil && choose("xml", formatXML, core.XML) {
+		m, err := xmlsplit.ParseMatch(o.XML.Element)
+		if err != nil {
+			errs = append(errs, core.OptionError("xml.element", "%v", err))
+		}
+		s.match = m
+	}
+	if o.CSV != nil && choose("csv", formatCSV, core.CSV) {
+		c, err := delimiter(o.CSV.Delimiter)
+		if err != nil {
+			errs = append(errs, core.OptionError("csv.delimiter", "%v", err))
+		}
+		s.comma = c
+		s.header = o.CSV.Header == nil || *o.CSV.Header
+	}
+	if o.Lines != nil && choose("lines", formatLines, core.Line) {
+		s.skipEmpty = o.Lines.SkipEmpty
+	}
+	if o.JSONL != nil {
+		choose("jsonl", formatJSONL, core.JSON)
+	}
+	if chosen == "" {
+		errs = append(errs, errors.New("choose the input format: one of xml, csv, lines or jsonl, e.g. xml: {element: record} (a format without options is written lines: {}, not lines:)"))
+	}
+	if o.MaxRecordBytes <= 0 || o.MaxRecordBytes > maxMaxRecordBytes {
+		errs = append(errs, core.OptionError("max_record_bytes", "must be between 1 and %v, got %v", core.ByteSize(maxMaxRecordBytes), o.MaxRecordBytes))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+// delimiter checks a csv.delimiter option; "" is ",", and the two
+// characters \t (as a single-quoted YAML string gives them) mean tab.
+func delimiter(d string) (byte, error) {
+	switch d {
+	case "":
+		return ',', nil
+	case `\t`:
+		return '\t', nil
+	}
+	if len(d) != 1 || d[0] >= 0x80 {
+		return 0, fmt.Errorf("must be one ASCII character such as \",\", \";\", \"|\" or \"\\t\", got %q", d)
+	}
+	if d[0] == '"' || d[0] == '\r' || d[0] == '\n' {
+		return 0, fmt.Errorf("cannot be %q, which CSV reserves", d)
+	}
+	return d[0], nil
+}
+
+// Signature implements core.Stage: split takes files and emits the kind
+// of its format.
+func (s *Stage) Signature() core.Signature {
+	return core.Signature{In: core.File, Out: s.out}
+}
+
+// Setup implements core.Setupper; it keeps the counter that input bytes
+// are reported to.
+func (s *Stage) Setup(_ context.Context, env core.Env) error {
+	if env.Counters != nil {
+		s.bytesIn = &env.Counters.BytesIn
+	}
+	return nil
+}
+
+// Process implements core.Processor: it streams the file r names (through
+// read.Open, so gzip and zstd are decompressed) and emits its records in
+// order. Memory is bounded by the largest record, not the file.
+//
+// A malformed CSV row or an invalid JSON line is passed to out.Reject with
+// its position, and the file goes on if the on_error policy allows it.
+// Malformed XML, a record over max_record_bytes, or a read error fails the
+// file: Process returns the error, after the records before the problem
+// have been emitted. Cancelling ctx stops the scan within one read chunk.
+func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
+	if r.Type != core.File {
+		return fmt.Errorf("split: expected a file record, got a %v record from %s", r.Type, r.Source.String())
+	}
+	path := r.Source.File
+	f, err := read.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	in := &input{ctx: ctx, r: f, n: s.bytesIn}
+	switch s.format {
+	case formatXML:
+		return s.splitXML(path, in, out)
+	case formatCSV:
+		return s.splitCSV(path, in, out)
+	}
+	return s.splitLines(path, in, out)
+}
+
+// input checks for cancellation and counts bytes once per read, which the
+// splitters make in chunks of 64 KiB or more.
+type input struct {
+	ctx context.Context
+	r   io.Reader
+	n   *atomic.Int64
+}
+
+func (in *input) Read(p []byte) (int, error) {
+	if err := in.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := in.r.Read(p)
+	if in.n != nil {
+		in.n.Add(int64(n))
+	}
+	return n, err
+}
+
+func (s *Stage) splitXML(path string, in io.Reader, out core.Emitter) error {
+	sp := xmlsplit.New(in, xmlsplit.Options{File: path, Match: s.match, MaxRecordBytes: s.max})
+	// One Record reused for every Emit (which copies it), so that passing
+	// its address through the interface costs no allocation per record.
+	rec := &core.Record{Type: core.XML, Source: core.Position{File: path}}
+	for ord := int64(1); ; ord++ {
+		x, err := sp.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rec.Source.Offset, rec.Source.Line, rec.Source.Ordinal = x.Offset, x.Line, ord
+		rec.Data, rec.Size = x.Data, int64(len(x.Data))
+		if err := out.Emit(rec); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Stage) splitCSV(path string, in io.Reader, out core.Emitter) error {
+	sp := csvsplit.New(in, csvsplit.Options{File: path, Comma: s.comma, MaxRecordBytes: s.max})
+	var hdr *core.Header
+	rec := &core.Record{}
+	var ord int64
+	var rowErr *csvsplit.RowError
+	for {
+		row, err := sp.Next()
+		if err == io.EOF {
+			return nil
+		}
+		rowErr = nil
+		if err != nil && !errors.As(err, &rowErr) {
+			return err
+		}
+		if rowErr != nil && hdr == nil && s.header {
+			return fmt.Errorf("header row: %w", err)
+		}
+		if hdr == nil && rowErr == nil {
+			if s.header {
+				hdr = core.NewHeader(row.Fields)
+				continue
+			}
+			hdr = core.NewHeader(numbered(len(row.Fields)))
+		}
+		ord++
+		*rec = core.Record{
+			Type:   core.CSV,
+			Source: core.Position{File: path, Offset: row.Offset, Line: row.Line, Ordinal: ord},
+			Size:   int64(len(row.Data)),
+			Data:   row.Data,
+			Header: hdr,
+			Fields: row.Fields,
+		}
+		if rowErr == nil && len(row.Fields) != len(hdr.Names) {
+			what := "the header has"
+			if !s.header {
+				what = "the first row has"
+			}
+			err = fmt.Errorf("%s:%d: row has %d fields, %s %d", path, row.Line, len(row.Fields), what, len(hdr.Names))
+		}
+		if err != nil {
+			if err := out.Reject(rec, err); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := out.Emit(rec); err != nil {
+			return err
+		}
+	}
+}
+
+// numbered returns the names "1", "2", ... "n".
+func numbered(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = strconv.Itoa(i + 1)
+	}
+	return names
+}
+
+func (s *Stage) splitLines(path string, in io.Reader, out core.Emitter) error {
+	sp := linesplit.New(in, linesplit.Options{File: path, MaxRecordBytes: s.max})
+	jsonl := s.format == formatJSONL
+	rec := &core.Record{Type: core.Line, Source: core.Position{File: path}}
+	if jsonl {
+		rec.Type = core.JSON
+	}
+	var ord int64
+	for {
+		l, err := sp.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if jsonl && blank(l.Data) || s.skipEmpty && len(l.Data) == 0 {
+			continue
+		}
+		ord++
+		rec.Source.Offset, rec.Source.Line, rec.Source.Ordinal = l.Offset, l.Line, ord
+		rec.Data, rec.Size = l.Data, int64(len(l.Data))
+		if jsonl && !json.Valid(l.Data) {
+			if err := out.Reject(rec, jsonError(path, l.Line, l.Data)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := out.Emit(rec); err != nil {
+			return err
+		}
+	}
+}
+
+func blank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonError describes an invalid JSON line; decoding it again is the slow
+// path that finds where it goes wrong.
+func jsonError(path string, line int64, data []byte) error {
+	var v json.RawMessage
+	err := json.Unmarshal(data, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%s:%d:%d: invalid JSON: %w", path, line, se.Offset, err)
+	}
+	if err == nil {
+		err = errors.New("not a single JSON value")
+	}
+	return fmt.Errorf("%s:%d: invalid JSON: %w", path, line, err)
+}
