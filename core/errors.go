@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	suggestpkg "github.com/sluicehq/sluice/internal/suggest"
 )
 
 // Error is a problem in a pipeline file, at a position. Its text is
@@ -75,35 +77,8 @@ func (l ErrorList) Err() error {
 // suggest returns ` (did you mean "x"?)` when one of candidates is close to
 // word, or "".
 func suggest(word string, candidates []string) string {
-	best, bestDist := "", len(word)/3+2
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(word), strings.ToLower(c)); d < bestDist {
-			best, bestDist = c, d
-		}
+	if best, ok := suggestpkg.Closest(word, candidates); ok {
+		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
-	if best == "" || best == word {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance between a and b, counting bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }

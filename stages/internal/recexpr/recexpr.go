@@ -14,6 +14,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/sluicehq/sluice/core"
+	suggestpkg "github.com/sluicehq/sluice/internal/suggest"
 )
 
 // Result is what a Program must evaluate to.
@@ -123,42 +124,13 @@ var names = []string{
 }
 
 func suggest(name string) string {
-	best, bestDist := "", len(name)/3+2
-	for _, n := range names {
-		if d := editDistance(name, n); d < bestDist {
-			best, bestDist = n, d
-		}
-	}
-	if best == "" {
-		return fmt.Sprintf(" (known names: %s)", strings.Join(sorted(names), ", "))
+	best, ok := suggestpkg.Closest(name, names)
+	if !ok {
+		sortedNames := append([]string(nil), names...)
+		sort.Strings(sortedNames)
+		return fmt.Sprintf(" (known names: %s)", strings.Join(sortedNames, ", "))
 	}
 	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	sort.Strings(out)
-	return out
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // patcher passes the evaluation's environment to the record functions as a
