@@ -74,9 +74,43 @@ type Pos struct{ Line, Col int }
 
 func posOf(n *yaml.Node) Pos { return Pos{n.Line, n.Column} }
 
+// KeyDoc documents one key of the pipeline file.
+type KeyDoc struct{ Key, Type, Default, Doc string }
+
+var pipelineKeys = []KeyDoc{
+	{"name", "string", "", "The pipeline's name, shown in summaries and graphs."},
+	{"batch_size", "integer", "512", "Records per batch between stages: larger batches amortise channel costs, smaller ones lower latency and memory."},
+	{"queue", "integer", "8", "Capacity of each stage's input channel, in batches; with batch_size it bounds the memory held between two stages."},
+	{"stages", "mapping", "", "The stages, by name (letters, digits, `_`, `-`). Each stage is a mapping with the keys below."},
+}
+
+var stageKeyDocs = []KeyDoc{
+	{"use", "string", "", "The stage kind (see the stage reference). Required."},
+	{"from", "string or list", "", "The stage(s) whose output this stage reads. Several names are a fan-in; a stage named by several others is a fan-out (each consumer gets every record). Required except for sources."},
+	{"workers", "integer or `auto`", "auto", "Concurrent workers; `auto` is one per core. Sources always run on one."},
+	{"ordered", "bool", "false", "Keep input order in the output when workers > 1, at the cost of holding each batch's output until the batches before it are sent."},
+	{"on_error", "`fail`, `skip` or `dead_letter`", "fail", "What to do with a record the stage cannot process: stop the run and report it, count and log it, or write it with the reason to the dead-letter file."},
+	{"dead_letter", "path", "dead-letters/STAGE.jsonl", "The dead-letter file (JSON lines) for `on_error: dead_letter`."},
+	{"with", "mapping", "", "The kind's options. Unknown options are errors."},
+}
+
+// PipelineKeys documents the top-level keys of a pipeline file.
+func PipelineKeys() []KeyDoc { return append([]KeyDoc(nil), pipelineKeys...) }
+
+// StageKeys documents the keys of each entry of `stages:`.
+func StageKeys() []KeyDoc { return append([]KeyDoc(nil), stageKeyDocs...) }
+
+func keyNames(docs []KeyDoc) []string {
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i] = d.Key
+	}
+	return out
+}
+
 var (
-	topKeys   = []string{"name", "batch_size", "queue", "stages"}
-	stageKeys = []string{"use", "from", "workers", "ordered", "on_error", "dead_letter", "with"}
+	topKeys   = keyNames(pipelineKeys)
+	stageKeys = keyNames(stageKeyDocs)
 	nameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 )
 
