@@ -1,0 +1,112 @@
+package plugins
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/core"
+)
+
+// cpuTime returns the CPU time (user and system) used so far by this
+// process and by the given processes.
+func cpuTime(b *testing.B, pids []int) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	total := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	for _, pid := range pids {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			b.Skipf("no /proc: %v", err)
+		}
+		s := string(stat)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		utime, _ := strconv.ParseInt(fields[11], 10, 64)
+		stime, _ := strconv.ParseInt(fields[12], 10, 64)
+		total += time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+	}
+	return total
+}
+
+func benchRecords(n int) []core.Record {
+	recs := make([]core.Record, n)
+	for i := range recs {
+		recs[i] = core.Record{
+			Type:   core.Line,
+			Data:   []byte(strings.Repeat("x", 90) + strconv.Itoa(i)),
+			Source: core.Position{File: "bench.txt", Offset: int64(i) * 100, Line: int64(i + 1), Ordinal: int64(i + 1)},
+		}
+	}
+	return recs
+}
+
+// BenchmarkPool measures what classifying through a plugin costs per record,
+// with a classifier that does nothing, at the default batching (1024
+// records, 2 in flight) and 2 instances, fed by 4 workers. cpu-µs/record
+// counts the CPU time of the host and of the plugin processes.
+func BenchmarkPool(b *testing.B) {
+	cfg := testConfig(2, "", map[string]any{"trivial": true})
+	p, err := Start(b.Context(), cfg, "bench", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close(b.Context())
+	const workers, perCall = 4, 1024
+	recs := benchRecords(perCall)
+	pids := p.PIDs()
+	b.ResetTimer()
+	start := cpuTime(b, pids)
+	var wg sync.WaitGroup
+	var next sync.Mutex
+	left := b.N
+	for range workers {
+		wg.Go(func() {
+			for {
+				next.Lock()
+				if left <= 0 {
+					next.Unlock()
+					return
+				}
+				left--
+				next.Unlock()
+				if _, err := p.Classify(b.Context(), recs); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	used := cpuTime(b, pids) - start
+	n := float64(b.N) * perCall
+	b.ReportMetric(float64(used.Microseconds())/n, "cpu-µs/record")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/record")
+}
+
+// BenchmarkInProcess is the same trivial classification as a function call,
+// for comparison with BenchmarkPool.
+func BenchmarkInProcess(b *testing.B) {
+	recs := benchRecords(1024)
+	classify := func(recs []core.Record) []Result {
+		out := make([]Result, len(recs))
+		for i := range out {
+			out[i].Category = "t"
+		}
+		return out
+	}
+	start := cpuTime(b, nil)
+	for b.Loop() {
+		_ = classify(recs)
+	}
+	used := cpuTime(b, nil) - start
+	n := float64(b.N) * 1024
+	b.ReportMetric(float64(used.Microseconds())/n, "cpu-µs/record")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/record")
+}

@@ -1,0 +1,163 @@
+package plugins
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sluicehq/sluice/core"
+)
+
+// Config is the `plugin:` mapping of a classify stage: which plugin to run,
+// how many processes, and how records are batched to them. Decode it with
+// core's option decoder into a value from DefaultConfig, then call Validate.
+type Config struct {
+	Command      []string          `yaml:"command" doc:"the plugin's argv: an executable and its arguments, run without a shell; a relative executable path is resolved against the pipeline file's directory, a bare name through PATH"`
+	Source       string            `yaml:"source" doc:"instead of command: a Go main package directory, built with go build (cached by content hash under the user cache directory) and started"`
+	Config       map[string]any    `yaml:"config" doc:"passed to the plugin's Init as a JSON object"`
+	Instances    Instances         `yaml:"instances" doc:"plugin processes to run, each initialised once: a number, or auto for one per core (default auto)"`
+	BatchSize    int               `yaml:"batch_size" doc:"most records sent in one request"`
+	BatchBytes   core.ByteSize     `yaml:"batch_bytes" doc:"most record bytes sent in one request (a larger single record is sent alone)"`
+	InFlight     int               `yaml:"in_flight" doc:"batches sent to one instance before its first answer comes back"`
+	Timeout      core.Duration     `yaml:"timeout" doc:"longest an instance may go without answering while a batch waits; past it the instance is replaced and the batch retried"`
+	StartTimeout core.Duration     `yaml:"start_timeout" doc:"longest starting one instance may take: process start, handshake, Describe and Init"`
+	MaxRestarts  int               `yaml:"max_restarts" doc:"restarts allowed per run before it fails (restarts spent isolating a poison record are not counted)"`
+	SHA256       string            `yaml:"sha256" doc:"optional hex SHA-256 of the executable; a mismatch refuses to start it"`
+	Env          map[string]string `yaml:"env" doc:"environment variables added to the plugin's environment"`
+
+	// Dir is the directory that a relative executable path in Command, a
+	// relative Source, and the plugin's working directory are taken from:
+	// the pipeline file's directory, set by the classify stage. Empty means
+	// the current directory. It is not an option.
+	Dir string `yaml:"-"`
+}
+
+// The defaults set by DefaultConfig.
+const (
+	DefaultBatchSize    = 1024
+	DefaultBatchBytes   = 4 << 20
+	DefaultInFlight     = 2
+	DefaultTimeout      = 30 * time.Second
+	DefaultStartTimeout = time.Minute
+	DefaultMaxRestarts  = 5
+)
+
+// Limits checked by Validate.
+const (
+	maxBatchSize = 1 << 20
+	maxInFlight  = 64
+)
+
+// DefaultConfig returns a Config with every default set; Command and Source
+// are empty.
+func DefaultConfig() *Config {
+	return &Config{
+		Instances:    Auto,
+		BatchSize:    DefaultBatchSize,
+		BatchBytes:   DefaultBatchBytes,
+		InFlight:     DefaultInFlight,
+		Timeout:      core.Duration(DefaultTimeout),
+		StartTimeout: core.Duration(DefaultStartTimeout),
+		MaxRestarts:  DefaultMaxRestarts,
+	}
+}
+
+// Validate checks the options without touching the outside world (it does
+// not look for the executable). It reports every problem at once, each made
+// with core.OptionError at its path under "plugin.", joined with
+// errors.Join; it returns nil when there is none.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, core.OptionError("plugin."+path, format, args...))
+	}
+	switch {
+	case len(c.Command) == 0 && c.Source == "":
+		bad("command", "give the plugin to run: command (an argv list) or source (a Go package directory)")
+	case len(c.Command) > 0 && c.Source != "":
+		bad("source", "give command or source, not both")
+	case len(c.Command) > 0 && strings.TrimSpace(c.Command[0]) == "":
+		bad("command[0]", "the executable is empty")
+	}
+	if c.Instances < 0 {
+		bad("instances", "must be auto or a number of 1 or more, got %d", int(c.Instances))
+	}
+	if c.BatchSize < 1 || c.BatchSize > maxBatchSize {
+		bad("batch_size", "must be between 1 and %d, got %d", maxBatchSize, c.BatchSize)
+	}
+	if c.BatchBytes < 1 {
+		bad("batch_bytes", "must be at least 1 byte, got %d", int64(c.BatchBytes))
+	}
+	if c.InFlight < 1 || c.InFlight > maxInFlight {
+		bad("in_flight", "must be between 1 and %d, got %d", maxInFlight, c.InFlight)
+	}
+	if c.Timeout <= 0 {
+		bad("timeout", "must be more than 0, got %s", c.Timeout)
+	}
+	if c.StartTimeout <= 0 {
+		bad("start_timeout", "must be more than 0, got %s", c.StartTimeout)
+	}
+	if c.MaxRestarts < 0 {
+		bad("max_restarts", "must be 0 or more, got %d", c.MaxRestarts)
+	}
+	if c.SHA256 != "" {
+		if b, err := hex.DecodeString(c.SHA256); err != nil || len(b) != 32 {
+			bad("sha256", "must be 64 hexadecimal digits (as printed by sha256sum), got %q", c.SHA256)
+		}
+	}
+	for k := range c.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			bad("env", "invalid variable name %q", k)
+		}
+	}
+	if c.Config != nil {
+		if _, err := json.Marshal(c.Config); err != nil {
+			bad("config", "cannot be passed to the plugin as JSON: %v (use string keys in nested mappings)", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Instances is a number of plugin processes, written in options as a
+// positive number or "auto". Auto (the zero value) means one per core.
+type Instances int
+
+// Auto is the Instances value written "auto": one instance per core.
+const Auto Instances = 0
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (n *Instances) UnmarshalYAML(node *yaml.Node) error {
+	if node.Value == "auto" {
+		*n = Auto
+		return nil
+	}
+	v, err := strconv.Atoi(node.Value)
+	if err != nil || v < 1 {
+		return fmt.Errorf("expected auto or a number of 1 or more, got %q", node.Value)
+	}
+	*n = Instances(v)
+	return nil
+}
+
+// String returns "auto" or the number.
+func (n Instances) String() string {
+	if n == Auto {
+		return "auto"
+	}
+	return strconv.Itoa(int(n))
+}
+
+// Count resolves Auto to the number of usable cores (GOMAXPROCS).
+func (n Instances) Count() int {
+	if n == Auto {
+		return runtime.GOMAXPROCS(0)
+	}
+	return int(n)
+}

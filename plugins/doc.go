@@ -1,0 +1,66 @@
+// Package plugins is the host side of classifier plugins: it starts the
+// plugin processes of a classify stage, checks and initialises them, sends
+// them batches of records, supervises them, and stops them. Start is the
+// entry point; the classify stage holds the Pool it returns between Setup
+// and Teardown.
+//
+// # The plugin: options
+//
+// A classify stage names its plugin with a Config, the stage's `plugin:`
+// mapping:
+//
+//	plugin:
+//	  command: [bin/catalog-plugin, --verbose]   # argv, no shell; or:
+//	  source: examples/go-classifier              # a Go main package, built and cached
+//	  config: {spec: spec.json}                   # passed to Init as JSON
+//	  instances: auto                             # processes: a number, or one per core
+//	  batch_size: 1024                            # records per request
+//	  batch_bytes: 4MiB                           # record bytes per request
+//	  in_flight: 2                                # requests per process before an answer
+//	  timeout: 30s                                # silence allowed while a batch waits
+//	  start_timeout: 1m                           # start, handshake, Describe and Init
+//	  max_restarts: 5                             # per run, poison isolation excepted
+//	  sha256: 3f1c...                             # optional pin of the executable
+//	  env: {INDEX_DIR: /data/index}               # added to the plugin's environment
+//
+// # Processes
+//
+// Each instance is a go-plugin subprocess speaking gRPC only, with AutoMTLS
+// and the sdk's handshake cookie and protocol version. It is started without
+// a shell, with stdin from /dev/null, in a process group of its own and with
+// SIGKILL as its parent-death signal (Linux): stopping an instance kills its
+// whole group, so whatever the plugin started goes too, and a host that dies
+// (even by SIGKILL) takes its plugins with it. Plugins built with the sdk
+// also exit when their parent changes. Every wait on a process is bounded:
+// go-plugin's Kill blocks while any process holds the plugin's output, so it
+// runs under a timeout after which the pipes are closed.
+//
+// The plugin's stderr, and its stdout after the handshake, go to the log,
+// one record per line, tagged with the plugin's name, the stage and the
+// instance; the last lines are kept for error messages.
+//
+// # Supervision
+//
+// See Pool for how crashes, hangs and poison records are handled, and how
+// restarts are counted against max_restarts. In short: a dead instance is
+// noticed from its stream's error within milliseconds, replaced (new
+// process, Init again), and its batches re-sent; a batch that fails twice
+// is bisected until the record that kills the plugin is found, and only that
+// record gets an error (ErrPoisonRecord), which the stage hands to its
+// on_error policy; a hang past the timeout is treated as a crash.
+//
+// # Plugins by source
+//
+// With source:, Start builds the Go package with `go build` into the user
+// cache directory (os.UserCacheDir()/sluice/plugins), keyed by a hash of the
+// toolchain and of every file of the local packages the plugin imports, so
+// the build happens once per change. This needs the go command; a pinned
+// sha256 applies to the built binary.
+//
+// # Paths
+//
+// Relative paths (the executable, source) are taken from Config.Dir, which
+// the stage sets to the pipeline file's directory when it knows it, else
+// from the working directory. The plugin process runs in that directory too,
+// so paths inside config are relative to the same place.
+package plugins

@@ -1,0 +1,546 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/sluicehq/sluice/sdk/wire"
+)
+
+// Bounds on stopping a process. A plugin that ignores Shutdown, or a process
+// that keeps the output pipes open, costs at most these.
+const (
+	shutdownTimeout = 5 * time.Second        // the Shutdown call
+	killTimeout     = 3 * time.Second        // go-plugin's Kill, after which the pipes are cut
+	outputGrace     = 500 * time.Millisecond // reading the last output of a dead process
+)
+
+var (
+	errStopped = errors.New("instance stopped")
+	errTimeout = errors.New("batch timed out")
+)
+
+// instance is one running plugin process with its open Classify stream.
+type instance struct {
+	pool   *Pool
+	slot   int
+	out    *outputLog
+	proc   *process
+	client *plugin.Client
+	rpc    *wire.Client
+	desc   *wire.Description
+	stream *wire.Stream
+	cancel context.CancelFunc // ends the stream
+	sendq  chan *wire.Batch
+	loops  sync.WaitGroup // sendLoop and recvLoop
+
+	inflight  int  // batches handed to this instance; guarded by pool.mu
+	replacing bool // replace has begun; guarded by pool.mu
+
+	failed    atomic.Bool
+	lastReply atomic.Int64 // when the last answer arrived, in Unix nanoseconds
+	mu        sync.Mutex
+	pending   map[uint64]*call
+	dead      chan struct{} // closed by fail
+	deadErr   error
+
+	stopOnce sync.Once
+	// replaced is closed once the instance that failed has been stopped and
+	// failure describes why.
+	replaced chan struct{}
+	failure  *failure
+}
+
+// call is one batch waiting for its answer.
+type call struct {
+	reply chan *wire.Reply
+	lin   *lineage
+}
+
+// failure says why an instance was given up on, for retry decisions and
+// error messages.
+type failure struct {
+	slot    int
+	pid     string
+	timeout time.Duration // > 0 when the batch timed out
+	err     error         // the stream error, for crashes
+	status  string        // the process's exit status, when known
+	tail    []string      // the last lines it wrote
+}
+
+func (f *failure) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "instance %d (pid %s) ", f.slot, f.pid)
+	if f.timeout > 0 {
+		fmt.Fprintf(&b, "answered nothing for plugin.timeout (%s) while a batch waited", f.timeout)
+	} else {
+		b.WriteString("crashed")
+		if f.status != "" {
+			fmt.Fprintf(&b, " (%s)", f.status)
+		}
+		if f.err != nil {
+			fmt.Fprintf(&b, ": %v", f.err)
+		}
+	}
+	return b.String()
+}
+
+// startInstance starts a process for slot, handshakes, calls Describe and
+// Init, and opens the Classify stream. It gives up when ctx is done. The
+// error names what failed; the caller adds the plugin and stage.
+//
+// When described is not nil, it receives the name the plugin gives itself.
+func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Pointer[string]) (*instance, error) {
+	if err := p.launch.verify(); err != nil {
+		return nil, err
+	}
+	name := p.name
+	if p.desc.Name != "" {
+		name = p.desc.Name
+	}
+	out := newOutputLog(p.outputLogger(name, slot))
+	var proc atomic.Pointer[process]
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig: wire.Handshake(),
+		Plugins:         plugin.PluginSet{wire.PluginName: wire.ClientPlugin{}},
+		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
+			pr := newProcess(p.launch.command(cmd.Env), out)
+			proc.Store(pr)
+			return pr, nil
+		},
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		SkipHostEnv:      true, // the launcher adds the host's environment itself
+		StartTimeout:     time.Duration(p.cfg.StartTimeout),
+		SyncStdout:       out.writer("stdout"),
+		SyncStderr:       out.writer("stderr"),
+		Logger:           p.hclog,
+	})
+	inst := &instance{
+		pool:     p,
+		slot:     slot,
+		out:      out,
+		client:   client,
+		sendq:    make(chan *wire.Batch, p.cfg.InFlight),
+		pending:  map[uint64]*call{},
+		dead:     make(chan struct{}),
+		replaced: make(chan struct{}),
+	}
+	fail := func(err error) (*instance, error) {
+		inst.proc = proc.Load()
+		inst.stop(false)
+		return nil, err
+	}
+
+	// go-plugin's Start waits for the handshake up to StartTimeout but not
+	// for ctx, so a cancelled ctx kills the process to end the wait.
+	type started struct {
+		rpc plugin.ClientProtocol
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		rpc, err := client.Client()
+		ch <- started{rpc, err}
+	}()
+	var st started
+	select {
+	case st = <-ch:
+	case <-ctx.Done():
+		for st.err == nil {
+			if pr := proc.Load(); pr != nil {
+				pr.killGroup()
+			}
+			select {
+			case st = <-ch:
+				if st.err == nil {
+					st.err = ctx.Err()
+				}
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		return fail(ctx.Err())
+	}
+	inst.proc = proc.Load()
+	if st.err != nil {
+		if inst.proc != nil {
+			inst.proc.killGroup()
+			waitTimeout(&inst.proc.readers, outputGrace)
+			inst.proc.waitExited(outputGrace)
+		}
+		return fail(startError(st.err, inst, time.Duration(p.cfg.StartTimeout)))
+	}
+	raw, err := st.rpc.Dispense(wire.PluginName)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %v", ErrHandshake, err))
+	}
+	inst.rpc = raw.(*wire.Client)
+
+	cctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.StartTimeout))
+	defer cancel()
+	desc, err := inst.rpc.Describe(cctx)
+	if err != nil {
+		return fail(inst.callError("Describe", err))
+	}
+	if desc.ProtocolVersion != 0 && desc.ProtocolVersion != wire.ProtocolVersion {
+		return fail(fmt.Errorf("%w: the plugin speaks protocol version %d and this sluice speaks %d; rebuild the plugin against this version of the sluice sdk",
+			ErrProtocolVersion, desc.ProtocolVersion, wire.ProtocolVersion))
+	}
+	inst.desc = desc
+	if desc.Name != "" {
+		out.setLogger(p.outputLogger(desc.Name, slot))
+		if described != nil {
+			described.Store(&desc.Name)
+		}
+	}
+	err = inst.rpc.Init(cctx, &wire.InitRequest{
+		Config:    p.configJSON,
+		Stage:     p.stage,
+		Instance:  slot,
+		Instances: len(p.insts),
+	})
+	var ie *wire.InitError
+	switch {
+	case errors.As(err, &ie):
+		return fail(fmt.Errorf("%w: %s", ErrInit, ie.Message))
+	case err != nil:
+		return fail(inst.callError("Init", err))
+	}
+
+	sctx, scancel := context.WithCancel(p.ctx)
+	inst.cancel = scancel
+	inst.stream, err = inst.rpc.Classify(sctx)
+	if err != nil {
+		return fail(inst.callError("opening the Classify stream", err))
+	}
+	inst.loops.Go(inst.sendLoop)
+	inst.loops.Go(inst.recvLoop)
+	return inst, nil
+}
+
+// callError describes a failed call during start; a crash shows the exit
+// status and the last lines the plugin wrote.
+func (inst *instance) callError(what string, err error) error {
+	timedOut := status.Code(err) == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded)
+	if inst.proc != nil && (status.Code(err) == codes.Unavailable || timedOut) {
+		inst.proc.killGroup()
+		waitTimeout(&inst.proc.readers, outputGrace)
+		how := "crashed"
+		if timedOut {
+			how = fmt.Sprintf("did not answer within plugin.start_timeout (%s)", time.Duration(inst.pool.cfg.StartTimeout))
+		}
+		return fmt.Errorf("the plugin %s during %s: %v%s", how, what, err, formatTail(inst.out.Tail()))
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+var pluginVersionRE = regexp.MustCompile(`Plugin version: (\d+)`)
+
+// startError turns go-plugin's handshake errors into errors that say what
+// the user should do.
+func startError(err error, inst *instance, startTimeout time.Duration) error {
+	msg := err.Error()
+	tail := inst.out.Tail()
+	status := ""
+	if inst.proc != nil {
+		status = inst.proc.exitStatus()
+	}
+	switch {
+	case strings.Contains(msg, "incompatible API version"):
+		got := "another version"
+		if m := pluginVersionRE.FindStringSubmatch(msg); m != nil {
+			got = "version " + m[1]
+		}
+		return fmt.Errorf("%w: the plugin speaks protocol %s and this sluice speaks version %d; rebuild the plugin against this version of the sluice sdk",
+			ErrProtocolVersion, got, wire.ProtocolVersion)
+	case strings.Contains(msg, "incompatible core API version"):
+		return fmt.Errorf("%w: the plugin was built with an incompatible go-plugin; rebuild it against this version of the sluice sdk", ErrProtocolVersion)
+	case strings.Contains(msg, "Unrecognized remote plugin message"):
+		line := strings.TrimSpace(strings.SplitN(strings.TrimPrefix(msg[strings.Index(msg, "Unrecognized remote plugin message"):], "Unrecognized remote plugin message:"), "\n", 2)[0])
+		if line == "" {
+			return fmt.Errorf("%w: the plugin exited before the handshake%s; is it a sluice plugin? (its main must call sdk.Serve)%s",
+				ErrHandshake, with(status), formatTail(tail))
+		}
+		return fmt.Errorf("%w: the plugin wrote %q on stdout instead of the handshake; a plugin must print nothing on stdout before sdk.Serve (log to stderr instead)%s",
+			ErrHandshake, line, formatTail(tail))
+	case strings.Contains(msg, "plugin exited before we could connect"):
+		return fmt.Errorf("%w: the plugin exited before the handshake%s; is it a sluice plugin? (its main must call sdk.Serve)%s",
+			ErrHandshake, with(status), formatTail(tail))
+	case strings.Contains(msg, "timeout while waiting for plugin to start"):
+		return fmt.Errorf("%w: no handshake within plugin.start_timeout (%s); a plugin's main must call sdk.Serve promptly%s",
+			ErrHandshake, startTimeout, formatTail(tail))
+	case strings.Contains(msg, "unsupported plugin protocol"):
+		return fmt.Errorf("%w: the plugin speaks net/rpc; sluice plugins speak gRPC (use sdk.Serve): %v", ErrHandshake, err)
+	}
+	var ee *exec.Error
+	if errors.As(err, &ee) || strings.Contains(msg, "fork/exec") || strings.Contains(msg, "exec format error") {
+		return fmt.Errorf("cannot start the plugin: %w", err)
+	}
+	return fmt.Errorf("%w: %v%s", ErrHandshake, err, formatTail(tail))
+}
+
+// with formats an exit status after "exited": " with exit status 3".
+func with(status string) string {
+	if status == "" {
+		return ""
+	}
+	return " with " + status
+}
+
+// sendLoop sends the batches handed to the instance, one at a time (a gRPC
+// stream's Send is not safe for concurrent use, and it may block on flow
+// control while the plugin is busy).
+func (inst *instance) sendLoop() {
+	for {
+		select {
+		case b := <-inst.sendq:
+			if err := inst.stream.Send(b); err != nil {
+				if err != io.EOF {
+					err = fmt.Errorf("sending a batch: %w", err)
+					if inst.fail(err) {
+						inst.pool.watch(inst, err)
+					}
+				}
+				// On io.EOF the stream has ended; Recv reports why.
+				return
+			}
+		case <-inst.dead:
+			return
+		}
+	}
+}
+
+// recvLoop hands each answer to the call waiting for it. The first error
+// marks the instance dead: after kill -9 the stream fails with
+// codes.Unavailable within milliseconds, which is how a crash is noticed
+// (go-plugin's Exited lags behind).
+func (inst *instance) recvLoop() {
+	for {
+		rep, err := inst.stream.Recv()
+		if err != nil {
+			if inst.fail(err) {
+				inst.pool.watch(inst, err)
+			}
+			return
+		}
+		inst.lastReply.Store(time.Now().UnixNano())
+		inst.mu.Lock()
+		c := inst.pending[rep.Seq()]
+		inst.mu.Unlock()
+		if c != nil {
+			select {
+			case c.reply <- rep:
+			default: // a second answer to one batch: a plugin bug, ignored
+			}
+		}
+	}
+}
+
+// fail marks the instance dead with err, once, and reports whether err was
+// the cause.
+func (inst *instance) fail(err error) bool {
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	if inst.deadErr != nil {
+		return false
+	}
+	inst.deadErr = err
+	inst.failed.Store(true)
+	close(inst.dead)
+	return true
+}
+
+func (inst *instance) deathCause() error {
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	return inst.deadErr
+}
+
+// call sends b and waits for its answer. It returns the answer; or
+// errTimeout or the instance's death cause (an instance failure); or ctx's
+// error. The caller must call forget(seq) afterwards.
+//
+// The timeout is about the instance, not the batch alone: the batch times
+// out when the instance has answered nothing for plugin.timeout since the
+// batch was sent. So a batch queued in the plugin behind others (in_flight
+// above 1) is not charged for their time.
+func (inst *instance) call(ctx context.Context, b *wire.Batch, lin *lineage) (*wire.Reply, error) {
+	c := &call{reply: make(chan *wire.Reply, 1), lin: lin}
+	inst.mu.Lock()
+	if inst.deadErr != nil {
+		err := inst.deadErr
+		inst.mu.Unlock()
+		return nil, err
+	}
+	inst.pending[b.Seq()] = c
+	inst.mu.Unlock()
+
+	timeout := time.Duration(inst.pool.cfg.Timeout)
+	sent := time.Now()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	expired := func() bool {
+		since := max(sent.UnixNano(), inst.lastReply.Load())
+		if wait := time.Until(time.Unix(0, since).Add(timeout)); wait > 0 {
+			timer.Reset(wait)
+			return false
+		}
+		return true
+	}
+	queued := false
+	for {
+		var sendq chan<- *wire.Batch
+		if !queued {
+			sendq = inst.sendq
+		}
+		select {
+		case sendq <- b:
+			queued = true
+		case rep := <-c.reply:
+			return rep, nil
+		case <-inst.dead:
+			// An answer may have arrived just before the stream failed.
+			select {
+			case rep := <-c.reply:
+				return rep, nil
+			default:
+			}
+			return nil, inst.deathCause()
+		case <-timer.C:
+			if expired() {
+				return nil, errTimeout
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// forget drops the bookkeeping for a batch.
+func (inst *instance) forget(seq uint64) {
+	inst.mu.Lock()
+	delete(inst.pending, seq)
+	inst.mu.Unlock()
+}
+
+// suspects returns the lineages of the batches in flight.
+func (inst *instance) suspects() []*lineage {
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	out := make([]*lineage, 0, len(inst.pending))
+	for _, c := range inst.pending {
+		out = append(out, c.lin)
+	}
+	return out
+}
+
+// shutdown asks the plugin to release its state, then stops the process.
+func (inst *instance) shutdown(ctx context.Context) error {
+	var err error
+	if inst.rpc != nil && !inst.failed.Load() {
+		sctx, cancel := context.WithTimeout(ctx, shutdownTimeout)
+		err = inst.rpc.Shutdown(sctx)
+		cancel()
+		if err != nil {
+			err = fmt.Errorf("instance %d: Shutdown: %w", inst.slot, err)
+		}
+	}
+	inst.stop(true)
+	return err
+}
+
+// stop ends the instance and its process group, whatever state they are in,
+// with every wait bounded. With graceful set, go-plugin first asks the
+// process to exit (it has up to two seconds); otherwise the group is killed
+// at once.
+func (inst *instance) stop(graceful bool) {
+	inst.stopOnce.Do(func() {
+		inst.fail(errStopped)
+		if !graceful && inst.proc != nil {
+			inst.proc.killGroup()
+		}
+		if inst.cancel != nil {
+			inst.cancel()
+		}
+		killed := make(chan struct{})
+		go func() {
+			defer close(killed)
+			inst.client.Kill()
+		}()
+		select {
+		case <-killed:
+		case <-time.After(killTimeout):
+		}
+		if inst.proc != nil {
+			inst.proc.killGroup()
+			if !waitTimeout(&inst.proc.readers, outputGrace) {
+				inst.pool.log.Warn("plugin output still open after the process was killed; closing it", "instance", inst.slot)
+			}
+			inst.proc.closePipes()
+		}
+		select {
+		case <-killed:
+		case <-time.After(killTimeout):
+			inst.pool.log.Warn("plugin process did not go away in time", "instance", inst.slot, "pid", inst.pid())
+		}
+		inst.loops.Wait()
+	})
+}
+
+func (inst *instance) pid() string {
+	if inst.proc == nil {
+		return "?"
+	}
+	return inst.proc.ID()
+}
+
+// waitTimeout waits for wg up to d and reports whether it finished.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// hclogFor adapts the pool's logger for go-plugin's own messages, at debug
+// level.
+func hclogFor(ctx context.Context, log *slog.Logger) hclog.Logger {
+	if !log.Enabled(ctx, slog.LevelDebug) {
+		return hclog.NewNullLogger()
+	}
+	return hclog.New(&hclog.LoggerOptions{
+		Name:        "go-plugin",
+		Level:       hclog.Debug,
+		Output:      debugWriter{log},
+		DisableTime: true,
+	})
+}
+
+type debugWriter struct{ log *slog.Logger }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.log.Debug(strings.TrimSpace(string(p)))
+	return len(p), nil
+}

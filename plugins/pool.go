@@ -1,0 +1,736 @@
+package plugins
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/bits"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/sdk/wire"
+)
+
+// Result is the answer for one record.
+type Result struct {
+	// Category is the plugin's category for the record ("" is a valid
+	// answer).
+	Category string
+	// Labels are the plugin's labels for the record, or nil. They are
+	// shared, read-only.
+	Labels map[string]string
+	// Err, when not nil, means the record was not classified: the plugin
+	// rejected it, it was of a kind the plugin does not accept
+	// (ErrNotAccepted), or it crashed the plugin (ErrPoisonRecord). It
+	// concerns this record alone; the stage's on_error policy handles it.
+	Err error
+}
+
+// Description is what a plugin says about itself.
+type Description struct {
+	Name    string    // the plugin's name, used in logs and errors
+	Version string    // its own version, free-form
+	Accepts core.Type // the record kinds it classifies
+	SDK     string    // what serves it, e.g. "sluice-go-sdk"
+	Path    string    // the executable that runs it
+}
+
+// Pool is the running set of plugin processes ("instances") of one classify
+// stage, and the only way the stage talks to them.
+//
+// Classify is safe for concurrent use by the stage's workers; each call
+// spreads its batches over the instances that have room (plugin.in_flight
+// batches each) and waits for their answers. A Pool supervises its
+// instances:
+//
+//   - An instance whose stream fails (the process died: the error arrives
+//     within milliseconds of a kill -9) is replaced by a new process, with
+//     Init called again, and the batches it had in flight are sent again.
+//   - A batch whose instance answers nothing for plugin.timeout after the
+//     batch was sent has that instance killed and replaced, and is sent
+//     again: a hang counts as a crash. (The clock restarts with every
+//     answer, so batches queued behind others are not charged for them.)
+//   - A batch that fails twice is bisected: its halves are sent one after
+//     the other, and a half that fails is split again, down to single
+//     records. A record that fails twice on its own gets a Result.Err
+//     wrapping ErrPoisonRecord; every other record is classified. So a
+//     poison record in a batch of n costs about 2 + 2·log2(n) restarts
+//     (13 for 1024 records), and a hanging one as many timeouts.
+//   - Restarts are counted against plugin.max_restarts, except those spent
+//     isolating a poison record: once bisection has isolated one among
+//     records that the plugin classified fine, the restarts of that search
+//     (including the two that started it) are forgiven. Restarts held
+//     aside during a search are capped (about log2(n) before any record of
+//     the batch has been classified, 2·log2(n)+2 per poison record after),
+//     so a plugin that crashes on everything still fails the run quickly.
+//     Past the budget, Classify returns an error wrapping
+//     ErrTooManyRestarts that names the plugin and the stage and shows the
+//     last lines the plugin wrote on stderr.
+//
+// Every process is started in a process group of its own, with a
+// parent-death signal, and stopped by killing its group, so no plugin
+// process outlives Close, nor the host being killed.
+type Pool struct {
+	cfg        Config
+	stage      string
+	name       string       // the plugin's name until Describe gives one
+	base       *slog.Logger // the logger Start was given
+	log        *slog.Logger // base tagged with the plugin and stage
+	hclog      hclog.Logger
+	launch     *launcher
+	configJSON []byte
+	desc       Description
+
+	ctx      context.Context // the pool's lifetime: ended by Close
+	cancel   context.CancelFunc
+	restarts sync.WaitGroup // restart goroutines
+	seq      atomic.Uint64
+
+	mu      sync.Mutex
+	insts   []*instance   // by slot; nil while the slot (re)starts
+	changed chan struct{} // closed (and replaced) when an instance frees up, starts, or the pool ends
+	fatal   error         // set once the pool cannot go on
+	closed  bool
+	total   int // restarts so far
+	charged int // restarts counted against the budget
+}
+
+// Start starts cfg.Instances plugin processes for the stage named stage,
+// each handshaken, described and initialised, and returns the Pool that
+// runs them. A plugin given by Source is built first (see Config). log
+// receives the plugins' stderr, one record per line, and the pool's own
+// events; nil discards them. ctx bounds the start only; the pool lives
+// until Close.
+//
+// Errors name the plugin and the stage, and say what to do: a missing
+// executable, a checksum mismatch (ErrChecksum), a failed handshake
+// (ErrHandshake: output on stdout before the handshake, an early exit, a
+// timeout), a protocol mismatch (ErrProtocolVersion), or a failed Init
+// (ErrInit, followed by the plugin's own message). On error no process is
+// left running.
+func Start(ctx context.Context, cfg *Config, stage string, log *slog.Logger) (*Pool, error) {
+	name := guessName(cfg)
+	var described atomic.Pointer[string] // the name the plugin gives itself, once known
+	prefix := func(err error) error {
+		n := name
+		if d := described.Load(); d != nil {
+			n = *d
+		}
+		return fmt.Errorf("plugin %q (stage %q): %w", n, stage, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, prefix(err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Pool{
+		cfg:     *cfg,
+		stage:   stage,
+		name:    name,
+		base:    log,
+		log:     log.With("plugin", name, "stage", stage),
+		changed: make(chan struct{}),
+	}
+	p.hclog = hclogFor(ctx, p.log)
+	p.configJSON, _ = json.Marshal(cfg.Config) // Validate checked it encodes
+	if cfg.Config == nil {
+		p.configJSON = []byte("{}")
+	}
+	launch, err := newLauncher(ctx, &p.cfg, p.log)
+	if err != nil {
+		return nil, prefix(err)
+	}
+	p.launch = launch
+	p.ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	n := cfg.Instances.Count()
+	p.insts = make([]*instance, n)
+
+	errs := make([]error, n)
+	started := make([]*instance, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			started[i], errs[i] = p.startInstance(ctx, i, &described)
+		})
+	}
+	wg.Wait()
+	if err := firstError(errs); err != nil {
+		for _, inst := range started {
+			if inst != nil {
+				inst.stop(false)
+			}
+		}
+		p.cancel()
+		p.restarts.Wait()
+		return nil, prefix(err)
+	}
+	pids := make([]string, n)
+	for i, inst := range started {
+		pids[i] = inst.pid()
+	}
+	d := started[0].desc
+	p.desc = Description{Name: d.Name, Version: d.Version, Accepts: d.Accepts, SDK: d.SDK, Path: launch.path}
+	if p.desc.Name == "" {
+		p.desc.Name = name
+	}
+	p.log = log.With("plugin", p.desc.Name, "stage", stage)
+	p.log.Info("plugin started", "version", d.Version, "instances", n, "pids", pids, "path", launch.path)
+	for _, inst := range started {
+		p.install(inst)
+	}
+	return p, nil
+}
+
+// firstError returns the first error that is not a context error, or else
+// the first error.
+func firstError(errs []error) error {
+	var first error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func guessName(cfg *Config) string {
+	switch {
+	case cfg.Source != "":
+		abs, err := filepath.Abs(filepath.Join(cfg.Dir, cfg.Source))
+		if err == nil {
+			return filepath.Base(abs)
+		}
+		return cfg.Source
+	case len(cfg.Command) > 0:
+		return filepath.Base(cfg.Command[0])
+	}
+	return "?"
+}
+
+// outputLogger is the logger for the output of the plugin called name in
+// slot.
+func (p *Pool) outputLogger(name string, slot int) *slog.Logger {
+	return p.base.With("plugin", name, "stage", p.stage, "instance", slot)
+}
+
+// Description returns what the plugin said about itself in Describe.
+func (p *Pool) Description() Description { return p.desc }
+
+// Restarts returns how many times an instance has been replaced so far,
+// whether or not the restart was counted against max_restarts.
+func (p *Pool) Restarts() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.total
+}
+
+// PIDs returns the process ids of the instances running now, for
+// diagnostics; an instance being restarted is left out.
+func (p *Pool) PIDs() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var pids []int
+	for _, inst := range p.insts {
+		if inst != nil && inst.proc != nil {
+			pids = append(pids, int(inst.proc.pid.Load()))
+		}
+	}
+	return pids
+}
+
+// Classify classifies records and returns one Result per record, in order.
+// Records are sent in batches of at most plugin.batch_size records and
+// plugin.batch_bytes bytes, spread over the instances; the records must not
+// change until Classify returns. Records the plugin rejects, does not
+// accept, or that crash it get a Result.Err; the others are classified.
+//
+// An error means the stage cannot go on: ctx was cancelled, the pool was
+// closed (ErrClosed), or the plugin failed more often than max_restarts
+// allows (ErrTooManyRestarts). It is marked with core.Fatal.
+func (p *Pool) Classify(ctx context.Context, records []core.Record) ([]Result, error) {
+	out := make([]Result, len(records))
+	if len(records) == 0 {
+		return out, nil
+	}
+	send, sendOut, index := records, out, []int(nil)
+	if p.desc.Accepts&core.Records != core.Records {
+		for i := range records {
+			if records[i].Type&p.desc.Accepts == 0 {
+				out[i].Err = fmt.Errorf("plugin %q: %w: it accepts %s, not %s", p.desc.Name, ErrNotAccepted, p.desc.Accepts, records[i].Type)
+				continue
+			}
+			index = append(index, i)
+		}
+		if len(index) < len(records) {
+			send = make([]core.Record, len(index))
+			for j, i := range index {
+				send[j] = records[i]
+			}
+			sendOut = make([]Result, len(index))
+		} else {
+			index = nil
+		}
+	}
+	if err := p.classify(ctx, send, sendOut); err != nil {
+		return nil, core.Fatal(err)
+	}
+	for j, i := range index {
+		out[i] = sendOut[j]
+	}
+	return out, nil
+}
+
+// classify cuts records into batches and runs them at once.
+func (p *Pool) classify(ctx context.Context, records []core.Record, out []Result) error {
+	cuts := p.cut(records)
+	if len(cuts) == 1 {
+		return p.runBatch(ctx, records, out)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(cuts))
+	var wg sync.WaitGroup
+	next := 0
+	for i, hi := range cuts {
+		lo := next
+		wg.Go(func() {
+			if errs[i] = p.runBatch(ctx, records[lo:hi], out[lo:hi]); errs[i] != nil {
+				cancel()
+			}
+		})
+		next = hi
+	}
+	wg.Wait()
+	return firstError(errs)
+}
+
+// cut returns the end index of each batch.
+func (p *Pool) cut(records []core.Record) []int {
+	var cuts []int
+	n, size := 0, int64(0)
+	for i := range records {
+		r := &records[i]
+		s := int64(len(r.Data)) + 16
+		for _, f := range r.Fields {
+			s += int64(len(f)) + 2
+		}
+		if n > 0 && (n == p.cfg.BatchSize || size+s > int64(p.cfg.BatchBytes)) {
+			cuts = append(cuts, i)
+			n, size = 0, 0
+		}
+		n++
+		size += s
+	}
+	return append(cuts, len(records))
+}
+
+// lineage is the history of one batch as given to runBatch, across its
+// retries and bisection. Its fields are guarded by Pool.mu.
+type lineage struct {
+	size      int
+	failures  int  // failed attempts, of the batch or its parts
+	bisecting bool // it failed twice and is being bisected
+	charged   int  // restarts attributed to it and counted against the budget
+	held      int  // restarts attributed to it during bisection, not counted yet
+	succeeded int  // records classified during bisection
+	poisons   int  // records isolated as poison
+}
+
+// canHold reports whether one more restart may be held aside rather than
+// counted.
+func (l *lineage) canHold() bool {
+	if l == nil || !l.bisecting {
+		return false
+	}
+	depth := bits.Len(uint(l.size))
+	if l.succeeded == 0 {
+		return l.held < depth+1
+	}
+	return l.held < (l.poisons+1)*(2*depth+2)
+}
+
+// runBatch classifies one batch into out, retrying and bisecting it as
+// described on Pool, and then settles the restarts it caused.
+func (p *Pool) runBatch(ctx context.Context, records []core.Record, out []Result) error {
+	lin := &lineage{size: len(records)}
+	err := p.attempt(ctx, records, out, lin, 0)
+	p.settle(lin, err)
+	return err
+}
+
+// attempt sends records until they are answered, bisecting them after
+// failures. depth is 0 for the batch itself and grows with each split.
+func (p *Pool) attempt(ctx context.Context, records []core.Record, out []Result, lin *lineage, depth int) error {
+	failures := 0
+	for {
+		rep, f, err := p.send(ctx, records, lin)
+		if err != nil {
+			return err
+		}
+		if f == nil {
+			p.fill(rep, out)
+			p.mu.Lock()
+			if lin.bisecting {
+				lin.succeeded += len(records)
+			}
+			p.mu.Unlock()
+			return nil
+		}
+		failures++
+		switch {
+		case len(records) == 1 && failures >= 2:
+			out[0] = Result{Err: p.poisonError(f)}
+			p.mu.Lock()
+			lin.poisons++
+			p.mu.Unlock()
+			p.log.Warn("plugin isolated a poison record", "record", records[0].Source.String(), "failure", f.Error())
+			return nil
+		case len(records) == 1 || (depth == 0 && failures < 2):
+			continue // send it again as it is
+		}
+		p.mu.Lock()
+		lin.bisecting = true
+		p.mu.Unlock()
+		mid := len(records) / 2
+		if err := p.attempt(ctx, records[:mid], out[:mid], lin, depth+1); err != nil {
+			return err
+		}
+		return p.attempt(ctx, records[mid:], out[mid:], lin, depth+1)
+	}
+}
+
+// send sends records once. It returns the answer; or a failure when the
+// instance crashed or timed out (it has been replaced by then); or an
+// error when the pool cannot go on.
+func (p *Pool) send(ctx context.Context, records []core.Record, lin *lineage) (*wire.Reply, *failure, error) {
+	inst, err := p.acquire(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := wire.Encode(p.seq.Add(1), records)
+	rep, err := inst.call(ctx, b, lin)
+	if err == nil {
+		inst.forget(b.Seq())
+		p.release(inst)
+		return rep, nil, nil
+	}
+	if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+		inst.forget(b.Seq())
+		p.release(inst)
+		return nil, nil, cerr
+	}
+	f := p.replace(inst, err, lin)
+	inst.forget(b.Seq())
+	p.release(inst)
+	p.mu.Lock()
+	lin.failures++
+	p.mu.Unlock()
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, nil, cerr
+	}
+	return nil, f, nil
+}
+
+// acquire returns a live instance with room for one more batch, the least
+// busy one, waiting for one if need be.
+func (p *Pool) acquire(ctx context.Context) (*instance, error) {
+	for {
+		p.mu.Lock()
+		switch {
+		case p.fatal != nil:
+			err := p.fatal
+			p.mu.Unlock()
+			return nil, err
+		case p.closed:
+			p.mu.Unlock()
+			return nil, fmt.Errorf("plugin %q (stage %q): %w", p.desc.Name, p.stage, ErrClosed)
+		}
+		var best *instance
+		for _, inst := range p.insts {
+			if inst != nil && !inst.failed.Load() && inst.inflight < p.cfg.InFlight && (best == nil || inst.inflight < best.inflight) {
+				best = inst
+			}
+		}
+		if best != nil {
+			best.inflight++
+			p.mu.Unlock()
+			return best, nil
+		}
+		wait := p.changed
+		p.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// release gives back the room acquire took.
+func (p *Pool) release(inst *instance) {
+	p.mu.Lock()
+	inst.inflight--
+	p.notifyLocked()
+	p.mu.Unlock()
+}
+
+func (p *Pool) notifyLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// replace handles the failure of inst, seen by a call of lin that failed
+// with cause: the first caller to see it stops the process, counts the
+// restart and starts a new process in the background; every caller gets
+// the failure's description.
+func (p *Pool) replace(inst *instance, cause error, lin *lineage) *failure {
+	p.mu.Lock()
+	switch {
+	case inst.replacing:
+		p.mu.Unlock()
+		<-inst.replaced // another caller is replacing it
+		return inst.failure
+	case p.insts[inst.slot] != inst:
+		// Not installed yet: install notices the failure and calls again.
+		p.mu.Unlock()
+		return &failure{slot: inst.slot, pid: inst.pid(), err: cause}
+	}
+	inst.replacing = true
+	p.insts[inst.slot] = nil
+	closed := p.closed
+	var over bool
+	if !closed {
+		p.total++
+		// The restart is attributed to the most suspicious batch in
+		// flight: one being bisected, else the one that failed most.
+		blame := lin
+		for _, s := range inst.suspects() {
+			if s != nil && (blame == nil || s.bisecting && !blame.bisecting || s.bisecting == blame.bisecting && s.failures > blame.failures) {
+				blame = s
+			}
+		}
+		if blame.canHold() {
+			blame.held++
+		} else {
+			p.charged++
+			if blame != nil {
+				blame.charged++
+			}
+		}
+		over = p.charged > p.cfg.MaxRestarts
+	}
+	p.mu.Unlock()
+
+	if cause == errTimeout {
+		inst.fail(cause)
+	}
+	inst.stop(false)
+	f := &failure{slot: inst.slot, pid: inst.pid(), tail: inst.out.Tail()}
+	if cause == errTimeout {
+		f.timeout = time.Duration(p.cfg.Timeout)
+	} else {
+		f.err = cause
+		if inst.proc != nil {
+			f.status = inst.proc.exitStatus()
+		}
+	}
+	inst.failure = f
+	close(inst.replaced)
+
+	switch {
+	case closed:
+	case over:
+		p.setFatal(p.budgetError(f))
+	default:
+		p.log.Warn("plugin instance failed; starting a new one", "instance", inst.slot, "failure", f.Error(), "restarts", p.Restarts())
+		p.restarts.Go(func() { p.restartSlot(inst.slot) })
+	}
+	return f
+}
+
+// install puts a started instance in its slot, unless the pool is closed.
+// An instance whose stream failed before it was installed is replaced at
+// once.
+func (p *Pool) install(inst *instance) bool {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		inst.stop(false)
+		return false
+	}
+	p.insts[inst.slot] = inst
+	p.notifyLocked()
+	p.mu.Unlock()
+	if inst.failed.Load() {
+		p.watch(inst, inst.deathCause())
+	}
+	return true
+}
+
+// watch replaces inst when its stream fails by itself, even with no batch
+// in flight to notice it. It runs on the pool's restart group, since
+// replacing waits for the instance's loops.
+func (p *Pool) watch(inst *instance, err error) {
+	p.restarts.Go(func() { p.replace(inst, err, nil) })
+}
+
+// restartSlot starts a new instance in slot, retrying with a growing pause
+// while starting fails, within the restart budget.
+func (p *Pool) restartSlot(slot int) {
+	for attempt := 1; ; attempt++ {
+		inst, err := p.startInstance(p.ctx, slot, nil)
+		if err == nil {
+			if p.install(inst) {
+				p.log.Info("plugin instance restarted", "instance", slot, "pid", inst.pid())
+			}
+			return
+		}
+		if p.ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, ErrChecksum) || errors.Is(err, ErrProtocolVersion) {
+			p.setFatal(fmt.Errorf("plugin %q (stage %q): restarting instance %d: %w", p.desc.Name, p.stage, slot, err))
+			return
+		}
+		p.mu.Lock()
+		p.total++
+		p.charged++
+		over := p.charged > p.cfg.MaxRestarts
+		p.mu.Unlock()
+		if over {
+			p.setFatal(fmt.Errorf("plugin %q (stage %q): %w: restarting instance %d failed and plugin.max_restarts (%d) is used up: %w",
+				p.desc.Name, p.stage, ErrTooManyRestarts, slot, p.cfg.MaxRestarts, err))
+			return
+		}
+		p.log.Warn("plugin instance failed to start; trying again", "instance", slot, "error", err)
+		select {
+		case <-time.After(min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second)):
+		case <-p.ctx.Done():
+			return
+		}
+	}
+}
+
+// settle resolves the restarts lin held aside: forgiven, with the two that
+// started the bisection, when it isolated poison records among records the
+// plugin classified; counted otherwise.
+func (p *Pool) settle(lin *lineage, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil && lin.poisons > 0 && lin.succeeded > 0 {
+		p.charged = max(p.charged-min(lin.charged, 2), 0)
+		return
+	}
+	if lin.held > 0 {
+		p.charged += lin.held
+		if p.charged > p.cfg.MaxRestarts && p.fatal == nil {
+			p.fatal = (fmt.Errorf("plugin %q (stage %q): %w: the plugin failed %d times and plugin.max_restarts is %d; a batch failed in every part it was split into, so the plugin fails on everything (see its stderr in the log)",
+				p.desc.Name, p.stage, ErrTooManyRestarts, p.total, p.cfg.MaxRestarts))
+			p.notifyLocked()
+		}
+	}
+}
+
+func (p *Pool) setFatal(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fatal == nil {
+		p.fatal = err
+		p.notifyLocked()
+	}
+}
+
+func (p *Pool) budgetError(f *failure) error {
+	p.mu.Lock()
+	total := p.total
+	p.mu.Unlock()
+	return fmt.Errorf("plugin %q (stage %q): %w: the plugin failed %d times and plugin.max_restarts is %d; last failure: %s%s\nfix the plugin (its stderr, above and in the log, says why it fails; sdktest.Conformance checks it), or raise plugin.max_restarts if the failures are transient",
+		p.desc.Name, p.stage, ErrTooManyRestarts, total, p.cfg.MaxRestarts, f.Error(), formatTail(f.tail))
+}
+
+// poisonError is the Result.Err of a record that failed twice on its own.
+func (p *Pool) poisonError(f *failure) error {
+	how := "crashed"
+	if f.timeout > 0 {
+		how = fmt.Sprintf("hung (no answer for plugin.timeout, %s)", f.timeout)
+	} else if f.status != "" {
+		how = "crashed (" + f.status + ")"
+	}
+	msg := fmt.Sprintf("plugin %q: %%w: sent on its own twice, the plugin %s both times", p.desc.Name, how)
+	if l := keyLine(f.tail); l != "" {
+		msg += fmt.Sprintf("; it wrote %q", l)
+	}
+	return fmt.Errorf(msg, ErrPoisonRecord)
+}
+
+// fill copies an answer into out.
+func (p *Pool) fill(rep *wire.Reply, out []Result) {
+	if msg := rep.Err(); msg != "" {
+		err := fmt.Errorf("plugin %q: %s", p.desc.Name, msg)
+		for i := range out {
+			out[i] = Result{Err: err}
+		}
+		return
+	}
+	if rep.Len() != len(out) {
+		err := fmt.Errorf("plugin %q: answered a batch of %d records with %d results (a bug in the plugin)", p.desc.Name, len(out), rep.Len())
+		for i := range out {
+			out[i] = Result{Err: err}
+		}
+		return
+	}
+	for i := range out {
+		cat, labels, msg := rep.Result(i)
+		if msg != "" {
+			out[i] = Result{Err: fmt.Errorf("plugin %q: %s", p.desc.Name, msg)}
+			continue
+		}
+		out[i] = Result{Category: cat, Labels: labels}
+	}
+}
+
+// Close shuts the pool down: it calls each instance's Shutdown (bounded by
+// ctx and a few seconds), then stops its process group, every wait bounded.
+// Classify must not be running. Close is safe to call more than once; the
+// error reports Shutdown calls that failed.
+func (p *Pool) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.notifyLocked()
+	insts := append([]*instance(nil), p.insts...)
+	p.mu.Unlock()
+
+	errs := make([]error, len(insts))
+	var wg sync.WaitGroup
+	for i, inst := range insts {
+		if inst == nil {
+			continue
+		}
+		wg.Go(func() { errs[i] = inst.shutdown(ctx) })
+	}
+	wg.Wait()
+	p.cancel() // ends restarts in progress; restartSlot stops what they started
+	p.restarts.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("plugin %q (stage %q): %w", p.desc.Name, p.stage, err)
+	}
+	return nil
+}

@@ -1,0 +1,381 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sluicehq/sluice/core"
+)
+
+// records returns n line records whose data is "rec-<i>", with the given
+// data substituted at the given indexes.
+func records(n int, special map[int]string) []core.Record {
+	out := make([]core.Record, n)
+	for i := range out {
+		data := "rec-" + strconv.Itoa(i)
+		if s, ok := special[i]; ok {
+			data = s
+		}
+		out[i] = core.Record{
+			Type:   core.Line,
+			Data:   []byte(data),
+			Source: core.Position{File: "in.txt", Offset: int64(i * 10), Line: int64(i + 1), Ordinal: int64(i + 1)},
+		}
+	}
+	return out
+}
+
+// want is what the test plugin answers for a record it classifies.
+func want(prefix string, r core.Record) Result {
+	labels := map[string]string{
+		"kind":    strings.ToLower(r.Type.String()),
+		"file":    r.Source.File,
+		"offset":  strconv.FormatInt(r.Source.Offset, 10),
+		"line":    strconv.FormatInt(r.Source.Line, 10),
+		"ordinal": strconv.FormatInt(r.Source.Ordinal, 10),
+		"prev":    r.Category,
+	}
+	if r.Header != nil {
+		for i, name := range r.Header.Names {
+			labels["field."+name] = r.Fields[i]
+		}
+	}
+	for k, v := range r.Labels {
+		labels["label."+k] = v
+	}
+	return Result{Category: prefix + strings.ToUpper(string(r.Data)), Labels: labels}
+}
+
+// checkResults compares results with what the test plugin answers, except
+// at the indexes in errs, where it expects an error matching the target (any
+// error for a nil target).
+func checkResults(t *testing.T, prefix string, recs []core.Record, got []Result, errs map[int]error) {
+	t.Helper()
+	if len(got) != len(recs) {
+		t.Errorf("got %d results for %d records", len(got), len(recs))
+		return
+	}
+	for i, r := range recs {
+		if target, ok := errs[i]; ok {
+			if got[i].Err == nil || target != nil && !errors.Is(got[i].Err, target) {
+				t.Errorf("record %d: got error %v, want %v", i, got[i].Err, target)
+			}
+			continue
+		}
+		if got[i].Err != nil {
+			t.Errorf("record %d (%q): unexpected error %v", i, r.Data, got[i].Err)
+			continue
+		}
+		if diff := cmp.Diff(want(prefix, r), got[i]); diff != "" {
+			t.Errorf("record %d (%q): (-want +got)\n%s", i, r.Data, diff)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	p, _ := startPool(t, func() *Config {
+		cfg := testConfig(2, "", map[string]any{"prefix": "x:"})
+		cfg.BatchSize = 7
+		return cfg
+	}())
+	hdr := core.NewHeader([]string{"id", "name"})
+	csv := []core.Record{
+		{Type: core.CSV, Data: []byte("1,ada"), Header: hdr, Fields: []string{"1", "ada"}, Source: core.Position{File: "a.csv", Offset: 8, Line: 2, Ordinal: 1}},
+		{Type: core.CSV, Data: []byte("2,bob"), Header: hdr, Fields: []string{"2", "bob"}, Source: core.Position{File: "a.csv", Offset: 14, Line: 3, Ordinal: 2}, Category: "old", Labels: map[string]string{"k": "v"}},
+	}
+	xml := []core.Record{{Type: core.XML, Data: []byte(`<record id="r1"/>`), Source: core.Position{File: "b.xml"}}}
+	mixed := append(append(records(30, nil), csv...), xml...)
+
+	tests := []struct {
+		name string
+		recs []core.Record
+		errs map[int]error
+	}{
+		{"empty", nil, nil},
+		{"one", records(1, nil), nil},
+		{"several batches", records(50, nil), nil},
+		{"kinds, headers, positions and labels", mixed, nil},
+		{"rejected records", records(20, map[int]string{3: "REJECT me", 15: "REJECT"}), map[int]error{3: nil, 15: nil}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := p.Classify(t.Context(), tt.recs)
+			if err != nil {
+				t.Fatalf("Classify: %v", err)
+			}
+			checkResults(t, "x:", tt.recs, got, tt.errs)
+			for i := range tt.errs {
+				if msg := contains(got[i].Err.Error(), `plugin "testplugin"`, "cannot classify"); msg != "" {
+					t.Errorf("record %d: error %q: %s", i, got[i].Err, msg)
+				}
+			}
+		})
+	}
+	if n := p.Restarts(); n != 0 {
+		t.Errorf("Restarts() = %d, want 0", n)
+	}
+	d := p.Description()
+	if d.Name != "testplugin" || d.Version != "0.0.1" || d.Accepts != core.Records || d.SDK == "" {
+		t.Errorf("Description() = %+v", d)
+	}
+}
+
+func TestBatchError(t *testing.T) {
+	p, _ := startPool(t, testConfig(1, "", map[string]any{"batch_error": "index not loaded"}))
+	got, err := p.Classify(t.Context(), records(3, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range got {
+		if r.Err == nil || !strings.Contains(r.Err.Error(), "index not loaded") {
+			t.Errorf("record %d: got %+v, want the batch's error", i, r)
+		}
+	}
+}
+
+func TestStderrIsLogged(t *testing.T) {
+	cfg := testConfig(1, "", map[string]any{"chatty": true})
+	p, sink := startPool(t, cfg)
+	for _, line := range []string{"hello through os.Stdout", "hello through file descriptor 1", "hello through the log package"} {
+		// os.Stdout is forwarded over gRPC, so its lines may lag a little.
+		if _, ok := sink.await(2*time.Second, func(r logRecord) bool {
+			return strings.Contains(r.Msg, line) && r.Attrs["plugin"] == "testplugin"
+		}); !ok {
+			t.Errorf("the plugin's output %q was not logged", line)
+		}
+	}
+	if _, ok := sink.find(func(r logRecord) bool {
+		return strings.Contains(r.Msg, "testplugin: instance 0 of 1 ready for stage labelled") &&
+			r.Attrs["plugin"] == "testplugin" && r.Attrs["stage"] == "labelled" && r.Attrs["stream"] == "stderr"
+	}); !ok {
+		t.Errorf("the plugin's stderr line was not logged with plugin, stage and stream")
+	}
+	if err := p.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sink.find(func(r logRecord) bool { return strings.Contains(r.Msg, "testplugin: shutdown called") }); !ok {
+		t.Errorf("Close did not call the plugin's Shutdown (its stderr line is missing)")
+	}
+	if _, err := p.Classify(t.Context(), records(1, nil)); !errors.Is(err, ErrClosed) {
+		t.Errorf("Classify after Close: got %v, want ErrClosed", err)
+	}
+}
+
+func TestPoisonRecord(t *testing.T) {
+	tests := []struct {
+		name   string
+		n      int
+		poison []int
+	}{
+		{"middle", 64, []int{37}},
+		{"first", 64, []int{0}},
+		{"last", 64, []int{63}},
+		{"alone", 1, []int{0}},
+		{"two in one batch", 64, []int{5, 50}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(2, "", nil)
+			cfg.MaxRestarts = 2
+			p, _ := startPool(t, cfg)
+			special, errs := map[int]string{}, map[int]error{}
+			for _, i := range tt.poison {
+				special[i] = fmt.Sprintf("POISON-%d", i)
+				errs[i] = ErrPoisonRecord
+			}
+			recs := records(tt.n, special)
+			got, err := p.Classify(t.Context(), recs)
+			if err != nil {
+				t.Fatalf("Classify: %v", err)
+			}
+			checkResults(t, "", recs, got, errs)
+			for _, i := range tt.poison {
+				if msg := contains(got[i].Err.Error(), `plugin "testplugin"`, "crashed", "panic: poison record"); msg != "" {
+					t.Errorf("poison error %q: %s", got[i].Err, msg)
+				}
+			}
+			if p.Restarts() < 2*len(tt.poison) {
+				t.Errorf("Restarts() = %d; a poison record costs at least two", p.Restarts())
+			}
+			// The pool is still usable, and the budget was not used up.
+			again, err := p.Classify(t.Context(), records(10, nil))
+			if err != nil {
+				t.Fatalf("Classify after isolating: %v", err)
+			}
+			checkResults(t, "", records(10, nil), again, nil)
+		})
+	}
+}
+
+func TestHangingRecord(t *testing.T) {
+	cfg := testConfig(1, "", nil)
+	cfg.Timeout = core.Duration(500 * time.Millisecond)
+	cfg.BatchSize = 4
+	p, _ := startPool(t, cfg)
+	recs := records(4, map[int]string{2: "HANG"})
+	got, err := p.Classify(t.Context(), recs)
+	if err != nil {
+		t.Fatalf("Classify: %v", err)
+	}
+	checkResults(t, "", recs, got, map[int]error{2: ErrPoisonRecord})
+	if msg := contains(got[2].Err.Error(), "hung", "500ms"); msg != "" {
+		t.Errorf("hang error %q: %s", got[2].Err, msg)
+	}
+}
+
+func TestTooManyRestarts(t *testing.T) {
+	cfg := testConfig(1, "", map[string]any{"crash_always": true})
+	cfg.MaxRestarts = 2
+	p, _ := startPool(t, cfg)
+	_, err := p.Classify(t.Context(), records(16, nil))
+	if !errors.Is(err, ErrTooManyRestarts) {
+		t.Fatalf("Classify: got %v, want ErrTooManyRestarts", err)
+	}
+	if !core.IsFatal(err) {
+		t.Errorf("the error is not marked core.Fatal")
+	}
+	if msg := contains(err.Error(), `plugin "testplugin"`, `stage "labelled"`, "max_restarts", "crashing on every batch"); msg != "" {
+		t.Errorf("error %q: %s", err, msg)
+	}
+	// Poison isolation may hold restarts aside, but a plugin that crashes
+	// on everything must not get many more than its budget.
+	if n := p.Restarts(); n > 2+bitsLen(16)+2 {
+		t.Errorf("Restarts() = %d before giving up, want a few", n)
+	}
+	if _, err := p.Classify(t.Context(), records(1, nil)); !errors.Is(err, ErrTooManyRestarts) {
+		t.Errorf("Classify after the budget: got %v, want ErrTooManyRestarts again", err)
+	}
+}
+
+func bitsLen(n int) int { return len(strconv.FormatInt(int64(n), 2)) }
+
+// TestKilledRepeatedly SIGKILLs a plugin process every 250ms while several
+// workers classify, until it has killed 8 times, and checks that every
+// result is the one a clean run gives.
+func TestKilledRepeatedly(t *testing.T) {
+	cfg := testConfig(2, "", map[string]any{"prefix": "k:", "sleep": "5ms"})
+	cfg.BatchSize = 25
+	cfg.MaxRestarts = 1000
+	p, _ := startPool(t, cfg)
+
+	const wantKills = 8
+	done := make(chan struct{}) // closed after wantKills kills
+	var killer sync.WaitGroup
+	kills := 0
+	killer.Go(func() {
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; kills < wantKills; i++ {
+			<-tick.C
+			if pids := p.PIDs(); len(pids) > 0 && syscall.Kill(pids[i%len(pids)], syscall.SIGKILL) == nil {
+				kills++
+			}
+		}
+		close(done)
+	})
+
+	const workers, round = 4, 100
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	rounds := make([]int, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for r := 0; ; r++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				recs := records(round, nil)
+				for i := range recs {
+					recs[i].Data = fmt.Appendf(nil, "w%d-r%d-%d", w, r, i)
+				}
+				got, err := p.Classify(t.Context(), recs)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				checkResults(t, "k:", recs, got, nil)
+				rounds[w]++
+			}
+		})
+	}
+	wg.Wait()
+	killer.Wait()
+	for w, err := range errs {
+		if err != nil {
+			t.Errorf("worker %d: %v", w, err)
+		}
+	}
+	if p.Restarts() < wantKills {
+		t.Errorf("Restarts() = %d after %d kills", p.Restarts(), kills)
+	}
+	t.Logf("%d kills, %d restarts, rounds per worker %v", kills, p.Restarts(), rounds)
+}
+
+func TestNotAccepted(t *testing.T) {
+	cfg := testConfig(1, "", nil)
+	cfg.Env = map[string]string{"TESTPLUGIN_ACCEPTS": "csv"}
+	p, _ := startPool(t, cfg)
+	if got := p.Description().Accepts; got != core.CSV {
+		t.Fatalf("Accepts = %v, want csv", got)
+	}
+	hdr := core.NewHeader([]string{"a"})
+	recs := []core.Record{
+		{Type: core.Line, Data: []byte("l")},
+		{Type: core.CSV, Data: []byte("x"), Header: hdr, Fields: []string{"x"}},
+		{Type: core.XML, Data: []byte("<r/>")},
+		{Type: core.CSV, Data: []byte("y"), Header: hdr, Fields: []string{"y"}},
+	}
+	got, err := p.Classify(t.Context(), recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResults(t, "", recs, got, map[int]error{0: ErrNotAccepted, 2: ErrNotAccepted})
+	if msg := contains(got[2].Err.Error(), "accepts csv, not xml"); msg != "" {
+		t.Errorf("error %q: %s", got[2].Err, msg)
+	}
+}
+
+// TestQueuedBatchesDoNotTimeOut sends batches that the plugin answers one
+// at a time, each well within the timeout, but together well over it.
+func TestQueuedBatchesDoNotTimeOut(t *testing.T) {
+	cfg := testConfig(1, "", map[string]any{"sleep": "200ms"})
+	cfg.Timeout = core.Duration(600 * time.Millisecond)
+	cfg.InFlight = 4
+	cfg.BatchSize = 1
+	p, _ := startPool(t, cfg)
+	recs := records(5, nil)
+	got, err := p.Classify(t.Context(), recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResults(t, "", recs, got, nil)
+	if n := p.Restarts(); n != 0 {
+		t.Errorf("Restarts() = %d: a queued batch was taken for a hung one", n)
+	}
+}
+
+// TestCancelWhileHung cancels a Classify stuck on a hanging plugin, long
+// before the plugin's timeout: it returns the context's error at once, and
+// Close still stops the plugin.
+func TestCancelWhileHung(t *testing.T) {
+	cfg := testConfig(1, "", nil)
+	cfg.Timeout = core.Duration(time.Minute)
+	p, _ := startPool(t, cfg)
+	ctx, cancel := contextWithCancelAfter(t, 200*time.Millisecond)
+	defer cancel()
+	_, err := p.Classify(ctx, records(3, map[int]string{1: "HANG"}))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Classify: got %v, want context.Canceled", err)
+	}
+}

@@ -1,0 +1,173 @@
+package plugins
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-plugin/runner"
+)
+
+// process is one plugin process, as go-plugin's runner.Runner. It exists to
+// close go-plugin's gaps: the process is started without a shell in a
+// process group of its own with a parent-death signal (see sysProcAttr), so
+// that Kill reaches everything the plugin started and a host killed with
+// SIGKILL takes its plugins with it; stdin is /dev/null; and stdout and
+// stderr are read by the host itself, so that a stuck reader can be cut off.
+type process struct {
+	cmd *exec.Cmd
+	out *outputLog
+
+	pid     atomic.Int64
+	stdout  *os.File // read ends, closed by closePipes
+	stderr  *os.File
+	readers sync.WaitGroup // the stderr reader
+	closed  sync.Once
+
+	exited chan struct{} // closed when Wait returns
+	state  *os.ProcessState
+}
+
+var _ runner.Runner = (*process)(nil)
+
+func newProcess(cmd *exec.Cmd, out *outputLog) *process {
+	return &process{cmd: cmd, out: out, exited: make(chan struct{})}
+}
+
+// Start starts the process.
+func (p *process) Start(context.Context) error {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return err
+	}
+	p.cmd.Stdout, p.cmd.Stderr = outW, errW
+	p.cmd.SysProcAttr = sysProcAttr()
+	err = p.cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return err
+	}
+	p.stdout, p.stderr = outR, errR
+	p.pid.Store(int64(p.cmd.Process.Pid))
+	p.readers.Go(func() { p.out.readLines("stderr", errR) })
+	return nil
+}
+
+// Wait waits for the process to exit. go-plugin calls it once.
+func (p *process) Wait(context.Context) error {
+	err := p.cmd.Wait()
+	p.state = p.cmd.ProcessState
+	close(p.exited)
+	return err
+}
+
+// Kill kills the process's whole group with SIGKILL.
+func (p *process) Kill(context.Context) error {
+	p.killGroup()
+	return nil
+}
+
+// killGroup sends SIGKILL to the process group, which holds the plugin and
+// anything it started that did not leave the group. It is safe to call at
+// any time, from any goroutine, any number of times.
+func (p *process) killGroup() {
+	if pid := int(p.pid.Load()); pid > 0 {
+		killGroup(pid)
+	}
+}
+
+// closePipes closes the host's ends of the output pipes, which ends the
+// readers even if some process outside the group still holds the other
+// ends.
+func (p *process) closePipes() {
+	p.closed.Do(func() {
+		if p.stdout != nil {
+			p.stdout.Close()
+		}
+		if p.stderr != nil {
+			p.stderr.Close()
+		}
+	})
+}
+
+// Stdout returns the process's stdout, from which go-plugin reads the
+// handshake; later lines are logged.
+func (p *process) Stdout() io.ReadCloser {
+	return &handshakeReader{r: p.stdout, w: p.out.writer("stdout")}
+}
+
+// Stderr returns an empty reader: the host reads stderr itself (see Start),
+// so that go-plugin neither parses nor re-logs it.
+func (p *process) Stderr() io.ReadCloser { return io.NopCloser(strings.NewReader("")) }
+
+// Name returns the executable's path.
+func (p *process) Name() string { return p.cmd.Path }
+
+// ID returns the pid, or "" before Start.
+func (p *process) ID() string {
+	if pid := p.pid.Load(); pid > 0 {
+		return strconv.FormatInt(pid, 10)
+	}
+	return ""
+}
+
+// Diagnose adds to go-plugin's message for a failed handshake.
+func (p *process) Diagnose(context.Context) string {
+	return "a sluice plugin must call sdk.Serve from main and print nothing on stdout before it"
+}
+
+// PluginToHost implements runner.AddrTranslator; addresses need no
+// translation for a local process.
+func (p *process) PluginToHost(network, addr string) (string, string, error) {
+	return network, addr, nil
+}
+
+// HostToPlugin implements runner.AddrTranslator.
+func (p *process) HostToPlugin(network, addr string) (string, string, error) {
+	return network, addr, nil
+}
+
+// waitExited waits up to d for the process to have been reaped.
+func (p *process) waitExited(d time.Duration) {
+	select {
+	case <-p.exited:
+	case <-time.After(d):
+	}
+}
+
+// exitStatus describes how the process ended ("exit status 2", "signal:
+// killed"), or "" if it has not been reaped yet.
+func (p *process) exitStatus() string {
+	select {
+	case <-p.exited:
+		if p.state != nil {
+			return p.state.String()
+		}
+	default:
+	}
+	return ""
+}
+
+// alive reports whether the process still exists (a zombie counts as gone).
+func (p *process) alive() bool {
+	pid := int(p.pid.Load())
+	if pid <= 0 {
+		return false
+	}
+	return processAlive(pid)
+}

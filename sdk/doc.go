@@ -1,0 +1,62 @@
+// Package sdk is what a classifier plugin for sluice imports, and all it
+// imports from sluice.
+//
+// A plugin is a program whose main is one call to Serve. sluice starts it as
+// a subprocess (through hashicorp/go-plugin, over gRPC), once per instance a
+// classify stage asks for, and feeds it batches of records:
+//
+//	func main() {
+//		sdk.Serve(sdk.Plugin{
+//			Name:       "catalog",
+//			Version:    "1.2.0",
+//			Accepts:    []sdk.Kind{sdk.XML},
+//			Classifier: &classifier{},
+//		})
+//	}
+//
+// # The contract
+//
+// Lifecycle. Each process is initialised once (Initializer.Init, with the
+// stage's `plugin.config`), then asked to classify batches until the run
+// ends, and finally told to shut down (Shutdowner.Shutdown). Init is the
+// place to build state that cannot be serialised or shared: open files and
+// indexes, compiled matchers, C-library handles, locks. A process never
+// serves two stages.
+//
+// Concurrency. Classify is not called concurrently unless
+// Plugin.Concurrency says so; sluice runs more processes for more cores.
+// Records of a batch arrive in input order; answers are one per record, in
+// the same order.
+//
+// Batches do not matter. sluice cuts the input into batches as it likes,
+// re-sends a batch after a crash, and splits batches to find a record that
+// crashes the plugin. A record's answer must not depend on which other
+// records share its batch, or on how many times it was seen; caches are
+// fine, answers that change are not.
+//
+// Errors. A Result.Err rejects one record; a returned error rejects the
+// whole batch. Either goes to the stage's on_error policy (fail the run,
+// skip, or dead-letter the record with its message) and the plugin goes on.
+// An error from Init stops the run before it starts and is shown to the user
+// as it is: say what is wrong and how to fix it.
+//
+// Crashes. A panic, a segmentation fault in a C library, or os.Exit kills
+// the process. sluice notices at once, starts a new process (which is
+// initialised again), and re-sends the batches that were in flight; a batch
+// that crashes the plugin twice is bisected until the one record that causes
+// it is found, and that record alone is rejected. A batch that takes longer
+// than the stage's plugin.timeout is treated the same way. Past
+// plugin.max_restarts, the run fails, showing the last lines the plugin
+// wrote on stderr.
+//
+// Output. stdout carries go-plugin's handshake: print nothing there before
+// Serve. After Serve, anything written to stdout or stderr, and anything
+// logged with the log or log/slog packages, reaches sluice's log tagged with
+// the plugin's name.
+//
+// Lifetime. A plugin process exits when sluice stops it, and on its own when
+// sluice goes away, even if sluice was killed.
+//
+// Test a plugin with package sdk/sdktest, which serves it in process over
+// real gRPC and checks it against this contract.
+package sdk
