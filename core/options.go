@@ -52,6 +52,25 @@ func (d *optionDecoder) fail(n *yaml.Node, format string, args ...any) {
 
 var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
 
+// Defaulter is implemented by option structs used as optional
+// sub-mappings (pointer fields, nil when the key is absent). When the key
+// is present, the decoder allocates the struct and calls SetDefaults on it
+// before decoding the mapping into it, so that unset options keep their
+// defaults; `sluice stages` shows those defaults too.
+type Defaulter interface {
+	SetDefaults()
+}
+
+// newWithDefaults returns a pointer to a new t, with SetDefaults applied
+// when *t implements Defaulter.
+func newWithDefaults(t reflect.Type) reflect.Value {
+	p := reflect.New(t)
+	if d, ok := p.Interface().(Defaulter); ok {
+		d.SetDefaults()
+	}
+	return p
+}
+
 func join(path, key string) string {
 	if path == "" {
 		return key
@@ -79,7 +98,7 @@ func (d *optionDecoder) value(n *yaml.Node, v reflect.Value, path string) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
+			v.Set(newWithDefaults(v.Type().Elem()))
 		}
 		d.value(n, v.Elem(), path)
 	case reflect.Struct:
@@ -277,7 +296,7 @@ func describeStruct(v reflect.Value, path string, out *[]OptionDoc) {
 		if ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct && !reflect.PointerTo(ft.Elem()).Implements(unmarshalerType) {
 			*out = append(*out, OptionDoc{Path: p, Type: "mapping", Doc: f.Tag.Get("doc")})
 			if fv.IsNil() {
-				fv = reflect.New(ft.Elem())
+				fv = newWithDefaults(ft.Elem())
 			}
 			describeStruct(fv.Elem(), p, out)
 			continue

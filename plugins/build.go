@@ -31,6 +31,11 @@ func buildSource(ctx context.Context, dir string, log *slog.Logger) (string, err
 	if err != nil {
 		return "", err
 	}
+	// Build where the package really is, so that go finds its module even
+	// when dir is reached through a symbolic link.
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	if fi, err := os.Stat(dir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("no such directory: %s", dir)

@@ -19,23 +19,23 @@ import (
 // how many processes, and how records are batched to them. Decode it with
 // core's option decoder into a value from DefaultConfig, then call Validate.
 type Config struct {
-	Command      []string          `yaml:"command" doc:"the plugin's argv: an executable and its arguments, run without a shell; a relative executable path is resolved against the pipeline file's directory, a bare name through PATH"`
-	Source       string            `yaml:"source" doc:"instead of command: a Go main package directory, built with go build (cached by content hash under the user cache directory) and started"`
-	Config       map[string]any    `yaml:"config" doc:"passed to the plugin's Init as a JSON object"`
-	Instances    Instances         `yaml:"instances" doc:"plugin processes to run, each initialised once: a number, or auto for one per core (default auto)"`
-	BatchSize    int               `yaml:"batch_size" doc:"most records sent in one request"`
-	BatchBytes   core.ByteSize     `yaml:"batch_bytes" doc:"most record bytes sent in one request (a larger single record is sent alone)"`
-	InFlight     int               `yaml:"in_flight" doc:"batches sent to one instance before its first answer comes back"`
-	Timeout      core.Duration     `yaml:"timeout" doc:"longest an instance may go without answering while a batch waits; past it the instance is replaced and the batch retried"`
-	StartTimeout core.Duration     `yaml:"start_timeout" doc:"longest starting one instance may take: process start, handshake, Describe and Init"`
-	MaxRestarts  int               `yaml:"max_restarts" doc:"restarts allowed per run before it fails (restarts spent isolating a poison record are not counted)"`
-	SHA256       string            `yaml:"sha256" doc:"optional hex SHA-256 of the executable; a mismatch refuses to start it"`
-	Env          map[string]string `yaml:"env" doc:"environment variables added to the plugin's environment"`
+	Command      []string          `yaml:"command" doc:"The plugin's argv: an executable and its arguments, run without a shell; a relative executable path is resolved against the working directory, a bare name through PATH."`
+	Source       string            `yaml:"source" doc:"Instead of command: a Go main package directory, built with go build (cached by content hash under the user cache directory) and started."`
+	Config       map[string]any    `yaml:"config" doc:"Passed to the plugin's Init as a JSON object."`
+	Instances    Instances         `yaml:"instances" doc:"Plugin processes to run, each initialised once: a number, or auto for one per core (default auto)."`
+	BatchSize    int               `yaml:"batch_size" doc:"Most records sent in one request."`
+	BatchBytes   core.ByteSize     `yaml:"batch_bytes" doc:"Most record bytes sent in one request (a larger single record is sent alone)."`
+	InFlight     int               `yaml:"in_flight" doc:"Batches sent to one instance before its first answer comes back."`
+	Timeout      core.Duration     `yaml:"timeout" doc:"Longest an instance may go without answering while a batch waits; past it the instance is replaced and the batch retried."`
+	StartTimeout core.Duration     `yaml:"start_timeout" doc:"Longest starting one instance may take: process start, handshake, Describe and Init."`
+	MaxRestarts  int               `yaml:"max_restarts" doc:"Restarts allowed per run before it fails (restarts spent isolating a poison record are not counted)."`
+	SHA256       string            `yaml:"sha256" doc:"Optional hex SHA-256 of the executable; a mismatch refuses to start it."`
+	Env          map[string]string `yaml:"env" doc:"Environment variables added to the plugin's environment."`
 
 	// Dir is the directory that a relative executable path in Command, a
-	// relative Source, and the plugin's working directory are taken from:
-	// the pipeline file's directory, set by the classify stage. Empty means
-	// the current directory. It is not an option.
+	// relative Source, and the plugin's working directory are taken from.
+	// Empty means the current directory, which is what the classify stage
+	// uses, like every relative path in a pipeline. It is not an option.
 	Dir string `yaml:"-"`
 }
 
@@ -54,6 +54,12 @@ const (
 	maxBatchSize = 1 << 20
 	maxInFlight  = 64
 )
+
+// SetDefaults implements core.Defaulter: a `plugin:` mapping starts from
+// DefaultConfig.
+func (c *Config) SetDefaults() { *c = *DefaultConfig() }
+
+var _ core.Defaulter = (*Config)(nil)
 
 // DefaultConfig returns a Config with every default set; Command and Source
 // are empty.

@@ -198,7 +198,7 @@ func testConfig(instances int, mode string, config map[string]any) *Config {
 func startPool(t *testing.T, cfg *Config) (*Pool, *logSink) {
 	t.Helper()
 	sink := &logSink{}
-	p, err := Start(t.Context(), cfg, "labelled", slog.New(sink))
+	p, err := Start(t.Context(), cfg, "labelled", slog.New(sink).With("stage", "labelled")) // as core.Env.Log carries it
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

@@ -106,7 +106,9 @@ type Pool struct {
 // each handshaken, described and initialised, and returns the Pool that
 // runs them. A plugin given by Source is built first (see Config). log
 // receives the plugins' stderr, one record per line, and the pool's own
-// events; nil discards them. ctx bounds the start only; the pool lives
+// events, tagged with the plugin's name (and the instance for stderr); it
+// is expected to carry the stage already, as the logger core gives a stage
+// does; nil discards them. ctx bounds the start only; the pool lives
 // until Close.
 //
 // Errors name the plugin and the stage, and say what to do: a missing
@@ -136,7 +138,7 @@ func Start(ctx context.Context, cfg *Config, stage string, log *slog.Logger) (*P
 		stage:   stage,
 		name:    name,
 		base:    log,
-		log:     log.With("plugin", name, "stage", stage),
+		log:     log.With("plugin", name),
 		changed: make(chan struct{}),
 	}
 	p.hclog = hclogFor(ctx, p.log)
@@ -181,7 +183,7 @@ func Start(ctx context.Context, cfg *Config, stage string, log *slog.Logger) (*P
 	if p.desc.Name == "" {
 		p.desc.Name = name
 	}
-	p.log = log.With("plugin", p.desc.Name, "stage", stage)
+	p.log = log.With("plugin", p.desc.Name)
 	p.log.Info("plugin started", "version", d.Version, "instances", n, "pids", pids, "path", launch.path)
 	for _, inst := range started {
 		p.install(inst)
@@ -224,7 +226,7 @@ func guessName(cfg *Config) string {
 // outputLogger is the logger for the output of the plugin called name in
 // slot.
 func (p *Pool) outputLogger(name string, slot int) *slog.Logger {
-	return p.base.With("plugin", name, "stage", p.stage, "instance", slot)
+	return p.base.With("plugin", name, "instance", slot)
 }
 
 // Description returns what the plugin said about itself in Describe.

@@ -90,6 +90,21 @@ func rootWorkspace(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	copyTree(t, "../../examples/data", filepath.Join(dir, "examples", "data"))
+	// The classifier plugin is built from source, inside its module: link it.
+	plugin, err := filepath.Abs("../../examples/go-classifier")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(plugin, filepath.Join(dir, "examples", "go-classifier")); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := filepath.Abs("../../examples/catalog-rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(rules, filepath.Join(dir, "examples", "catalog-rules")); err != nil {
+		t.Fatal(err)
+	}
 	b, err := os.ReadFile("../../pipeline.yaml")
 	if err != nil {
 		t.Fatal(err)

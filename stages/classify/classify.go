@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 )
 
@@ -16,11 +17,12 @@ import (
 var sample []byte
 
 // Options configure the classify stage. Exactly one way of classifying is
-// set: today that is Rules (a classifier plugin will be the other).
+// set: Rules (built-in expressions) or Plugin (a classifier plugin).
 type Options struct {
 	Rules   []Rule            `yaml:"rules" doc:"Rules tried in order: the first whose when holds gives the record's category."`
 	Default string            `yaml:"default" doc:"Category of a record that no rule matches; when empty, such a record is an error handled by on_error."`
 	Labels  map[string]string `yaml:"labels" doc:"Labels to attach to every record: label name to a string expression, evaluated after the category is set."`
+	Plugin  *plugins.Config   `yaml:"plugin" doc:"A classifier plugin to ask instead of rules: a supervised subprocess, started once per instance and initialised from its config."`
 }
 
 // Rule is one classification rule: a condition and the category it gives.
@@ -38,8 +40,21 @@ func Kind() core.Kind {
 }
 
 func build(o *Options) (core.Stage, error) {
+	if o.Plugin != nil {
+		var errs []error
+		if len(o.Rules) > 0 {
+			errs = append(errs, core.OptionError("rules", "set rules or plugin, not both"))
+		}
+		if o.Default != "" || len(o.Labels) > 0 {
+			errs = append(errs, core.OptionError("plugin", "default and labels apply to rules; a plugin sets categories and labels itself"))
+		}
+		if err := errors.Join(append(errs, o.Plugin.Validate())...); err != nil {
+			return nil, err
+		}
+		return &Plugin{cfg: o.Plugin}, nil
+	}
 	if len(o.Rules) == 0 {
-		return nil, core.OptionError("rules", "required: a list of rules, each a when condition with a category or an expr")
+		return nil, core.OptionError("rules", "required: a list of rules, each a when condition with a category or an expr (or a plugin:)")
 	}
 	return newRules(o)
 }

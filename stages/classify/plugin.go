@@ -1,0 +1,99 @@
+package classify
+
+import (
+	"context"
+	"errors"
+	"maps"
+
+	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/plugins"
+)
+
+// Plugin is a classify stage that asks a classifier plugin: a pool of
+// supervised subprocesses started at Setup (package plugins). Records go
+// to the plugin a batch per call, so the cost of a round trip is paid per
+// batch; ProcessBatch is safe for concurrent use by the stage's workers,
+// which keep several batches in flight across the pool's instances.
+type Plugin struct {
+	cfg  *plugins.Config
+	pool *plugins.Pool
+}
+
+var (
+	_ core.BatchProcessor = (*Plugin)(nil)
+	_ core.Setupper       = (*Plugin)(nil)
+	_ core.Teardowner     = (*Plugin)(nil)
+)
+
+// Signature implements core.Stage: any record kind in, the same kinds out.
+// Kinds the plugin does not accept (it says which in Describe) are
+// per-record errors handled by on_error.
+func (p *Plugin) Signature() core.Signature {
+	return core.Signature{In: core.Records, Passthrough: true}
+}
+
+// Setup builds the plugin if it is named by source, starts its instances
+// and initialises each with its config. An error names the plugin and
+// says what failed (a missing binary, a checksum mismatch, a failing Init).
+func (p *Plugin) Setup(ctx context.Context, env core.Env) error {
+	pool, err := plugins.Start(ctx, p.cfg, env.Stage, env.Log)
+	if err != nil {
+		return err
+	}
+	p.pool = pool
+	return nil
+}
+
+// ProcessBatch classifies records with the plugin and emits each with the
+// plugin's category, and its labels added to the record's. A record the
+// plugin rejects, or that crashed it (isolated by bisection), goes to
+// on_error; an error that is not about a record (the restart budget is
+// spent) fails the run.
+func (p *Plugin) ProcessBatch(ctx context.Context, records []core.Record, out core.Emitter) error {
+	results, err := p.pool.Classify(ctx, records)
+	if err != nil {
+		return err
+	}
+	for i := range records {
+		res := &results[i]
+		if res.Err != nil {
+			if err := out.Reject(&records[i], res.Err); err != nil {
+				return err
+			}
+			continue
+		}
+		r := records[i]
+		r.Category = res.Category
+		if len(res.Labels) > 0 {
+			labels := make(map[string]string, len(r.Labels)+len(res.Labels))
+			maps.Copy(labels, r.Labels)
+			maps.Copy(labels, res.Labels)
+			r.Labels = labels
+		}
+		if err := out.Emit(&r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Restarts is how many times the plugin's instances were restarted so far.
+func (p *Plugin) Restarts() int {
+	if p.pool == nil {
+		return 0
+	}
+	return p.pool.Restarts()
+}
+
+// Teardown stops every plugin process (Shutdown, then a kill of its process
+// group under a timeout).
+func (p *Plugin) Teardown(ctx context.Context) error {
+	if p.pool == nil {
+		return nil
+	}
+	err := p.pool.Close(ctx)
+	if errors.Is(err, plugins.ErrClosed) {
+		return nil
+	}
+	return err
+}
