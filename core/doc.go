@@ -33,9 +33,9 @@
 // plugin round trip) or Aggregator (mergeable per-worker accumulators, so
 // workers never share state and no lock is on the hot path). Optional
 // capabilities are found by type assertion: Setupper, Finisher, Committer,
-// Teardowner, Outputter, Sizer. The contract is shaped like Apache Beam's
-// (DoFn with Setup/Teardown, CombineFn, sinks safe to retry) so that a
-// pipeline can later be mapped onto a distributed runner.
+// Teardowner, Outputter, Sizer, StatsReporter. The contract is shaped like
+// Apache Beam's (DoFn with Setup/Teardown, CombineFn, sinks safe to retry)
+// so that a pipeline can later be mapped onto a distributed runner.
 //
 // # Running
 //
@@ -53,5 +53,18 @@
 //
 // Every run returns a Report, a ledger per stage (in, out, processed,
 // skipped, dead-lettered, errored, dropped) that adds up: Report.Check
-// verifies it, and Run fails a run whose ledger does not balance.
+// verifies it, and Run fails a run whose ledger does not balance. The
+// Report's JSON form is the run report (docs/report.schema.json).
+//
+// # Watching a run
+//
+// A Monitor passed in RunOptions lets other goroutines take Snapshots of a
+// run while it goes: its phase, the input bytes read of the total known up
+// front (Sizer), the file being read, and per stage the ledger so far, how
+// many batches wait in its input queue, its batch latency histogram and,
+// for stages that implement StatsReporter, their own numbers (a plugin's
+// restarts). Observation costs nothing per record: the runner updates its
+// counters once per batch whether or not anyone looks, and a snapshot
+// only reads them. The sluice command draws its progress display and
+// serves its Prometheus metrics from snapshots.
 package core

@@ -13,5 +13,5 @@ type Counters struct {
 	DeadLettered atomic.Int64 // records rejected under on_error: dead_letter
 	Errored      atomic.Int64 // records whose error failed the run
 	Dropped      atomic.Int64 // records received but not processed because the run was stopping
-	BytesIn      atomic.Int64 // input bytes consumed (sources and splitters)
+	BytesIn      atomic.Int64 // input bytes consumed (sources and splitters), on disk: compressed bytes for compressed files
 }

@@ -7,20 +7,71 @@ import (
 	"time"
 )
 
+// ReportVersion is the version of the Report's JSON form, its
+// "report_version". It changes only when a key is removed or changes
+// meaning; keys may be added within a version. The form is documented by
+// the JSON Schema docs/report.schema.json.
+const ReportVersion = 1
+
+// Run statuses, as Report.Status gives them.
+const (
+	StatusOK          = "ok"
+	StatusFailed      = "failed"
+	StatusInterrupted = "interrupted"
+)
+
 // Report is the ledger of a run: per stage, how many records came in, went
 // out, and what became of each. On a successful run the numbers add up, and
-// Check verifies it.
+// Check verifies it. Its JSON form (encoding/json) is the run report that
+// `sluice run --report` writes, with the stable keys of its tags.
 type Report struct {
+	Version  int           `json:"report_version"`
 	Pipeline string        `json:"pipeline"`
 	File     string        `json:"file"`
+	Status   string        `json:"status"`          // StatusOK, StatusFailed or StatusInterrupted
+	Error    string        `json:"error,omitempty"` // Err's text
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration_ns"`
+	// Setup is the part of Duration spent setting stages up (listing
+	// files, starting plugins) before records flowed.
+	Setup time.Duration `json:"setup_ns"`
 	// InputBytes is the total input size known up front (from sources that
-	// implement Sizer), or 0.
-	InputBytes int64         `json:"input_bytes"`
-	Stages     []StageReport `json:"stages"`
+	// implement Sizer: the size on disk of their files), or 0.
+	InputBytes int64 `json:"input_bytes"`
+	// ReadBytes is the input consumed, in the same unit: for each source,
+	// the most that the source or any of its direct consumers reported in
+	// Counters.BytesIn (so a fan-out of the same files counts once). On a
+	// successful run it equals InputBytes, unless a file failed under
+	// on_error skip or dead_letter before its end.
+	ReadBytes int64 `json:"read_bytes"`
+	// PeakRSS is the peak resident set size of the sluice process, and
+	// PeakChildRSS that of its largest child process that has exited (a
+	// plugin, or the go command building one), in bytes: getrusage's
+	// ru_maxrss for RUSAGE_SELF and RUSAGE_CHILDREN (Linux gives no peak
+	// for the process tree as a whole). Both are 0 where the system does
+	// not say.
+	PeakRSS      int64         `json:"peak_rss_bytes"`
+	PeakChildRSS int64         `json:"peak_child_rss_bytes"`
+	Totals       Totals        `json:"totals"`
+	Stages       []StageReport `json:"stages"`
 	// Err is the run's error, nil on success.
 	Err error `json:"-"`
+}
+
+// Totals sum a run's ledger over its stages.
+type Totals struct {
+	// Records is the number of records made from input files: what the
+	// stages that take File records (splitters) emitted.
+	Records int64 `json:"records"`
+	// Skipped, DeadLettered, Errored and Dropped sum the stages' columns.
+	Skipped      int64 `json:"skipped"`
+	DeadLettered int64 `json:"dead_lettered"`
+	Errored      int64 `json:"errored"`
+	Dropped      int64 `json:"dropped"`
+	// OutputFiles, OutputRecords and OutputBytes sum the stages' Outputs.
+	OutputFiles   int   `json:"output_files"`
+	OutputRecords int64 `json:"output_records"`
+	OutputBytes   int64 `json:"output_bytes"`
 }
 
 // StageReport is one stage's ledger.
@@ -40,38 +91,106 @@ type StageReport struct {
 	DeadLettered int64 `json:"dead_lettered"`
 	Errored      int64 `json:"errored"`
 	Dropped      int64 `json:"dropped"`
-	// BytesIn is the input consumed by sources and splitters.
+	// Files counts the File records the stage took up: the input files a
+	// splitter read.
+	Files int64 `json:"files"`
+	// BytesIn is the input consumed by sources and splitters, in bytes on
+	// disk (compressed bytes, for compressed files).
 	BytesIn int64 `json:"bytes_in"`
-	// Busy is the time the stage's workers spent processing, summed.
+	// Busy is the time the stage's workers spent processing, summed; with
+	// the run's duration and Workers it gives how busy the stage was.
 	Busy time.Duration `json:"busy_ns"`
+	// Batches counts the batches the stage's workers processed.
+	Batches int64 `json:"batches"`
+	// RecordsPerSecond is In over the run's wall time.
+	RecordsPerSecond float64 `json:"records_per_second"`
+	// Stats are the stage's own numbers, for stages that implement
+	// StatsReporter (a plugin stage's restarts).
+	Stats Stats `json:"stats,omitempty"`
 	// DeadLetterFile is where rejected records went, if any did.
 	DeadLetterFile string   `json:"dead_letter_file,omitempty"`
 	Outputs        []Output `json:"outputs,omitempty"`
 }
 
+// ledger returns the stage's report from its counters as they are now,
+// without Stats, Batches, RecordsPerSecond and Outputs.
+func (sr *stageRun) ledger() StageReport {
+	n := sr.node
+	st := StageReport{
+		Name: n.Name, Kind: n.Kind, Workers: n.Workers,
+		In: sr.c.In.Load(), Out: sr.c.Out.Load(), Processed: sr.c.Processed.Load(),
+		Skipped: sr.c.Skipped.Load(), DeadLettered: sr.c.DeadLettered.Load(),
+		Errored: sr.c.Errored.Load(), Dropped: sr.c.Dropped.Load(), BytesIn: sr.c.BytesIn.Load(),
+		Busy: time.Duration(sr.busy.Load()), Files: sr.files.Load(),
+	}
+	for _, in := range n.Inputs {
+		st.Inputs = append(st.Inputs, in.Name)
+	}
+	if sr.dl != nil && sr.dl.count() > 0 {
+		st.DeadLetterFile = sr.dl.path
+	}
+	return st
+}
+
+// inputBytes sums the sizes that sources implementing Sizer know.
+func (r *runner) inputBytes() int64 {
+	var total int64
+	for _, sr := range r.stages {
+		if s, ok := sr.node.Stage.(Sizer); ok {
+			total += s.TotalBytes()
+		}
+	}
+	return total
+}
+
 func (r *runner) fill(rep *Report, runErr error) {
+	rep.Version = ReportVersion
+	if t := r.running.Load(); t != 0 {
+		rep.Setup = time.Duration(t - r.started.UnixNano())
+	} else {
+		rep.Setup = rep.Duration // setup failed, or the run was stopped during it
+	}
+	rep.InputBytes = r.inputBytes()
+	rep.ReadBytes = r.readBytes(rep.InputBytes)
+	rep.PeakRSS, rep.PeakChildRSS = peakRSS()
+	t := &rep.Totals
 	for _, sr := range r.stages {
 		n := sr.node
-		if s, ok := n.Stage.(Sizer); ok {
-			rep.InputBytes += s.TotalBytes()
+		st := sr.ledger()
+		st.Batches = int64(sr.lat.snapshot().Count)
+		if secs := rep.Duration.Seconds(); secs > 0 {
+			st.RecordsPerSecond = float64(st.In) / secs
 		}
-		st := StageReport{
-			Name: n.Name, Kind: n.Kind, Workers: n.Workers,
-			In: sr.c.In.Load(), Out: sr.c.Out.Load(), Processed: sr.c.Processed.Load(),
-			Skipped: sr.c.Skipped.Load(), DeadLettered: sr.c.DeadLettered.Load(),
-			Errored: sr.c.Errored.Load(), Dropped: sr.c.Dropped.Load(), BytesIn: sr.c.BytesIn.Load(),
-			Busy: time.Duration(sr.busy.Load()),
-		}
-		for _, in := range n.Inputs {
-			st.Inputs = append(st.Inputs, in.Name)
-		}
-		if sr.dl != nil && sr.dl.count() > 0 {
-			st.DeadLetterFile = sr.dl.path
-		}
+		st.Stats = sr.stats()
 		if o, ok := n.Stage.(Outputter); ok && runErr == nil {
 			st.Outputs = o.Outputs()
 		}
+		if n.In == File && n.Out&Records != 0 {
+			t.Records += st.Out
+		}
+		t.Skipped += st.Skipped
+		t.DeadLettered += st.DeadLettered
+		t.Errored += st.Errored
+		t.Dropped += st.Dropped
+		for _, o := range st.Outputs {
+			t.OutputFiles++
+			t.OutputRecords += o.Records
+			t.OutputBytes += o.Bytes
+		}
 		rep.Stages = append(rep.Stages, st)
+	}
+}
+
+// setErr records the run's outcome.
+func (rep *Report) setErr(err error) {
+	rep.Err = err
+	switch {
+	case err == nil:
+		rep.Status = StatusOK
+	case errors.Is(err, ErrInterrupted):
+		rep.Status, rep.Error = StatusInterrupted, err.Error()
+	default:
+		rep.Status, rep.Error = StatusFailed, err.Error()
 	}
 }
 

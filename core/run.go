@@ -21,6 +21,9 @@ type RunOptions struct {
 	// TeardownTimeout bounds Teardown calls (stopping plugins), which run
 	// even after the run's context is cancelled; default 30s.
 	TeardownTimeout time.Duration
+	// Monitor, if set, lets other goroutines observe the run while it goes
+	// (progress displays, metrics); see Monitor.
+	Monitor *Monitor
 }
 
 // RecordError is a record that failed a stage under on_error: fail. Its
@@ -63,10 +66,11 @@ func Run(ctx context.Context, g *Graph, opt RunOptions) (*Report, error) {
 	if opt.TeardownTimeout == 0 {
 		opt.TeardownTimeout = 30 * time.Second
 	}
-	r := &runner{g: g, log: log, byNode: map[*Node]*stageRun{}}
-	rep := &Report{Pipeline: g.Name, File: g.File, Started: time.Now()}
+	r := &runner{g: g, log: log, byNode: map[*Node]*stageRun{}, started: time.Now()}
+	r.phase.Store(int32(PhaseSetup))
+	rep := &Report{Pipeline: g.Name, File: g.File, Started: r.started}
 	for _, n := range g.Nodes {
-		sr := &stageRun{node: n, c: &Counters{}, batchSize: g.BatchSize, log: log.With("stage", n.Name)}
+		sr := &stageRun{r: r, node: n, c: &Counters{}, batchSize: g.BatchSize, log: log.With("stage", n.Name)}
 		if len(n.Inputs) > 0 {
 			sr.in = make(chan *Batch, g.Queue)
 			sr.producers.Store(int32(len(n.Inputs)))
@@ -82,13 +86,16 @@ func Run(ctx context.Context, g *Graph, opt RunOptions) (*Report, error) {
 			sr.outs = append(sr.outs, r.byNode[o])
 		}
 	}
+	opt.Monitor.attach(r)
 	err := r.run(ctx, opt)
 	rep.Duration = time.Since(rep.Started)
+	r.ended.Store(rep.Started.Add(rep.Duration).UnixNano())
 	r.fill(rep, err)
 	if err == nil {
 		err = rep.Check()
 	}
-	rep.Err = err
+	rep.setErr(err)
+	r.phase.Store(int32(PhaseDone))
 	return rep, err
 }
 
@@ -97,6 +104,14 @@ type runner struct {
 	log    *slog.Logger
 	stages []*stageRun
 	byNode map[*Node]*stageRun
+
+	// For observers (Monitor); none of these is touched per record.
+	started    time.Time
+	phase      atomic.Int32 // a Phase
+	running    atomic.Int64 // unix nanoseconds when records started to flow, 0 before
+	ended      atomic.Int64 // unix nanoseconds when Run finished, 0 before
+	totalBytes atomic.Int64 // input size from Sizers, known after Setup
+	lastFile   atomic.Pointer[string]
 }
 
 func (r *runner) run(ctx context.Context, opt RunOptions) (err error) {
@@ -122,6 +137,9 @@ func (r *runner) run(ctx context.Context, opt RunOptions) (err error) {
 		}
 		setUp = append(setUp, sr)
 	}
+	r.totalBytes.Store(r.inputBytes())
+	r.running.Store(time.Now().UnixNano())
+	r.phase.Store(int32(PhaseRunning))
 
 	p := pool.New().WithErrors().WithContext(ctx).WithCancelOnError().WithFirstError()
 	for _, sr := range r.stages {
@@ -130,6 +148,8 @@ func (r *runner) run(ctx context.Context, opt RunOptions) (err error) {
 			if err != nil {
 				return sr.wrap(err)
 			}
+			sr.done.Store(true)
+			sr.log.Debug("stage finished", "in", sr.c.In.Load(), "out", sr.c.Out.Load(), "busy", time.Duration(sr.busy.Load()))
 			for _, o := range sr.outs {
 				if o.producers.Add(-1) == 0 {
 					close(o.in) // the last producer of o has returned: nobody sends on it again
@@ -154,6 +174,7 @@ func (r *runner) run(ctx context.Context, opt RunOptions) (err error) {
 		}
 		return err
 	}
+	r.phase.Store(int32(PhaseCommitting))
 	for i, sr := range r.stages {
 		if c, ok := sr.node.Stage.(Committer); ok {
 			if err := sr.protect(func() error { return c.Commit(ctx) }); err != nil {
@@ -175,6 +196,7 @@ func (r *runner) abort() {
 
 // stageRun is the runner's state for one stage.
 type stageRun struct {
+	r         *runner
 	node      *Node
 	in        chan *Batch // nil for sources; closed by the last producer's task
 	producers atomic.Int32
@@ -185,6 +207,12 @@ type stageRun struct {
 	batchSize int
 	busy      atomic.Int64 // nanoseconds spent in tasks
 	skipLogs  atomic.Int64
+
+	// For observers, updated once per batch at most.
+	lat   latency                // batch latencies
+	file  atomic.Pointer[string] // the last File record taken up
+	files atomic.Int64           // File records taken up
+	done  atomic.Bool            // the stage's task returned without error
 }
 
 func (sr *stageRun) abortStage() {
@@ -372,10 +400,13 @@ func (sr *stageRun) processBatch(ctx context.Context, b *Batch, em *emitter) err
 		return sr.eachRecord(ctx, b, em, func(r *Record) error { return st.Process(ctx, r, em) })
 	case BatchProcessor:
 		start := time.Now()
+		sr.noteFile(b)
 		n := int64(len(b.Records))
 		sr.c.In.Add(n)
 		err := st.ProcessBatch(ctx, b.Records, em)
-		sr.busy.Add(int64(time.Since(start)))
+		d := time.Since(start)
+		sr.busy.Add(int64(d))
+		sr.lat.observe(d)
 		if err != nil {
 			if ctx.Err() == nil {
 				sr.c.Errored.Add(n - em.rejected)
@@ -394,6 +425,7 @@ func (sr *stageRun) processBatch(ctx context.Context, b *Batch, em *emitter) err
 // error policy, and keeps the ledger.
 func (sr *stageRun) eachRecord(ctx context.Context, b *Batch, em *emitter, f func(r *Record) error) error {
 	start := time.Now()
+	sr.noteFile(b)
 	n := len(b.Records)
 	sr.c.In.Add(int64(n))
 	em.rejected = 0
@@ -413,7 +445,9 @@ func (sr *stageRun) eachRecord(ctx context.Context, b *Batch, em *emitter, f fun
 	}
 	sr.c.Dropped.Add(int64(n - done))
 	sr.c.Processed.Add(int64(done) - em.rejected)
-	sr.busy.Add(int64(time.Since(start)))
+	d := time.Since(start)
+	sr.busy.Add(int64(d))
+	sr.lat.observe(d)
 	return err
 }
 

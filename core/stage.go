@@ -144,10 +144,10 @@ type Outputter interface {
 
 // Output describes one file a stage wrote.
 type Output struct {
-	Path    string
-	Records int64
-	Bytes   int64
-	Note    string // e.g. why a category was given another file name
+	Path    string `json:"path"`
+	Records int64  `json:"records"`
+	Bytes   int64  `json:"bytes"`
+	Note    string `json:"note,omitempty"` // e.g. why a category was given another file name
 }
 
 // Sizer is implemented by sources that know the total input size up front.

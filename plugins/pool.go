@@ -232,6 +232,20 @@ func (p *Pool) outputLogger(name string, slot int) *slog.Logger {
 // Description returns what the plugin said about itself in Describe.
 func (p *Pool) Description() Description { return p.desc }
 
+// InFlight is the number of batches sent to the pool's instances and not
+// answered yet. It is safe for concurrent use.
+func (p *Pool) InFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, inst := range p.insts {
+		if inst != nil {
+			n += inst.inflight
+		}
+	}
+	return n
+}
+
 // Restarts returns how many times an instance has been replaced so far,
 // whether or not the restart was counted against max_restarts.
 func (p *Pool) Restarts() int {

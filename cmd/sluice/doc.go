@@ -2,4 +2,12 @@
 // loads the pipeline with core.Load against the built-in registry
 // (stages.Registry) and either prints something about the graph or runs it
 // with core.Run, turning the result into a summary and an exit code.
+//
+// While a run goes, `sluice run` watches it through a core.Monitor, which
+// reads the runner's counters and never touches records: the progress
+// display (progress*.go: mpb on a terminal, log lines otherwise), the
+// Prometheus metrics server (metrics.go, --metrics-addr) and, at the end,
+// the summary (summary.go) and the JSON report (report.go, --report, whose
+// schema is docs/report.schema.json). `sluice graph --format svg|png` runs
+// Graphviz's dot (graphviz.go).
 package main

@@ -3,7 +3,7 @@
 //
 //	sluice run [pipeline.yaml]       run a pipeline (default ./pipeline.yaml)
 //	sluice validate [pipeline.yaml]  check a pipeline without running it
-//	sluice graph [pipeline.yaml]     draw the pipeline (DOT or Mermaid)
+//	sluice graph [pipeline.yaml]     draw the pipeline (DOT, Mermaid, SVG or PNG)
 //	sluice stages [kind]             list stage kinds, their options and samples
 //
 // Exit codes: 0 success, 1 the run failed, 2 the pipeline is invalid (or

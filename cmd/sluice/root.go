@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -83,68 +84,160 @@ func validateCmd() *cobra.Command {
 }
 
 func graphCmd() *cobra.Command {
-	var format string
+	var format, output string
 	c := &cobra.Command{
 		Use:   "graph [pipeline.yaml]",
-		Short: "Print the pipeline's graph as DOT (Graphviz) or Mermaid",
-		Args:  cobra.MaximumNArgs(1),
+		Short: "Draw the pipeline's graph: DOT or Mermaid text, or an SVG or PNG picture",
+		Long: `Draw the pipeline's graph: one box per stage (name, kind, workers), one
+edge per input labelled with the record kinds on it.
+
+--format dot and mermaid print text (Mermaid renders in GitHub and GitLab
+Markdown); svg and png run Graphviz's dot, which must be on PATH.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, err := load(pipelineArg(args))
 			if err != nil {
 				return err
 			}
+			var out []byte
 			switch format {
 			case "dot":
-				fmt.Fprint(cmd.OutOrStdout(), g.DOT())
+				out = []byte(g.DOT())
 			case "mermaid":
-				fmt.Fprint(cmd.OutOrStdout(), g.Mermaid())
+				out = []byte(g.Mermaid())
+			case "svg", "png":
+				if out, err = renderDot(cmd.Context(), g.DOT(), format); err != nil {
+					return &exitError{exitFailed, err}
+				}
 			default:
-				return &exitError{exitInvalid, fmt.Errorf("--format: expected dot or mermaid, got %q", format)}
+				return &exitError{exitInvalid, fmt.Errorf("--format: expected dot, mermaid, svg or png, got %q", format)}
+			}
+			if output == "" || output == "-" {
+				_, err = cmd.OutOrStdout().Write(out)
+			} else {
+				err = os.WriteFile(output, out, 0o644)
+			}
+			if err != nil {
+				return &exitError{exitFailed, fmt.Errorf("write graph: %w", err)}
 			}
 			return nil
 		},
 	}
-	c.Flags().StringVar(&format, "format", "dot", "output format: dot or mermaid")
+	c.Flags().StringVar(&format, "format", "dot", "output format: dot, mermaid, svg or png (svg and png need Graphviz's dot on PATH)")
+	c.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of stdout")
 	return c
 }
 
+// runFlags are the flags of `sluice run`.
+type runFlags struct {
+	logLevel, logFormat string
+	progress            string
+	progressInterval    time.Duration
+	report              string
+	metricsAddr         string
+}
+
 func runCmd() *cobra.Command {
-	var logLevel, logFormat string
+	var f runFlags
 	c := &cobra.Command{
 		Use:   "run [pipeline.yaml]",
 		Short: "Run a pipeline (default ./pipeline.yaml)",
 		Long: `Run a pipeline to completion and print a summary of what every stage did.
+
+While it runs, a live display on the terminal shows the input read, the
+throughput, the ETA, the file being read and a line per stage with its
+counts, rate, how busy it is and how full its input queue is (the stage
+marked as the bottleneck is the one holding the others back). When stderr
+is not a terminal, a plain progress line is logged every few seconds
+instead (--progress).
+
+--report writes the summary as JSON (schema: docs/report.schema.json);
+--metrics-addr serves Prometheus metrics at /metrics and a health check at
+/healthz while the run lasts.
 
 Outputs are written under temporary names and renamed only when the whole
 run succeeds. SIGINT or SIGTERM stops the run cleanly (exit 130) and leaves
 no output under a final name; a second signal exits at once.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			log, err := newLogger(cmd.ErrOrStderr(), logLevel, logFormat)
-			if err != nil {
-				return &exitError{exitInvalid, err}
-			}
-			g, err := load(pipelineArg(args))
-			if err != nil {
-				return err
-			}
-			ctx, stop := interruptible(cmd.Context(), cmd.ErrOrStderr())
-			defer stop()
-			rep, err := core.Run(ctx, g, core.RunOptions{Log: log})
-			printSummary(cmd.ErrOrStderr(), rep)
-			switch {
-			case err == nil:
-				return nil
-			case errors.Is(err, core.ErrInterrupted):
-				return &exitError{exitInterrupted, err}
-			default:
-				return &exitError{exitFailed, err}
-			}
+			return runPipeline(cmd, pipelineArg(args), f)
 		},
 	}
-	c.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	c.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	c.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	c.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text (logfmt) or json")
+	c.Flags().StringVar(&f.progress, "progress", progressAuto, "progress display: auto (tty on a terminal, plain otherwise), tty, plain (a log line every --progress-interval) or none")
+	c.Flags().DurationVar(&f.progressInterval, "progress-interval", 5*time.Second, "time between plain progress lines")
+	c.Flags().StringVar(&f.report, "report", "", "write the run report (JSON, docs/report.schema.json) to this file, whatever the outcome")
+	c.Flags().StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (and /healthz) during the run, e.g. :9090 or 127.0.0.1:9090; off when empty")
 	return c
+}
+
+// runPipeline is `sluice run`: it loads the pipeline, starts what watches
+// the run (progress display, metrics server), runs it, and prints the
+// summary and writes the report whatever the outcome.
+func runPipeline(cmd *cobra.Command, path string, f runFlags) error {
+	stderr := cmd.ErrOrStderr()
+	mode, err := resolveProgress(f.progress, stderr)
+	if err != nil {
+		return &exitError{exitInvalid, err}
+	}
+	if f.progressInterval <= 0 {
+		return &exitError{exitInvalid, fmt.Errorf("--progress-interval: must be positive, got %s", f.progressInterval)}
+	}
+	sink := &switchWriter{base: stderr}
+	log, err := newLogger(sink, f.logLevel, f.logFormat)
+	if err != nil {
+		return &exitError{exitInvalid, err}
+	}
+	g, err := load(path)
+	if err != nil {
+		return err
+	}
+	var report *reportFile
+	if f.report != "" {
+		if report, err = createReport(f.report); err != nil {
+			return &exitError{exitInvalid, err}
+		}
+	}
+	mon := &core.Monitor{}
+	if f.metricsAddr != "" {
+		srv, err := serveMetrics(f.metricsAddr, mon, log)
+		if err != nil {
+			if report != nil {
+				report.discard()
+			}
+			return &exitError{exitFailed, err}
+		}
+		defer srv.close(context.WithoutCancel(cmd.Context()))
+	}
+	// On a terminal, the echo of ^C moves the cursor off column 0, under
+	// the display; a carriage return puts it back before the message.
+	notice := "sluice: "
+	if mode == progressTTY {
+		notice = "\rsluice: "
+	}
+	ctx, stop := interruptible(cmd.Context(), sink, notice)
+	defer stop()
+	log.Debug("run starting", "pipeline", g.Name, "file", g.File, "stages", len(g.Nodes), "progress", mode)
+	disp := startDisplay(mode, stderr, sink, mon, log, f.progressInterval)
+	rep, err := core.Run(ctx, g, core.RunOptions{Log: log, Monitor: mon})
+	disp.stop(rep)
+	printSummary(stderr, rep)
+	if report != nil {
+		if werr := report.write(rep); werr != nil {
+			err = errors.Join(err, werr)
+		} else {
+			log.Debug("report written", "path", f.report)
+		}
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, core.ErrInterrupted):
+		return &exitError{exitInterrupted, err}
+	default:
+		return &exitError{exitFailed, err}
+	}
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
@@ -162,9 +255,9 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format: expected text or json, got %q", format)
 }
 
-// interruptible returns a context cancelled by the first SIGINT or SIGTERM;
-// a second signal exits at once.
-func interruptible(parent context.Context, stderr io.Writer) (context.Context, func()) {
+// interruptible returns a context cancelled by the first SIGINT or SIGTERM,
+// which it reports on stderr after prefix; a second signal exits at once.
+func interruptible(parent context.Context, stderr io.Writer, prefix string) (context.Context, func()) {
 	if parent == nil {
 		parent = context.Background()
 	}
@@ -175,7 +268,7 @@ func interruptible(parent context.Context, stderr io.Writer) (context.Context, f
 	go func() {
 		select {
 		case s := <-sigs:
-			fmt.Fprintf(stderr, "sluice: %v: stopping; outputs will not be committed (signal again to exit at once)\n", s)
+			fmt.Fprintf(stderr, "%s%v: stopping; outputs will not be committed (signal again to exit at once)\n", prefix, s)
 			cancel()
 		case <-done:
 			return

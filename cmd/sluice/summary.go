@@ -3,59 +3,111 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/sluicehq/sluice/core"
 )
 
-// printSummary writes the end-of-run ledger: one row per stage, then the
-// outputs and dead-letter files.
+// printSummary writes the end-of-run summary, whatever the outcome: a
+// headline (status, wall time and setup time, input and throughput,
+// records, peak RSS),
+// the ledger of every stage with how busy it was and its rate, the stages'
+// own counters (plugin restarts), the totals, and the outputs and
+// dead-letter files. --report writes the same as JSON.
 func printSummary(w io.Writer, rep *core.Report) {
 	if rep == nil {
 		return
 	}
 	status := "done"
-	if rep.Err != nil {
+	switch rep.Status {
+	case core.StatusFailed:
 		status = "FAILED"
+	case core.StatusInterrupted:
+		status = "interrupted"
 	}
 	name := rep.Pipeline
 	if name == "" {
 		name = rep.File
 	}
+	secs := rep.Duration.Seconds()
 	fmt.Fprintf(w, "\npipeline %s: %s in %s", name, status, rep.Duration.Round(time.Millisecond))
+	if rep.Setup >= 50*time.Millisecond && rep.Setup < rep.Duration {
+		fmt.Fprintf(w, " (setup %s)", rep.Setup.Round(time.Millisecond))
+	}
 	if rep.InputBytes > 0 {
-		secs := rep.Duration.Seconds()
 		fmt.Fprintf(w, ", %s input", humanBytes(rep.InputBytes))
+		if rep.ReadBytes != rep.InputBytes {
+			fmt.Fprintf(w, " (%s read)", humanBytes(rep.ReadBytes))
+		}
 		if secs > 0 {
-			fmt.Fprintf(w, " (%s/s)", humanBytes(int64(float64(rep.InputBytes)/secs)))
+			fmt.Fprintf(w, " at %s", humanRate(float64(rep.ReadBytes)/secs))
+		}
+	}
+	if rep.Totals.Records > 0 {
+		fmt.Fprintf(w, ", %d records", rep.Totals.Records)
+		if secs > 0 {
+			fmt.Fprintf(w, " (%s/s)", formatCount(float64(rep.Totals.Records)/secs))
+		}
+	}
+	if rep.PeakRSS > 0 {
+		fmt.Fprintf(w, ", peak RSS %s", humanBytes(rep.PeakRSS))
+		if rep.PeakChildRSS > 0 {
+			fmt.Fprintf(w, " (largest child process %s)", humanBytes(rep.PeakChildRSS))
 		}
 	}
 	fmt.Fprintln(w)
+
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "stage\tkind\tworkers\tin\tout\tskipped\tdead-lettered\terrored\tdropped\tbusy\t")
+	fmt.Fprintln(tw, "stage\tkind\tworkers\tin\tout\tskipped\tdead-lettered\terrored\tdropped\tbusy\tbusy%\trecords/s\t")
 	for _, s := range rep.Stages {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", s.Name, s.Kind, s.Workers,
-			s.In, s.Out, s.Skipped, s.DeadLettered, s.Errored, s.Dropped, s.Busy.Round(time.Millisecond))
+		busyPct, rate := "", ""
+		if secs > 0 && len(s.Inputs) > 0 { // sources keep no busy time
+			busyPct = fmt.Sprintf("%.0f%%", 100*s.Busy.Seconds()/secs/float64(max(s.Workers, 1)))
+			rate = formatCount(s.RecordsPerSecond)
+			if s.Files > 0 {
+				rate = formatCount(float64(s.Out) / secs) // a splitter: the records it made
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n", s.Name, s.Kind, s.Workers,
+			s.In, s.Out, s.Skipped, s.DeadLettered, s.Errored, s.Dropped, s.Busy.Round(time.Millisecond), busyPct, rate)
 	}
 	tw.Flush()
-	var outputs []core.Output
+
 	for _, s := range rep.Stages {
-		outputs = append(outputs, s.Outputs...)
+		var parts []string
+		for _, st := range s.Stats {
+			if st.Kind == core.StatCounter || st.Name == core.StatPluginRestarts {
+				parts = append(parts, fmt.Sprintf("%s %g", strings.ReplaceAll(st.Name, "_", " "), st.Value))
+			}
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(w, "%s: %s\n", s.Name, strings.Join(parts, ", "))
+		}
+	}
+	t := rep.Totals
+	if t.Skipped+t.DeadLettered+t.Errored+t.Dropped > 0 {
+		fmt.Fprintf(w, "rejected records: %d skipped, %d dead-lettered, %d errored, %d dropped\n", t.Skipped, t.DeadLettered, t.Errored, t.Dropped)
+	}
+	for _, s := range rep.Stages {
 		if s.DeadLetterFile != "" {
 			fmt.Fprintf(w, "dead letters of %s: %s (%d records)\n", s.Name, s.DeadLetterFile, s.DeadLettered)
 		}
 	}
-	if len(outputs) > 0 {
-		fmt.Fprintln(w, "outputs:")
+	if t.OutputFiles > 0 {
+		fmt.Fprintf(w, "outputs: %d files, %d records, %s\n", t.OutputFiles, t.OutputRecords, humanBytes(t.OutputBytes))
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, o := range outputs {
-			fmt.Fprintf(tw, "  %s\t%d records\t%s\t%s\n", o.Path, o.Records, humanBytes(o.Bytes), o.Note)
+		for _, s := range rep.Stages {
+			for _, o := range s.Outputs {
+				fmt.Fprintf(tw, "  %s\t%d records\t%s\t%s\n", o.Path, o.Records, humanBytes(o.Bytes), o.Note)
+			}
 		}
 		tw.Flush()
 	}
 }
 
+// humanBytes writes a size in binary units: 512 B, 1.5 KiB, 2.0 GiB.
 func humanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {

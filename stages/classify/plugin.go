@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"sync/atomic"
 
 	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/plugins"
@@ -16,13 +17,14 @@ import (
 // which keep several batches in flight across the pool's instances.
 type Plugin struct {
 	cfg  *plugins.Config
-	pool *plugins.Pool
+	pool atomic.Pointer[plugins.Pool] // set by Setup; read by Stats from observers
 }
 
 var (
 	_ core.BatchProcessor = (*Plugin)(nil)
 	_ core.Setupper       = (*Plugin)(nil)
 	_ core.Teardowner     = (*Plugin)(nil)
+	_ core.StatsReporter  = (*Plugin)(nil)
 )
 
 // Signature implements core.Stage: any record kind in, the same kinds out.
@@ -40,7 +42,7 @@ func (p *Plugin) Setup(ctx context.Context, env core.Env) error {
 	if err != nil {
 		return err
 	}
-	p.pool = pool
+	p.pool.Store(pool)
 	return nil
 }
 
@@ -50,7 +52,7 @@ func (p *Plugin) Setup(ctx context.Context, env core.Env) error {
 // on_error; an error that is not about a record (the restart budget is
 // spent) fails the run.
 func (p *Plugin) ProcessBatch(ctx context.Context, records []core.Record, out core.Emitter) error {
-	results, err := p.pool.Classify(ctx, records)
+	results, err := p.pool.Load().Classify(ctx, records)
 	if err != nil {
 		return err
 	}
@@ -77,21 +79,28 @@ func (p *Plugin) ProcessBatch(ctx context.Context, records []core.Record, out co
 	return nil
 }
 
-// Restarts is how many times the plugin's instances were restarted so far.
-func (p *Plugin) Restarts() int {
-	if p.pool == nil {
-		return 0
+// Stats implements core.StatsReporter: the plugin's restarts so far and
+// the batches in flight now. It is safe for concurrent use, also before
+// Setup and after Teardown (the pool keeps its final counts).
+func (p *Plugin) Stats() []core.Stat {
+	restarts, inflight := 0, 0
+	if pool := p.pool.Load(); pool != nil {
+		restarts, inflight = pool.Restarts(), pool.InFlight()
 	}
-	return p.pool.Restarts()
+	return []core.Stat{
+		{Name: core.StatPluginRestarts, Help: "Plugin instances replaced after a crash or a hung call.", Kind: core.StatCounter, Value: float64(restarts)},
+		{Name: core.StatPluginInFlight, Help: "Batches sent to plugin instances and not answered yet.", Kind: core.StatGauge, Value: float64(inflight)},
+	}
 }
 
 // Teardown stops every plugin process (Shutdown, then a kill of its process
 // group under a timeout).
 func (p *Plugin) Teardown(ctx context.Context) error {
-	if p.pool == nil {
+	pool := p.pool.Load()
+	if pool == nil {
 		return nil
 	}
-	err := p.pool.Close(ctx)
+	err := pool.Close(ctx)
 	if errors.Is(err, plugins.ErrClosed) {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -22,11 +23,24 @@ var (
 // reader closes the file. Memory use is bounded by the decoder windows
 // (a few MiB at most for zstd), whatever the file size.
 func Open(path string) (io.ReadCloser, error) {
+	return OpenCounted(path, nil)
+}
+
+// OpenCounted is Open that also adds to n, if not nil, the bytes it reads
+// from the file itself as it reads them: bytes on disk, so compressed bytes
+// for a compressed file, which is what progress against the size on disk
+// needs. The file is read in chunks of 256 KiB, one atomic add each, a
+// little ahead of what the caller has consumed.
+func OpenCounted(path string, n *atomic.Int64) (io.ReadCloser, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(f, 256<<10)
+	var src io.Reader = f
+	if n != nil {
+		src = &counting{r: f, n: n}
+	}
+	br := bufio.NewReaderSize(src, 256<<10)
 	head, err := br.Peek(4)
 	if err != nil && err != io.EOF {
 		f.Close()
@@ -49,6 +63,18 @@ func Open(path string) (io.ReadCloser, error) {
 		return &decompressed{Reader: zr, closeDecoder: func() error { zr.Close(); return nil }, file: f, path: path, format: "zstd"}, nil
 	}
 	return &plain{Reader: br, file: f}, nil
+}
+
+// counting adds the bytes read through it to n.
+type counting struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *counting) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 type plain struct {

@@ -65,5 +65,6 @@
 // validation runs encoding/json's scanner over every line, roughly
 // 200-400 MB/s per core; CSV decodes every field, one allocation per row.
 // Input bytes are reported to the stage's BytesIn counter once per read
-// chunk (decompressed bytes, for compressed files).
+// chunk of 256 KiB, as bytes on disk (compressed bytes, for compressed
+// files), so that progress is measured against the files' sizes.
 package split

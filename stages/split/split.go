@@ -186,12 +186,12 @@ func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 		return fmt.Errorf("split: expected a file record, got a %v record from %s", r.Type, r.Source.String())
 	}
 	path := r.Source.File
-	f, err := read.Open(path)
+	f, err := read.OpenCounted(path, s.bytesIn)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	in := &input{ctx: ctx, r: f, n: s.bytesIn}
+	in := &input{ctx: ctx, r: f}
 	switch s.format {
 	case formatXML:
 		return s.splitXML(path, in, out)
@@ -201,23 +201,19 @@ func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 	return s.splitLines(path, in, out)
 }
 
-// input checks for cancellation and counts bytes once per read, which the
-// splitters make in chunks of 64 KiB or more.
+// input checks for cancellation once per read, which the splitters make
+// in chunks of 64 KiB or more. (read.OpenCounted counts the bytes, on
+// disk.)
 type input struct {
 	ctx context.Context
 	r   io.Reader
-	n   *atomic.Int64
 }
 
 func (in *input) Read(p []byte) (int, error) {
 	if err := in.ctx.Err(); err != nil {
 		return 0, err
 	}
-	n, err := in.r.Read(p)
-	if in.n != nil {
-		in.n.Add(int64(n))
-	}
-	return n, err
+	return in.r.Read(p)
 }
 
 func (s *Stage) splitXML(path string, in io.Reader, out core.Emitter) error {

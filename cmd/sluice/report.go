@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sluicehq/sluice/core"
+)
+
+// reportFile is where --report goes. It is created (under a temporary
+// name, in the same directory) before the run starts, so that a path that
+// cannot be written fails at once rather than after hours of work, and
+// renamed into place once the report is written: a reader never sees half
+// a report.
+type reportFile struct {
+	path string
+	tmp  *os.File
+}
+
+func createReport(path string) (*reportFile, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".sluice-report-*.json")
+	if err != nil {
+		return nil, fmt.Errorf("--report %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes it private
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("--report %s: %w", path, err)
+	}
+	return &reportFile{path: path, tmp: tmp}, nil
+}
+
+// write writes rep as indented JSON (the schema is docs/report.schema.json)
+// and renames it into place.
+func (f *reportFile) write(rep *core.Report) error {
+	enc := json.NewEncoder(f.tmp)
+	enc.SetIndent("", "  ")
+	err := enc.Encode(rep)
+	if cerr := f.tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.tmp.Name(), f.path)
+	}
+	if err != nil {
+		os.Remove(f.tmp.Name())
+		return fmt.Errorf("write report %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// discard removes the temporary file when no report is written.
+func (f *reportFile) discard() {
+	f.tmp.Close()
+	os.Remove(f.tmp.Name())
+}

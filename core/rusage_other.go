@@ -1,0 +1,6 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package core
+
+// peakRSS is not known on this system.
+func peakRSS() (self, children int64) { return 0, 0 }

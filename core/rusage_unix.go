@@ -1,0 +1,26 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package core
+
+import (
+	"runtime"
+	"syscall"
+)
+
+// peakRSS returns the peak resident set size of this process and of its
+// largest waited-for child, in bytes (getrusage's ru_maxrss, which Linux
+// and the BSDs give in KiB and macOS in bytes).
+func peakRSS() (self, children int64) {
+	unit := int64(1024)
+	if runtime.GOOS == "darwin" {
+		unit = 1
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		self = int64(ru.Maxrss) * unit
+	}
+	if syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru) == nil {
+		children = int64(ru.Maxrss) * unit
+	}
+	return self, children
+}

@@ -1,0 +1,186 @@
+package core
+
+import (
+	"encoding/json"
+	"sort"
+	"sync/atomic"
+	"time"
+)
+
+// StatsReporter is an optional capability of a stage that has run-time
+// numbers of its own beyond the runner's ledger, such as a plugin stage's
+// restarts and in-flight batches. The runner finds it by type assertion and
+// shows the numbers in the live display, the end-of-run summary, the run
+// report and the Prometheus metrics.
+//
+// Stats is called from observer goroutines (the progress display, a metrics
+// scrape) while the stage runs, from the moment every stage's Setup has
+// returned, and once more after Teardown for the report, which must then
+// still carry the final values. It must be safe for concurrent use, must
+// not block, and should cost no more than a few atomic loads or one short
+// lock: it may be called several times a second. It should return the same
+// names, in the same order, on every call.
+type StatsReporter interface {
+	Stats() []Stat
+}
+
+// StatKind says how a Stat's value behaves over a run.
+type StatKind uint8
+
+const (
+	// StatGauge is a value that goes up and down (batches in flight now).
+	StatGauge StatKind = iota
+	// StatCounter is a value that only grows during a run (restarts so
+	// far). Prometheus exposes it with a _total suffix.
+	StatCounter
+)
+
+// String returns "gauge" or "counter".
+func (k StatKind) String() string {
+	if k == StatCounter {
+		return "counter"
+	}
+	return "gauge"
+}
+
+// Stat is one number a StatsReporter reports.
+type Stat struct {
+	// Name is lower snake_case ([a-z][a-z0-9_]*), without a unit suffix
+	// such as _total; Prometheus exposes it as sluice_NAME (plus _total
+	// for a counter) with a stage label. Use the Stat* names below for the
+	// numbers they describe, so that every plugin stage reports alike.
+	Name string
+	// Help is one sentence saying what the number counts.
+	Help  string
+	Kind  StatKind
+	Value float64
+}
+
+// Well-known stat names. Classifier plugin stages report both.
+const (
+	// StatPluginRestarts counts plugin instances replaced after a crash or
+	// a hung call, during the run so far (a counter).
+	StatPluginRestarts = "plugin_restarts"
+	// StatPluginInFlight is the number of batches sent to plugin instances
+	// and not answered yet (a gauge).
+	StatPluginInFlight = "plugin_inflight_batches"
+)
+
+// ValidStatName reports whether name can be a Stat's name: lower
+// snake_case, starting with a letter, at most 64 bytes. Stats with other
+// names are left out of the metrics.
+func ValidStatName(name string) bool {
+	if name == "" || len(name) > 64 || name[0] < 'a' || name[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// Stats is a stage's stats. In JSON it is an object from name to value,
+// in the order reported (help and kind are documentation, not data).
+type Stats []Stat
+
+// MarshalJSON writes the stats as {"name": value, ...}.
+func (s Stats) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, st := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		name, err := json.Marshal(st.Name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(st.Value)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, name...), ':'), v...)
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads an object from name to value; names come back
+// sorted, with Help and Kind unset.
+func (s *Stats) UnmarshalJSON(b []byte) error {
+	var m map[string]float64
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*s = (*s)[:0]
+	for name, v := range m {
+		*s = append(*s, Stat{Name: name, Value: v})
+	}
+	sort.Slice(*s, func(i, j int) bool { return (*s)[i].Name < (*s)[j].Name })
+	return nil
+}
+
+// Get returns the value of the stat called name and whether there is one.
+func (s Stats) Get(name string) (float64, bool) {
+	for _, st := range s {
+		if st.Name == name {
+			return st.Value, true
+		}
+	}
+	return 0, false
+}
+
+// batchBounds are the upper bounds of the batch latency histogram buckets:
+// 100µs to 1 minute in steps of about 2.5×, wide enough for a batch of one
+// File record (a whole file split by one worker).
+var batchBounds = [...]time.Duration{
+	100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2500 * time.Millisecond, 5 * time.Second,
+	10 * time.Second, 30 * time.Second, time.Minute,
+}
+
+// latency is a stage's batch latency histogram, updated by its workers with
+// one atomic add per batch (plus one for the sum).
+type latency struct {
+	counts [len(batchBounds) + 1]atomic.Uint64 // the last is above the last bound
+	sum    atomic.Int64
+}
+
+func (h *latency) observe(d time.Duration) {
+	i := 0
+	for i < len(batchBounds) && d > batchBounds[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	h.sum.Add(int64(d))
+}
+
+func (h *latency) snapshot() Histogram {
+	out := Histogram{Bounds: batchBounds[:], Counts: make([]uint64, len(h.counts)), Sum: time.Duration(h.sum.Load())}
+	for i := range h.counts {
+		out.Counts[i] = h.counts[i].Load()
+		out.Count += out.Counts[i]
+	}
+	return out
+}
+
+// Histogram is a snapshot of a stage's batch latencies: how long its
+// workers spent on each batch (Process over every record of the batch, one
+// ProcessBatch call, or Add over every record for an Aggregator).
+type Histogram struct {
+	// Bounds are the buckets' upper bounds, ascending, from 100µs to one
+	// minute. The slice is shared by every Histogram and must not be
+	// modified.
+	Bounds []time.Duration
+	// Counts[i] is the number of batches that took more than Bounds[i-1]
+	// and at most Bounds[i]; the last element counts those above every
+	// bound. It is not cumulative.
+	Counts []uint64
+	// Count is the number of batches; Sum their total time.
+	Count uint64
+	Sum   time.Duration
+}
