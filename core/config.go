@@ -88,7 +88,7 @@ var stageKeyDocs = []KeyDoc{
 	{"use", "string", "", "The stage kind (see the stage reference). Required."},
 	{"from", "string or list", "", "The stage(s) whose output this stage reads. Several names are a fan-in; a stage named by several others is a fan-out (each consumer gets every record). Required except for sources."},
 	{"workers", "integer or `auto`", "auto", "Concurrent workers; `auto` is one per core. Sources always run on one."},
-	{"ordered", "bool", "false", "Keep input order in the output when workers > 1, at the cost of holding each batch's output until the batches before it are sent."},
+	{"ordered", "bool", "false", "Keep input order in the output when workers > 1: each batch's output waits in a bounded queue until the batches before it are sent, so a worker may idle but memory stays bounded."},
 	{"on_error", "`fail`, `skip` or `dead_letter`", "fail", "What to do with a record the stage cannot process: stop the run and report it, count and log it, or write it with the reason to the dead-letter file."},
 	{"dead_letter", "path", "dead-letters/STAGE.jsonl", "The dead-letter file (JSON lines) for `on_error: dead_letter`."},
 	{"with", "mapping", "", "The kind's options. Unknown options are errors."},

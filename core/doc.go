@@ -41,9 +41,10 @@
 //
 // The runner owns every goroutine and channel: stages never start
 // goroutines and never close channels. Each stage runs on a conc pool of its
-// workers; `ordered: true` runs it on a conc stream instead, which keeps
-// input order by holding each batch's output until the batches before it
-// are sent. The first error under `on_error: fail` cancels everything and is
+// workers; with `ordered: true` each input batch's output goes into a
+// bounded queue of its own and a sequencer forwards the queues in input
+// order, so order is kept while a batch whose turn has not come waits
+// (memory stays bounded even when one task emits a whole file). The first error under `on_error: fail` cancels everything and is
 // reported with the stage and the record's position; `skip` counts and logs
 // the record; `dead_letter` writes it with the reason to a JSON-lines file.
 // A panic in a stage becomes an error naming the stage (the stack goes to

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/core"
@@ -131,10 +132,11 @@ var (
 
 // testWorld is a registry whose sinks and counters can be inspected.
 type testWorld struct {
-	reg    *core.Registry
-	sinks  map[string]*sink
-	totals map[string]*int64
-	mu     sync.Mutex
+	emitted atomic.Int64 // by expand stages
+	reg     *core.Registry
+	sinks   map[string]*sink
+	totals  map[string]*int64
+	mu      sync.Mutex
 }
 
 func newWorld() *testWorld {
@@ -162,6 +164,9 @@ func newWorld() *testWorld {
 			w.sinks[o.Name] = s
 			return s, nil
 		}))
+	w.reg.Register(core.Define("expand", "Emits many records per record.", nil,
+		func() *expandOptions { return &expandOptions{Count: 10} },
+		func(o *expandOptions) (core.Stage, error) { return &expander{count: o.Count, emitted: &w.emitted}, nil }))
 	w.reg.Register(core.Define("count", "Counts records.", nil,
 		func() *sinkOptions { return &sinkOptions{Name: "default"} },
 		func(o *sinkOptions) (core.Stage, error) {
@@ -172,4 +177,30 @@ func newWorld() *testWorld {
 			return &counter{total: t}, nil
 		}))
 	return w
+}
+
+// expander emits Count records per input record, counting what it emitted,
+// so a test can see how far ahead of its consumer it gets.
+type expander struct {
+	count   int
+	emitted *atomic.Int64
+}
+
+type expandOptions struct {
+	Count int `yaml:"count" doc:"Records emitted per input record."`
+}
+
+func (e *expander) Signature() core.Signature {
+	return core.Signature{In: core.Records, Out: core.Line}
+}
+
+func (e *expander) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
+	for i := 0; i < e.count; i++ {
+		rec := core.Record{Type: core.Line, Data: r.Data, Source: core.Position{File: string(r.Data), Ordinal: int64(i + 1)}}
+		if err := out.Emit(&rec); err != nil {
+			return err
+		}
+		e.emitted.Add(1)
+	}
+	return nil
 }

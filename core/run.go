@@ -9,9 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sourcegraph/conc"
 	"github.com/sourcegraph/conc/panics"
 	"github.com/sourcegraph/conc/pool"
-	"github.com/sourcegraph/conc/stream"
 )
 
 // RunOptions configure a run.
@@ -51,9 +51,10 @@ var ErrInterrupted = errors.New("run interrupted")
 // pool of its workers, fed by a bounded channel of batches (the pipeline's
 // queue setting), so a slow stage holds back its producers instead of
 // letting memory grow. Sources run on one goroutine. With ordered: true a
-// stage with several workers runs on a conc stream, which emits each input
-// batch's output in input order: the output of a batch is held until every
-// earlier batch's output has been sent, so its cost is that buffering.
+// stage with several workers emits each input batch's output in input
+// order: a batch's output waits in a bounded queue of its own until every
+// earlier batch's output has been sent, so its cost is that waiting (a
+// worker whose queue is full idles), not memory.
 //
 // The first error cancels the run (under on_error: fail, a record error is
 // such an error). Outputs are committed only when every stage finished
@@ -306,46 +307,67 @@ func (sr *stageRun) runUnordered(ctx context.Context) error {
 	return sr.finish(ctx)
 }
 
+// runOrdered runs an ordered stage with several workers. Each input batch
+// is a task on a conc pool that emits into a queue of its own, bounded like
+// a stage's input; one sequencer forwards the queues downstream in the
+// order the batches arrived. A task whose turn has not come blocks when its
+// queue is full, so memory stays bounded (workers × queue batches) even
+// when one task emits a whole 60 GB file's records, which conc's stream
+// would have held until the task returned.
 func (sr *stageRun) runOrdered(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := stream.New().WithMaxGoroutines(sr.node.Workers)
-	var firstErr error // only touched by callbacks, which run one at a time, in order
+	type slot struct {
+		out chan *Batch // the task's output; closed when the task returns
+		err error       // the task's error, set before out is closed
+	}
+	slots := make(chan *slot, sr.node.Workers)
+	var seqErr error // owned by the sequencer until seq.Wait returns
+	var seq conc.WaitGroup
+	seq.Go(func() {
+		for s := range slots {
+			for b := range s.out {
+				if seqErr == nil {
+					if seqErr = sr.send(sctx, b); seqErr != nil {
+						cancel()
+					}
+				}
+			}
+			if seqErr == nil && s.err != nil {
+				seqErr = s.err
+				cancel()
+			}
+		}
+	})
+	p := pool.New().WithMaxGoroutines(sr.node.Workers)
+dispatch:
 	for {
 		b, ok := sr.receive(sctx)
 		if !ok {
 			break
 		}
-		s.Go(func() stream.Callback {
-			var held []*Batch
-			em := sr.emitter(sctx, &held)
-			err := sr.protect(func() error {
+		s := &slot{out: make(chan *Batch, cap(sr.in))}
+		select {
+		case slots <- s:
+		case <-sctx.Done():
+			break dispatch
+		}
+		p.Go(func() {
+			em := sr.emitter(sctx, s.out)
+			s.err = sr.protect(func() error {
 				if err := sr.processBatch(sctx, b, em); err != nil {
 					return err
 				}
 				return em.flush()
 			})
-			return func() {
-				if firstErr != nil {
-					return
-				}
-				if err == nil {
-					for _, ob := range held {
-						if err = sr.send(sctx, ob); err != nil {
-							break
-						}
-					}
-				}
-				if err != nil {
-					firstErr = err
-					cancel()
-				}
-			}
+			close(s.out)
 		})
 	}
-	s.Wait()
-	if firstErr != nil {
-		return firstErr
+	p.Wait()
+	close(slots)
+	seq.Wait()
+	if seqErr != nil {
+		return seqErr
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -462,18 +484,20 @@ func (sr *stageRun) send(ctx context.Context, b *Batch) error {
 	return nil
 }
 
-func (sr *stageRun) emitter(ctx context.Context, hold *[]*Batch) *emitter {
-	return &emitter{sr: sr, ctx: ctx, hold: hold}
+// emitter returns an emitter that sends full batches downstream, or into
+// to when it is not nil (an ordered stage's per-task queue).
+func (sr *stageRun) emitter(ctx context.Context, to chan<- *Batch) *emitter {
+	return &emitter{sr: sr, ctx: ctx, to: to}
 }
 
 // emitter is the runner's Emitter: it fills batches and sends them
-// downstream (or holds them, for ordered stages), and applies the stage's
+// downstream (or into a per-task queue, for ordered stages), and applies the stage's
 // error policy to rejected records.
 type emitter struct {
 	sr       *stageRun
 	ctx      context.Context
 	buf      []Record
-	hold     *[]*Batch
+	to       chan<- *Batch
 	rejected int64 // records rejected in the current batch, for the ledger
 }
 
@@ -499,9 +523,13 @@ func (e *emitter) flush() error {
 	b := &Batch{Records: e.buf}
 	e.buf = nil
 	e.sr.c.Out.Add(int64(len(b.Records)))
-	if e.hold != nil {
-		*e.hold = append(*e.hold, b)
-		return nil
+	if e.to != nil {
+		select {
+		case e.to <- b:
+			return nil
+		case <-e.ctx.Done():
+			return e.ctx.Err()
+		}
 	}
 	return e.sr.send(e.ctx, b)
 }

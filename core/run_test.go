@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -280,4 +281,75 @@ stages:
 			t.Errorf("Mermaid lacks %s:\n%s", want, mm)
 		}
 	}
+}
+
+// TestOrderedStreamsWithBoundedMemory runs an ordered stage whose tasks
+// each emit 50,000 records into a slow sink: order must be kept, and the
+// stage must never get more than a few queues' worth ahead of the sink
+// (a task's output is streamed, not held until the task returns).
+func TestOrderedStreamsWithBoundedMemory(t *testing.T) {
+	w := newWorld()
+	var (
+		received, maxGap int64
+		last             string
+		lastOrd          int64
+		orderErr         error
+	)
+	w.reg.Register(core.Define("probe", "Checks order and lag.", nil,
+		func() *sinkOptions { return &sinkOptions{} },
+		func(*sinkOptions) (core.Stage, error) {
+			return probe(func(r *core.Record) {
+				received++
+				if gap := w.emitted.Load() - received; gap > maxGap {
+					maxGap = gap
+				}
+				f := string(r.Data)
+				switch {
+				case f == last && r.Source.Ordinal == lastOrd+1, f > last && r.Source.Ordinal == 1:
+				default:
+					if orderErr == nil {
+						orderErr = fmt.Errorf("record %s #%d after %s #%d", f, r.Source.Ordinal, last, lastOrd)
+					}
+				}
+				last, lastOrd = f, r.Source.Ordinal
+				if received%5000 == 0 {
+					time.Sleep(2 * time.Millisecond) // a slow consumer
+				}
+			}), nil
+		}))
+	g := load(t, w, `
+batch_size: 10
+queue: 2
+stages:
+  a: {use: gen, with: {count: 4}}
+  x: {use: expand, from: a, workers: 4, ordered: true, with: {count: 50000}}
+  s: {use: probe, from: x}
+`)
+	if _, err := core.Run(context.Background(), g, core.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if orderErr != nil {
+		t.Fatal(orderErr)
+	}
+	if received != 200000 {
+		t.Fatalf("received %d records, want 200000", received)
+	}
+	// Four tasks' queues of 2 batches, their emitters' batch, the sink's
+	// queue: a few hundred records. Holding a task's output would be 50,000.
+	if maxGap > 1000 {
+		t.Fatalf("the ordered stage ran %d records ahead of its consumer: output is held, not streamed", maxGap)
+	}
+	t.Logf("largest lead over the consumer: %d records", maxGap)
+}
+
+// probe is a one-worker sink calling f for every record.
+type probe func(r *core.Record)
+
+func (p probe) Signature() core.Signature {
+	return core.Signature{In: core.Records, Terminal: true, MaxWorkers: 1}
+}
+
+func (p probe) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
+	p(r)
+	return nil
 }
