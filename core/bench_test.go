@@ -35,7 +35,9 @@ func (s *benchSource) Read(ctx context.Context, out core.Emitter) error {
 
 type benchPass struct{}
 
-func (benchPass) Signature() core.Signature { return core.Signature{In: core.Records, Passthrough: true} }
+func (benchPass) Signature() core.Signature {
+	return core.Signature{In: core.Records, Passthrough: true}
+}
 
 func (benchPass) Process(_ context.Context, r *core.Record, out core.Emitter) error {
 	return out.Emit(r)

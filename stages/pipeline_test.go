@@ -22,7 +22,7 @@ import (
 
 // attributeCounts is the count stage's JSON in attributes mode.
 type attributeCounts struct {
-	Records    int64                                   `json:"records"`
+	Records    int64                                  `json:"records"`
 	Attributes map[string]map[string]map[string]int64 `json:"attributes"`
 }
 
