@@ -29,7 +29,7 @@ type Config struct {
 	Timeout      core.Duration     `yaml:"timeout" doc:"Longest an instance may go without answering while a batch waits; past it the instance is replaced and the batch retried."`
 	StartTimeout core.Duration     `yaml:"start_timeout" doc:"Longest starting one instance may take: process start, handshake, Describe and Init."`
 	MaxRestarts  int               `yaml:"max_restarts" doc:"Restarts allowed per run before it fails (restarts spent isolating a poison record are not counted)."`
-	SHA256       string            `yaml:"sha256" doc:"Optional hex SHA-256 of the executable; a mismatch refuses to start it."`
+	SHA256       string            `yaml:"sha256" doc:"Optional hex SHA-256 of the executable (of the script, for a Python plugin run as [python3, script.py]); a mismatch refuses to start it."`
 	Env          map[string]string `yaml:"env" doc:"Environment variables added to the plugin's environment."`
 
 	// Dir is the directory that a relative executable path in Command, a

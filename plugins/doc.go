@@ -25,8 +25,13 @@
 //
 // # Processes
 //
-// Each instance is a go-plugin subprocess speaking gRPC only, with AutoMTLS
-// and the sdk's handshake cookie and protocol version. It is started without
+// Each instance is a go-plugin subprocess speaking gRPC only, with the sdk's
+// handshake cookie and protocol version, and with AutoMTLS when the
+// executable is a Go program (only go-plugin's Go server implements it).
+// Other plugins, such as Python ones written with sdk/python and named as
+// [python3, plugin.py], listen on a unix socket in a private directory; for
+// them plugin.sha256 pins the script the interpreter runs, not the
+// interpreter. It is started without
 // a shell, with stdin from /dev/null, in a process group of its own and with
 // SIGKILL as its parent-death signal (Linux): stopping an instance kills its
 // whole group, so whatever the plugin started goes too, and a host that dies

@@ -124,8 +124,8 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 			return pr, nil
 		},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		SkipHostEnv:      true, // the launcher adds the host's environment itself
+		AutoMTLS:         p.launch.mtls, // Go plugins only (see launcher.mtls)
+		SkipHostEnv:      true,          // the launcher adds the host's environment itself
 		StartTimeout:     time.Duration(p.cfg.StartTimeout),
 		SyncStdout:       out.writer("stdout"),
 		SyncStderr:       out.writer("stderr"),
@@ -273,13 +273,13 @@ func startError(err error, inst *instance, startTimeout time.Duration) error {
 	case strings.Contains(msg, "Unrecognized remote plugin message"):
 		line := strings.TrimSpace(strings.SplitN(strings.TrimPrefix(msg[strings.Index(msg, "Unrecognized remote plugin message"):], "Unrecognized remote plugin message:"), "\n", 2)[0])
 		if line == "" {
-			return fmt.Errorf("%w: the plugin exited before the handshake%s; is it a sluice plugin? (its main must call sdk.Serve)%s",
+			return fmt.Errorf("%w: the plugin exited before the handshake%s; is it a sluice plugin? (its main must call sdk.Serve, or sluice_plugin.serve in Python)%s",
 				ErrHandshake, with(status), formatTail(tail))
 		}
-		return fmt.Errorf("%w: the plugin wrote %q on stdout instead of the handshake; a plugin must print nothing on stdout before sdk.Serve (log to stderr instead)%s",
+		return fmt.Errorf("%w: the plugin wrote %q on stdout instead of the handshake; a plugin must print nothing on stdout before sdk.Serve (log to stderr instead; in Python, import sluice_plugin first)%s",
 			ErrHandshake, line, formatTail(tail))
 	case strings.Contains(msg, "plugin exited before we could connect"):
-		return fmt.Errorf("%w: the plugin exited before the handshake%s; is it a sluice plugin? (its main must call sdk.Serve)%s",
+		return fmt.Errorf("%w: the plugin exited before the handshake%s; is it a sluice plugin? (its main must call sdk.Serve, or sluice_plugin.serve in Python)%s",
 			ErrHandshake, with(status), formatTail(tail))
 	case strings.Contains(msg, "timeout while waiting for plugin to start"):
 		return fmt.Errorf("%w: no handshake within plugin.start_timeout (%s); a plugin's main must call sdk.Serve promptly%s",

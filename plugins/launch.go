@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"crypto/sha256"
+	"debug/buildinfo"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,7 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/go-plugin"
 )
@@ -24,8 +27,18 @@ type launcher struct {
 	args []string // argv[1:]
 	env  []string // KEY=VALUE added to the host's environment
 	dir  string   // working directory; "" for the current one
-	sum  []byte   // required SHA-256 of path, or nil
+	sum  []byte   // required SHA-256 of pinned, or nil
 	desc string   // how the user named it, for errors
+
+	// pinned is the file plugin.sha256 covers: the executable, or for an
+	// interpreter (python3 plugin.py) the script it runs; "" when an
+	// interpreter runs no script file (python3 -m module).
+	pinned string
+	// mtls says whether go-plugin's AutoMTLS is used. Only go-plugin's Go
+	// server implements it, so it is on for Go executables and off for
+	// anything else (a Python plugin listens on a unix socket in a private
+	// directory instead, which only this user can reach).
+	mtls bool
 }
 
 // newLauncher resolves cfg into a launcher, building cfg.Source first when
@@ -52,7 +65,7 @@ func newLauncher(ctx context.Context, cfg *Config, log *slog.Logger) (*launcher,
 		if err != nil {
 			return nil, fmt.Errorf("plugin.source %q: %w", cfg.Source, err)
 		}
-		l.path, l.desc = path, cfg.Source
+		l.path, l.desc, l.pinned, l.mtls = path, cfg.Source, path, true
 		return l, nil
 	}
 	l.desc = cfg.Command[0]
@@ -61,7 +74,75 @@ func newLauncher(ctx context.Context, cfg *Config, log *slog.Logger) (*launcher,
 		return nil, fmt.Errorf("plugin.command %q: %w", cfg.Command[0], err)
 	}
 	l.path, l.args = path, cfg.Command[1:]
+	l.mtls = isGoExecutable(path)
+	l.pinned = path
+	if isInterpreter(path) || isInterpreter(cfg.Command[0]) {
+		l.pinned = ""
+		if script := scriptArg(cfg.Command[1:]); script != "" {
+			if !filepath.IsAbs(script) && cfg.Dir != "" {
+				script = filepath.Join(cfg.Dir, script)
+			}
+			if l.pinned, err = filepath.Abs(script); err != nil {
+				return nil, fmt.Errorf("plugin.command: %w", err)
+			}
+		} else if l.sum != nil {
+			return nil, fmt.Errorf("plugin.sha256 pins the script an interpreter runs, but %q runs none; name the script file (python3 path/to/plugin.py)", strings.Join(cfg.Command, " "))
+		}
+	}
 	return l, nil
+}
+
+// isGoExecutable reports whether path is a program built by the Go
+// toolchain, which is how the host knows its plugin speaks AutoMTLS.
+func isGoExecutable(path string) bool {
+	_, err := buildinfo.ReadFile(path)
+	return err == nil
+}
+
+// interpreterRE matches the names of the interpreters whose plugins are
+// scripts: python, python3, python3.11, pypy3.
+var interpreterRE = regexp.MustCompile(`^(python|pypy)[0-9.]*$`)
+
+func isInterpreter(path string) bool {
+	return interpreterRE.MatchString(filepath.Base(path))
+}
+
+// scriptArg returns the script in a Python interpreter's arguments: the
+// first one that is not an option or an option's value. It returns "" when
+// there is none, or when -c, -m or - runs code that is not a named file.
+func scriptArg(args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			if i+1 < len(args) {
+				return args[i+1]
+			}
+			return ""
+		case a == "-":
+			return ""
+		case strings.HasPrefix(a, "--"):
+			if a == "--check-hash-based-pycs" {
+				i++
+			}
+		case strings.HasPrefix(a, "-"):
+		flags:
+			for j, c := range a[1:] {
+				switch c {
+				case 'c', 'm':
+					return ""
+				case 'W', 'X': // the rest, or the next argument, is the value
+					if j == len(a)-2 {
+						i++
+					}
+					break flags
+				}
+			}
+		default:
+			return a
+		}
+	}
+	return ""
 }
 
 // resolveExecutable finds name as exec.LookPath would, except that a
@@ -96,22 +177,23 @@ func resolveExecutable(name, dir string) (string, error) {
 	return path, nil
 }
 
-// verify checks the executable against the pinned checksum, with
-// go-plugin's SecureConfig. It is called before every start, so a binary
-// replaced during a run is refused at its next restart.
+// verify checks the pinned file (the executable, or an interpreter's
+// script) against plugin.sha256, with go-plugin's SecureConfig. It is
+// called before every start, so a file replaced during a run is refused at
+// its next restart.
 func (l *launcher) verify() error {
 	if l.sum == nil {
 		return nil
 	}
 	sc := &plugin.SecureConfig{Checksum: l.sum, Hash: sha256.New()}
-	ok, err := sc.Check(l.path)
+	ok, err := sc.Check(l.pinned)
 	if err != nil {
-		return fmt.Errorf("checksum of %s: %w", l.path, err)
+		return fmt.Errorf("checksum of %s: %w", l.pinned, err)
 	}
 	if !ok {
-		got, _ := fileSHA256(l.path)
-		return fmt.Errorf("%w: %s has SHA-256 %s but plugin.sha256 pins %s; if the new binary is trusted, update plugin.sha256",
-			ErrChecksum, l.path, got, hex.EncodeToString(l.sum))
+		got, _ := fileSHA256(l.pinned)
+		return fmt.Errorf("%w: %s has SHA-256 %s but plugin.sha256 pins %s; if the new file is trusted, update plugin.sha256",
+			ErrChecksum, l.pinned, got, hex.EncodeToString(l.sum))
 	}
 	return nil
 }

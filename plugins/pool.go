@@ -217,6 +217,8 @@ func guessName(cfg *Config) string {
 			return filepath.Base(abs)
 		}
 		return cfg.Source
+	case len(cfg.Command) > 1 && isInterpreter(cfg.Command[0]) && scriptArg(cfg.Command[1:]) != "":
+		return filepath.Base(scriptArg(cfg.Command[1:])) // python3 plugin.py: "plugin.py"
 	case len(cfg.Command) > 0:
 		return filepath.Base(cfg.Command[0])
 	}

@@ -128,7 +128,7 @@ func (p *process) ID() string {
 
 // Diagnose adds to go-plugin's message for a failed handshake.
 func (p *process) Diagnose(context.Context) string {
-	return "a sluice plugin must call sdk.Serve from main and print nothing on stdout before it"
+	return "a sluice plugin must call sdk.Serve from main (sluice_plugin.serve in Python) and print nothing on stdout before it"
 }
 
 // PluginToHost implements runner.AddrTranslator; addresses need no

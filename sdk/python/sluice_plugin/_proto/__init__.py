@@ -1,0 +1,1 @@
+"""Generated protocol code (generate.sh); not part of the sdk's API."""
