@@ -132,46 +132,7 @@ func TestPythonPluginKilledRepeatedly(t *testing.T) {
 		t.Fatalf("rules: exit %d\n%s", res.code, res.stderr)
 	}
 
-	cmd := exec.Command(sluiceBin, "run", "--log-level", "warn", "plugin.yaml")
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	kills := 0
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	timeout := time.After(3 * time.Minute)
-loop:
-	for {
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("plugin run failed after %d kills: %v\n%s", kills, err, stderr.String())
-			}
-			break loop
-		case <-tick.C:
-			if staged, _ := filepath.Glob(filepath.Join(dir, "out", "plugin", "sorted", ".sluice-tmp-*", "*")); len(staged) == 0 {
-				continue
-			}
-			for _, pid := range children(cmd.Process.Pid) {
-				if cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); bytes.Contains(cl, []byte("py-classifier/plugin.py")) {
-					syscall.Kill(pid, syscall.SIGKILL)
-					kills++
-					break
-				}
-			}
-		case <-timeout:
-			cmd.Process.Kill()
-			t.Fatalf("run did not finish\n%s", stderr.String())
-		}
-	}
-	if kills < 2 {
-		t.Fatalf("only %d kills happened during the run: make the input larger", kills)
-	}
+	kills := runKillingPlugin(t, dir, "plugin.yaml", "plugin", "py-classifier/plugin.py")
 	t.Logf("%d python plugin processes killed during the run", kills)
 	sameTree(t, filepath.Join(dir, "out", "plugin"), filepath.Join(dir, "out", "rules"))
 }
