@@ -75,8 +75,11 @@
 //
 // Process is called concurrently by the stage's workers and takes no lock
 // on the hot path beyond a sync.Pool of evaluators. Records are parsed
-// lazily, at most once per record: rules that read only attr() and name()
-// parse only the root start tag; text(), texts() and has() parse the whole
-// record once, whatever the number of rules. Emitting costs one record
+// lazily, at most once per record, and only as far as the rules read:
+// attr() and name() read the root start tag; text() and has() read on up
+// to the first element their path matches (the W1 rule reads a record's
+// first lines); texts() reads the whole record. A malformation beyond what
+// the rules read is not classify's to report (split checks every record it
+// emits). Emitting costs one record
 // copy, plus one map per record when labels are set.
 package classify

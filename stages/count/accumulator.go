@@ -2,8 +2,9 @@ package count
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
+	"strings"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
@@ -11,14 +12,14 @@ import (
 )
 
 // accumulator is one worker's counts. Keys are tuples of strings encoded
-// in one string, each part preceded by its length as a uvarint, so that
-// any bytes may appear in a part and a tuple is one map key.
+// as one byte string (see appendPart).
 type accumulator struct {
 	s      *Stage
 	ev     *recexpr.Evaluator
-	groups counter // key tuple → records
-	attrs  counter // key tuple, element, attribute, value → occurrences
-	buf    []byte  // the key being built; reused
+	groups counter   // key tuple → records
+	attrs  attrTally // key tuple, element, attribute → value → occurrences
+	elems  *elemCache
+	buf    []byte // the key being built; reused
 }
 
 // Add counts one record. Every expression and the XML parse run before
@@ -51,19 +52,65 @@ func (a *accumulator) Add(ctx context.Context, r *core.Record) error {
 // prefix a.buf[:prefix]. It allocates nothing for keys already counted.
 func (a *accumulator) addTree(prefix int, t *xmlview.Tree) {
 	for i := range t.Len() {
-		e := t.Element(i)
-		if len(e.Attrs) == 0 {
+		n := t.NumAttrs(i)
+		if n == 0 {
 			continue
 		}
-		a.buf = appendName(a.buf[:prefix], e.Name)
-		elem := len(a.buf)
-		for _, at := range e.Attrs {
-			a.buf = appendName(a.buf[:elem], at.Name)
-			a.buf = appendPart(a.buf, at.Value)
-			a.attrs.add(a.buf, 1)
+		name := t.Name(i)
+		e := &a.elems[elemSlot(name)]
+		hit := e.local == name.Local && e.space == name.Space && e.by == string(a.buf[:prefix])
+		if !hit {
+			e.space, e.local, e.by = strings.Clone(name.Space), strings.Clone(name.Local), string(a.buf[:prefix])
+			e.attrs = e.attrs[:0]
+		}
+		elem := -1 // a.buf holds the element's key prefix once elem >= 0
+		for j := range n {
+			at := t.Attr(i, j)
+			var vals *counter
+			if j < len(e.attrs) && e.attrs[j].local == at.Name.Local && e.attrs[j].space == at.Name.Space {
+				vals = e.attrs[j].vals
+			} else {
+				if elem < 0 {
+					a.buf = appendName(a.buf[:prefix], name)
+					elem = len(a.buf)
+				}
+				a.buf = appendName(a.buf[:elem], at.Name)
+				vals = a.attrs.values(a.buf)
+				ae := attrEntry{space: strings.Clone(at.Name.Space), local: strings.Clone(at.Name.Local), vals: vals}
+				if j < len(e.attrs) {
+					e.attrs[j] = ae
+				} else {
+					e.attrs = append(e.attrs, ae)
+				}
+			}
+			vals.add(bytesOf(at.Value), 1)
 		}
 	}
 	a.buf = a.buf[:prefix]
+}
+
+// elemCache remembers, for recently seen element names, the value counters
+// of their attributes in the order they came, so that records shaped
+// alike are counted without building and hashing a key prefix per
+// attribute: a name comparison replaces the lookup. It is direct-mapped by
+// a cheap hash of the element's name; every entry is checked in full
+// before use.
+type elemCache [256]struct {
+	space, local, by string // copies, never the record's memory
+	attrs            []attrEntry
+}
+
+type attrEntry struct {
+	space, local string
+	vals         *counter
+}
+
+func elemSlot(n xmlview.Name) int {
+	h := uint32(2166136261) ^ uint32(len(n.Space)) // FNV-1a over the local name
+	for i := 0; i < len(n.Local); i++ {
+		h = (h ^ uint32(n.Local[i])) * 16777619
+	}
+	return int(h % uint32(len(elemCache{})))
 }
 
 // Merge adds other's counts to a's.
@@ -77,80 +124,71 @@ func (a *accumulator) Merge(other core.Accumulator) error {
 	return nil
 }
 
-// counter maps encoded keys to counts. A key already present is counted
-// without allocating: the lookup m[string(b)] does not copy b, and the
-// count lives in a slice rather than in the map, so no map assignment
-// (which would copy the key) is needed either.
-type counter struct {
-	index  map[string]int
-	counts []int64
+// attrTally are the attribute counts: for each key prefix (the by keys,
+// the element and the attribute, encoded), the counts of its values. Two
+// levels keep the values of one attribute together: the few values of
+// low-cardinality attributes (type, lang, role) stay in small tables that
+// stay in the CPU's caches, apart from the millions of record ids, and a
+// value is stored without its prefix.
+type attrTally struct {
+	prefixes counter    // prefix → index in vals, held as the count
+	vals     []*counter // value → occurrences, per prefix
 }
 
-func newCounter() counter { return counter{index: map[string]int{}} }
-
-func (c *counter) add(key []byte, n int64) {
-	if i, ok := c.index[string(key)]; ok {
-		c.counts[i] += n
-		return
+// values returns the value counter of prefix, making it if needed.
+func (ac *attrTally) values(prefix []byte) *counter {
+	off, found := ac.prefixes.find(prefix)
+	if !found {
+		ac.prefixes.addAt(off, int64(len(ac.vals)))
+		ac.vals = append(ac.vals, &counter{})
 	}
-	c.index[string(key)] = len(c.counts)
-	c.counts = append(c.counts, n)
+	return ac.vals[ac.prefixes.countAt(off)]
 }
 
-// addString is add for a key that is already a string (no copy is made).
-func (c *counter) addString(key string, n int64) {
-	if i, ok := c.index[key]; ok {
-		c.counts[i] += n
-		return
-	}
-	c.index[key] = len(c.counts)
-	c.counts = append(c.counts, n)
-}
-
-func (c *counter) merge(o *counter) {
-	for k, i := range o.index {
-		c.addString(k, o.counts[i])
+// merge adds o's counts to ac's.
+func (ac *attrTally) merge(o *attrTally) {
+	for _, off := range o.prefixes.offsets() {
+		ac.values(o.prefixes.keyAt(off)).merge(o.vals[o.prefixes.countAt(off)])
 	}
 }
 
-func appendPart(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
+// distinct returns the number of distinct (prefix, value) keys.
+func (ac *attrTally) distinct() int {
+	n := 0
+	for _, v := range ac.vals {
+		n += v.len()
+	}
+	return n
+}
+
+// memory returns the bytes the counts hold.
+func (ac *attrTally) memory() int {
+	n := ac.prefixes.memory() + 8*cap(ac.vals)
+	for _, v := range ac.vals {
+		n += v.memory()
+	}
+	return n
+}
+
+// bytesOf returns s's bytes without copying them, for reading only (hashing
+// and comparing a value, or copying it into a counter).
+func bytesOf(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // appendName appends a name in Clark notation as one part.
 func appendName(b []byte, n xmlview.Name) []byte {
-	size := len(n.Local)
 	if n.Space != "" {
-		size += len(n.Space) + 2
+		b = append(b, '{')
+		b = appendPartBytes(b, n.Space)
+		b = append(b, '}')
 	}
-	b = binary.AppendUvarint(b, uint64(size))
-	return n.AppendClark(b)
+	return appendPart(b, n.Local)
 }
 
-// splitParts decodes an encoded key into dst (which must have room for
-// every part); the parts share the key's memory.
-func splitParts(key string, dst []string) []string {
-	dst = dst[:0]
-	for len(key) > 0 {
-		n, w := uvarint(key)
-		key = key[w:]
-		dst = append(dst, key[:n])
-		key = key[n:]
-	}
-	return dst
-}
-
-// uvarint decodes a length written by binary.AppendUvarint.
-func uvarint(s string) (n uint64, width int) {
-	var shift uint
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if b < 0x80 {
-			return n | uint64(b)<<shift, i + 1
-		}
-		n |= uint64(b&0x7f) << shift
-		shift += 7
-	}
-	panic("count: truncated key") // keys are only made by appendPart
+// appendPartBytes appends s escaped as in a part, without terminating the
+// part.
+func appendPartBytes(b []byte, s string) []byte {
+	b = appendPart(b, s)
+	return b[:len(b)-2]
 }

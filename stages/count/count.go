@@ -139,7 +139,7 @@ func (s *Stage) NewAccumulator() core.Accumulator {
 		s:      s,
 		ev:     recexpr.NewEvaluator(),
 		groups: newCounter(),
-		attrs:  newCounter(),
+		elems:  new(elemCache),
 	}
 }
 
@@ -151,10 +151,10 @@ func (s *Stage) Finish(ctx context.Context, acc core.Accumulator, out core.Emitt
 		return core.Fatal(fmt.Errorf("count: Finish given an accumulator of another stage (%T)", acc))
 	}
 	if len(s.by) == 0 {
-		a.groups.addString("", 0) // the one group exists even with no records
+		a.groups.add(nil, 0) // the one group exists even with no records
 	}
-	for _, n := range a.groups.counts {
-		s.records += n
+	for _, off := range a.groups.offsets() {
+		s.records += a.groups.countAt(off)
 	}
 	dir := filepath.Dir(s.output)
 	if err := os.MkdirAll(dir, 0o755); err != nil { // normally done at Setup

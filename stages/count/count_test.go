@@ -11,6 +11,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -382,8 +384,9 @@ func TestTopTies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint("top ", tt.top), func(t *testing.T) {
 			var got []string
-			for _, e := range entries(&c, 2, tt.top) {
-				got = append(got, fmt.Sprintf("%s %s %d", e.parts[0], e.parts[1], e.n))
+			for _, off := range sortedEntries(&c, tt.top) {
+				parts, n := c.entry(off, nil)
+				got = append(got, fmt.Sprintf("%s %s %d", parts[0], parts[1], n))
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
@@ -565,7 +568,7 @@ func FuzzJSONString(f *testing.F) {
 }
 
 func TestKeyEncoding(t *testing.T) {
-	parts := []string{"", "a", strings.Repeat("x", 300), "\x00\xff", "{u}l"}
+	parts := []string{"", "a", strings.Repeat("x", 300), "\x00\xff", "{u}l", "\x00", "a\x00\x01b\x00"}
 	var b []byte
 	for _, p := range parts {
 		b = appendPart(b, p)
@@ -573,5 +576,50 @@ func TestKeyEncoding(t *testing.T) {
 	got := splitParts(string(b), make([]string, 0, len(parts)))
 	if diff := cmp.Diff(parts, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestKeyOrder checks that encoded keys compare byte by byte as their
+// tuples compare part by part, which the output's sort relies on, and
+// that counts of equal keys add up whatever the table's growth.
+func TestKeyOrder(t *testing.T) {
+	alphabet := []string{"", "\x00", "\x01", "\xff", "a", "ab", "a\x00", "b", "\x00\x01"}
+	var tuples [][]string
+	for _, a := range alphabet {
+		for _, b := range alphabet {
+			tuples = append(tuples, []string{a, b})
+		}
+	}
+	enc := func(tu []string) []byte {
+		var b []byte
+		for _, p := range tu {
+			b = appendPart(b, p)
+		}
+		return b
+	}
+	for _, x := range tuples {
+		for _, y := range tuples {
+			want := slices.Compare(x, y)
+			if got := bytes.Compare(enc(x), enc(y)); got != want {
+				t.Fatalf("%q vs %q: encoded keys compare %d, tuples %d", x, y, got, want)
+			}
+		}
+		if k := enc(x); !bytes.Equal(k[:lastPart(k)], enc(x[:1])) {
+			t.Fatalf("%q: lastPart gives %q, want the first part's encoding", x, k[:lastPart(k)])
+		}
+	}
+	var c counter
+	for round := range 3 {
+		for i := range 5000 {
+			c.add(enc([]string{"k", strconv.Itoa(i)}), int64(round+1))
+		}
+	}
+	if c.len() != 5000 {
+		t.Fatalf("%d distinct keys, want 5000", c.len())
+	}
+	for _, off := range c.offsets() {
+		if n := c.countAt(off); n != 6 {
+			t.Fatalf("key %q counted %d, want 6", c.keyAt(off), n)
+		}
 	}
 }

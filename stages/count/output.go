@@ -2,68 +2,133 @@ package count
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"io"
 	"slices"
 	"strconv"
-	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
-// entry is one count with its key decoded into parts.
-type entry struct {
-	parts []string
-	n     int64
-}
-
-// entries decodes c, whose keys have width parts each, sorted for output:
-// by parts, except that with top > 0 each innermost group (entries equal
-// in all parts but the last) is ordered by count, largest first, ties by
-// last part, and cut to its top entries. The parts share the keys' memory.
-func entries(c *counter, width, top int) []entry {
-	backing := make([]string, 0, len(c.counts)*width)
-	out := make([]entry, 0, len(c.counts))
-	for k, i := range c.index {
-		start := len(backing)
-		parts := splitParts(k, backing[start:start:start+width])
-		backing = backing[:start+len(parts)]
-		out = append(out, entry{parts: parts, n: c.counts[i]})
-	}
-	slices.SortFunc(out, func(a, b entry) int { return compareEntries(a, b, top > 0) })
+// sortedEntries returns the offsets of c's entries in output order: by
+// key, that is by parts, except that with top > 0 each innermost group
+// (entries equal in all parts but the last) is ordered by count, largest
+// first, ties by last part, and cut to its top entries. It sorts offsets:
+// 8 bytes per entry, whatever the keys.
+func sortedEntries(c *counter, top int) []uint64 {
+	offs := c.sortedOffsets()
 	if top <= 0 {
-		return out
+		return offs
 	}
-	kept := out[:0] // filtered in place: kept never gets ahead of the loop
-	var group []string
-	inGroup := 0
-	for i, e := range out {
-		if g := e.parts[:len(e.parts)-1]; i == 0 || !slices.Equal(g, group) {
-			group, inGroup = g, 0
+	kept := offs[:0] // filtered in place: kept never gets ahead of i
+	for i := 0; i < len(offs); {
+		k := c.keyAt(offs[i])
+		group := k[:lastPart(k)]
+		j := i + 1
+		for ; j < len(offs); j++ {
+			kj := c.keyAt(offs[j])
+			if !bytes.Equal(kj[:lastPart(kj)], group) {
+				break
+			}
 		}
-		if inGroup < top {
-			kept = append(kept, e)
-		}
-		inGroup++
+		g := offs[i:j]
+		slices.SortStableFunc(g, func(a, b uint64) int { return cmp.Compare(c.countAt(b), c.countAt(a)) })
+		kept = append(kept, g[:min(top, len(g))]...)
+		i = j
 	}
 	return kept
 }
 
-func compareEntries(a, b entry, byCount bool) int {
-	last := len(a.parts) - 1
-	if last < 0 {
-		return 0
+// sortedValues returns the offsets of the entries of c, a counter of raw
+// values (one part, not encoded), in output order: by value, or with
+// top > 0 by count, largest first, ties by value, cut to top entries.
+func sortedValues(c *counter, top int) []uint64 {
+	offs := c.sortedOffsets()
+	if top > 0 {
+		slices.SortStableFunc(offs, func(a, b uint64) int { return cmp.Compare(c.countAt(b), c.countAt(a)) })
+		offs = offs[:min(top, len(offs))]
 	}
-	for i := range last {
-		if c := strings.Compare(a.parts[i], b.parts[i]); c != 0 {
-			return c
+	return offs
+}
+
+// attrIter walks attribute counts in output order: key prefixes (by keys,
+// element, attribute) in order, and the values of each as sortedValues
+// orders them.
+type attrIter struct {
+	ac     *attrTally
+	top    int
+	prefs  []uint64 // sorted prefix entries
+	pi     int
+	vals   *counter // the current prefix's values
+	voffs  []uint64
+	vi     int
+	parts  []string
+	nParts int // parts of the current prefix
+}
+
+func newAttrIter(ac *attrTally, top int) *attrIter {
+	return &attrIter{ac: ac, top: top, prefs: sortedEntries(&ac.prefixes, 0), pi: -1}
+}
+
+// next returns the next count, its key's parts (by keys, element,
+// attribute, value) and whether there was one. The slice is reused by the
+// next call; the value's string shares the counter's memory, the other
+// parts may be kept.
+func (it *attrIter) next() ([]string, int64, bool) {
+	for it.vals == nil || it.vi == len(it.voffs) {
+		if it.pi++; it.pi == len(it.prefs) {
+			return nil, 0, false
 		}
+		off := it.prefs[it.pi]
+		it.vals = it.ac.vals[it.ac.prefixes.countAt(off)]
+		it.voffs, it.vi = sortedValues(it.vals, it.top), 0
+		it.parts = splitParts(string(it.ac.prefixes.keyAt(off)), it.parts)
+		it.nParts = len(it.parts)
 	}
-	if byCount && a.n != b.n {
-		return cmp.Compare(b.n, a.n)
+	off := it.voffs[it.vi]
+	it.vi++
+	// The value shares the counter's memory, which nothing changes while
+	// the output is written; the caller writes it before the next call.
+	it.parts = append(it.parts[:it.nParts], unsafe.String(unsafe.SliceData(it.vals.keyAt(off)), len(it.vals.keyAt(off))))
+	return it.parts, it.vals.countAt(off), true
+}
+
+// sortedOffsets returns the offsets of c's entries sorted by key. It
+// compares the first 16 bytes of the keys as two integers, carried beside
+// each offset, and reads the keys themselves only for ties: far fewer
+// cache misses than comparing keys in the arena for every comparison.
+func (c *counter) sortedOffsets() []uint64 {
+	type item struct{ hi, lo, off uint64 }
+	items := make([]item, 0, c.len())
+	for _, off := range c.offsets() {
+		var b [16]byte
+		copy(b[:], c.keyAt(off))
+		items = append(items, item{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), off})
 	}
-	return strings.Compare(a.parts[last], b.parts[last])
+	slices.SortFunc(items, func(x, y item) int {
+		if x.hi != y.hi {
+			return cmp.Compare(x.hi, y.hi)
+		}
+		if x.lo != y.lo {
+			return cmp.Compare(x.lo, y.lo)
+		}
+		return bytes.Compare(c.keyAt(x.off), c.keyAt(y.off))
+	})
+	offs := make([]uint64, len(items))
+	for i, it := range items {
+		offs[i] = it.off
+	}
+	return offs
+}
+
+// entry decodes the entry at off into parts (reusing dst) and its count.
+// The parts share one new string per key, so they may be kept.
+func (c *counter) entry(off uint64, dst []string) ([]string, int64) {
+	return splitParts(string(c.keyAt(off)), dst), c.countAt(off)
 }
 
 // write writes the counts in the stage's format and returns the bytes
@@ -91,33 +156,38 @@ func (s *Stage) writeJSON(ctx context.Context, w *bufio.Writer, a *accumulator) 
 	j := &jsonWriter{w: w}
 	j.begin()
 	keys := len(s.by)
+	gp := make([]string, 0, keys)
 	if !s.attributes {
-		for i, e := range entries(&a.groups, keys, s.top) {
+		for i, off := range sortedEntries(&a.groups, s.top) {
 			if i%checkEvery == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			j.enter(e.parts[:keys-1])
-			j.number(e.parts[keys-1], e.n)
+			var n int64
+			gp, n = a.groups.entry(off, gp)
+			j.enter(gp[:keys-1])
+			j.number(gp[keys-1], n)
 		}
 		return j.end()
 	}
-	groups := entries(&a.groups, keys, 0)
-	attrs := entries(&a.attrs, keys+3, s.top)
+	groups := sortedEntries(&a.groups, 0)
+	attrs := newAttrIter(&a.attrs, s.top)
 	path := make([]string, 0, keys+3)
-	k := 0
-	for _, g := range groups {
-		j.enter(g.parts)
-		j.number("records", g.n)
-		path = append(append(path[:0], g.parts...), "attributes")
+	ap, an, more := attrs.next()
+	for _, off := range groups {
+		var gn int64
+		gp, gn = a.groups.entry(off, gp)
+		j.enter(gp)
+		j.number("records", gn)
+		path = append(append(path[:0], gp...), "attributes")
 		j.enter(path)
-		for ; k < len(attrs) && slices.Equal(attrs[k].parts[:keys], g.parts); k++ {
+		for k := 0; more && slices.Equal(ap[:keys], gp); k++ {
 			if k%checkEvery == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			e := attrs[k]
-			path = append(path[:keys+1], e.parts[keys], e.parts[keys+1])
+			path = append(path[:keys+1], ap[keys], ap[keys+1])
 			j.enter(path)
-			j.number(e.parts[keys+2], e.n)
+			j.number(ap[keys+2], an)
+			ap, an, more = attrs.next()
 		}
 	}
 	return j.end()
@@ -132,27 +202,33 @@ func (s *Stage) writeCSV(ctx context.Context, w *bufio.Writer, a *accumulator) e
 		row = append(row, "element", "attribute", "value")
 	}
 	c.Write(append(row, "count"))
+	gp := make([]string, 0, keys)
 	if !s.attributes {
-		for i, e := range entries(&a.groups, keys, s.top) {
+		for i, off := range sortedEntries(&a.groups, s.top) {
 			if i%checkEvery == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			c.Write(append(append(row[:0], e.parts...), strconv.FormatInt(e.n, 10)))
+			var n int64
+			gp, n = a.groups.entry(off, gp)
+			c.Write(append(append(row[:0], gp...), strconv.FormatInt(n, 10)))
 		}
 		c.Flush()
 		return c.Error()
 	}
-	groups := entries(&a.groups, keys, 0)
-	attrs := entries(&a.attrs, keys+3, s.top)
-	k := 0
-	for _, g := range groups {
+	groups := sortedEntries(&a.groups, 0)
+	attrs := newAttrIter(&a.attrs, s.top)
+	ap, an, more := attrs.next()
+	for _, off := range groups {
+		var gn int64
+		gp, gn = a.groups.entry(off, gp)
 		// The group's record count: a row with no element.
-		c.Write(append(append(row[:0], g.parts...), "", "", "", strconv.FormatInt(g.n, 10)))
-		for ; k < len(attrs) && slices.Equal(attrs[k].parts[:keys], g.parts); k++ {
+		c.Write(append(append(row[:0], gp...), "", "", "", strconv.FormatInt(gn, 10)))
+		for k := 0; more && slices.Equal(ap[:keys], gp); k++ {
 			if k%checkEvery == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			c.Write(append(append(row[:0], attrs[k].parts...), strconv.FormatInt(attrs[k].n, 10)))
+			c.Write(append(append(row[:0], ap...), strconv.FormatInt(an, 10)))
+			ap, an, more = attrs.next()
 		}
 	}
 	c.Flush()

@@ -62,11 +62,16 @@
 //
 // # Cost
 //
-// Records are parsed lazily and at most once per record per Evaluator:
-// attr and name read only the root start tag; text, texts and has parse the
-// whole subtree once (with encoding/xml, behind package xmlview), and an
-// expression that calls one of them parses the whole subtree at its first
-// XML function, so that attr does not read the root tag twice; json
-// decodes once. Nothing is cached on the record itself, which other
+// Records are parsed lazily and at most once per record per Evaluator
+// (package xmlview's fast lexer): attr and name read only the root start
+// tag; text and has read on from there only up to the first element the
+// path matches (text("title") reads a catalogue record's first lines);
+// texts, and Evaluator.Tree, read the whole record. A malformation beyond
+// what the expressions read is not noticed here (split checks every record
+// it emits with the same rules). Strings that attr and name return are
+// copies, never the record's memory. json decodes once. A `matches` whose
+// pattern is a constant single character class or literal ("[0-9]",
+// "vol") scans the string directly, about ten times faster than regexp
+// and with the same answers; other patterns run expr's compiled regexp. Nothing is cached on the record itself, which other
 // goroutines share. Evaluation reuses one expr VM per Evaluator.
 package recexpr

@@ -34,12 +34,10 @@ type Evaluator struct {
 	vm  vm.VM
 	rec *core.Record
 
-	lineSet  bool
-	wantTree bool // the running program reads below the root
+	lineSet bool
 
 	xml    xmlview.Parser
-	root   *xmlview.Root // root start tag, once read
-	tree   *xmlview.Tree // whole record, once parsed
+	tree   *xmlview.Tree // the record, read lazily (root tag first)
 	xmlErr error         // the record's XML error, once found
 
 	jsonDone bool
@@ -67,7 +65,7 @@ func (e *Evaluator) Reset(r *core.Record) {
 		ev:       e,
 	}
 	e.lineSet = false
-	e.root, e.tree, e.xmlErr = nil, nil, nil
+	e.tree, e.xmlErr = nil, nil
 	e.jsonDone, e.jsonVal, e.jsonErr = false, nil, nil
 }
 
@@ -76,7 +74,7 @@ func (e *Evaluator) Reset(r *core.Record) {
 func (e *Evaluator) Release() {
 	e.rec = nil
 	e.env = env{ev: e}
-	e.root, e.tree, e.xmlErr = nil, nil, nil
+	e.tree, e.xmlErr = nil, nil
 	e.jsonVal, e.jsonErr = nil, nil
 }
 
@@ -103,6 +101,14 @@ func (e *Evaluator) Bool(p *Program) (bool, error) {
 
 // String evaluates a String program on the current record.
 func (e *Evaluator) String(p *Program) (string, error) {
+	switch p.variable { // a key such as count's by: [category], without the VM
+	case "category":
+		return e.env.Category, nil
+	case "file":
+		return e.env.File, nil
+	case "kind":
+		return e.env.Kind, nil
+	}
 	v, err := e.run(p)
 	if err != nil {
 		return "", err
@@ -138,7 +144,6 @@ func (e *Evaluator) run(p *Program) (any, error) {
 		e.env.Line = string(e.rec.Data)
 		e.lineSet = true
 	}
-	e.wantTree = p.tree
 	v, err := e.vm.Run(p.prog, &e.env)
 	if err != nil {
 		var fe *file.Error
@@ -189,46 +194,57 @@ func (e *Evaluator) xmlRoot(fn string) (*xmlview.Root, error) {
 	if err := e.need(fn, core.XML); err != nil {
 		return nil, err
 	}
-	switch {
-	case e.tree != nil:
-		return e.tree.Root(), nil
-	case e.root != nil:
-		return e.root, nil
-	case e.xmlErr != nil:
-		return nil, e.xmlErr
-	case e.wantTree:
-		t, err := e.xmlTree()
-		if err != nil {
-			return nil, err
-		}
-		return t.Root(), nil
-	}
-	r, err := e.xml.Root(e.rec.Data)
+	t, err := e.xmlLazy()
 	if err != nil {
-		e.xmlErr = e.xmlError(err)
-		return nil, e.xmlErr
+		return nil, err
 	}
-	e.root = r
-	return r, nil
+	return t.Root(), nil
 }
 
-// xmlTree returns the whole parsed record; the caller has checked that
-// the record is XML.
-func (e *Evaluator) xmlTree() (*xmlview.Tree, error) {
+// xmlLazy returns the record as a lazily read tree (see xmlview.Lazy): its
+// root tag is read, the rest as queries need it. The caller has checked
+// that the record is XML.
+func (e *Evaluator) xmlLazy() (*xmlview.Tree, error) {
 	switch {
-	case e.tree != nil:
-		return e.tree, nil
 	case e.xmlErr != nil:
 		return nil, e.xmlErr
+	case e.tree != nil:
+		return e.tree, nil
 	}
-	e.root = nil // the Parser's storage is about to be reused
-	t, err := e.xml.Tree(e.rec.Data)
+	t, err := e.xml.Lazy(e.rec.Data)
 	if err != nil {
 		e.xmlErr = e.xmlError(err)
 		return nil, e.xmlErr
 	}
 	e.tree = t
 	return t, nil
+}
+
+// xmlTree returns the whole parsed record; the caller has checked that
+// the record is XML.
+func (e *Evaluator) xmlTree() (*xmlview.Tree, error) {
+	t, err := e.xmlLazy()
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Complete(); err != nil {
+		return nil, e.xmlFailed(err)
+	}
+	return t, nil
+}
+
+// xmlFailed turns a malformation found while reading the record lazily
+// into the record's XML error (kept for later calls); other errors (an
+// invalid path) are returned as they are.
+func (e *Evaluator) xmlFailed(err error) error {
+	var se *xmlview.SyntaxError
+	if !errors.As(err, &se) {
+		return err
+	}
+	if e.xmlErr == nil {
+		e.xmlErr = e.xmlError(err)
+	}
+	return e.xmlErr
 }
 
 // XMLError is a malformed XML record, located in its file when the

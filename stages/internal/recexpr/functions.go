@@ -35,6 +35,7 @@ func compileOptions() []expr.Option {
 		expr.Function("field", fnField, new(func(*env, string) string)),
 		expr.Function("json", fnJSON, new(func(*env, string) any)),
 		expr.Function("label", fnLabel, new(func(*env, string) any)),
+		expr.Function(matchFunction, fnMatches, new(func(string, *matcher) bool)),
 	}
 }
 
@@ -68,7 +69,9 @@ func fnAttr(params ...any) (any, error) {
 	if !ok {
 		return nil, nil
 	}
-	return v, nil
+	// The parser's strings share the record's memory: a copy, so that a
+	// category or label made of it does not keep the record alive.
+	return strings.Clone(v), nil
 }
 
 func fnName(params ...any) (any, error) {
@@ -80,7 +83,7 @@ func fnName(params ...any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return root.Name.Qualified(), nil
+	return strings.Clone(root.Name.Qualified()), nil
 }
 
 func fnText(params ...any) (any, error) {
@@ -91,13 +94,13 @@ func fnText(params ...any) (any, error) {
 	if err := ev.need("text", core.XML); err != nil {
 		return nil, err
 	}
-	t, err := ev.xmlTree()
+	t, err := ev.xmlLazy()
 	if err != nil {
 		return nil, err
 	}
 	s, _, err := t.Text(path)
 	if err != nil {
-		return nil, fmt.Errorf("text(%q): %w", path, err)
+		return nil, pathError("text", path, ev.xmlFailed(err))
 	}
 	return s, nil
 }
@@ -110,13 +113,13 @@ func fnTexts(params ...any) (any, error) {
 	if err := ev.need("texts", core.XML); err != nil {
 		return nil, err
 	}
-	t, err := ev.xmlTree()
+	t, err := ev.xmlLazy()
 	if err != nil {
 		return nil, err
 	}
 	s, err := t.Texts(path)
 	if err != nil {
-		return nil, fmt.Errorf("texts(%q): %w", path, err)
+		return nil, pathError("texts", path, ev.xmlFailed(err))
 	}
 	if s == nil {
 		s = []string{}
@@ -132,15 +135,26 @@ func fnHas(params ...any) (any, error) {
 	if err := ev.need("has", core.XML); err != nil {
 		return nil, err
 	}
-	t, err := ev.xmlTree()
+	t, err := ev.xmlLazy()
 	if err != nil {
 		return nil, err
 	}
 	ok, err := t.Has(path)
 	if err != nil {
-		return nil, fmt.Errorf("has(%q): %w", path, err)
+		return nil, pathError("has", path, ev.xmlFailed(err))
 	}
 	return ok, nil
+}
+
+// pathError describes a failed path query: an invalid path is about the
+// call; a malformed record (an *XMLError) is about the record and is
+// returned as it is.
+func pathError(fn, path string, err error) error {
+	var xe *XMLError
+	if errors.As(err, &xe) {
+		return err
+	}
+	return fmt.Errorf("%s(%q): %w", fn, path, err)
 }
 
 func fnField(params ...any) (any, error) {

@@ -36,8 +36,8 @@ type Program struct {
 	src      string
 	want     Result
 	prog     *vm.Program
-	usesLine bool // reads `line` (or $env): fill it before running
-	tree     bool // calls text, texts or has: parse the whole record at once
+	usesLine bool   // reads `line` (or $env): fill it before running
+	variable string // the program is this string variable alone: no VM needed
 }
 
 // Source returns the expression's text as written.
@@ -68,7 +68,14 @@ func Compile(option, src string, want Result) (*Program, error) {
 			return nil, core.OptionError(option, "expression gives %s, want a string", describeType(t))
 		}
 	}
-	return &Program{option: option, src: src, want: want, prog: prog, usesLine: pt.usesLine, tree: pt.tree}, nil
+	p := &Program{option: option, src: src, want: want, prog: prog, usesLine: pt.usesLine}
+	if id, ok := prog.Node().(*ast.IdentifierNode); ok && want == String {
+		switch id.Value {
+		case "category", "file", "kind":
+			p.variable = id.Value
+		}
+	}
+	return p, nil
 }
 
 // stringable reports whether a value of static type t may be turned into a
@@ -137,16 +144,16 @@ func suggest(name string) string {
 // hidden first argument (attr("type") runs as attr($env, "type")), which
 // is how a function compiled once reaches the record of the evaluation
 // running it. It also notes whether the program reads `line`, which is
-// only materialised for programs that do, and whether it reads below the
-// root element, in which case attr() reads the parsed tree rather than
-// parsing the root start tag first.
+// only materialised for programs that do, and gives `matches` with a
+// constant pattern its fast form where there is one (see fastMatcher).
 type patcher struct {
 	usesLine bool
-	tree     bool
 }
 
 func (pt *patcher) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
+	case *ast.BinaryNode:
+		patchMatches(node, n)
 	case *ast.IdentifierNode:
 		if n.Value == "line" || n.Value == "$env" {
 			pt.usesLine = true
@@ -155,10 +162,6 @@ func (pt *patcher) Visit(node *ast.Node) {
 		id, ok := n.Callee.(*ast.IdentifierNode)
 		if !ok || !recordFunction[id.Value] {
 			return
-		}
-		switch id.Value {
-		case "text", "texts", "has":
-			pt.tree = true
 		}
 		if len(n.Arguments) > 0 {
 			if first, ok := n.Arguments[0].(*ast.IdentifierNode); ok && first.Value == "$env" {

@@ -4,14 +4,32 @@
 // records, so that a faster lexer can replace encoding/xml here without
 // touching classify or count.
 //
+// The lexer is byte-level work over the record's bytes (bytes.IndexByte
+// between markup, table lookups per byte), with encoding/xml's rules: it
+// accepts exactly what encoding/xml's Decoder accepts, with the same
+// names, attributes and text (FuzzTree checks it against encoding/xml),
+// and rejects every malformation with its line and byte offset. It runs
+// several times faster than encoding/xml and allocates nothing per record
+// once its buffers have grown (BenchmarkParse).
+//
 // A Parser offers three reads of increasing cost:
 //
 //   - Root parses the root start tag only (its name and attributes): what
 //     attr() and name() need. The rest of the record is not read, so a
 //     record that is malformed after its first tag is not noticed.
+//   - Lazy parses the root start tag and returns a Tree that reads further
+//     only as its queries need: Text and Has stop at the first element the
+//     path matches (for the reference job's text("title"), the record's
+//     first lines), Texts and Complete read the whole record. Like Root, it
+//     does not notice a malformation beyond what it reads.
 //   - Tree parses the whole record into a flat, reusable Tree that answers
 //     path queries (Text, Texts, Has) and lists every element with its
 //     attributes. Any malformation is an error.
+//
+// Records that come from split have been checked by it with the same rules
+// (it emits only records that parse), so the lazy reads lose nothing
+// there; a stage that must see every element (count's attributes mode)
+// reads the whole record.
 //
 // Names are resolved to namespace URIs. A record whose element or attribute
 // uses an undeclared prefix, closes an element it did not open, repeats an

@@ -2,10 +2,10 @@ package xmlview
 
 import (
 	"bytes"
-	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
+	"math"
+	"strings"
+	"unicode/utf8"
 )
 
 // NamespaceXML is the namespace URI always bound to the prefix "xml"
@@ -83,33 +83,106 @@ func (e *SyntaxError) Error() string {
 // namespace.
 type binding struct {
 	prefix, uri string
+	uriSpan     span
+}
+
+// span locates a string the Parser holds, so that the tree refers to its
+// strings without pointers (which the garbage collector would have to
+// follow and every write to pay a barrier for): bytes [off, off+n) of the
+// record when off >= 0, else of the Parser's buffer of decoded values, at
+// -off-1; spanXML stands for NamespaceXML.
+type span struct{ off, n int32 }
+
+var spanXML = span{off: math.MinInt32}
+
+// nameSpan is a Name as spans.
+type nameSpan struct{ space, local, prefix span }
+
+// attrSpan is an Attr as spans.
+type attrSpan struct {
+	name  nameSpan
+	value span
 }
 
 // openElement is an element whose end tag has not been read yet.
 type openElement struct {
-	raw   xml.Name // as written, to match the end tag
-	nsLen int      // len(Parser.ns) before the element's declarations
-	node  int32    // index in Tree.nodes
+	qs, qe int   // its name as written, data[qs:qe], to match the end tag
+	nsLen  int   // len(Parser.ns) before the element's declarations
+	node   int32 // index in Tree.nodes
 }
 
-// Parser parses XML records. The zero value is ready to use. A Parser is
-// not safe for concurrent use; it reuses its buffers from one record to the
-// next, so what it returns is valid until its next call.
-type Parser struct {
-	rd   bytes.Reader
-	ns   []binding
-	open []openElement
-	tree Tree
+// rawAttr is an attribute of the start tag being read, before its name is
+// resolved.
+type rawAttr struct {
+	prefix, local span
+	value         span
+	at            int // offset of its name, for errors
+	kind          uint8
+}
 
-	line   int // position of the token being read, for errors
-	offset int64
+// The kinds of rawAttr.
+const (
+	attrPlain    = iota // no prefix
+	attrPrefixed        // p:name, p not xmlns
+	attrDecl            // xmlns or xmlns:p, a namespace declaration
+)
+
+// Parser parses XML records. The zero value is ready to use.
+//
+// A Parser is not safe for concurrent use. It reuses its buffers from one
+// record to the next, so what it returns is valid until its next call.
+// Names and attribute values it returns share the memory of the record's
+// bytes (no copy is made): the bytes must not be modified while a result
+// is in use, which holds for core.Record data, read-only once emitted. A
+// caller that keeps a string beyond the record copies it (strings.Clone);
+// otherwise it also keeps the record's memory alive.
+//
+// Cost: one pass over the record's bytes (as far as the call needs), with
+// no allocation once the Parser's buffers have grown, except for attribute
+// values holding references (&amp;, &#233;), which are decoded into
+// strings of their own. On catalogue records a whole parse runs at several
+// hundred MB/s per core (BenchmarkParse).
+type Parser struct {
+	data  []byte
+	pos   int   // next byte to read
+	seen  bool  // the root start tag has been read
+	done  bool  // the whole record has been read
+	err   error // the record's error, once found
+	ns    []binding
+	open  []openElement
+	attrs []rawAttr
+	decls int // namespace declarations among attrs
+	tree  Tree
+	dec   []byte          // attribute values that needed decoding, for this record
+	names map[string]bool // non-ASCII names checked, and whether valid
+}
+
+// dataSpan returns the span of p.data[a:b].
+func dataSpan(a, b int) span { return span{int32(a), int32(b - a)} }
+
+// str returns the string s locates, sharing the Parser's memory.
+func (p *Parser) str(s span) string {
+	switch {
+	case s.off >= 0:
+		return str(p.data[s.off : s.off+s.n])
+	case s == spanXML:
+		return NamespaceXML
+	}
+	o := -s.off - 1
+	return str(p.dec[o : o+s.n])
+}
+
+// name returns the Name ns locates.
+func (p *Parser) name(ns nameSpan) Name {
+	return Name{Space: p.str(ns.space), Local: p.str(ns.local), Prefix: p.str(ns.prefix)}
 }
 
 // Root parses the record's root start tag only and returns it. The rest of
 // the record is not read: a malformation after the first tag goes
 // unnoticed. The result is valid until the Parser's next call.
 func (p *Parser) Root(data []byte) (*Root, error) {
-	if err := p.parse(data, true); err != nil {
+	p.begin(data)
+	if err := p.readRoot(); err != nil {
 		return nil, err
 	}
 	return &p.tree.root, nil
@@ -119,120 +192,545 @@ func (p *Parser) Root(data []byte) (*Root, error) {
 // reported as a *SyntaxError. The result is valid until the Parser's next
 // call.
 func (p *Parser) Tree(data []byte) (*Tree, error) {
-	if err := p.parse(data, false); err != nil {
+	p.begin(data)
+	if err := p.tree.Complete(); err != nil {
 		return nil, err
 	}
 	return &p.tree, nil
 }
 
-func (p *Parser) parse(data []byte, rootOnly bool) error {
-	t := &p.tree
-	t.reset()
+// Lazy parses the record's root start tag and returns a tree that reads
+// the rest of the record only as far as its queries need: Text and Has
+// stop at the first element the path matches, as Root stops at the root
+// tag, so a malformation after that point is not noticed by them; Texts
+// and Complete read the whole record. A malformation found by any query is
+// returned by every later one. The result is valid until the Parser's next
+// call.
+func (p *Parser) Lazy(data []byte) (*Tree, error) {
+	p.begin(data)
+	if err := p.readRoot(); err != nil {
+		return nil, err
+	}
+	return &p.tree, nil
+}
+
+func (p *Parser) begin(data []byte) {
+	p.tree.reset()
+	p.tree.p = p
+	p.data = data
+	p.dec = p.dec[:0]
+	p.pos, p.seen, p.done, p.err = 0, false, false, nil
 	p.ns = p.ns[:0]
 	p.open = p.open[:0]
-	p.rd.Reset(data)
-	d := xml.NewDecoder(&p.rd) // bytes.Reader is an io.ByteReader: no extra buffering
-	seenRoot := false
-	for {
-		// Errors found here point at the start of the offending token.
-		p.line, _ = d.InputPos()
-		p.offset = d.InputOffset()
-		tok, err := d.RawToken()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			var se *xml.SyntaxError
-			if errors.As(err, &se) {
-				return &SyntaxError{Line: se.Line, Offset: d.InputOffset(), Msg: se.Msg}
-			}
-			return p.errorf("%v", err)
-		}
-		switch tok := tok.(type) {
-		case xml.StartElement:
-			if len(p.open) == 0 && seenRoot {
-				return p.errorf("element <%s> after the end of the root element", rawName(tok.Name))
-			}
-			seenRoot = true
-			if err := p.start(tok); err != nil {
-				return err
-			}
-			if rootOnly {
-				return nil
-			}
-		case xml.EndElement:
-			if len(p.open) == 0 {
-				return p.errorf("end tag </%s> without a start tag", rawName(tok.Name))
-			}
-			top := p.open[len(p.open)-1]
-			if top.raw != tok.Name {
-				return p.errorf("element <%s> closed by </%s>", rawName(top.raw), rawName(tok.Name))
-			}
-			t.nodes[top.node].text1 = len(t.text)
-			p.ns = p.ns[:top.nsLen]
-			p.open = p.open[:len(p.open)-1]
-		case xml.CharData:
-			if len(p.open) == 0 {
-				if len(bytes.TrimSpace(tok)) > 0 {
-					return p.errorf("text outside the root element")
-				}
-				continue
-			}
-			t.text = append(t.text, tok...)
-		}
-		// Comments, processing instructions and directives carry no data
-		// that a record query reads.
+}
+
+// readRoot reads up to the end of the root start tag.
+func (p *Parser) readRoot() error {
+	for !p.seen && p.step() {
 	}
-	if len(p.open) > 0 {
-		return p.errorf("unexpected end of record: <%s> is not closed", rawName(p.open[len(p.open)-1].raw))
-	}
-	if !seenRoot {
-		return p.errorf("no element in the record")
+	if p.err != nil {
+		return p.err
 	}
 	return nil
 }
 
-// start handles a start tag: declarations, name resolution, attributes.
-func (p *Parser) start(tok xml.StartElement) error {
-	t := &p.tree
-	nsLen := len(p.ns)
-	for _, a := range tok.Attr {
+// step reads one piece of the record (a run of text, a tag, a comment, a
+// CDATA section...); it returns false at the end of the record or at its
+// first malformation, kept in p.err.
+func (p *Parser) step() bool {
+	if p.done || p.err != nil {
+		return false
+	}
+	data := p.data
+	n := len(data)
+	i := p.pos
+	if i == n {
+		p.done = true
 		switch {
-		case a.Name.Space == "xmlns":
-			switch {
-			case a.Name.Local == "xmlns":
-				return p.errorf("the prefix xmlns cannot be declared")
-			case a.Name.Local == "xml" && a.Value != NamespaceXML:
-				return p.errorf("the prefix xml cannot be bound to %q", a.Value)
-			case a.Value == "":
-				return p.errorf("namespace prefix %q declared with an empty URI", a.Name.Local)
-			case a.Value == namespaceXMLNS || (a.Value == NamespaceXML && a.Name.Local != "xml"):
-				return p.errorf("namespace %q cannot be bound to the prefix %q", a.Value, a.Name.Local)
-			}
-			p.ns = append(p.ns, binding{a.Name.Local, a.Value})
-		case a.Name.Space == "" && a.Name.Local == "xmlns":
-			p.ns = append(p.ns, binding{"", a.Value})
+		case len(p.open) > 0:
+			top := p.open[len(p.open)-1]
+			p.err = p.errorf(n, "unexpected end of record: <%s> is not closed", data[top.qs:top.qe])
+		case !p.seen:
+			p.err = p.errorf(n, "no element in the record")
+		}
+		return false
+	}
+	var err error
+	if data[i] != '<' {
+		i, err = p.text(i)
+	} else if i+1 == n {
+		err = p.errorf(n, "unexpected EOF")
+	} else {
+		switch data[i+1] {
+		case '/':
+			i, err = p.endTag(i)
+		case '?':
+			i, err = p.procInst(i)
+		case '!':
+			i, err = p.bang(i)
+		default:
+			i, err = p.startTag(i, p.seen)
+			p.seen = true
 		}
 	}
-	name, ok := p.resolve(tok.Name, false)
-	if !ok {
-		return p.errorf("element <%s> uses the undeclared namespace prefix %q", rawName(tok.Name), tok.Name.Space)
+	if err != nil {
+		p.err = err
+		return false
 	}
-	attr0 := len(t.attrs)
-	for _, a := range tok.Attr {
-		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+	p.pos = i
+	return true
+}
+
+// text reads the character data starting at data[a] and returns where it
+// ends: at the next '<' or the end of the record.
+func (p *Parser) text(a int) (int, error) {
+	data := p.data
+	t := &p.tree
+	e, msg := scanPlain(data, a, len(data), inText)
+	if msg != "" {
+		return 0, p.errorf(e, "%s", msg)
+	}
+	b := e
+	if e < len(data) && data[e] != '<' {
+		// A reference, a line end to rewrite, a "]": decode the rest.
+		b = len(data)
+		if k := bytes.IndexByte(data[e:], '<'); k >= 0 {
+			b = e + k
+		}
+	}
+	if len(p.open) == 0 {
+		for k := a; k < b; k++ {
+			if !isSpace(data[k]) {
+				return 0, p.errorf(k, "text outside the root element")
+			}
+		}
+		return b, nil
+	}
+	t.text = append(t.text, data[a:e]...)
+	if e < b {
+		var at int
+		t.text, at, msg = decodeChars(t.text, data, e, b, false, false)
+		if msg != "" {
+			return 0, p.errorf(at, "%s", msg)
+		}
+	}
+	return b, nil
+}
+
+// endTag reads the end tag at data[i] ("</") and closes its element.
+func (p *Parser) endTag(i int) (int, error) {
+	data := p.data
+	if len(p.open) > 0 {
+		// The common case: the end tag of the element open last, whose
+		// name has been checked at its start tag.
+		top := p.open[len(p.open)-1]
+		e := i + 2 + top.qe - top.qs
+		if e < len(data) && nameTab[data[e]]&nameByte == 0 && bytes.Equal(data[i+2:e], data[top.qs:top.qe]) {
+			k := skipSpace(data, e)
+			if k < len(data) && data[k] == '>' {
+				p.tree.nodes[top.node].text1 = int32(len(p.tree.text))
+				p.ns = p.ns[:top.nsLen]
+				p.open = p.open[:len(p.open)-1]
+				return k + 1, nil
+			}
+		}
+	}
+	ne, flags, colons := readName(data, i+2)
+	switch {
+	case ne == len(data):
+		return 0, p.errorf(ne, "unexpected EOF")
+	case ne == i+2 || colons > 1 && p.validName(data[i+2:ne], flags):
+		return 0, p.errorf(i, "expected element name after </")
+	case !p.validName(data[i+2:ne], flags):
+		return 0, p.errorf(i+2, "invalid XML name: %s", data[i+2:ne])
+	}
+	k := skipSpace(data, ne)
+	if k == len(data) {
+		return 0, p.errorf(k, "unexpected EOF")
+	}
+	if data[k] != '>' {
+		_, _, ls := splitQName(data, i+2, ne, colons)
+		return 0, p.errorf(k, "invalid characters between </%s and >", data[ls:ne])
+	}
+	if len(p.open) == 0 {
+		return 0, p.errorf(i, "end tag </%s> without a start tag", data[i+2:ne])
+	}
+	top := p.open[len(p.open)-1]
+	if !bytes.Equal(data[top.qs:top.qe], data[i+2:ne]) {
+		return 0, p.errorf(i, "element <%s> closed by </%s>", data[top.qs:top.qe], data[i+2:ne])
+	}
+	p.tree.nodes[top.node].text1 = int32(len(p.tree.text))
+	p.ns = p.ns[:top.nsLen]
+	p.open = p.open[:len(p.open)-1]
+	return k + 1, nil
+}
+
+// procInst reads the processing instruction at data[i] ("<?"), checking
+// <?xml ...?> as encoding/xml does.
+func (p *Parser) procInst(i int) (int, error) {
+	data := p.data
+	ne, flags, _ := readName(data, i+2)
+	switch {
+	case ne == len(data):
+		return 0, p.errorf(ne, "unexpected EOF")
+	case ne == i+2:
+		return 0, p.errorf(i, "expected target name after <?")
+	case !p.validName(data[i+2:ne], flags):
+		return 0, p.errorf(i+2, "invalid XML name: %s", data[i+2:ne])
+	}
+	k := bytes.Index(data[ne:], piEnd)
+	if k < 0 {
+		return 0, p.errorf(len(data), "unexpected EOF")
+	}
+	if string(data[i+2:ne]) == "xml" {
+		content := data[ne : ne+k]
+		if ver := pseudoAttr("version", content); ver != "" && ver != "1.0" {
+			return 0, p.errorf(i, "unsupported version %q; only version 1.0 is supported", ver)
+		}
+		if enc := pseudoAttr("encoding", content); enc != "" && !strings.EqualFold(enc, "utf-8") {
+			return 0, p.errorf(i, "encoding %q declared; records are read as UTF-8", enc)
+		}
+	}
+	return ne + k + 2, nil
+}
+
+var (
+	piEnd      = []byte("?>")
+	dashDash   = []byte("--")
+	cdataEnd   = []byte("]]>")
+	commentEnd = []byte("-->")
+)
+
+// bang reads markup starting "<!" at data[i]: a comment, a CDATA section
+// (whose text belongs to the enclosing element) or a directive.
+func (p *Parser) bang(i int) (int, error) {
+	data := p.data
+	n := len(data)
+	if i+2 >= n {
+		return 0, p.errorf(n, "unexpected EOF")
+	}
+	switch data[i+2] {
+	case '-':
+		if i+3 >= n {
+			return 0, p.errorf(n, "unexpected EOF")
+		}
+		if data[i+3] != '-' {
+			return 0, p.errorf(i, "invalid sequence <!- not part of <!--")
+		}
+		k := bytes.Index(data[i+4:], dashDash)
+		if k < 0 || i+4+k+2 >= n {
+			return 0, p.errorf(n, "unexpected EOF")
+		}
+		e := i + 4 + k + 2
+		if data[e] != '>' {
+			return 0, p.errorf(e-2, `invalid sequence "--" not allowed in comments`)
+		}
+		return e + 1, nil
+	case '[':
+		const cdata = "CDATA["
+		for j := 0; j < len(cdata); j++ {
+			if i+3+j >= n {
+				return 0, p.errorf(n, "unexpected EOF")
+			}
+			if data[i+3+j] != cdata[j] {
+				return 0, p.errorf(i, "invalid <![ sequence")
+			}
+		}
+		s := i + 9
+		k := bytes.Index(data[s:], cdataEnd)
+		if k < 0 {
+			return 0, p.errorf(n, "unexpected EOF in CDATA section")
+		}
+		if err := p.cdata(s, s+k); err != nil {
+			return 0, err
+		}
+		return s + k + 3, nil
+	}
+	return p.directive(i)
+}
+
+// cdata handles the content data[a:b] of a CDATA section.
+func (p *Parser) cdata(a, b int) error {
+	t := &p.tree
+	mark := len(t.text)
+	var at int
+	var msg string
+	t.text, at, msg = decodeChars(t.text, p.data, a, b, false, true)
+	if msg != "" {
+		return p.errorf(at, "%s", msg)
+	}
+	if len(p.open) == 0 {
+		for _, c := range t.text[mark:] {
+			if !isSpace(c) {
+				t.text = t.text[:mark]
+				return p.errorf(a, "text outside the root element")
+			}
+		}
+		t.text = t.text[:mark]
+	}
+	return nil
+}
+
+// directive finds the end of <!...> as encoding/xml does: quotes and
+// nested <...> pairs do not end it, and <!-- --> comments are skipped.
+func (p *Parser) directive(i int) (int, error) {
+	data := p.data
+	k := i + 3 // the byte after "<!" is taken as is
+	var inquote byte
+	depth := 0
+	for {
+		if k >= len(data) {
+			return 0, p.errorf(len(data), "unexpected EOF")
+		}
+		b := data[k]
+		k++
+		if inquote == 0 && b == '>' && depth == 0 {
+			return k, nil
+		}
+	handle:
+		switch {
+		case b == inquote:
+			inquote = 0
+		case inquote != 0:
+		case b == '\'' || b == '"':
+			inquote = b
+		case b == '>':
+			depth--
+		case b == '<':
+			const open = "!--"
+			for j := 0; j < len(open); j++ {
+				if k >= len(data) {
+					return 0, p.errorf(len(data), "unexpected EOF")
+				}
+				if data[k] != open[j] {
+					depth++
+					b = data[k]
+					k++
+					goto handle
+				}
+				k++
+			}
+			e := bytes.Index(data[k:], commentEnd)
+			if e < 0 {
+				return 0, p.errorf(len(data), "unexpected EOF")
+			}
+			k += e + 3
+		}
+	}
+}
+
+// startTag reads the start tag at data[i] ('<' then a name), opens its
+// element and adds it to the tree.
+func (p *Parser) startTag(i int, seenRoot bool) (int, error) {
+	data := p.data
+	n := len(data)
+	qs := i + 1
+	qe, flags, colons := readName(data, qs)
+	switch {
+	case qe == n:
+		return 0, p.errorf(n, "unexpected EOF")
+	case qe == qs || colons > 1 && p.validName(data[qs:qe], flags):
+		return 0, p.errorf(i, "expected element name after <")
+	case !p.validName(data[qs:qe], flags):
+		return 0, p.errorf(qs, "invalid XML name: %s", data[qs:qe])
+	}
+	p.attrs, p.decls = p.attrs[:0], 0
+	selfClosing := false
+	k := qe
+	for {
+		k = skipSpace(data, k)
+		if k == n {
+			return 0, p.errorf(n, "unexpected EOF")
+		}
+		c := data[k]
+		if c == '>' {
+			k++
+			break
+		}
+		if c == '/' {
+			if k+1 == n {
+				return 0, p.errorf(n, "unexpected EOF")
+			}
+			if data[k+1] != '>' {
+				return 0, p.errorf(k+1, "expected /> in element")
+			}
+			selfClosing = true
+			k += 2
+			break
+		}
+		as := k
+		ae, flags, colons := readName(data, as)
+		switch {
+		case ae == n:
+			return 0, p.errorf(n, "unexpected EOF")
+		case ae == as || colons > 1 && p.validName(data[as:ae], flags):
+			return 0, p.errorf(as, "expected attribute name in element")
+		case !p.validName(data[as:ae], flags):
+			return 0, p.errorf(as, "invalid XML name: %s", data[as:ae])
+		}
+		k = skipSpace(data, ae)
+		if k == n {
+			return 0, p.errorf(n, "unexpected EOF")
+		}
+		if data[k] != '=' {
+			return 0, p.errorf(k, "attribute name without = in element")
+		}
+		k = skipSpace(data, k+1)
+		if k == n {
+			return 0, p.errorf(n, "unexpected EOF")
+		}
+		q := data[k]
+		if q != '"' && q != '\'' {
+			return 0, p.errorf(k, "unquoted or missing attribute value in element")
+		}
+		ve, v, err := p.value(k+1, q)
+		if err != nil {
+			return 0, err
+		}
+		ps, pe, ls := splitQName(data, as, ae, colons)
+		ra := rawAttr{prefix: dataSpan(ps, pe), local: dataSpan(ls, ae), value: v, at: as}
+		switch {
+		case pe-ps == 5 && string(data[ps:pe]) == "xmlns", pe == ps && ae-ls == 5 && string(data[ls:ae]) == "xmlns":
+			ra.kind = attrDecl
+			p.decls++
+		case pe > ps:
+			ra.kind = attrPrefixed
+		}
+		p.attrs = append(p.attrs, ra)
+		k = ve + 1
+	}
+	if len(p.open) == 0 && seenRoot {
+		return 0, p.errorf(i, "element <%s> after the end of the root element", data[qs:qe])
+	}
+	ps, pe, ls := splitQName(data, qs, qe, colons)
+	if err := p.start(i, qs, qe, dataSpan(ps, pe), dataSpan(ls, qe)); err != nil {
+		return 0, err
+	}
+	if selfClosing {
+		top := p.open[len(p.open)-1]
+		p.tree.nodes[top.node].text1 = int32(len(p.tree.text))
+		p.ns = p.ns[:top.nsLen]
+		p.open = p.open[:len(p.open)-1]
+	}
+	return k, nil
+}
+
+// value reads the attribute value starting at data[a], after its opening
+// quote q, and returns the index of its closing quote and its span:
+// decoded in p.dec when it holds references or line ends, else in the
+// record. One pass finds the quote and checks the characters.
+func (p *Parser) value(a int, q byte) (int, span, error) {
+	data := p.data
+	k := a
+	for k < len(data) {
+		c := data[k]
+		if c == q {
+			return k, dataSpan(a, k), nil
+		}
+		f := charTab[c] & (inAttr | highBit)
+		if f == 0 {
+			k++
 			continue
 		}
-		an, ok := p.resolve(a.Name, true)
-		if !ok {
-			return p.errorf("attribute %s of <%s> uses the undeclared namespace prefix %q", rawName(a.Name), rawName(tok.Name), a.Name.Space)
+		if f&highBit == 0 {
+			break // a reference, '<', a line end or a control: decode below
 		}
-		for _, prev := range t.attrs[attr0:] {
-			if prev.Name.Space == an.Space && prev.Name.Local == an.Local {
-				return p.errorf("attribute %s repeated on <%s>", an.Clark(), rawName(tok.Name))
+		r, size := utf8.DecodeRune(data[k:])
+		if r == utf8.RuneError && size == 1 {
+			return 0, span{}, p.errorf(k, "invalid UTF-8")
+		}
+		if !inCharRange(r) {
+			return 0, span{}, p.errorf(k, "%s", illegalChar(r))
+		}
+		k += size
+	}
+	b := bytes.IndexByte(data[k:], q)
+	if b < 0 {
+		if lt := bytes.IndexByte(data[a:], '<'); lt >= 0 {
+			return 0, span{}, p.errorf(a+lt, "unescaped < inside quoted string")
+		}
+		return 0, span{}, p.errorf(len(data), "unexpected EOF")
+	}
+	b += k
+	start := len(p.dec)
+	var at int
+	var msg string
+	p.dec, at, msg = decodeChars(append(p.dec, data[a:k]...), data, k, b, true, false)
+	if msg != "" {
+		return 0, span{}, p.errorf(at, "%s", msg)
+	}
+	return b, span{off: int32(-start - 1), n: int32(len(p.dec) - start)}, nil
+}
+
+// start handles a start tag whose attributes are in p.attrs: namespace
+// declarations, name resolution, repeated attributes.
+func (p *Parser) start(at, qs, qe int, prefix, local span) error {
+	t := &p.tree
+	nsLen := len(p.ns)
+	for _, a := range p.attrs {
+		if p.decls == 0 {
+			break
+		}
+		if a.kind != attrDecl {
+			continue
+		}
+		if a.prefix.n == 5 {
+			l, v := p.str(a.local), p.str(a.value)
+			switch {
+			case l == "xmlns":
+				return p.errorf(a.at, "the prefix xmlns cannot be declared")
+			case l == "xml" && v != NamespaceXML:
+				return p.errorf(a.at, "the prefix xml cannot be bound to %q", v)
+			case v == "":
+				return p.errorf(a.at, "namespace prefix %q declared with an empty URI", l)
+			case v == namespaceXMLNS || (v == NamespaceXML && l != "xml"):
+				return p.errorf(a.at, "namespace %q cannot be bound to the prefix %q", v, l)
+			}
+			p.ns = append(p.ns, binding{prefix: l, uri: v, uriSpan: a.value})
+		} else {
+			p.ns = append(p.ns, binding{prefix: "", uri: p.str(a.value), uriSpan: a.value})
+		}
+	}
+	name := nameSpan{local: local, prefix: prefix}
+	switch ps := p.str(prefix); {
+	case ps == "xml":
+		name.space = spanXML
+	case ps == "" && p.str(local) == "xmlns":
+		// encoding/xml leaves an element named xmlns in no namespace.
+	default:
+		if len(p.ns) > 0 || ps != "" {
+			uri, ok := lookupSpan(p.ns, ps)
+			if !ok && ps != "" {
+				return p.errorf(at, "element <%s> uses the undeclared namespace prefix %q", p.data[qs:qe], ps)
+			}
+			name.space = uri
+		}
+	}
+	attr0 := len(t.attrs)
+	for _, a := range p.attrs {
+		if a.kind == attrDecl {
+			continue
+		}
+		an := nameSpan{local: a.local, prefix: a.prefix}
+		if a.kind == attrPrefixed {
+			switch ps := p.str(a.prefix); ps {
+			case "xml":
+				an.space = spanXML
+			default:
+				uri, ok := lookupSpan(p.ns, ps)
+				if !ok {
+					return p.errorf(a.at, "attribute %s:%s of <%s> uses the undeclared namespace prefix %q", ps, p.str(a.local), p.data[qs:qe], ps)
+				}
+				an.space = uri
 			}
 		}
-		t.attrs = append(t.attrs, Attr{Name: an, Value: a.Value})
+		for _, prev := range t.attrs[attr0:] {
+			if prev.name.local.n == an.local.n && (prev.name.space == an.space || p.str(prev.name.space) == p.str(an.space)) && p.str(prev.name.local) == p.str(an.local) {
+				n := p.name(an)
+				return p.errorf(a.at, "attribute %s repeated on <%s>", n.Clark(), p.data[qs:qe])
+			}
+		}
+		t.attrs = append(t.attrs, attrSpan{name: an, value: a.value})
 	}
 	parent := int32(-1)
 	if len(p.open) > 0 {
@@ -244,33 +742,24 @@ func (p *Parser) start(tok xml.StartElement) error {
 		depth:  int32(len(p.open)),
 		attr0:  int32(attr0),
 		attr1:  int32(len(t.attrs)),
-		text0:  len(t.text),
+		text0:  int32(len(t.text)),
 		text1:  -1,
 	})
-	p.open = append(p.open, openElement{raw: tok.Name, nsLen: nsLen, node: int32(len(t.nodes) - 1)})
+	p.open = append(p.open, openElement{qs: qs, qe: qe, nsLen: nsLen, node: int32(len(t.nodes) - 1)})
 	if len(p.open) == 1 {
 		t.finishRoot(p.ns)
 	}
 	return nil
 }
 
-// resolve maps a raw name (Space holding the prefix) to a resolved one; it
-// reports false for an undeclared prefix.
-func (p *Parser) resolve(raw xml.Name, attr bool) (Name, bool) {
-	n := Name{Local: raw.Local, Prefix: raw.Space}
-	switch {
-	case raw.Space == "xml":
-		n.Space = NamespaceXML
-		return n, true
-	case raw.Space == "" && attr:
-		return n, true
+// lookupSpan returns the URI bound to prefix in scope (innermost first).
+func lookupSpan(scope []binding, prefix string) (span, bool) {
+	for i := len(scope) - 1; i >= 0; i-- {
+		if scope[i].prefix == prefix {
+			return scope[i].uriSpan, true
+		}
 	}
-	uri, ok := lookup(p.ns, raw.Space)
-	if !ok && raw.Space != "" {
-		return n, false
-	}
-	n.Space = uri
-	return n, true
+	return span{}, false
 }
 
 // lookup returns the URI bound to prefix in scope (innermost first). The
@@ -284,14 +773,9 @@ func lookup(scope []binding, prefix string) (string, bool) {
 	return "", false
 }
 
-func rawName(n xml.Name) string {
-	if n.Space == "" {
-		return n.Local
-	}
-	return n.Space + ":" + n.Local
-}
-
-// errorf reports a malformation at the start of the current token.
-func (p *Parser) errorf(format string, args ...any) error {
-	return &SyntaxError{Line: p.line, Offset: p.offset, Msg: fmt.Sprintf(format, args...)}
+// errorf reports a malformation at offset at of the record.
+func (p *Parser) errorf(at int, format string, args ...any) error {
+	at = min(max(at, 0), len(p.data))
+	line := 1 + bytes.Count(p.data[:at], []byte{'\n'})
+	return &SyntaxError{Line: line, Offset: int64(at), Msg: fmt.Sprintf(format, args...)}
 }

@@ -191,6 +191,24 @@ func TestTreeElements(t *testing.T) {
 	}
 }
 
+// TestSameLocalNames checks attributes that share a local name in
+// different namespaces: not repeated attributes.
+func TestSameLocalNames(t *testing.T) {
+	var p Parser
+	tree, err := p.Tree([]byte(`<r xmlns:p="u" lang="a" xml:lang="b" p:lang="c"><e xml:lang="d" lang="e"/></r>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := range tree.Len() {
+		got = append(got, describe(tree.Element(i)))
+	}
+	want := []string{"r lang=a {" + NamespaceXML + "}lang=b {u}lang=c", "e {" + NamespaceXML + "}lang=d lang=e"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 func TestMalformed(t *testing.T) {
 	tests := []struct {
 		name, data, want string
@@ -277,26 +295,35 @@ func TestQueriesDoNotAllocate(t *testing.T) {
 	}
 }
 
-// FuzzTree checks that no input makes the parser panic or hang, and that
-// whatever it accepts, encoding/xml's namespace-aware Token accepts too,
-// with the same elements and attributes.
+// FuzzTree checks the parser against encoding/xml: no input makes it
+// panic or hang; whatever it accepts, encoding/xml's namespace-aware Token
+// accepts too, with the same elements, attributes and text; and whatever
+// it rejects, encoding/xml rejects too, unless the record breaks one of
+// the namespace or structure rules that xmlview adds.
 func FuzzTree(f *testing.F) {
-	for _, s := range []string{nsRecord, "<a/>", "<a><b>t</b></a>", `<a xmlns:p="u"><p:b p:c="1"/></a>`, "<a>&amp;</a>", "<![CDATA[x]]>"} {
+	for _, s := range []string{nsRecord, "<a/>", "<a><b>t</b></a>", `<a xmlns:p="u"><p:b p:c="1"/></a>`, "<a>&amp;</a>", "<![CDATA[x]]>",
+		"<a x='&#233;\r\n'>\r\n]]&gt;<!-- c --><?pi x?><!DOCTYPE a [<!ENTITY e 'x'>]></a>", "<a>&#0;</a>", "<a>]]></a>", "<a b='<'/>"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var p Parser
 		tree, err := p.Tree(data)
+		want, text, refErr := referenceElements(data)
 		if err != nil {
 			var se *SyntaxError
 			if !errors.As(err, &se) {
 				t.Fatalf("error %v is not a *SyntaxError", err)
 			}
+			if se.Offset < 0 || se.Offset > int64(len(data)) || se.Line < 1 {
+				t.Fatalf("error %v has a position outside the record", err)
+			}
+			if refErr == nil && !stricter(se.Msg) {
+				t.Fatalf("xmlview rejects what encoding/xml accepts: %v", err)
+			}
 			return
 		}
-		want, err := referenceElements(data)
-		if err != nil {
-			t.Fatalf("xmlview accepted what encoding/xml rejects: %v", err)
+		if refErr != nil {
+			t.Fatalf("xmlview accepted what encoding/xml rejects: %v", refErr)
 		}
 		var got []string
 		for i := range tree.Len() {
@@ -305,12 +332,26 @@ func FuzzTree(f *testing.F) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("elements differ from encoding/xml (-want +got):\n%s", diff)
 		}
+		if root, _, _ := tree.Text("."); root != text {
+			t.Fatalf("root text %q, encoding/xml gives %q", root, text)
+		}
 		for _, q := range []string{"", "*", "*/*", "a"} {
 			if _, _, err := tree.Text(q); err != nil {
 				t.Fatalf("Text(%q): %v", q, err)
 			}
 		}
 	})
+}
+
+// stricter reports whether msg is about a rule that xmlview checks and
+// encoding/xml's Token does not.
+func stricter(msg string) bool {
+	for _, s := range []string{"namespace", "the prefix", "repeated", "root element", "without a start tag", "is not closed", "no element", "closed by"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func describe(e Element) string {
@@ -322,27 +363,78 @@ func describe(e Element) string {
 }
 
 // referenceElements lists elements with encoding/xml's own namespace
-// translation.
-func referenceElements(data []byte) ([]string, error) {
+// translation, and the character data inside the root element.
+func referenceElements(data []byte) ([]string, string, error) {
 	d := xml.NewDecoder(bytes.NewReader(data))
 	var out []string
+	var text strings.Builder
+	depth := 0
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
-			return out, nil
+			return out, text.String(), nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		if se, ok := tok.(xml.StartElement); ok {
-			e := Element{Name: Name{Space: se.Name.Space, Local: se.Name.Local}}
-			for _, a := range se.Attr {
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			depth++
+			e := Element{Name: Name{Space: tok.Name.Space, Local: tok.Name.Local}}
+			for _, a := range tok.Attr {
 				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
 					continue
 				}
 				e.Attrs = append(e.Attrs, Attr{Name: Name{Space: a.Name.Space, Local: a.Name.Local}, Value: a.Value})
 			}
 			out = append(out, describe(e))
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth > 0 {
+				text.Write(tok)
+			}
 		}
+	}
+}
+
+// TestLazy checks that a lazy tree reads only what its queries need, and
+// that a malformation, once reached, is the answer to every later query.
+func TestLazy(t *testing.T) {
+	rec := []byte("<r a=\"1\">\n<title>T<i>1</i></title>\n<b>x</b>\n<c></d></r>")
+	var p Parser
+	tree, err := p.Lazy(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := tree.Root().Attr("a"); v != "1" || tree.Len() != 1 {
+		t.Fatalf("after Lazy: a=%q, %d elements read, want 1 (the root)", v, tree.Len())
+	}
+	if text, ok, err := tree.Text("title"); text != "T1" || !ok || err != nil {
+		t.Fatalf("Text(title) = %q, %v, %v", text, ok, err)
+	}
+	if tree.Len() != 3 {
+		t.Errorf("Text(title) read %d elements, want 3 (root, title, i)", tree.Len())
+	}
+	if ok, err := tree.Has("b"); !ok || err != nil {
+		t.Fatalf("Has(b) = %v, %v", ok, err)
+	}
+	if _, err := tree.Texts("b"); err == nil || !strings.Contains(err.Error(), "closed by </d>") {
+		t.Fatalf("Texts read the whole record: error %v, want the malformation", err)
+	}
+	for _, q := range []func() error{
+		tree.Complete,
+		func() error { _, _, err := tree.Text("zz"); return err },
+		func() error { _, err := tree.Has("zz"); return err },
+	} {
+		var se *SyntaxError
+		if err := q(); !errors.As(err, &se) || se.Line != 4 {
+			t.Errorf("later query: %v, want the same *SyntaxError at line 4", err)
+		}
+	}
+	// A query for an element that is not there reads to the end.
+	tree, _ = p.Lazy([]byte("<r><a/></r junk>"))
+	if _, ok, err := tree.Text("zz"); ok || err == nil {
+		t.Errorf("Text(zz) on a record malformed at its end: %v, %v; want the malformation", ok, err)
 	}
 }

@@ -241,17 +241,18 @@ func InCharRange(r rune) bool {
 const (
 	lo8 = 0x0101010101010101
 	hi8 = 0x8080808080808080
+	lo7 = 0x7F7F7F7F7F7F7F7F
 )
 
 // BadChar returns the index of the first byte of b that does not start a
 // valid UTF-8 encoding of an XML character, and a description, or -1.
-// ASCII runs are checked eight bytes at a time.
+// ASCII is checked eight bytes at a time, tabs and line ends included.
 func BadChar(b []byte) (int, string) {
 	i := 0
 	for i < len(b) {
 		// With no byte >= 0x80, subtracting 0x20 from each byte sets a
-		// high bit exactly when some byte is < 0x20 (a borrow only
-		// follows a byte that is itself < 0x20).
+		// high bit exactly when some byte is < 0x20 (a borrow only follows
+		// a byte that is itself < 0x20).
 		for i+16 <= len(b) {
 			w := binary.LittleEndian.Uint64(b[i:])
 			v := binary.LittleEndian.Uint64(b[i+8:])
@@ -260,12 +261,12 @@ func BadChar(b []byte) (int, string) {
 			}
 			i += 16
 		}
-		if i+8 <= len(b) {
+		for i+8 <= len(b) {
 			w := binary.LittleEndian.Uint64(b[i:])
-			if (w|(w-0x20*lo8))&hi8 == 0 {
-				i += 8
-				continue
+			if (w|(w-0x20*lo8))&hi8 != 0 && (w&hi8 != 0 || !controlsOK(w)) {
+				break
 			}
+			i += 8
 		}
 		if i == len(b) {
 			break
@@ -288,6 +289,19 @@ func BadChar(b []byte) (int, string) {
 		i += n
 	}
 	return -1, ""
+}
+
+// controlsOK reports whether every byte of w below 0x20 is a tab, a line
+// feed or a carriage return; w holds no byte >= 0x80.
+func controlsOK(w uint64) bool {
+	below := ^(w + 0x60*lo8) & hi8 // exact: no byte carries into the next
+	return below&^(eqMask(w, '\t')|eqMask(w, '\n')|eqMask(w, '\r')) == 0
+}
+
+// eqMask returns the high bit of each byte of w equal to c.
+func eqMask(w uint64, c byte) uint64 {
+	x := w ^ lo8*uint64(c)
+	return ^((x&lo7 + lo7) | x) & hi8
 }
 
 func countNL(b []byte) int { return bytes.Count(b, nl) }

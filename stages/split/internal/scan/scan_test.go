@@ -125,3 +125,35 @@ func TestErrorText(t *testing.T) {
 		}
 	}
 }
+
+// TestBadCharWords checks the eight-bytes-at-a-time path against a
+// byte-by-byte reference, for every control character at every position
+// of a word, between tabs, line ends and non-ASCII text.
+func TestBadCharWords(t *testing.T) {
+	ref := func(b []byte) int {
+		for i := 0; i < len(b); {
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n == 1 || !InCharRange(r) {
+				return i
+			}
+			i += n
+		}
+		return -1
+	}
+	base := []byte("ab\tcd\r\nef ghij\n\tklmnopq é 東京 rstuvwxyz\r\n0123456789")
+	for c := 0; c < 0x20; c++ {
+		for pos := 0; pos < len(base); pos++ {
+			b := append([]byte(nil), base...)
+			if b[pos] >= 0x80 {
+				continue
+			}
+			b[pos] = byte(c)
+			if got, want := func() int { i, _ := BadChar(b); return i }(), ref(b); got != want {
+				t.Fatalf("control %#x at %d: BadChar = %d, want %d", c, pos, got, want)
+			}
+		}
+	}
+	if i, _ := BadChar(base); i != -1 {
+		t.Fatalf("BadChar(%q) = %d, want -1", base, i)
+	}
+}

@@ -639,6 +639,11 @@ func (s *Splitter) refs(a, b int, quote byte) bool {
 func (s *Splitter) endTag(p int) int {
 	buf := s.buf()
 	i := p + 2
+	// The common case: the name of the element open last, whose name was
+	// checked at its start tag. Otherwise read the name to report it.
+	if top := s.top(); len(top) > 0 && i+len(top) < len(buf) && nameTab[buf[i+len(top)]]&nameByte == 0 && bytes.Equal(buf[i:i+len(top)], top) {
+		i += len(top)
+	}
 	for i < len(buf) && nameTab[buf[i]]&nameByte != 0 {
 		i++
 	}

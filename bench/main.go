@@ -1,0 +1,420 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// jobs are the pipelines bench can run, each a file in this folder.
+var jobs = map[string]struct {
+	file  string
+	about string
+	peers bool // the peers do the same job
+	attrs bool // it counts attributes
+}{
+	"w1":     {"w1.yaml", "W1: split, classify (rules), count attributes and categories, write", true, true},
+	"sort":   {"sort.yaml", "W1 without attribute counts: split, classify, count categories, write", false, false},
+	"plugin": {"plugin.yaml", "W1 with the example Go plugin (examples/go-classifier) as classifier", true, true},
+}
+
+type config struct {
+	root    string // repository root
+	sizes   []string
+	job     string
+	runs    int
+	dir     string
+	peers   string // "" when absent or disabled
+	python  string
+	noPeers bool // use the peers' corpus but do not run them
+	check   string
+	sluice  string
+	profile string
+	trace   string
+	workers int
+	out     io.Writer
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	c := config{out: out}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	size := fs.String("size", "1GB", "corpus size: 10MB, 100MB, 1GB or 4GB (about 920 bytes a record), or a number of records; several, comma-separated, run one after the other")
+	fs.StringVar(&c.job, "job", "w1", "what Sluice runs: w1 (the reference job), sort (w1 without attribute counts, for the memory check) or plugin (w1 with the example Go plugin as classifier)")
+	fs.IntVar(&c.runs, "runs", 3, "Sluice runs per size; the table shows the median by wall time")
+	fs.StringVar(&c.dir, "dir", "bench/corpus", "where corpora and outputs go (relative to the repository root)")
+	peers := fs.String("peers", "auto", "folder of the Python peers (py_mp_pipeline.py, gen_corpus.py); auto is ../shared/peers beside the repository; none runs Sluice alone")
+	fs.StringVar(&c.python, "python", defaultPython(), "Python 3 for the peers; the lxml peer needs python3-lxml (apt-get install -y python3-lxml)")
+	fs.BoolVar(&c.noPeers, "skip-peers", false, "generate the corpus with the peers' generator but run Sluice alone (its outputs are then checked against encoding/xml)")
+	fs.StringVar(&c.check, "check", "full", "output check: full (counts and category files as record multisets), counts, or none")
+	fs.StringVar(&c.sluice, "sluice", "", "a sluice binary to measure; by default bench builds ./cmd/sluice")
+	fs.StringVar(&c.profile, "profile", "", "instead of the table: run the job once in this process with a CPU profile written to this file")
+	fs.StringVar(&c.trace, "trace", "", "with --profile: also write an execution trace (go tool trace) to this file")
+	fs.IntVar(&c.workers, "check-workers", runtime.NumCPU(), "goroutines reading category files for the check")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: go run ./bench [flags]\n\nRuns W1 with Sluice and the Python peers side by side and prints one table (see bench/README.md).\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if _, ok := jobs[c.job]; !ok {
+		return fmt.Errorf("--job %q: want w1, sort or plugin", c.job)
+	}
+	if c.runs < 1 {
+		return fmt.Errorf("--runs %d: want 1 or more", c.runs)
+	}
+	if c.check != "full" && c.check != "counts" && c.check != "none" {
+		return fmt.Errorf("--check %q: want full, counts or none", c.check)
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	c.root = root
+	if !filepath.IsAbs(c.dir) {
+		c.dir = filepath.Join(root, c.dir)
+	}
+	c.peers = findPeers(*peers, root, c.say)
+	c.sizes = strings.Split(*size, ",")
+	for _, s := range c.sizes {
+		if _, err := parseSize(s); err != nil {
+			return err
+		}
+	}
+	if c.profile != "" {
+		return c.runProfile(ctx)
+	}
+	return c.runTable(ctx)
+}
+
+func (c *config) say(format string, args ...any) {
+	fmt.Fprintf(c.out, "# "+format+"\n", args...)
+}
+
+func defaultPython() string {
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3"
+	}
+	return "python3"
+}
+
+// repoRoot finds the repository root (the folder with Sluice's go.mod)
+// from the working directory up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil && strings.Contains(string(b), "module github.com/sluicehq/sluice\n") {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no Sluice repository at or above %s: run bench from the repository (go run ./bench)", dir)
+		}
+	}
+}
+
+// findPeers resolves --peers, saying what it found.
+func findPeers(flagValue, root string, say func(string, ...any)) string {
+	if flagValue == "none" {
+		say("peers: disabled (--peers none); Sluice runs alone and is checked against an encoding/xml computation")
+		return ""
+	}
+	dir := flagValue
+	if dir == "auto" {
+		dir = filepath.Join(filepath.Dir(root), "shared", "peers")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "py_mp_pipeline.py")); err != nil {
+		say("peers: not found at %s (a fresh clone has no ../shared); Sluice runs alone and is checked against an encoding/xml computation", dir)
+		return ""
+	}
+	return dir
+}
+
+// row is one line of the table.
+type row struct {
+	runner  string
+	m       measurement
+	runs    int
+	outDir  string
+	skipped string // why it did not run
+}
+
+func (c *config) runTable(ctx context.Context) error {
+	job := jobs[c.job]
+	bin, err := c.sluiceBinary(ctx)
+	if err != nil {
+		return err
+	}
+	pipeline := filepath.Join(c.root, "bench", job.file)
+	if err := c.validate(ctx, bin, pipeline); err != nil {
+		return err
+	}
+	c.say("job %s: %s (%s)", c.job, job.about, pipeline)
+	c.say("machine: %d CPUs, %s/%s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	var tables []func()
+	for _, s := range c.sizes {
+		records, _ := parseSize(s)
+		corpus, err := corpusFile(ctx, c.dir, c.peers, c.python, records, c.say)
+		if err != nil {
+			return err
+		}
+		st, err := os.Stat(corpus)
+		if err != nil {
+			return err
+		}
+		if err := warm(corpus); err != nil {
+			return err
+		}
+		c.say("corpus: %s, %d records, %.1f MB; page cache warmed", corpus, records, float64(st.Size())/1e6)
+		rows, err := c.runAll(ctx, bin, pipeline, corpus, job.peers)
+		if err != nil {
+			return err
+		}
+		if err := c.checkOutputs(corpus, rows, job.attrs); err != nil {
+			return err
+		}
+		size, n := st.Size(), records
+		tables = append(tables, func() { c.printTable(s, size, n, rows) })
+	}
+	for _, t := range tables {
+		t()
+	}
+	return nil
+}
+
+// sluiceBinary returns --sluice, or builds ./cmd/sluice.
+func (c *config) sluiceBinary(ctx context.Context) (string, error) {
+	if c.sluice != "" {
+		return filepath.Abs(c.sluice)
+	}
+	bin := filepath.Join(c.dir, "bin", "sluice")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		return "", err
+	}
+	c.say("building %s", bin)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice")
+	cmd.Dir = c.root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/sluice: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// validate checks the pipeline with sluice validate, so that a job the
+// build cannot run (plugin without a plugin-capable classify) says why.
+func (c *config) validate(ctx context.Context, bin, pipeline string) error {
+	cmd := exec.CommandContext(ctx, bin, "validate", pipeline)
+	cmd.Dir = c.root
+	cmd.Env = append(os.Environ(), "W1_INPUT=.", "W1_OUT="+filepath.Join(c.dir, "out"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		hint := ""
+		if c.job == "plugin" {
+			hint = "\n(the plugin job needs classify's plugin: option and examples/go-classifier)"
+		}
+		return fmt.Errorf("%s does not validate: %w\n%s%s", pipeline, err, out, hint)
+	}
+	return nil
+}
+
+// runAll runs Sluice c.runs times and each peer once, interleaved (a
+// Sluice run, a peer, a Sluice run, the other peer, the remaining Sluice
+// runs), so that a change in the machine's load during the minutes the
+// peers take weighs on both sides.
+func (c *config) runAll(ctx context.Context, bin, pipeline, corpus string, peers bool) ([]row, error) {
+	base := filepath.Join(c.dir, "out", strings.TrimSuffix(filepath.Base(corpus), ".xml"))
+	sl := row{runner: "sluice " + c.job, runs: c.runs}
+	var runs []measurement
+	runSluice := func() error {
+		i := len(runs)
+		outDir := filepath.Join(base, fmt.Sprintf("sluice-%d", i+1))
+		if err := clean(outDir); err != nil {
+			return err
+		}
+		cmd := exec.CommandContext(ctx, bin, "run", "--progress", "none", pipeline)
+		cmd.Dir = c.root
+		cmd.Env = append(os.Environ(), "W1_INPUT="+corpus, "W1_OUT="+outDir)
+		m, err := measure(ctx, cmd)
+		if err != nil {
+			return fmt.Errorf("sluice run %d: %w", i+1, err)
+		}
+		c.say("sluice run %d: %.2fs wall, %.2fs CPU, %.0f MB peak", i+1, m.Wall.Seconds(), m.CPU.Seconds(), float64(m.PeakMem)/1e6)
+		runs = append(runs, m)
+		if i == 0 {
+			sl.outDir = outDir
+		}
+		return nil
+	}
+	if err := runSluice(); err != nil {
+		return nil, err
+	}
+	var peerRows []row
+	switch {
+	case !peers || c.noPeers:
+	case c.peers == "":
+		peerRows = []row{{runner: "python pool(2) etree", skipped: "peers absent"}, {runner: "python single lxml", skipped: "peers absent"}}
+	default:
+		script := filepath.Join(c.peers, "py_mp_pipeline.py")
+		for _, p := range []struct {
+			name string
+			args []string
+			lxml bool
+		}{
+			{"python pool(2) etree", []string{"--mode", "pool", "--workers", "2", "--parser", "etree"}, false},
+			{"python single lxml", []string{"--mode", "single", "--parser", "lxml"}, true},
+		} {
+			r := row{runner: p.name, runs: 1}
+			if p.lxml {
+				if err := exec.CommandContext(ctx, c.python, "-c", "import lxml").Run(); err != nil {
+					r.skipped = fmt.Sprintf("%s has no lxml: apt-get install -y python3-lxml", c.python)
+					c.say("%s: skipped: %s", p.name, r.skipped)
+					peerRows = append(peerRows, r)
+					continue
+				}
+			}
+			r.outDir = filepath.Join(base, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(p.name))
+			if err := clean(r.outDir); err != nil {
+				return nil, err
+			}
+			args := append([]string{script, corpus, "--out", r.outDir}, p.args...)
+			c.say("%s: running %s %s", p.name, c.python, strings.Join(args, " "))
+			m, err := measure(ctx, exec.CommandContext(ctx, c.python, args...))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.name, err)
+			}
+			c.say("%s: %.1fs wall, %.1fs CPU, %.0f MB peak", p.name, m.Wall.Seconds(), m.CPU.Seconds(), float64(m.PeakMem)/1e6)
+			r.m = m
+			peerRows = append(peerRows, r)
+			if len(runs) < c.runs {
+				if err := runSluice(); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	for len(runs) < c.runs {
+		if err := runSluice(); err != nil {
+			return nil, err
+		}
+	}
+	sl.m = median(runs)
+	return append([]row{sl}, peerRows...), nil
+}
+
+// clean removes a previous run's outputs and flushes every file system
+// (sync(2)), so that no runner pays for writing back an earlier runner's
+// outputs.
+func clean(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	syscall.Sync()
+	return nil
+}
+
+// checkOutputs compares Sluice's first run's outputs with each peer's, or
+// with an encoding/xml computation over the corpus when no peer ran.
+func (c *config) checkOutputs(corpus string, rows []row, attrs bool) error {
+	if c.check == "none" {
+		c.say("check: skipped (--check none)")
+		return nil
+	}
+	files := c.check == "full"
+	start := time.Now()
+	got, err := readSluice(rows[0].outDir, files, c.workers)
+	if err != nil {
+		return fmt.Errorf("read Sluice's outputs: %w", err)
+	}
+	var refs []row
+	for _, r := range rows[1:] {
+		if r.skipped == "" {
+			refs = append(refs, r)
+		}
+	}
+	var problems []string
+	if len(refs) == 0 {
+		want, err := expected(corpus)
+		if err != nil {
+			return err
+		}
+		if !attrs {
+			want.Attributes = nil
+		}
+		for _, d := range diff(want, got) {
+			problems = append(problems, "vs encoding/xml: "+d)
+		}
+		c.say("check: Sluice's outputs against an encoding/xml computation over the corpus (%s)", time.Since(start).Round(time.Second))
+	}
+	for i, r := range refs {
+		// The category files are compared with the first peer only: the
+		// peers are checked against each other by their counts.
+		want, err := readPeer(r.outDir, files && i == 0, c.workers)
+		if err != nil {
+			return fmt.Errorf("read %s's outputs: %w", r.runner, err)
+		}
+		for _, d := range diff(want, got) {
+			problems = append(problems, "vs "+r.runner+": "+d)
+		}
+	}
+	if len(refs) > 0 {
+		what := "counts per category and per (element, attribute, value)"
+		if files {
+			what += ", and category files as record multisets (vs " + refs[0].runner + ")"
+		}
+		c.say("check: %s (%s)", what, time.Since(start).Round(time.Second))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("outputs differ:\n  %s", strings.Join(problems, "\n  "))
+	}
+	c.say("check: outputs equal")
+	return nil
+}
+
+func (c *config) printTable(size string, bytes int64, records int, rows []row) {
+	fmt.Fprintf(c.out, "\n%s: %s, %.1f MB, %d records\n", c.job, size, float64(bytes)/1e6, records)
+	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "runner\twall s\tMB/s\trecords/s\tCPU s\tpeak MB\tpeer/sluice\t")
+	sl := rows[0].m
+	for _, r := range rows {
+		name := r.runner
+		if r.runs > 1 {
+			name += fmt.Sprintf(" (median of %d)", r.runs)
+		}
+		if r.skipped != "" {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t%s\t\n", name, r.skipped)
+			continue
+		}
+		wall := r.m.Wall.Seconds()
+		ratio := "1.0x"
+		if r.runner != rows[0].runner {
+			ratio = fmt.Sprintf("%.1fx", wall/sl.Wall.Seconds())
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.1f\t%.0f\t%.1f\t%.0f\t%s\t\n", name, wall, float64(bytes)/1e6/wall, float64(records)/wall, r.m.CPU.Seconds(), float64(r.m.PeakMem)/1e6, ratio)
+	}
+	tw.Flush()
+}

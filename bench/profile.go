@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"runtime/trace"
+	"time"
+
+	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stages"
+)
+
+// runProfile runs the job once in this process, on the first --size,
+// with a CPU profile, and prints each stage's busy time.
+func (c *config) runProfile(ctx context.Context) error {
+	records, _ := parseSize(c.sizes[0])
+	corpus, err := corpusFile(ctx, c.dir, c.peers, c.python, records, c.say)
+	if err != nil {
+		return err
+	}
+	if err := warm(corpus); err != nil {
+		return err
+	}
+	outDir := filepath.Join(c.dir, "out", "profile")
+	if err := os.RemoveAll(outDir); err != nil {
+		return err
+	}
+	g, err := loadJob(filepath.Join(c.root, "bench", jobs[c.job].file), corpus, outDir)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(c.profile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	if c.trace != "" {
+		tf, err := os.Create(c.trace)
+		if err != nil {
+			return err
+		}
+		defer tf.Close()
+		if err := trace.Start(tf); err != nil {
+			return err
+		}
+		defer trace.Stop()
+	}
+	rep, err := core.Run(ctx, g, core.RunOptions{})
+	trace.Stop()
+	pprof.StopCPUProfile()
+	if err != nil {
+		return err
+	}
+	secs := rep.Duration.Seconds()
+	fmt.Fprintf(c.out, "%s on %s: %.2fs, %.1f MB/s\n", c.job, corpus, secs, float64(rep.InputBytes)/1e6/secs)
+	for _, s := range rep.Stages {
+		fmt.Fprintf(c.out, "  %-12s %-9s workers %d  busy %v\n", s.Name, s.Kind, s.Workers, s.Busy.Round(time.Millisecond))
+	}
+	fmt.Fprintf(c.out, "CPU profile: go tool pprof -top %s\n", c.profile)
+	if c.trace != "" {
+		fmt.Fprintf(c.out, "execution trace: go tool trace %s\n", c.trace)
+	}
+	return nil
+}
+
+// loadJob plans a bench pipeline file for the given input and output
+// folder (the W1_INPUT and W1_OUT it reads).
+func loadJob(pipeline, input, outDir string) (*core.Graph, error) {
+	src, err := os.ReadFile(pipeline)
+	if err != nil {
+		return nil, err
+	}
+	os.Setenv("W1_INPUT", input)
+	os.Setenv("W1_OUT", outDir)
+	g, err := core.Load(pipeline, src, stages.Registry())
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", pipeline, err)
+	}
+	return g, nil
+}

@@ -1,0 +1,347 @@
+package xmlview
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// The byte-level rules below are encoding/xml's (Decoder.RawToken with
+// Strict set), reimplemented over a []byte so that a record is lexed in
+// one pass without a token allocation: the Parser must accept exactly the
+// records encoding/xml accepts (plus its own namespace and structure
+// checks), which FuzzTree checks against encoding/xml itself.
+
+// Name bytes, as encoding/xml reads them: a name ends at the first ASCII
+// byte that is not one of these; bytes >= 0x80 are taken and the name is
+// then checked against the XML name tables.
+const (
+	nameByte  = 1
+	nameFirst = 2 // may start a name (ASCII letter, '_', ':')
+	nameColon = 4
+	nameHigh  = 8
+)
+
+var nameTab = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', c == '_':
+			t[c] = nameByte | nameFirst
+		case c == ':':
+			t[c] = nameByte | nameFirst | nameColon
+		case '0' <= c && c <= '9', c == '.', c == '-':
+			t[c] = nameByte
+		case c >= 0x80:
+			t[c] = nameByte | nameHigh
+		}
+	}
+	return t
+}()
+
+// Bytes of character data that the fast scans stop at. Bytes >= 0x80 are
+// checked as UTF-8 in place; the others need decoding or are errors.
+const (
+	inText  = 1 // text content: '<' (its end), '&', ']' (for "]]>"), '\r', controls
+	inAttr  = 2 // attribute values: '&', '<', '\r', controls
+	inCDATA = 4 // CDATA sections: '\r', controls
+	highBit = 8
+)
+
+var charTab = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= 0x80:
+			t[c] = highBit | inText | inAttr | inCDATA
+		case c == '\t' || c == '\n':
+		case c < 0x20: // '\r' included: it is rewritten to '\n'
+			t[c] = inText | inAttr | inCDATA
+		case c == '&':
+			t[c] = inText | inAttr
+		case c == ']':
+			t[c] = inText
+		case c == '<':
+			t[c] = inAttr | inText
+		}
+	}
+	return t
+}()
+
+// readName returns the end of the name starting at data[i], the union of
+// its bytes' flags, and its number of colons.
+func readName(data []byte, i int) (end int, flags uint8, colons int) {
+	for ; i < len(data); i++ {
+		f := nameTab[data[i]]
+		if f&nameByte == 0 {
+			break
+		}
+		flags |= f
+		colons += int(f>>2) & 1
+	}
+	return i, flags, colons
+}
+
+// validName reports whether name, read by readName with the given flags,
+// is an XML name by encoding/xml's tables. ASCII names only need a valid
+// first byte; names with other bytes are rare, and are checked by
+// encoding/xml itself, with the answers cached in p.names.
+func (p *Parser) validName(name []byte, flags uint8) bool {
+	if flags&nameHigh == 0 {
+		return nameTab[name[0]]&nameFirst != 0
+	}
+	return p.validHighName(name)
+}
+
+// validHighName is validName for a name with bytes >= 0x80.
+func (p *Parser) validHighName(name []byte) bool {
+	if ok, hit := p.names[string(name)]; hit {
+		return ok
+	}
+	doc := make([]byte, 0, len(name)+4)
+	doc = append(append(append(doc, "<?"...), name...), "?>"...)
+	tok, err := xml.NewDecoder(bytes.NewReader(doc)).RawToken()
+	pi, isPI := tok.(xml.ProcInst)
+	ok := err == nil && isPI && pi.Target == string(name)
+	if p.names == nil {
+		p.names = map[string]bool{}
+	}
+	if len(p.names) < 4096 {
+		p.names[string(name)] = ok
+	}
+	return ok
+}
+
+// splitQName splits the name data[qs:qe] as encoding/xml does: "p:l" has
+// prefix p (data[ps:pe]) and local part l (data[ls:qe]); a name with no
+// colon, or with a colon first or last, is all local part. Names with more
+// than one colon are rejected earlier.
+func splitQName(data []byte, qs, qe, colons int) (ps, pe, ls int) {
+	if colons == 0 {
+		return qs, qs, qs
+	}
+	i := qs + bytes.IndexByte(data[qs:qe], ':')
+	if i == qs || i == qe-1 {
+		return qs, qs, qs
+	}
+	return qs, i, i + 1
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && isSpace(data[i]) {
+		i++
+	}
+	return i
+}
+
+// str returns b as a string sharing b's memory. Record bytes are never
+// modified once a stage has emitted them (core.Record's contract), which
+// is what makes this safe for the Parser's inputs; see Parser.
+func str(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// scanPlain returns the index of the first byte of data[a:b] that the
+// mask of charTab stops at and that is not part of valid UTF-8 holding
+// XML characters, or b. It fails (with a message) on invalid UTF-8 or a
+// character XML does not allow. ASCII runs are checked eight bytes at a
+// time.
+func scanPlain(data []byte, a, b int, mask uint8) (int, string) {
+	for k := a; k < b; {
+		c := data[k]
+		f := charTab[c] & (mask | highBit)
+		if f == 0 {
+			k++
+			continue
+		}
+		if f&highBit == 0 {
+			return k, ""
+		}
+		r, size := utf8.DecodeRune(data[k:b])
+		if r == utf8.RuneError && size == 1 {
+			return k, "invalid UTF-8"
+		}
+		if !inCharRange(r) {
+			return k, illegalChar(r)
+		}
+		k += size
+	}
+	return b, ""
+}
+
+// inCharRange reports whether r is allowed in an XML 1.0 document (the
+// Char production), as encoding/xml's isInCharacterRange.
+func inCharRange(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
+}
+
+func illegalChar(r rune) string {
+	return fmt.Sprintf("illegal character code %U", r)
+}
+
+// decodeChars appends the character data data[a:b] to dst with references
+// decoded (unless cdata), "\r\n" and "\r" rewritten to "\n", and every
+// character checked, as encoding/xml's Decoder.text does. It returns the
+// offset of the first problem and a message when there is one. In text
+// (not attr, not cdata) "]]>" is an error.
+func decodeChars(dst, data []byte, a, b int, attr, cdata bool) ([]byte, int, string) {
+	mask := uint8(inText)
+	switch {
+	case cdata:
+		mask = inCDATA
+	case attr:
+		mask = inAttr
+	}
+	for k := a; k < b; {
+		e, msg := scanPlain(data, k, b, mask)
+		dst = append(dst, data[k:e]...)
+		if msg != "" {
+			return dst, e, msg
+		}
+		if e == b {
+			break
+		}
+		switch c := data[e]; {
+		case c == '\r':
+			dst = append(dst, '\n')
+			if e+1 < b && data[e+1] == '\n' {
+				e++
+			}
+			k = e + 1
+		case c == ']':
+			if e+2 < b && data[e+1] == ']' && data[e+2] == '>' {
+				return dst, e, "unescaped ]]> not in CDATA section"
+			}
+			dst = append(dst, c)
+			k = e + 1
+		case c == '&':
+			end, r, msg := parseRef(data, e) // a reference cannot run past b: < and quotes end it
+			if msg != "" {
+				return dst, e, msg
+			}
+			if !inCharRange(r) {
+				return dst, e, illegalChar(r)
+			}
+			dst = utf8.AppendRune(dst, r)
+			k = end
+		case c == '<':
+			return dst, e, "unescaped < inside quoted string"
+		default:
+			return dst, e, illegalChar(rune(c))
+		}
+	}
+	return dst, -1, ""
+}
+
+// parseRef parses the reference at data[i] == '&' as encoding/xml does
+// without custom entities: a character reference (decimal or x-hex, at
+// most utf8.MaxRune, surrogates decoding to U+FFFD) or one of the five
+// predefined entities. It returns the index after the ';' and the rune.
+func parseRef(data []byte, i int) (end int, r rune, msg string) {
+	j := i + 1
+	if j < len(data) && data[j] == '#' {
+		j++
+		hex := j < len(data) && data[j] == 'x'
+		if hex {
+			j++
+		}
+		ds := j
+		var n uint64
+		for ; j < len(data); j++ {
+			c := data[j]
+			var d uint64
+			switch {
+			case '0' <= c && c <= '9':
+				d = uint64(c - '0')
+			case hex && 'a' <= c && c <= 'f':
+				d = uint64(c-'a') + 10
+			case hex && 'A' <= c && c <= 'F':
+				d = uint64(c-'A') + 10
+			default:
+				goto done
+			}
+			if n <= utf8.MaxRune {
+				if hex {
+					n = n*16 + d
+				} else {
+					n = n*10 + d
+				}
+			}
+		}
+	done:
+		if j >= len(data) || data[j] != ';' || j == ds || n > utf8.MaxRune {
+			return 0, 0, badRef(data, i, j)
+		}
+		r := rune(n)
+		if 0xD800 <= r && r <= 0xDFFF {
+			r = utf8.RuneError
+		}
+		return j + 1, r, ""
+	}
+	ne, _, _ := readName(data, j)
+	if ne < len(data) && data[ne] == ';' {
+		switch string(data[j:ne]) {
+		case "lt":
+			return ne + 1, '<', ""
+		case "gt":
+			return ne + 1, '>', ""
+		case "amp":
+			return ne + 1, '&', ""
+		case "apos":
+			return ne + 1, '\'', ""
+		case "quot":
+			return ne + 1, '"', ""
+		}
+	}
+	return 0, 0, badRef(data, i, ne)
+}
+
+// badRef describes the invalid reference data[i:j] (plus its ';' if it
+// has one) in encoding/xml's words.
+func badRef(data []byte, i, j int) string {
+	if j >= len(data) {
+		return "unexpected EOF"
+	}
+	ref := string(data[i:j])
+	if len(ref) > 40 {
+		ref = ref[:40] + "..."
+	}
+	if data[j] == ';' {
+		return "invalid character entity " + ref + ";"
+	}
+	return "invalid character entity " + ref + " (no semicolon)"
+}
+
+// pseudoAttr finds param="value" in the content of <?xml ...?> the way
+// encoding/xml's procInst does, so that both accept the same records.
+func pseudoAttr(param string, s []byte) string {
+	param += "="
+	lenp := len(param)
+	i := 0
+	var sep byte
+	for i < len(s) {
+		sub := s[i:]
+		k := bytes.Index(sub, []byte(param))
+		if k < 0 || lenp+k >= len(sub) {
+			return ""
+		}
+		i += lenp + k + 1
+		if c := sub[lenp+k]; c == '\'' || c == '"' {
+			sep = c
+			break
+		}
+	}
+	if sep == 0 {
+		return ""
+	}
+	j := bytes.IndexByte(s[i:], sep)
+	if j < 0 {
+		return ""
+	}
+	return string(s[i : i+j])
+}
