@@ -50,6 +50,8 @@ type instance struct {
 	loops  sync.WaitGroup // sendLoop and recvLoop
 
 	inflight  int  // batches handed to this instance; guarded by pool.mu
+	reserved  bool // an exclusive send waits for it to drain: no new batches; guarded by pool.mu
+	exclusive bool // the one batch in flight has it to itself; guarded by pool.mu
 	replacing bool // replace has begun; guarded by pool.mu
 
 	failed    atomic.Bool

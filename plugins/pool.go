@@ -57,9 +57,12 @@ type Description struct {
 //     batch was sent has that instance killed and replaced, and is sent
 //     again: a hang counts as a crash. (The clock restarts with every
 //     answer, so batches queued behind others are not charged for them.)
-//   - A batch that fails twice is bisected: its halves are sent one after
-//     the other, and a half that fails is split again, down to single
-//     records. A record that fails twice on its own gets a Result.Err
+//   - A crash hits every batch in flight on the instance, so after a
+//     failure a batch is sent exclusively: alone on an instance, which
+//     takes no other batch until it answers. A batch that fails twice, at
+//     least once exclusively, is bisected: its halves are sent one after
+//     the other, exclusively, and a half that fails is split again, down to
+//     single records. A record that fails twice on its own gets a Result.Err
 //     wrapping ErrPoisonRecord; every other record is classified. So a
 //     poison record in a batch of n costs about 2 + 2·log2(n) restarts
 //     (13 for 1024 records), and a hanging one as many timeouts.
@@ -392,10 +395,18 @@ func (p *Pool) runBatch(ctx context.Context, records []core.Record, out []Result
 
 // attempt sends records until they are answered, bisecting them after
 // failures. depth is 0 for the batch itself and grows with each split.
+//
+// A crash while other batches share the instance may be theirs, so after
+// any failure, and throughout bisection, records are sent exclusively
+// (alone on their instance). A batch is bisected, and a single record
+// called poison, only when it failed twice with at least one of those
+// failures exclusive (a single record split off by bisection: twice
+// exclusive), so a bystander of another batch's crash is never blamed.
 func (p *Pool) attempt(ctx context.Context, records []core.Record, out []Result, lin *lineage, depth int) error {
-	failures := 0
+	failures, shared := 0, 0
 	for {
-		rep, f, err := p.send(ctx, records, lin)
+		exclusive := depth > 0 || failures > 0 || shared > 0
+		rep, f, err := p.send(ctx, records, lin, exclusive)
 		if err != nil {
 			return err
 		}
@@ -408,16 +419,20 @@ func (p *Pool) attempt(ctx context.Context, records []core.Record, out []Result,
 			p.mu.Unlock()
 			return nil
 		}
+		if !exclusive {
+			shared++
+			continue // perhaps a bystander: try again alone
+		}
 		failures++
 		switch {
-		case len(records) == 1 && failures >= 2:
+		case len(records) == 1 && failures+shared >= 2:
 			out[0] = Result{Err: p.poisonError(f)}
 			p.mu.Lock()
 			lin.poisons++
 			p.mu.Unlock()
 			p.log.Warn("plugin isolated a poison record", "record", records[0].Source.String(), "failure", f.Error())
 			return nil
-		case len(records) == 1 || (depth == 0 && failures < 2):
+		case len(records) == 1 || (depth == 0 && failures+shared < 2):
 			continue // send it again as it is
 		}
 		p.mu.Lock()
@@ -431,11 +446,11 @@ func (p *Pool) attempt(ctx context.Context, records []core.Record, out []Result,
 	}
 }
 
-// send sends records once. It returns the answer; or a failure when the
-// instance crashed or timed out (it has been replaced by then); or an
-// error when the pool cannot go on.
-func (p *Pool) send(ctx context.Context, records []core.Record, lin *lineage) (*wire.Reply, *failure, error) {
-	inst, err := p.acquire(ctx)
+// send sends records once, alone on their instance when exclusive. It
+// returns the answer; or a failure when the instance crashed or timed out
+// (it has been replaced by then); or an error when the pool cannot go on.
+func (p *Pool) send(ctx context.Context, records []core.Record, lin *lineage, exclusive bool) (*wire.Reply, *failure, error) {
+	inst, err := p.acquire(ctx, exclusive)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -464,44 +479,86 @@ func (p *Pool) send(ctx context.Context, records []core.Record, lin *lineage) (*
 }
 
 // acquire returns a live instance with room for one more batch, the least
-// busy one, waiting for one if need be.
-func (p *Pool) acquire(ctx context.Context) (*instance, error) {
+// busy one, waiting for one if need be. With exclusive, it returns an
+// instance with nothing else in flight and keeps other batches off it until
+// release: it reserves the least busy instance (no new batch goes to it)
+// and waits for that instance to drain. A crash during an exclusive send is
+// then the batch's own doing, which is what retries and bisection rely on
+// to tell a poison record from a bystander.
+func (p *Pool) acquire(ctx context.Context, exclusive bool) (*instance, error) {
+	var reserved *instance
+	unreserve := func() {
+		if reserved != nil && !reserved.exclusive {
+			reserved.reserved = false
+			p.notifyLocked()
+		}
+		reserved = nil
+	}
 	for {
 		p.mu.Lock()
 		switch {
 		case p.fatal != nil:
 			err := p.fatal
+			unreserve()
 			p.mu.Unlock()
 			return nil, err
 		case p.closed:
+			unreserve()
 			p.mu.Unlock()
 			return nil, fmt.Errorf("plugin %q (stage %q): %w", p.desc.Name, p.stage, ErrClosed)
 		}
-		var best *instance
-		for _, inst := range p.insts {
-			if inst != nil && !inst.failed.Load() && inst.inflight < p.cfg.InFlight && (best == nil || inst.inflight < best.inflight) {
-				best = inst
+		if exclusive {
+			if reserved != nil && (p.insts[reserved.slot] != reserved || reserved.failed.Load()) {
+				unreserve() // it was replaced while draining
 			}
-		}
-		if best != nil {
-			best.inflight++
-			p.mu.Unlock()
-			return best, nil
+			if reserved == nil {
+				for _, inst := range p.insts {
+					if inst != nil && !inst.failed.Load() && !inst.reserved && (reserved == nil || inst.inflight < reserved.inflight) {
+						reserved = inst
+					}
+				}
+				if reserved != nil {
+					reserved.reserved = true
+				}
+			}
+			if reserved != nil && reserved.inflight == 0 {
+				reserved.inflight++
+				reserved.exclusive = true
+				p.mu.Unlock()
+				return reserved, nil
+			}
+		} else {
+			var best *instance
+			for _, inst := range p.insts {
+				if inst != nil && !inst.failed.Load() && !inst.reserved && inst.inflight < p.cfg.InFlight && (best == nil || inst.inflight < best.inflight) {
+					best = inst
+				}
+			}
+			if best != nil {
+				best.inflight++
+				p.mu.Unlock()
+				return best, nil
+			}
 		}
 		wait := p.changed
 		p.mu.Unlock()
 		select {
 		case <-wait:
 		case <-ctx.Done():
+			p.mu.Lock()
+			unreserve()
+			p.mu.Unlock()
 			return nil, ctx.Err()
 		}
 	}
 }
 
-// release gives back the room acquire took.
 func (p *Pool) release(inst *instance) {
 	p.mu.Lock()
 	inst.inflight--
+	if inst.exclusive {
+		inst.exclusive, inst.reserved = false, false
+	}
 	p.notifyLocked()
 	p.mu.Unlock()
 }

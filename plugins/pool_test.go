@@ -379,3 +379,47 @@ func TestCancelWhileHung(t *testing.T) {
 		t.Errorf("Classify: got %v, want context.Canceled", err)
 	}
 }
+
+// TestPoisonSparesBystanders classifies many batches at once on shared
+// instances while one of them holds a poison record: the crashes it causes
+// hit the other batches in flight on the same instance, and none of their
+// records may be taken for poison.
+func TestPoisonSparesBystanders(t *testing.T) {
+	cfg := testConfig(2, "", nil)
+	cfg.InFlight = 4
+	cfg.BatchSize = 8
+	cfg.MaxRestarts = 50
+	p, _ := startPool(t, cfg)
+	for round := 0; round < 5; round++ {
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for w := 0; w < 8; w++ {
+			special := map[int]string{}
+			if w == 3 {
+				special[5] = "POISON"
+			}
+			recs := records(40, special)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := p.Classify(t.Context(), recs)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				for i, r := range got {
+					if poisoned := r.Err != nil; poisoned != (special[i] != "") {
+						errs[w] = fmt.Errorf("round %d, batch %d, record %d (%s): error %v", round, w, i, recs[i].Data, r.Err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

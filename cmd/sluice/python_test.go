@@ -115,7 +115,7 @@ func TestPythonExampleMatchesGoExample(t *testing.T) {
 // to the built-in classifier's on the same data.
 func TestPythonPluginKilledRepeatedly(t *testing.T) {
 	dir := pythonWorkspace(t)
-	writeCorpus(t, dir, 4, 10000)
+	writeCorpus(t, dir, 8, 10000)
 	plugin := fmt.Sprintf(`      plugin:
         command: [%s, examples/py-classifier/plugin.py]
         env: {PYTHONPATH: sdk/python}
