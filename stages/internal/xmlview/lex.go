@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/sluicehq/sluice/internal/xmlname"
 )
 
 // The byte-level rules below are encoding/xml's (Decoder.RawToken with
@@ -14,31 +16,15 @@ import (
 // records encoding/xml accepts (plus its own namespace and structure
 // checks), which FuzzTree checks against encoding/xml itself.
 
-// Name bytes, as encoding/xml reads them: a name ends at the first ASCII
-// byte that is not one of these; bytes >= 0x80 are taken and the name is
-// then checked against the XML name tables.
+// Name bytes, as encoding/xml reads them (package xmlname).
 const (
-	nameByte  = 1
-	nameFirst = 2 // may start a name (ASCII letter, '_', ':')
-	nameColon = 4
-	nameHigh  = 8
+	nameByte  = xmlname.Byte
+	nameFirst = xmlname.First
+	nameColon = xmlname.Colon
+	nameHigh  = xmlname.High
 )
 
-var nameTab = func() (t [256]uint8) {
-	for c := 0; c < 256; c++ {
-		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', c == '_':
-			t[c] = nameByte | nameFirst
-		case c == ':':
-			t[c] = nameByte | nameFirst | nameColon
-		case '0' <= c && c <= '9', c == '.', c == '-':
-			t[c] = nameByte
-		case c >= 0x80:
-			t[c] = nameByte | nameHigh
-		}
-	}
-	return t
-}()
+var nameTab = xmlname.Tab
 
 // Bytes of character data that the fast scans stop at. Bytes >= 0x80 are
 // checked as UTF-8 in place; the others need decoding or are errors.

@@ -5,34 +5,19 @@ import (
 	"encoding/xml"
 	"unicode/utf8"
 
+	"github.com/sluicehq/sluice/internal/xmlname"
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
 )
 
-// Name bytes, as encoding/xml reads them: any byte that is not one of
-// these ends a name; bytes >= 0x80 are taken and the name then checked
-// against the XML name tables.
+// Name bytes, as encoding/xml reads them (package xmlname).
 const (
-	nameByte  = 1
-	nameFirst = 2 // may start a name (ASCII letter, '_', ':')
-	nameColon = 4
-	nameHigh  = 8
+	nameByte  = xmlname.Byte
+	nameFirst = xmlname.First
+	nameColon = xmlname.Colon
+	nameHigh  = xmlname.High
 )
 
-var nameTab = func() (t [256]uint8) {
-	for c := 0; c < 256; c++ {
-		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', c == '_':
-			t[c] = nameByte | nameFirst
-		case c == ':':
-			t[c] = nameByte | nameFirst | nameColon
-		case '0' <= c && c <= '9', c == '.', c == '-':
-			t[c] = nameByte
-		case c >= 0x80:
-			t[c] = nameByte | nameHigh
-		}
-	}
-	return t
-}()
+var nameTab = xmlname.Tab
 
 // readName returns the end of the name starting at buf[i], the union of
 // its bytes' flags, and its number of colons.

@@ -1,0 +1,31 @@
+// Package xmlname classifies the bytes of XML names the way encoding/xml
+// reads them, for the two byte-level XML readers (the splitter and the
+// record view) that must accept exactly what encoding/xml accepts.
+package xmlname
+
+// Flags of a byte in Tab. A name ends at the first byte with no flag;
+// bytes >= 0x80 are taken (High) and the name is then checked against
+// the XML name tables.
+const (
+	Byte  = 1 // may be part of a name
+	First = 2 // may start a name (ASCII letter, '_', ':')
+	Colon = 4 // the prefix separator
+	High  = 8 // a byte of a multi-byte UTF-8 sequence
+)
+
+// Tab holds the flags of every byte value. It is read-only.
+var Tab = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', c == '_':
+			t[c] = Byte | First
+		case c == ':':
+			t[c] = Byte | First | Colon
+		case '0' <= c && c <= '9', c == '.', c == '-':
+			t[c] = Byte
+		case c >= 0x80:
+			t[c] = Byte | High
+		}
+	}
+	return t
+}()
