@@ -306,7 +306,15 @@ stages:
   sorted: {use: write, from: labelled, with: {dir: out/sorted}}
 `, testPlugin(t))
 	os.WriteFile(filepath.Join(dir, "p.yaml"), []byte(pipeline), 0o644)
-	cmd := exec.Command(sluiceBin, "run", "p.yaml")
+	killSluiceLeavesNoPlugin(t, dir, time.Second, "run", "p.yaml")
+}
+
+// killSluiceLeavesNoPlugin starts `sluice ARGS` in dir, waits until it has
+// two plugin processes, SIGKILLs sluice, and fails the test unless every
+// plugin process is gone within the given time.
+func killSluiceLeavesNoPlugin(t *testing.T, dir string, within time.Duration, args ...string) {
+	t.Helper()
+	cmd := exec.Command(sluiceBin, args...)
 	cmd.Dir = dir
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -325,7 +333,7 @@ stages:
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	deadline = time.Now().Add(time.Second)
+	deadline = time.Now().Add(within)
 	for {
 		var left []int
 		for _, pid := range plugins {
@@ -340,7 +348,7 @@ stages:
 			for _, pid := range left {
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
-			t.Fatalf("plugin processes %v still running 1s after sluice was killed", left)
+			t.Fatalf("plugin processes %v still running %v after sluice was killed", left, within)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -250,42 +249,5 @@ func TestKillingSluiceLeavesNoPythonPlugin(t *testing.T) {
 	for i := 0; i < 20000; i++ {
 		fmt.Fprintf(&lines, "g%d\n", i%3)
 	}
-	cmd := exec.Command(sluiceBin, "run", pyTestPipeline(t, dir, lines.String(), "sleep: 0.1", ""))
-	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	var plugins []int
-	deadline := time.Now().Add(30 * time.Second)
-	for len(plugins) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the plugins never started")
-		}
-		time.Sleep(20 * time.Millisecond)
-		plugins = children(cmd.Process.Pid)
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	deadline = time.Now().Add(2 * time.Second)
-	for {
-		var left []int
-		for _, pid := range plugins {
-			if alive(pid) {
-				left = append(left, pid)
-			}
-		}
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			for _, pid := range left {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-			t.Fatalf("python plugin processes %v still running 2s after sluice was killed", left)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	killSluiceLeavesNoPlugin(t, dir, 2*time.Second, "run", pyTestPipeline(t, dir, lines.String(), "sleep: 0.1", ""))
 }

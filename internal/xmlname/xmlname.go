@@ -3,6 +3,8 @@
 // record view) that must accept exactly what encoding/xml accepts.
 package xmlname
 
+import "unicode/utf8"
+
 // Flags of a byte in Tab. A name ends at the first byte with no flag;
 // bytes >= 0x80 are taken (High) and the name is then checked against
 // the XML name tables.
@@ -29,3 +31,39 @@ var Tab = func() (t [256]uint8) {
 	}
 	return t
 }()
+
+// CharRefDigits scans the number of a character reference, starting at
+// b[j] just after "&#": an optional 'x', then decimal (or, after 'x',
+// hexadecimal) digits. It returns the index of the first byte that is not
+// a digit, the value, and whether any digit was read. The value stops
+// growing once it is past utf8.MaxRune, so it cannot overflow; callers
+// reject it then.
+func CharRefDigits(b []byte, j int) (end int, n uint64, digits bool) {
+	hex := j < len(b) && b[j] == 'x'
+	if hex {
+		j++
+	}
+	start := j
+	for ; j < len(b); j++ {
+		c := b[j]
+		var d uint64
+		switch {
+		case '0' <= c && c <= '9':
+			d = uint64(c - '0')
+		case hex && 'a' <= c && c <= 'f':
+			d = uint64(c-'a') + 10
+		case hex && 'A' <= c && c <= 'F':
+			d = uint64(c-'A') + 10
+		default:
+			return j, n, j > start
+		}
+		if n <= utf8.MaxRune {
+			if hex {
+				n = n*16 + d
+			} else {
+				n = n*10 + d
+			}
+		}
+	}
+	return j, n, j > start
+}

@@ -25,3 +25,32 @@ func TestTabMatchesEncodingXML(t *testing.T) {
 		}
 	}
 }
+
+func TestCharRefDigits(t *testing.T) {
+	tests := []struct {
+		in     string
+		end    int
+		n      uint64
+		digits bool
+	}{
+		{"38;", 2, 38, true},
+		{"x26;", 3, 0x26, true},
+		{"xE9;", 3, 0xE9, true},
+		{"x;", 1, 0, false},
+		{";", 0, 0, false},
+		{"12a;", 2, 12, true},                  // 'a' is not a decimal digit
+		{"99999999999999999999;", 20, 0, true}, // capped, not overflowed
+	}
+	for _, tc := range tests {
+		end, n, digits := CharRefDigits([]byte(tc.in), 0)
+		if tc.in == "99999999999999999999;" {
+			if end != tc.end || n <= 0x10FFFF || !digits {
+				t.Errorf("%q: end %d n %d digits %v", tc.in, end, n, digits)
+			}
+			continue
+		}
+		if end != tc.end || n != tc.n || digits != tc.digits {
+			t.Errorf("%q: got (%d, %d, %v), want (%d, %d, %v)", tc.in, end, n, digits, tc.end, tc.n, tc.digits)
+		}
+	}
+}

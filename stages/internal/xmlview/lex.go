@@ -231,36 +231,8 @@ func decodeChars(dst, data []byte, a, b int, attr, cdata bool) ([]byte, int, str
 func parseRef(data []byte, i int) (end int, r rune, msg string) {
 	j := i + 1
 	if j < len(data) && data[j] == '#' {
-		j++
-		hex := j < len(data) && data[j] == 'x'
-		if hex {
-			j++
-		}
-		ds := j
-		var n uint64
-		for ; j < len(data); j++ {
-			c := data[j]
-			var d uint64
-			switch {
-			case '0' <= c && c <= '9':
-				d = uint64(c - '0')
-			case hex && 'a' <= c && c <= 'f':
-				d = uint64(c-'a') + 10
-			case hex && 'A' <= c && c <= 'F':
-				d = uint64(c-'A') + 10
-			default:
-				goto done
-			}
-			if n <= utf8.MaxRune {
-				if hex {
-					n = n*16 + d
-				} else {
-					n = n*10 + d
-				}
-			}
-		}
-	done:
-		if j >= len(data) || data[j] != ';' || j == ds || n > utf8.MaxRune {
+		j, n, digits := xmlname.CharRefDigits(data, j+1)
+		if j >= len(data) || data[j] != ';' || !digits || n > utf8.MaxRune {
 			return 0, 0, badRef(data, i, j)
 		}
 		r := rune(n)

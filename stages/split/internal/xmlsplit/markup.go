@@ -113,40 +113,12 @@ var predefined = map[string]byte{"lt": '<', "gt": '>', "amp": '&', "apos": '\'',
 func parseRef(b []byte, i int) (end int, name []byte, msg string) {
 	j := i + 1
 	if j < len(b) && b[j] == '#' {
-		j++
-		hex := j < len(b) && b[j] == 'x'
-		if hex {
-			j++
-		}
-		ds := j
-		var n uint64
-		for ; j < len(b); j++ {
-			c := b[j]
-			var d uint64
-			switch {
-			case '0' <= c && c <= '9':
-				d = uint64(c - '0')
-			case hex && 'a' <= c && c <= 'f':
-				d = uint64(c-'a') + 10
-			case hex && 'A' <= c && c <= 'F':
-				d = uint64(c-'A') + 10
-			default:
-				goto done
-			}
-			if n <= utf8.MaxRune {
-				if hex {
-					n = n*16 + d
-				} else {
-					n = n*10 + d
-				}
-			}
-		}
-	done:
+		j, n, digits := xmlname.CharRefDigits(b, j+1)
 		if j >= len(b) || b[j] != ';' {
 			return 0, nil, "character reference " + quoteRef(b[i:j]) + " has no closing ;"
 		}
 		r := rune(n)
-		if j == ds || n > utf8.MaxRune || !scan.InCharRange(r) && !(0xD800 <= r && r <= 0xDFFF) {
+		if !digits || n > utf8.MaxRune || !scan.InCharRange(r) && !(0xD800 <= r && r <= 0xDFFF) {
 			return 0, nil, "invalid character reference " + quoteRef(b[i:j+1])
 		}
 		return j + 1, nil, ""
