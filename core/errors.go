@@ -16,6 +16,11 @@ type Error struct {
 	Col   int
 	Stage string // "" for problems outside any stage
 	Msg   string
+	// Trace lists the places inside templates behind the problem, outermost
+	// first: the template stage that a use site expands to, or where a
+	// template refers to a parameter whose value is wrong. File, Line and
+	// Col are then the use site, in the file the user wrote.
+	Trace []Location
 }
 
 func (e *Error) Error() string {
@@ -31,6 +36,17 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, "stage %q: ", e.Stage)
 	}
 	b.WriteString(e.Msg)
+	for i, t := range e.Trace {
+		if i == 0 {
+			b.WriteString(" (")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString("template " + t.String())
+		if i == len(e.Trace)-1 {
+			b.WriteString(")")
+		}
+	}
 	return b.String()
 }
 

@@ -33,8 +33,8 @@ func OptionError(path, format string, args ...any) error {
 // here, which also keeps a position for every problem. It returns the
 // problems and, for each decoded option path, its node (for positioning
 // errors that the build step reports later).
-func decodeOptions(node *yaml.Node, dst any) (ErrorList, map[string]*yaml.Node) {
-	d := &optionDecoder{nodes: map[string]*yaml.Node{}}
+func decodeOptions(node *yaml.Node, dst any, src sources, file string) (ErrorList, map[string]*yaml.Node) {
+	d := &optionDecoder{nodes: map[string]*yaml.Node{}, src: src, file: file}
 	if node != nil {
 		d.value(node, reflect.ValueOf(dst).Elem(), "")
 	}
@@ -44,10 +44,12 @@ func decodeOptions(node *yaml.Node, dst any) (ErrorList, map[string]*yaml.Node) 
 type optionDecoder struct {
 	errs  ErrorList
 	nodes map[string]*yaml.Node
+	src   sources // where the nodes come from
+	file  string  // the pipeline file
 }
 
 func (d *optionDecoder) fail(n *yaml.Node, format string, args ...any) {
-	d.errs.Add(&Error{Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)})
+	d.errs.Add(newError(d.file, d.src.pos(n), "", fmt.Sprintf(format, args...)))
 }
 
 var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()

@@ -52,25 +52,6 @@ func Plan(cfg *Config, reg *Registry) (*Graph, error) {
 	return g, nil
 }
 
-// Load parses and plans a pipeline file, reporting the problems of both
-// steps at once. The CLI's run, validate and graph commands use it.
-func Load(name string, src []byte, reg *Registry) (*Graph, error) {
-	cfg, perr := Parse(name, src)
-	if cfg == nil {
-		return nil, perr
-	}
-	g, err := Plan(cfg, reg)
-	if perr == nil {
-		return g, err
-	}
-	all := append(ErrorList(nil), perr.(ErrorList)...)
-	if el, ok := err.(ErrorList); ok {
-		all = append(all, el...)
-	}
-	all.Sort()
-	return nil, all
-}
-
 type planner struct {
 	cfg    *Config
 	reg    *Registry
@@ -80,7 +61,7 @@ type planner struct {
 }
 
 func (pl *planner) errorf(at Pos, stage, format string, args ...any) {
-	pl.errs.Add(&Error{File: pl.cfg.File, Line: at.Line, Col: at.Col, Stage: stage, Msg: fmt.Sprintf(format, args...)})
+	pl.errs.Add(newError(pl.cfg.File, at, stage, fmt.Sprintf(format, args...)))
 }
 
 func (pl *planner) plan() *Graph {
@@ -102,6 +83,8 @@ func (pl *planner) plan() *Graph {
 		for i, from := range sc.From {
 			in, ok := pl.byName[from]
 			switch {
+			case !ok && pl.cfg.broken[from]:
+				// its definition failed, and was reported
 			case !ok:
 				pl.errorf(sc.fromPos[i], n.Name, "input %q doesn't match any stage%s", from, suggest(from, names))
 			case in == n:
@@ -136,9 +119,9 @@ func (pl *planner) build(n *Node, sc *StageConfig) {
 		return
 	}
 	opts := kind.Defaults()
-	errs, nodes := decodeOptions(sc.with, opts)
+	errs, nodes := decodeOptions(sc.With, opts, pl.cfg.src, pl.cfg.File)
 	for _, e := range errs {
-		e.File, e.Stage = pl.cfg.File, n.Name
+		e.Stage = n.Name
 		pl.errs.Add(e)
 	}
 	if len(errs) > 0 {
@@ -195,7 +178,7 @@ func (pl *planner) buildErrors(n *Node, sc *StageConfig, nodes map[string]*yaml.
 			// was left at its default has no node, its parent may.
 			for p := oe.path; ; {
 				if yn, ok := nodes[p]; ok && p != "" {
-					at = posOf(yn)
+					at = pl.cfg.src.pos(yn)
 					break
 				}
 				i := strings.LastIndexAny(p, ".[")
@@ -328,7 +311,7 @@ func (pl *planner) checkShape(order []*Node) {
 			}
 		}
 		if len(n.Outputs) == 0 && !sig.Terminal && n.Out != None {
-			pl.errorf(sc.pos, n.Name, "output of %s stage %q is not consumed by any stage: add a stage with from: %s, or remove it", n.Kind, n.Name, n.Name)
+			pl.errorf(sc.pos, n.Name, "output of %s stage %q is not consumed by any stage: add a stage with from: %s, or remove it", n.Kind, sc.ref, sc.ref)
 		}
 	}
 }

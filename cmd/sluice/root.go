@@ -53,7 +53,8 @@ func load(path string) (*core.Graph, error) {
 		}
 		return nil, &exitError{exitInvalid, fmt.Errorf("%w%s", err, hint)}
 	}
-	g, err := core.Load(path, src, stages.Registry())
+	l := &core.Loader{Registry: stages.Registry(), SearchPath: core.SearchPathFromEnv()}
+	g, err := l.Load(path, src)
 	if err != nil {
 		n := 1
 		if el, ok := err.(core.ErrorList); ok {

@@ -93,7 +93,7 @@ func markdownReference(w io.Writer, reg *core.Registry) {
 	keyTable(core.PipelineKeys())
 	fmt.Fprint(w, "Keys of each stage:\n\n")
 	keyTable(core.StageKeys())
-	fmt.Fprint(w, "Scalar values may use environment variables: `${NAME}`, `${NAME:-default}` (used when NAME is unset or empty); `$${` stands for a literal `${`. An unset variable without a default is an error. Relative paths are relative to the working directory.\n\n")
+	fmt.Fprint(w, "Scalar values may use environment variables: `${NAME}`, `${NAME:-default}` (used when NAME is unset or empty); `$${` stands for a literal `${`. An unset variable without a default is an error. Paths in `with:` are relative to the working directory; paths in `include:` and `use:` are relative to the file that names them.\n\n")
 	for _, k := range reg.Kinds() {
 		fmt.Fprintf(w, "### `%s`\n\n%s\n\n", k.Name, k.Summary)
 		fmt.Fprintln(w, "| option | type | default | description |")

@@ -1,0 +1,84 @@
+package core_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sluicehq/sluice/core"
+)
+
+// TestTemplates loads the pipeline of every directory in testdata/templates
+// (with shared/ on the template search path) and compares either its
+// errors or, when it loads, its expanded stages with the directory's
+// want.golden (go test -update rewrites them).
+func TestTemplates(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/templates/*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no template cases: %v", err)
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			t.Chdir(dir)
+			l := &core.Loader{Registry: newWorld().reg, SearchPath: []string{"shared"}}
+			got := expansion(t, l)
+			if *update {
+				if err := os.WriteFile("want.golden", []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile("want.golden")
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("differs from %s/want.golden\n--- got\n%s--- want\n%s", dir, got, want)
+			}
+		})
+	}
+}
+
+// expansion returns the errors of loading pipeline.yaml, or its stages
+// as planned, one per line with their options.
+func expansion(t *testing.T, l *core.Loader) string {
+	t.Helper()
+	if _, err := l.LoadFile("pipeline.yaml"); err != nil {
+		if _, ok := err.(core.ErrorList); !ok {
+			t.Fatalf("not an ErrorList: %T %v", err, err)
+		}
+		return "errors:\n" + err.Error() + "\n"
+	}
+	cfg, err := l.ParseFile("pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "files: %s\n", strings.Join(cfg.Files, " "))
+	for _, st := range cfg.Stages {
+		fmt.Fprintf(&b, "%s: use %s", st.Name, st.Use)
+		if len(st.From) > 0 {
+			fmt.Fprintf(&b, ", from %s", strings.Join(st.From, " "))
+		}
+		if st.Workers > 0 {
+			fmt.Fprintf(&b, ", workers %d", st.Workers)
+		}
+		if st.Template != "" {
+			fmt.Fprintf(&b, ", template %s", st.Template)
+		}
+		if st.With != nil {
+			flow := *st.With
+			flow.Style = yaml.FlowStyle
+			out, err := yaml.Marshal(&flow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, ", with %s", strings.TrimSpace(string(out)))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
