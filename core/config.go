@@ -21,6 +21,11 @@ type Config struct {
 	BatchSize int
 	// Queue is the capacity, in batches, of each stage's input channel.
 	Queue int
+	// OutputDir, when set, is where every output goes: Plan joins it to
+	// the paths of options tagged path:"output" (write's dir, count's
+	// output) and of dead-letter files, so that a test or a dry run
+	// writes nothing elsewhere. Absolute paths are re-rooted in it.
+	OutputDir string
 	// Stages are in the order the files list them, included files first,
 	// each template use replaced by the stages of the template.
 	Stages []*StageConfig

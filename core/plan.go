@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"strings"
 
@@ -43,7 +44,7 @@ type Node struct {
 // record kinds on every edge, and outputs that nobody consumes. Every
 // problem is reported at once, as an ErrorList.
 func Plan(cfg *Config, reg *Registry) (*Graph, error) {
-	pl := &planner{cfg: cfg, reg: reg, byName: map[string]*Node{}, confs: map[*Node]*StageConfig{}}
+	pl := &planner{cfg: cfg, reg: reg, byName: map[string]*Node{}, confs: map[*Node]*StageConfig{}, inPos: map[*Node][]Pos{}}
 	g := pl.plan()
 	pl.errs.Sort()
 	if err := pl.errs.Err(); err != nil {
@@ -58,6 +59,7 @@ type planner struct {
 	errs   ErrorList
 	byName map[string]*Node
 	confs  map[*Node]*StageConfig
+	inPos  map[*Node][]Pos // where each of a node's Inputs is named
 }
 
 func (pl *planner) errorf(at Pos, stage, format string, args ...any) {
@@ -68,7 +70,7 @@ func (pl *planner) plan() *Graph {
 	g := &Graph{Name: pl.cfg.Name, File: pl.cfg.File, BatchSize: pl.cfg.BatchSize, Queue: pl.cfg.Queue}
 	var nodes []*Node
 	for _, sc := range pl.cfg.Stages {
-		n := &Node{Name: sc.Name, Kind: sc.Use, Ordered: sc.Ordered, OnError: sc.OnError, DeadLetter: sc.DeadLetter}
+		n := &Node{Name: sc.Name, Kind: sc.Use, Ordered: sc.Ordered, OnError: sc.OnError, DeadLetter: outputPath(pl.cfg.OutputDir, sc.DeadLetter)}
 		pl.byName[sc.Name] = n
 		pl.confs[n] = sc
 		nodes = append(nodes, n)
@@ -86,11 +88,12 @@ func (pl *planner) plan() *Graph {
 			case !ok && pl.cfg.broken[from]:
 				// its definition failed, and was reported
 			case !ok:
-				pl.errorf(sc.fromPos[i], n.Name, "input %q doesn't match any stage%s", from, suggest(from, names))
+				pl.errorf(sc.fromAt(i), n.Name, "input %q doesn't match any stage%s", from, suggest(from, names))
 			case in == n:
-				pl.errorf(sc.fromPos[i], n.Name, "stage reads its own output (cycle %s -> %s)", n.Name, n.Name)
+				pl.errorf(sc.fromAt(i), n.Name, "stage reads its own output (cycle %s -> %s)", n.Name, n.Name)
 			default:
 				n.Inputs = append(n.Inputs, in)
+				pl.inPos[n] = append(pl.inPos[n], sc.fromAt(i))
 				in.Outputs = append(in.Outputs, n)
 			}
 		}
@@ -126,6 +129,9 @@ func (pl *planner) build(n *Node, sc *StageConfig) {
 	}
 	if len(errs) > 0 {
 		return
+	}
+	if pl.cfg.OutputDir != "" {
+		rebaseOutputs(reflect.ValueOf(opts), pl.cfg.OutputDir)
 	}
 	st, err := kind.Build(opts)
 	if err != nil {
@@ -236,7 +242,7 @@ func (pl *planner) topoSort(nodes []*Node) ([]*Node, bool) {
 		sc := pl.confs[cycle[0]]
 		at := sc.pos
 		if len(sc.fromPos) > 0 {
-			at = sc.fromPos[0]
+			at = sc.fromAt(0)
 		}
 		pl.errorf(at, cycle[0].Name, "cyclic dependency: %s -> %s", strings.Join(names, " -> "), names[0])
 	}
@@ -284,7 +290,7 @@ func (pl *planner) checkShape(order []*Node) {
 		_, isSource := n.Stage.(Source)
 		if isSource {
 			if len(sc.From) > 0 {
-				pl.errorf(sc.fromPos[0], n.Name, "%s is a source and takes no input: remove from:", n.Kind)
+				pl.errorf(sc.fromAt(0), n.Name, "%s is a source and takes no input: remove from:", n.Kind)
 			}
 			n.Out = sig.Out
 		} else {
@@ -297,11 +303,11 @@ func (pl *planner) checkShape(order []*Node) {
 				}
 				insig := in.Stage.Signature()
 				if insig.Out == None && !insig.Passthrough {
-					pl.errorf(sc.fromPos[i], n.Name, "input %q (%s) emits no records", in.Name, in.Kind)
+					pl.errorf(pl.inPos[n][i], n.Name, "input %q (%s) emits no records", in.Name, in.Kind)
 					continue
 				}
 				if bad := in.Out &^ sig.In; bad != None {
-					pl.errorf(sc.fromPos[i], n.Name, "%s accepts %s records, but input %q (%s) emits %s", n.Kind, sig.In, in.Name, in.Kind, in.Out)
+					pl.errorf(pl.inPos[n][i], n.Name, "%s accepts %s records, but input %q (%s) emits %s", n.Kind, sig.In, in.Name, in.Kind, in.Out)
 				}
 				n.In |= in.Out
 			}

@@ -44,7 +44,7 @@ type result struct {
 	stdout, stderr string
 }
 
-func sluice(t *testing.T, dir string, args ...string) result {
+func runSluice(t *testing.T, dir string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(sluiceBin, args...)
 	cmd.Dir = dir
@@ -134,7 +134,7 @@ func listFiles(t *testing.T, dir string) []string {
 // testdata/root-out (go test -update rewrites it).
 func TestRootPipelineGolden(t *testing.T) {
 	dir := rootWorkspace(t)
-	res := sluice(t, dir, "run")
+	res := runSluice(t, dir, "run")
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
@@ -161,7 +161,7 @@ func TestRootPipelineGolden(t *testing.T) {
 		}
 	}
 	// A second run gives the same bytes: outputs are deterministic.
-	if res := sluice(t, dir, "run"); res.code != 0 {
+	if res := runSluice(t, dir, "run"); res.code != 0 {
 		t.Fatalf("second run: exit %d", res.code)
 	}
 	for _, f := range got {
@@ -205,7 +205,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := sluice(t, dir, tc.args...)
+			res := runSluice(t, dir, tc.args...)
 			if res.code != tc.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", res.code, tc.code, res.stdout, res.stderr)
 			}

@@ -302,7 +302,7 @@ stages:
 // and says where, and a port in use fails before the run with a fix.
 func TestMetricsFlag(t *testing.T) {
 	dir, _ := watchWorkspace(t, 1, 100)
-	res := sluice(t, dir, "run", "--progress", "none", "--metrics-addr", "127.0.0.1:0")
+	res := runSluice(t, dir, "run", "--progress", "none", "--metrics-addr", "127.0.0.1:0")
 	if res.code != 0 || !regexp.MustCompile(`msg="serving metrics" url=http://127\.0\.0\.1:\d+/metrics`).MatchString(res.stderr) {
 		t.Fatalf("exit %d; want 0 and a log line saying where metrics are served:\n%s", res.code, res.stderr)
 	}
@@ -311,7 +311,7 @@ func TestMetricsFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	res = sluice(t, dir, "run", "--metrics-addr", ln.Addr().String())
+	res = runSluice(t, dir, "run", "--metrics-addr", ln.Addr().String())
 	if res.code != exitFailed || !strings.Contains(res.stderr, "--metrics-addr "+ln.Addr().String()) ||
 		!strings.Contains(res.stderr, "address already in use") || strings.Contains(res.stderr, "pipeline watched") {
 		t.Fatalf("port in use: exit %d, want %d with a clear error and no run:\n%s", res.code, exitFailed, res.stderr)

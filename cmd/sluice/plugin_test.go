@@ -97,10 +97,10 @@ func sameTree(t *testing.T, a, b string) {
 // output must be the same.
 func TestPluginMatchesBuiltinRules(t *testing.T) {
 	dir := rootWorkspace(t)
-	if res := sluice(t, dir, "run"); res.code != 0 {
+	if res := runSluice(t, dir, "run"); res.code != 0 {
 		t.Fatalf("root pipeline: exit %d\n%s", res.code, res.stderr)
 	}
-	if res := sluice(t, dir, "run", "examples/catalog-rules/pipeline.yaml"); res.code != 0 {
+	if res := runSluice(t, dir, "run", "examples/catalog-rules/pipeline.yaml"); res.code != 0 {
 		t.Fatalf("rules pipeline: exit %d\n%s", res.code, res.stderr)
 	}
 	sameTree(t, filepath.Join(dir, "out", "sorted"), filepath.Join(dir, "out", "rules", "sorted"))
@@ -161,7 +161,7 @@ func TestPluginKilledRepeatedly(t *testing.T) {
       labels: {lang: 'attr("lang") ?? "none"'}`
 	os.WriteFile(filepath.Join(dir, "plugin.yaml"), []byte(fmt.Sprintf(killPipeline, "plugin", plugin, "plugin", "plugin")), 0o644)
 	os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(fmt.Sprintf(killPipeline, "rules", rules, "rules", "rules")), 0o644)
-	if res := sluice(t, dir, "run", "rules.yaml"); res.code != 0 {
+	if res := runSluice(t, dir, "run", "rules.yaml"); res.code != 0 {
 		t.Fatalf("rules: exit %d\n%s", res.code, res.stderr)
 	}
 
@@ -251,7 +251,7 @@ stages:
   sorted: {use: write, from: labelled, with: {dir: out/sorted}}
 `, testPlugin(t))
 	os.WriteFile(filepath.Join(dir, "p.yaml"), []byte(pipeline), 0o644)
-	res := sluice(t, dir, "run", "p.yaml")
+	res := runSluice(t, dir, "run", "p.yaml")
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}

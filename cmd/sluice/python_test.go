@@ -96,10 +96,10 @@ func TestPythonExampleMatchesGoExample(t *testing.T) {
 	dir := pythonWorkspace(t)
 	orderedCopy(t, dir, "examples/py-classifier/pipeline.yaml", "py.yaml")
 	orderedCopy(t, dir, "examples/go-classifier/pipeline.yaml", "go.yaml")
-	if res := sluice(t, dir, "run", "py.yaml"); res.code != 0 {
+	if res := runSluice(t, dir, "run", "py.yaml"); res.code != 0 {
 		t.Fatalf("python pipeline: exit %d\n%s", res.code, res.stderr)
 	}
-	if res := sluice(t, dir, "run", "go.yaml"); res.code != 0 {
+	if res := runSluice(t, dir, "run", "go.yaml"); res.code != 0 {
 		t.Fatalf("go pipeline: exit %d\n%s", res.code, res.stderr)
 	}
 	py, goOut := filepath.Join(dir, "out", "py-classifier"), filepath.Join(dir, "out", "go-classifier")
@@ -127,7 +127,7 @@ func TestPythonPluginKilledRepeatedly(t *testing.T) {
 	counts := strings.Replace(killPipeline, `'label("lang")'`, `'label("lang") ?? "none"'`, 1)
 	os.WriteFile(filepath.Join(dir, "plugin.yaml"), []byte(fmt.Sprintf(counts, "plugin", plugin, "plugin", "plugin")), 0o644)
 	os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(fmt.Sprintf(counts, "rules", rules, "rules", "rules")), 0o644)
-	if res := sluice(t, dir, "run", "rules.yaml"); res.code != 0 {
+	if res := runSluice(t, dir, "run", "rules.yaml"); res.code != 0 {
 		t.Fatalf("rules: exit %d\n%s", res.code, res.stderr)
 	}
 
@@ -176,7 +176,7 @@ func TestPythonRecordErrors(t *testing.T) {
 		}
 		fmt.Fprintf(&lines, "g%d\n", i%5)
 	}
-	res := sluice(t, dir, "run", pyTestPipeline(t, dir, lines.String(), "", ""))
+	res := runSluice(t, dir, "run", pyTestPipeline(t, dir, lines.String(), "", ""))
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
@@ -212,7 +212,7 @@ func TestPythonRecordErrors(t *testing.T) {
 // plugin's message, and no output is left.
 func TestPythonInitError(t *testing.T) {
 	dir := t.TempDir()
-	res := sluice(t, dir, "run", pyTestPipeline(t, dir, "a\nb\n", `fail_init: "model file /data/m.bin is missing"`, ""))
+	res := runSluice(t, dir, "run", pyTestPipeline(t, dir, "a\nb\n", `fail_init: "model file /data/m.bin is missing"`, ""))
 	if res.code == 0 {
 		t.Fatalf("the run succeeded\n%s", res.stderr)
 	}
@@ -230,7 +230,7 @@ func TestPythonInitError(t *testing.T) {
 // file descriptor 1, still handshakes; the lines go to the log.
 func TestPythonPrintAtImport(t *testing.T) {
 	dir := t.TempDir()
-	res := sluice(t, dir, "run", pyTestPipeline(t, dir, "a\nb\nc\n", "", ", PYPLUGIN_MODE: chatty"))
+	res := runSluice(t, dir, "run", pyTestPipeline(t, dir, "a\nb\nc\n", "", ", PYPLUGIN_MODE: chatty"))
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/stages"
 )
 
 const defaultPipeline = "pipeline.yaml"
@@ -32,7 +32,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{exitInvalid, fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
-	root.AddCommand(runCmd(), validateCmd(), graphCmd(), stagesCmd())
+	root.AddCommand(runCmd(), validateCmd(), graphCmd(), stagesCmd(), testCmd())
 	return root
 }
 
@@ -53,8 +53,7 @@ func load(path string) (*core.Graph, error) {
 		}
 		return nil, &exitError{exitInvalid, fmt.Errorf("%w%s", err, hint)}
 	}
-	l := &core.Loader{Registry: stages.Registry(), SearchPath: core.SearchPathFromEnv()}
-	g, err := l.Load(path, src)
+	g, err := sluice.New().Load(path, src)
 	if err != nil {
 		n := 1
 		if el, ok := err.(core.ErrorList); ok {
@@ -221,7 +220,7 @@ func runPipeline(cmd *cobra.Command, path string, f runFlags) error {
 	defer stop()
 	log.Debug("run starting", "pipeline", g.Name, "file", g.File, "stages", len(g.Nodes), "progress", mode)
 	disp := startDisplay(mode, stderr, sink, mon, log, f.progressInterval)
-	rep, err := core.Run(ctx, g, core.RunOptions{Log: log, Monitor: mon})
+	rep, err := sluice.New().Run(ctx, g, core.RunOptions{Log: log, Monitor: mon})
 	disp.stop(rep)
 	printSummary(stderr, rep)
 	if report != nil {

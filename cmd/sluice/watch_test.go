@@ -104,7 +104,7 @@ type progressLine struct {
 // line says 100%.
 func TestPlainProgress(t *testing.T) {
 	dir, total := watchWorkspace(t, 4, 12000)
-	res := sluice(t, dir, "run", "--progress", "plain", "--progress-interval", "10ms", "--log-format", "json")
+	res := runSluice(t, dir, "run", "--progress", "plain", "--progress-interval", "10ms", "--log-format", "json")
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
@@ -431,11 +431,11 @@ func validateReport(t *testing.T, path string) map[string]any {
 func TestReport(t *testing.T) {
 	t.Run("ok", func(t *testing.T) {
 		dir, total := watchWorkspace(t, 2, 3000)
-		res := sluice(t, dir, "run", "--progress", "none", "--report", "reports/run.json")
+		res := runSluice(t, dir, "run", "--progress", "none", "--report", "reports/run.json")
 		if res.code != exitInvalid || !strings.Contains(res.stderr, "--report reports/run.json") {
 			t.Fatalf("a report in a missing directory: exit %d, want %d before the run\n%s", res.code, exitInvalid, res.stderr)
 		}
-		res = sluice(t, dir, "run", "--progress", "none", "--report", "run.json")
+		res = runSluice(t, dir, "run", "--progress", "none", "--report", "run.json")
 		if res.code != 0 {
 			t.Fatalf("exit %d\n%s", res.code, res.stderr)
 		}
@@ -506,7 +506,7 @@ func TestReport(t *testing.T) {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "broken.xml"), []byte("<c>\n  <record id=\"1\">ok</record>\n  <record id=\"2\"><title>unclosed</record>\n</c>\n"), 0o644)
 		os.WriteFile(filepath.Join(dir, "fails.yaml"), []byte("name: fails\nstages:\n  files: {use: read, with: {path: broken.xml}}\n  recs: {use: split, from: files, with: {xml: {element: record}}}\n  out: {use: write, from: recs, with: {dir: out}}\n"), 0o644)
-		res := sluice(t, dir, "run", "fails.yaml", "--report", "run.json")
+		res := runSluice(t, dir, "run", "fails.yaml", "--report", "run.json")
 		if res.code != exitFailed {
 			t.Fatalf("exit %d, want %d\n%s", res.code, exitFailed, res.stderr)
 		}
@@ -532,7 +532,7 @@ func TestProgressFlags(t *testing.T) {
 		{nil, 0, `msg="progress: end of run" percent=100`, "\x1b["},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			res := sluice(t, dir, append([]string{"run"}, tc.args...)...)
+			res := runSluice(t, dir, append([]string{"run"}, tc.args...)...)
 			if res.code != tc.code || !strings.Contains(res.stderr, tc.want) || tc.not != "" && strings.Contains(res.stderr, tc.not) {
 				t.Fatalf("exit %d, want %d with %q and without %q:\n%s", res.code, tc.code, tc.want, tc.not, res.stderr)
 			}
