@@ -32,6 +32,7 @@ type Config struct {
 
 	src    sources         // where each YAML node was read from
 	broken map[string]bool // stages whose definition failed (a template use with bad parameters)
+	readBy map[string]bool // stages read by a broken stage, so not "unconsumed"
 }
 
 // Default pipeline settings.

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -27,10 +28,7 @@ func (c *Config) Clone() *Config {
 		cp.fromPos = slices.Clone(st.fromPos)
 		out.Stages[i] = &cp
 	}
-	out.broken = map[string]bool{}
-	for k, v := range c.broken {
-		out.broken[k] = v
-	}
+	out.broken, out.readBy = maps.Clone(c.broken), maps.Clone(c.readBy)
 	return &out
 }
 

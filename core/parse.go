@@ -57,7 +57,7 @@ func (p *parser) where(first, at Pos) string {
 type entry struct{ k, v *yaml.Node }
 
 func (p *parser) parse(src []byte) *Config {
-	cfg := &Config{File: p.file, Files: []string{p.file}, BatchSize: DefaultBatchSize, Queue: DefaultQueue, src: p.src, broken: map[string]bool{}}
+	cfg := &Config{File: p.file, Files: []string{p.file}, BatchSize: DefaultBatchSize, Queue: DefaultQueue, src: p.src, broken: map[string]bool{}, readBy: map[string]bool{}}
 	p.cfg = cfg
 	p.included[cleanPath(p.file)] = true
 	root := p.readYAML(p.file, src, nil, false)
@@ -267,6 +267,9 @@ func (p *parser) expandScope(entries []entry, sc *scope) []*StageConfig {
 			t = p.template(path, st.usePos)
 			if t == nil {
 				p.cfg.broken[name] = true
+				for _, f := range st.From {
+					p.cfg.readBy[f] = true
+				}
 				continue
 			}
 			tmplOf[e.k.Value] = t

@@ -316,7 +316,7 @@ func (pl *planner) checkShape(order []*Node) {
 				n.Out = n.In
 			}
 		}
-		if len(n.Outputs) == 0 && !sig.Terminal && n.Out != None {
+		if len(n.Outputs) == 0 && !sig.Terminal && n.Out != None && !pl.cfg.readBy[n.Name] {
 			pl.errorf(sc.pos, n.Name, "output of %s stage %q is not consumed by any stage: add a stage with from: %s, or remove it", n.Kind, sc.ref, sc.ref)
 		}
 	}

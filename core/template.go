@@ -95,7 +95,7 @@ var (
 // ReadTemplate reads and checks the template file at path.
 func (l *Loader) ReadTemplate(path string) (*Template, error) {
 	p := newParser(l, path)
-	p.cfg = &Config{File: path, broken: map[string]bool{}}
+	p.cfg = &Config{File: path, broken: map[string]bool{}, readBy: map[string]bool{}}
 	src, err := l.read(path)
 	if err != nil {
 		return nil, err
@@ -511,6 +511,9 @@ func (p *parser) expand(t *Template, site *StageConfig, outer *scope) []*StageCo
 	if !p.bind(u, o) || !ok {
 		for _, s := range t.Stages {
 			p.cfg.broken[u.stageName(s)] = true
+		}
+		for _, f := range site.From {
+			p.cfg.readBy[f] = true
 		}
 		return nil
 	}

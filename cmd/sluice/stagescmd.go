@@ -8,22 +8,30 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/stages"
 )
 
 func stagesCmd() *cobra.Command {
 	var markdown bool
 	c := &cobra.Command{
-		Use:   "stages [kind]",
-		Short: "List stage kinds, or show one kind's options, defaults and sample",
-		Args:  cobra.MaximumNArgs(1),
+		Use:   "stages [kind|template]",
+		Short: "List stage kinds and templates, or show one's options or parameters",
+		Long: `List the stage kinds, and the templates found on SLUICE_PATH (directories
+separated by ':'), or show one kind's options, defaults and sample, or one
+template's parameters. A template can also be named by its file path.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			reg := stages.Registry()
+			eng := sluice.New()
+			reg := eng.Registry()
 			w := cmd.OutOrStdout()
 			if markdown {
 				markdownReference(w, reg)
 				return nil
+			}
+			templates, terr := eng.Templates()
+			if terr != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "sluice: some templates on %s do not load:\n%s\n", core.SearchPathEnv, indentBlock(terr.Error(), "  "))
 			}
 			if len(args) == 0 {
 				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -31,23 +39,89 @@ func stagesCmd() *cobra.Command {
 					fmt.Fprintf(tw, "%s\t%s\n", k.Name, k.Summary)
 				}
 				tw.Flush()
-				fmt.Fprintln(w, "\nsluice stages KIND shows a kind's options and a sample pipeline.")
+				if len(templates) > 0 {
+					fmt.Fprintf(w, "\ntemplates (on %s):\n", core.SearchPathEnv)
+					tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+					for _, t := range templates {
+						fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, firstLine(t.Doc), t.File)
+					}
+					tw.Flush()
+				}
+				fmt.Fprintln(w, "\nsluice stages NAME shows a kind's options and a sample pipeline, or a template's parameters.")
 				return nil
 			}
-			k, ok := reg.Lookup(args[0])
-			if !ok {
-				var names []string
-				for _, k := range reg.Kinds() {
-					names = append(names, k.Name)
-				}
-				return &exitError{exitInvalid, fmt.Errorf("unknown stage kind %q (known kinds: %s)", args[0], strings.Join(names, ", "))}
+			if k, ok := reg.Lookup(args[0]); ok {
+				describeKind(w, k)
+				return nil
 			}
-			describeKind(w, k)
-			return nil
+			for _, t := range templates {
+				if t.Name == args[0] || t.File == args[0] {
+					describeTemplate(w, t)
+					return nil
+				}
+			}
+			if strings.ContainsRune(args[0], '/') || strings.HasSuffix(args[0], ".yaml") {
+				t, err := eng.Loader().ReadTemplate(args[0])
+				if err != nil {
+					return &exitError{exitInvalid, err}
+				}
+				describeTemplate(w, t)
+				return nil
+			}
+			names := []string{}
+			for _, k := range reg.Kinds() {
+				names = append(names, k.Name)
+			}
+			for _, t := range templates {
+				names = append(names, t.Name)
+			}
+			return &exitError{exitInvalid, fmt.Errorf("unknown stage kind or template %q (known: %s)", args[0], strings.Join(names, ", "))}
 		},
 	}
 	c.Flags().BoolVar(&markdown, "markdown", false, "print every kind's options as the Markdown reference the README holds")
 	return c
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+// describeTemplate prints a template as `sluice stages NAME` shows it.
+func describeTemplate(w io.Writer, t *core.Template) {
+	fmt.Fprintf(w, "%s — template in %s\n", t.Name, t.File)
+	if t.Doc != "" {
+		fmt.Fprintf(w, "\n%s", indentBlock(strings.TrimSpace(t.Doc)+"\n", "  "))
+	}
+	fmt.Fprintln(w, "\nparameters (under with:):")
+	if len(t.Params) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(t.Params) > 0 {
+		fmt.Fprintln(tw, "  parameter\ttype\tdefault\tdescription")
+	}
+	for _, p := range t.Params {
+		def := p.Default
+		if p.Required {
+			def = "(required)"
+		}
+		typ := p.Type
+		if len(p.Enum) > 0 {
+			typ += " (" + strings.Join(p.Enum, "|") + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, typ, def, p.Doc)
+	}
+	tw.Flush()
+	input := strings.Join(t.Input, ", ")
+	if input == "" {
+		input = "none (a use takes no from:)"
+	}
+	output := t.Output
+	if output == "" {
+		output = "none (nothing can read from a use)"
+	}
+	fmt.Fprintf(w, "\nstages: %s\ninput:  %s\noutput: %s\n", strings.Join(t.Stages, ", "), input, output)
 }
 
 // describeKind prints a kind as `sluice stages KIND` shows it.

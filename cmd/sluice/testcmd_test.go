@@ -60,3 +60,27 @@ func TestTestCommand(t *testing.T) {
 		t.Fatalf("malformed test file: exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestStagesListsTemplates checks that `sluice stages` lists the templates
+// on SLUICE_PATH with the kinds, and shows one template's parameters.
+func TestStagesListsTemplates(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SLUICE_PATH", filepath.Join(root, "examples/reuse/lib"))
+	r := runSluice(t, root, "stages")
+	if r.code != 0 || !strings.Contains(r.stdout, "templates (on SLUICE_PATH):") ||
+		!strings.Contains(r.stdout, "sort-by") || !strings.Contains(r.stdout, "xml-records") || !strings.Contains(r.stdout, "split") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runSluice(t, root, "stages", "sort-by")
+	for _, want := range []string{"sort-by — template in", "category   string", "(required)", "on_error   string (fail|skip|dead_letter)  fail", "input:  classify"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("sluice stages sort-by lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if r = runSluice(t, root, "stages", "nope"); r.code != 2 || !strings.Contains(r.stderr, "xml-records") {
+		t.Errorf("unknown name: exit %d, %s", r.code, r.stderr)
+	}
+}

@@ -288,11 +288,17 @@ func (c *Case) tapped() []struct {
 }
 
 func noStage(cfg *core.Config, name string) error {
-	var names []string
+	var names, inside []string
 	for _, n := range cfg.StageNames() {
 		if !strings.HasPrefix(n, "feed ") {
 			names = append(names, n)
 		}
+		if strings.HasPrefix(n, name+".") {
+			inside = append(inside, n)
+		}
+	}
+	if len(inside) > 0 {
+		return fmt.Errorf("%q uses a template: name one of its stages (%s)", name, strings.Join(inside, ", "))
 	}
 	return fmt.Errorf("no stage %q in the pipeline (stages: %s)", name, strings.Join(names, ", "))
 }
