@@ -6,7 +6,7 @@
 // The three steps are kept apart, as text/template keeps parse apart from
 // execute:
 //
-//	cfg, err := core.Parse("pipeline.yaml", src)  // YAML → Config, positions kept
+//	cfg, err := core.Parse("pipeline.yaml", src)  // YAML → Config, positions kept (or a Loader)
 //	g, err := core.Plan(cfg, registry)            // kinds, options, edges, types, cycles
 //	rep, err := core.Run(ctx, g, core.RunOptions{})
 //
@@ -14,6 +14,18 @@
 // "file:line:col: stage "x": message" with a "did you mean" where one
 // helps (see ErrorList). Plan is pure: building a stage must not touch the
 // outside world, so `sluice validate` is safe to run anywhere.
+//
+// # Includes and templates
+//
+// A Loader reads a pipeline with the files it names: `include:` merges
+// other files' stages, and a stage whose `use:` names a Template (a file
+// of stages with typed parameters) is replaced by the template's stages,
+// its parameters bound to the stage's `with:`. The parser records where
+// every YAML node came from (which file, through which template uses), so
+// an error inside a template is reported where the pipeline uses it, with
+// the template's position in Error.Trace. Config can also be edited in Go
+// between Parse and Plan (AddStage, SetOptions, RemoveStages, OutputDir);
+// the pipeline test runner, package pipetest, does so.
 //
 // # Records and batches
 //

@@ -26,7 +26,9 @@ type Kind struct {
 // tags, descriptions from `doc` tags, and an unknown key is an error. Build
 // turns decoded options into a Stage; it must not touch the outside world.
 // Errors from build are reported at the stage's `with:`; an error made
-// with OptionError is reported at that option's position.
+// with OptionError is reported at that option's position. A string option
+// tagged path:"output" is a path the stage writes to: Config.OutputDir
+// re-roots it (pipeline tests write under a temporary directory).
 func Define[O any](name, summary string, sample []byte, defaults func() *O, build func(*O) (Stage, error)) Kind {
 	return Kind{
 		Name:       name,
