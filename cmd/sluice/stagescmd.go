@@ -43,7 +43,15 @@ template's parameters. A template can also be named by its file path.`,
 					fmt.Fprintf(w, "\ntemplates (on %s):\n", core.SearchPathEnv)
 					tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 					for _, t := range templates {
-						fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, firstLine(t.Doc), t.File)
+						var params []string
+						for _, p := range t.Params {
+							if p.Required {
+								params = append(params, p.Name+" ("+p.Type+")")
+							} else {
+								params = append(params, p.Name+" ("+p.Type+", default "+p.Default+")")
+							}
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\n\t  with: %s\n", t.Name, firstLine(t.Doc), t.File, strings.Join(params, ", "))
 					}
 					tw.Flush()
 				}
