@@ -33,6 +33,7 @@ type Config struct {
 	src    sources         // where each YAML node was read from
 	broken map[string]bool // stages whose definition failed (a template use with bad parameters)
 	readBy map[string]bool // stages read by a broken stage, so not "unconsumed"
+	inputs map[string][]string // template use name → the stages its from: went to
 }
 
 // Default pipeline settings.

@@ -28,7 +28,7 @@ func (c *Config) Clone() *Config {
 		cp.fromPos = slices.Clone(st.fromPos)
 		out.Stages[i] = &cp
 	}
-	out.broken, out.readBy = maps.Clone(c.broken), maps.Clone(c.readBy)
+	out.broken, out.readBy, out.inputs = maps.Clone(c.broken), maps.Clone(c.readBy), maps.Clone(c.inputs)
 	return &out
 }
 
@@ -40,6 +40,22 @@ func (c *Config) Stage(name string) *StageConfig {
 		}
 	}
 	return nil
+}
+
+// Use tells what a template use named name expanded to: the stages that
+// read what the use's from: names, and the stage whose output the use
+// emits ("" when none). ok is false when name is not a template use.
+func (c *Config) Use(name string) (inputs []string, output string, ok bool) {
+	if c.Stage(name) != nil {
+		return nil, "", false
+	}
+	for _, st := range c.Stages {
+		if st.ref == name {
+			output = st.Name
+		}
+		ok = ok || strings.HasPrefix(st.Name, name+".")
+	}
+	return slices.Clone(c.inputs[name]), output, ok
 }
 
 // StageNames returns the names of the stages, in order.

@@ -57,7 +57,7 @@ func (p *parser) where(first, at Pos) string {
 type entry struct{ k, v *yaml.Node }
 
 func (p *parser) parse(src []byte) *Config {
-	cfg := &Config{File: p.file, Files: []string{p.file}, BatchSize: DefaultBatchSize, Queue: DefaultQueue, src: p.src, broken: map[string]bool{}, readBy: map[string]bool{}}
+	cfg := &Config{File: p.file, Files: []string{p.file}, BatchSize: DefaultBatchSize, Queue: DefaultQueue, src: p.src, broken: map[string]bool{}, readBy: map[string]bool{}, inputs: map[string][]string{}}
 	p.cfg = cfg
 	p.included[cleanPath(p.file)] = true
 	root := p.readYAML(p.file, src, nil, false)
@@ -291,14 +291,21 @@ func (p *parser) expandScope(entries []entry, sc *scope) []*StageConfig {
 		if sc.use != nil && sc.use.t.Output == sc.use.inner(st.Name) {
 			st.ref = sc.use.site.ref
 		}
+		input := sc.use != nil && sc.use.isInput(st)
 		if it.tmpl == nil {
 			if sc.use != nil {
 				st.Template = sc.use.t.File
+			}
+			if input {
+				p.cfg.inputs[sc.use.site.Name] = append(p.cfg.inputs[sc.use.site.Name], st.Name)
 			}
 			out = append(out, st)
 			continue
 		}
 		out = append(out, p.expand(it.tmpl, st, sc)...)
+		if input {
+			p.cfg.inputs[sc.use.site.Name] = append(p.cfg.inputs[sc.use.site.Name], p.cfg.inputs[st.Name]...)
+		}
 	}
 	return out
 }

@@ -95,7 +95,7 @@ var (
 // ReadTemplate reads and checks the template file at path.
 func (l *Loader) ReadTemplate(path string) (*Template, error) {
 	p := newParser(l, path)
-	p.cfg = &Config{File: path, broken: map[string]bool{}, readBy: map[string]bool{}}
+	p.cfg = &Config{File: path, broken: map[string]bool{}, readBy: map[string]bool{}, inputs: map[string][]string{}}
 	src, err := l.read(path)
 	if err != nil {
 		return nil, err

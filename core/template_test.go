@@ -82,3 +82,28 @@ func expansion(t *testing.T, l *core.Loader) string {
 	}
 	return b.String()
 }
+
+// TestConfigUse checks what a template use expands to, through a template
+// whose input and output stage is itself a template use.
+func TestConfigUse(t *testing.T) {
+	t.Chdir("testdata/templates/expand")
+	cfg, err := (&core.Loader{Registry: newWorld().reg, SearchPath: []string{"shared"}}).ParseFile("pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, in, out string
+		ok            bool
+	}{
+		{"doubled", "doubled.inner.one", "doubled.inner.two", true},
+		{"marked", "marked.one", "marked.two", true},
+		{"tagged", "", "", false}, // a one-stage template: tagged is a stage
+		{"more", "", "", false},
+		{"nope", "", "", false},
+	} {
+		in, out, ok := cfg.Use(tc.name)
+		if ok != tc.ok || strings.Join(in, " ") != tc.in || out != tc.out {
+			t.Errorf("Use(%q) = %v, %q, %v; want [%s], %q, %v", tc.name, in, out, ok, tc.in, tc.out, tc.ok)
+		}
+	}
+}

@@ -34,7 +34,9 @@
 // for a stage that reads files), and optionally category and labels.
 //
 // Feeding a stage cuts it off from its inputs and runs only it and the
-// stages downstream of it. Every case writes its outputs under a temporary
+// stages downstream of it. A template use is named by its use name: it is
+// fed through the stages its from: goes to, and checked at the stage whose
+// output it emits; its stages are also there by their own names (USE.STAGE). Every case writes its outputs under a temporary
 // directory (core.Config.OutputDir), so a test never touches the files a
 // real run writes; expected files are named by the path the pipeline gives
 // them. Paths in set: and file: are relative to the working directory, as

@@ -183,28 +183,41 @@ func runCase(ctx context.Context, l *core.Loader, f *File, base *core.Config, c 
 	}
 	feeds := map[string][]core.Record{}
 	for _, fs := range c.feed {
-		st := cfg.Stage(fs.stage)
-		if st == nil {
-			fail(fs.at, "feed: %v", noStage(cfg, fs.stage))
-			continue
+		// A template use is fed through the stages its from: goes to.
+		targets := []string{fs.stage}
+		if cfg.Stage(fs.stage) == nil {
+			ins, _, ok := cfg.Use(fs.stage)
+			if !ok || len(ins) == 0 {
+				fail(fs.at, "feed: %v", noStage(cfg, fs.stage))
+				continue
+			}
+			targets = ins
 		}
 		name := "feed " + fs.stage
 		feeds[name] = fs.records
 		cfg.AddStage(&core.StageConfig{Name: name, Use: feedKind, With: stageOption(name)})
-		st.SetFrom(name)
+		for _, t := range targets {
+			cfg.Stage(t).SetFrom(name)
+		}
 	}
 	if len(c.feed) > 0 {
 		prune(cfg, c)
 	}
 	captured := map[string]*capture{}
 	for _, stage := range c.tapped() {
-		if cfg.Stage(stage.name) == nil {
-			fail(stage.at, "%v", noStage(cfg, stage.name))
-			continue
+		// A template use is tapped at the stage whose output it emits.
+		from := stage.name
+		if cfg.Stage(from) == nil {
+			_, out, ok := cfg.Use(from)
+			if !ok || out == "" {
+				fail(stage.at, "%v", noStage(cfg, stage.name))
+				continue
+			}
+			from = out
 		}
 		name := "expect " + stage.name
 		captured[name] = &capture{}
-		cfg.AddStage(&core.StageConfig{Name: name, Use: captureKind, From: []string{stage.name}, With: stageOption(name)})
+		cfg.AddStage(&core.StageConfig{Name: name, Use: captureKind, From: []string{from}, With: stageOption(name)})
 	}
 	if !res.Passed() {
 		return res
@@ -298,7 +311,7 @@ func noStage(cfg *core.Config, name string) error {
 		}
 	}
 	if len(inside) > 0 {
-		return fmt.Errorf("%q uses a template: name one of its stages (%s)", name, strings.Join(inside, ", "))
+		return fmt.Errorf("%q uses a template with no input or no output here: name one of its stages (%s)", name, strings.Join(inside, ", "))
 	}
 	return fmt.Errorf("no stage %q in the pipeline (stages: %s)", name, strings.Join(names, ", "))
 }
