@@ -30,9 +30,9 @@ type Config struct {
 	// each template use replaced by the stages of the template.
 	Stages []*StageConfig
 
-	src    sources         // where each YAML node was read from
-	broken map[string]bool // stages whose definition failed (a template use with bad parameters)
-	readBy map[string]bool // stages read by a broken stage, so not "unconsumed"
+	src    sources             // where each YAML node was read from
+	broken map[string]bool     // stages whose definition failed (a template use with bad parameters)
+	readBy map[string]bool     // stages read by a broken stage, so not "unconsumed"
 	inputs map[string][]string // template use name → the stages its from: went to
 }
 
