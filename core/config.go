@@ -34,6 +34,7 @@ type Config struct {
 	broken map[string]bool     // stages whose definition failed (a template use with bad parameters)
 	readBy map[string]bool     // stages read by a broken stage, so not "unconsumed"
 	inputs map[string][]string // template use name → the stages its from: went to
+	uses   map[string]string   // top-level template use name → its template's name
 }
 
 // Default pipeline settings.

@@ -29,6 +29,7 @@ func (c *Config) Clone() *Config {
 		out.Stages[i] = &cp
 	}
 	out.broken, out.readBy, out.inputs = maps.Clone(c.broken), maps.Clone(c.readBy), maps.Clone(c.inputs)
+	out.uses = maps.Clone(c.uses)
 	return &out
 }
 

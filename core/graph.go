@@ -11,8 +11,18 @@ import (
 func (g *Graph) DOT() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph %q {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n", g.title())
-	for _, n := range g.Nodes {
-		fmt.Fprintf(&b, "  %q [label=%q];\n", n.Name, n.label("\n"))
+	for _, grp := range g.groups() {
+		indent := "  "
+		if grp.use != "" {
+			fmt.Fprintf(&b, "  subgraph %q {\n    label=%q;\n    style=dashed;\n    fontname=\"Helvetica\";\n", "cluster_"+grp.use, grp.label())
+			indent = "    "
+		}
+		for _, n := range grp.nodes {
+			fmt.Fprintf(&b, "%s%q [label=%q];\n", indent, n.Name, n.label("\n"))
+		}
+		if grp.use != "" {
+			b.WriteString("  }\n")
+		}
 	}
 	for _, n := range g.Nodes {
 		for _, in := range n.Inputs {
@@ -23,15 +33,55 @@ func (g *Graph) DOT() string {
 	return b.String()
 }
 
+// group is the stages of one template use, or one stage of the pipeline's
+// own (use == "").
+type group struct {
+	use, template string
+	nodes         []*Node
+}
+
+func (grp group) label() string { return grp.use + " (template " + grp.template + ")" }
+
+// groups returns the stages in order, those of one template use together
+// where the first of them is.
+func (g *Graph) groups() []group {
+	var out []group
+	at := map[string]int{}
+	for _, n := range g.Nodes {
+		if n.Use == "" {
+			out = append(out, group{nodes: []*Node{n}})
+			continue
+		}
+		i, ok := at[n.Use]
+		if !ok {
+			i = len(out)
+			at[n.Use] = i
+			out = append(out, group{use: n.Use, template: n.UseTemplate})
+		}
+		out[i].nodes = append(out[i].nodes, n)
+	}
+	return out
+}
+
 // Mermaid renders the graph as a Mermaid flowchart, for Markdown files
 // that GitHub and GitLab draw.
 func (g *Graph) Mermaid() string {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
 	ids := map[*Node]string{}
-	for i, n := range g.Nodes {
-		ids[n] = fmt.Sprintf("s%d", i)
-		fmt.Fprintf(&b, "  %s[\"%s\"]\n", ids[n], strings.ReplaceAll(n.label("<br/>"), `"`, "#quot;"))
+	for gi, grp := range g.groups() {
+		indent := "  "
+		if grp.use != "" {
+			fmt.Fprintf(&b, "  subgraph g%d[\"%s\"]\n", gi, strings.ReplaceAll(grp.label(), `"`, "#quot;"))
+			indent = "    "
+		}
+		for _, n := range grp.nodes {
+			ids[n] = fmt.Sprintf("s%d", len(ids))
+			fmt.Fprintf(&b, "%s%s[\"%s\"]\n", indent, ids[n], strings.ReplaceAll(n.label("<br/>"), `"`, "#quot;"))
+		}
+		if grp.use != "" {
+			b.WriteString("  end\n")
+		}
 	}
 	for _, n := range g.Nodes {
 		for _, in := range n.Inputs {

@@ -57,7 +57,7 @@ func (p *parser) where(first, at Pos) string {
 type entry struct{ k, v *yaml.Node }
 
 func (p *parser) parse(src []byte) *Config {
-	cfg := &Config{File: p.file, Files: []string{p.file}, BatchSize: DefaultBatchSize, Queue: DefaultQueue, src: p.src, broken: map[string]bool{}, readBy: map[string]bool{}, inputs: map[string][]string{}}
+	cfg := &Config{File: p.file, Files: []string{p.file}, BatchSize: DefaultBatchSize, Queue: DefaultQueue, src: p.src, broken: map[string]bool{}, readBy: map[string]bool{}, inputs: map[string][]string{}, uses: map[string]string{}}
 	p.cfg = cfg
 	p.included[cleanPath(p.file)] = true
 	root := p.readYAML(p.file, src, nil, false)

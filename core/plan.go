@@ -36,6 +36,10 @@ type Node struct {
 	// In is the set of record kinds arriving (union of inputs' Out); Out is
 	// what the stage emits.
 	In, Out Type
+	// Use is the name of the template use (in the pipeline or an included
+	// file) this stage was expanded from, and UseTemplate that template's
+	// name; both "" for a stage written in the pipeline.
+	Use, UseTemplate string
 }
 
 // Plan looks up each stage's kind in reg, decodes and validates its
@@ -72,6 +76,11 @@ func (pl *planner) plan() *Graph {
 	for _, sc := range pl.cfg.Stages {
 		n := &Node{Name: sc.Name, Kind: sc.Use, Ordered: sc.Ordered, OnError: sc.OnError, DeadLetter: outputPath(pl.cfg.OutputDir, sc.DeadLetter)}
 		pl.byName[sc.Name] = n
+		for use, t := range pl.cfg.uses {
+			if sc.Name == use || strings.HasPrefix(sc.Name, use+".") {
+				n.Use, n.UseTemplate = use, t
+			}
+		}
 		pl.confs[n] = sc
 		nodes = append(nodes, n)
 		pl.build(n, sc)

@@ -95,7 +95,7 @@ var (
 // ReadTemplate reads and checks the template file at path.
 func (l *Loader) ReadTemplate(path string) (*Template, error) {
 	p := newParser(l, path)
-	p.cfg = &Config{File: path, broken: map[string]bool{}, readBy: map[string]bool{}, inputs: map[string][]string{}}
+	p.cfg = &Config{File: path, broken: map[string]bool{}, readBy: map[string]bool{}, inputs: map[string][]string{}, uses: map[string]string{}}
 	src, err := l.read(path)
 	if err != nil {
 		return nil, err
@@ -507,6 +507,9 @@ func (p *parser) expand(t *Template, site *StageConfig, outer *scope) []*StageCo
 		ok = false
 	}
 	u := &use{t: t, site: site, args: map[string]*yaml.Node{}}
+	if outer.use == nil {
+		p.cfg.uses[site.Name] = t.Name
+	}
 	o := &origin{file: t.File, outer: site.usePos.frames(p.file)}
 	if !p.bind(u, o) || !ok {
 		for _, s := range t.Stages {

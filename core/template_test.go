@@ -107,3 +107,33 @@ func TestConfigUse(t *testing.T) {
 		}
 	}
 }
+
+// TestGraphGroupsTemplateUses checks that graphs draw the stages of each
+// top-level template use in one box named after the use and its template.
+func TestGraphGroupsTemplateUses(t *testing.T) {
+	t.Chdir("testdata/templates/expand")
+	g, err := (&core.Loader{Registry: newWorld().reg, SearchPath: []string{"shared"}}).LoadFile("pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dot := g.DOT()
+	for _, want := range []string{
+		"  subgraph \"cluster_doubled\" {\n    label=\"doubled (template nested)\";",
+		"    \"doubled.inner.one\" [label=",
+		"    \"doubled.side\" [label=",
+		"  \"numbers\" [label=",
+		"  \"tagged\" [label=",
+	} {
+		if !strings.Contains(dot, want) {
+			t.Errorf("DOT lacks %q:\n%s", want, dot)
+		}
+	}
+	if m := g.Mermaid(); !strings.Contains(m, "subgraph g1[\"marked (template mark-twice)\"]\n    s1[\"marked.one") {
+		t.Errorf("Mermaid:\n%s", m)
+	}
+	for _, n := range g.Nodes {
+		if n.Name == "tagged" && (n.Use != "tagged" || n.UseTemplate != "tag") {
+			t.Errorf("tagged: Use %q, UseTemplate %q", n.Use, n.UseTemplate)
+		}
+	}
+}
