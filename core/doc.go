@@ -35,7 +35,10 @@
 // holds back its producers (backpressure), so memory is bounded by
 // batch_size × queue × record size per edge, not by the input. Records are
 // read-only once emitted, because a fan-out hands the same batch to every
-// consumer.
+// consumer. Batches are recycled: when the last consumer is done with one,
+// its array of records carries a later batch, so a stage must not keep a
+// *Record or a records slice past its call (it copies the Record value;
+// the bytes a record refers to are never reused). See Stage.
 //
 // # Stages
 //

@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // Type is a set of record kinds, as a bit mask. A stage's Signature uses it
@@ -117,8 +118,24 @@ func (h *Header) Index(name string) int {
 // once. A stage that changes a record emits a modified copy
 // (r2 := *r; r2.Category = c; out.Emit(&r2)); slices are shared, so it
 // replaces a slice or map rather than writing into it.
+//
+// The Record values themselves live in batches that the runner recycles,
+// so a *Record handed to a stage is valid only during the call (see
+// "Lifetime of records and batches" on Stage); what they refer to is
+// never recycled.
 type Record struct {
-	Type     Type
+	Type Type
+	// Checked says that the stage that made the record checked Data
+	// against the rules of its kind, so that readers may skip those checks.
+	// split sets it on the XML records it emits, whose every character,
+	// name and reference it checked as encoding/xml does: the XML view of
+	// classify and count then does not check the characters of text and
+	// attribute values again (it still reads the structure, resolves
+	// namespaces and applies its own rules). A record made any other way
+	// (by a test, by an embedding program) leaves it false and is read
+	// with every check; a stage that replaces Data emits a copy with
+	// Checked false.
+	Checked  bool
 	Source   Position
 	Size     int64             // for File records: the size on disk; otherwise len(Data)
 	Data     []byte            // the raw bytes: XML subtree, CSV row, line, JSON value
@@ -139,7 +156,26 @@ func (r *Record) Field(name string) (string, bool) {
 
 // Batch is a slice of records moved between stages as one unit, so that
 // the cost of a channel operation is paid once per batch, not per record.
-// A batch is read-only once sent.
+// A batch is read-only once sent. Batches come from a pool of the stage
+// that fills them: every consumer releases the batch when it has processed
+// it, and the last release clears the records and returns the batch to
+// the pool, so that its backing array carries a later batch without being
+// allocated again.
 type Batch struct {
 	Records []Record
+
+	refs   atomic.Int32 // consumers that have not released it yet
+	origin *stageRun    // whose pool it returns to; nil: none
+}
+
+// release is called by each consumer of b once it is done with it: the
+// last one clears it (so that it keeps no record data alive) and returns
+// it to its producer's pool, to carry a later batch.
+func (b *Batch) release() {
+	if b.origin == nil || b.refs.Add(-1) != 0 {
+		return
+	}
+	clear(b.Records)
+	b.Records = b.Records[:0]
+	b.origin.batches.Put(b)
 }

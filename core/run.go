@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -207,6 +208,7 @@ type stageRun struct {
 	log       *slog.Logger
 	batchSize int
 	busy      atomic.Int64 // nanoseconds spent in tasks
+	batches   sync.Pool    // of *Batch with room for batchSize records
 	skipLogs  atomic.Int64
 
 	// For observers, updated once per batch at most.
@@ -283,8 +285,10 @@ func (sr *stageRun) dispatch(ctx context.Context, task func(ctx context.Context,
 			err := sr.protect(func() error { return task(sctx, b) })
 			if err != nil {
 				cancel()
+				return err
 			}
-			return err
+			b.release()
+			return nil
 		})
 	}
 	if err := p.Wait(); err != nil {
@@ -358,6 +362,7 @@ dispatch:
 				if err := sr.processBatch(sctx, b, em); err != nil {
 					return err
 				}
+				b.release()
 				return em.flush()
 			})
 			close(s.out)
@@ -474,6 +479,7 @@ func (sr *stageRun) eachRecord(ctx context.Context, b *Batch, em *emitter, f fun
 }
 
 func (sr *stageRun) send(ctx context.Context, b *Batch) error {
+	b.refs.Store(int32(len(sr.outs)))
 	for _, o := range sr.outs {
 		select {
 		case o.in <- b:
@@ -496,6 +502,7 @@ func (sr *stageRun) emitter(ctx context.Context, to chan<- *Batch) *emitter {
 type emitter struct {
 	sr       *stageRun
 	ctx      context.Context
+	b        *Batch // the batch being filled, from sr.batches
 	buf      []Record
 	to       chan<- *Batch
 	rejected int64 // records rejected in the current batch, for the ledger
@@ -505,7 +512,12 @@ var _ Emitter = (*emitter)(nil)
 
 func (e *emitter) Emit(r *Record) error {
 	if e.buf == nil {
-		e.buf = make([]Record, 0, e.sr.batchSize)
+		if b, ok := e.sr.batches.Get().(*Batch); ok {
+			e.b = b
+		} else {
+			e.b = &Batch{Records: make([]Record, 0, e.sr.batchSize), origin: e.sr}
+		}
+		e.buf = e.b.Records
 	}
 	e.buf = append(e.buf, *r)
 	// A File record is a whole file of work for the next stage: send it at
@@ -520,8 +532,9 @@ func (e *emitter) flush() error {
 	if len(e.buf) == 0 {
 		return nil
 	}
-	b := &Batch{Records: e.buf}
-	e.buf = nil
+	b := e.b
+	b.Records = e.buf
+	e.b, e.buf = nil, nil
 	e.sr.c.Out.Add(int64(len(b.Records)))
 	if e.to != nil {
 		select {

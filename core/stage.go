@@ -17,6 +17,26 @@ import (
 // The contract maps onto Apache Beam on purpose: a Processor is a DoFn's
 // ProcessElement, Setup/Teardown are the DoFn's, an Aggregator is a CombineFn
 // (create/add/merge/extract), a Committer is a sink that is safe to retry.
+//
+// # Lifetime of records and batches
+//
+// The runner recycles batches: once every consumer of a batch has finished
+// with it, its []Record backing array is cleared and carries a later batch.
+// So the *Record given to Process, Accumulator.Add and Emitter.Reject, and
+// the records slice given to ProcessBatch (with the address of any of its
+// elements), are valid only until that call returns. A stage must not keep
+// them (in a field, a map, a closure or a goroutine that outlives the call);
+// to keep a record it copies the Record value (kept := *r, or
+// append(mine, records...)). What a Record refers to is never recycled:
+// Data, Fields, Header, Labels and the strings stay valid and unchanged
+// for as long as anything refers to them, so a copy may share them (they
+// are read-only; see Record). A stage that starts goroutines inside
+// ProcessBatch must be done with records before it returns, also when it
+// returns an error.
+//
+// The same holds in the other direction: Emit and Reject copy the Record
+// value they are given before returning, so a stage may pass the address
+// of a variable it reuses for its next record.
 type Stage interface {
 	Signature() Signature
 }
@@ -49,8 +69,10 @@ type Signature struct {
 // dead-lettering the record, or an error (to be returned by the stage) when
 // the policy is fail.
 //
-// An Emitter belongs to one call of Process, ProcessBatch, Read or Finish and
-// must not be kept after it returns.
+// Both copy the Record value (not what its slices and map refer to) before
+// returning, so r may be reused by the caller at once. An Emitter belongs to
+// one call of Process, ProcessBatch, Read or Finish and must not be kept
+// after it returns.
 type Emitter interface {
 	Emit(r *Record) error
 	Reject(r *Record, err error) error
@@ -68,7 +90,10 @@ type Source interface {
 // from the stage's workers and must be safe for that; state that is not
 // read-only belongs in an Aggregator. An error returned by Process is about
 // that record and is handled by the stage's on_error policy, unless it is
-// wrapped with Fatal.
+// wrapped with Fatal. r points into a batch that the runner reuses once
+// every consumer is done with it: r is valid only during the call, and a
+// stage that keeps the record keeps a copy of the value (*r), never r (see
+// "Lifetime of records and batches" on Stage).
 type Processor interface {
 	Stage
 	Process(ctx context.Context, r *Record, out Emitter) error
@@ -76,7 +101,11 @@ type Processor interface {
 
 // BatchProcessor handles a whole batch per call, for stages whose cost is per
 // call rather than per record (a plugin round trip). Per-record failures are
-// reported with out.Reject; a returned error fails the run.
+// reported with out.Reject; a returned error fails the run. records is
+// reused by the runner once the call returns, whatever it returned: nothing
+// may refer to the slice or to its elements after that, goroutines started
+// by the call included; copy the Record values that must be kept (see
+// "Lifetime of records and batches" on Stage).
 type BatchProcessor interface {
 	Stage
 	ProcessBatch(ctx context.Context, records []Record, out Emitter) error
@@ -97,8 +126,10 @@ type Aggregator interface {
 
 // Accumulator is one worker's share of an Aggregator's state. Add is called
 // from one goroutine at a time; an error is about that record and goes to
-// the on_error policy (unless wrapped with Fatal). Merge folds other (an
-// accumulator of the same stage) into the receiver.
+// the on_error policy (unless wrapped with Fatal). r is valid only during
+// the call: an accumulator that keeps records keeps copies of the values
+// (*r), never r. Merge folds other (an accumulator of the same stage) into
+// the receiver.
 type Accumulator interface {
 	Add(ctx context.Context, r *Record) error
 	Merge(other Accumulator) error
