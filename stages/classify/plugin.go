@@ -66,7 +66,11 @@ func (p *Plugin) ProcessBatch(ctx context.Context, records []core.Record, out co
 		}
 		r := records[i]
 		r.Category = res.Category
-		if len(res.Labels) > 0 {
+		switch {
+		case len(res.Labels) == 0:
+		case len(r.Labels) == 0:
+			r.Labels = res.Labels // read-only, like every record's labels
+		default:
 			labels := make(map[string]string, len(r.Labels)+len(res.Labels))
 			maps.Copy(labels, r.Labels)
 			maps.Copy(labels, res.Labels)

@@ -7,8 +7,8 @@ import (
 	"unsafe"
 
 	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/internal/xmlview"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
-	"github.com/sluicehq/sluice/stages/internal/xmlview"
 )
 
 // accumulator is one worker's counts. Keys are tuples of strings encoded

@@ -410,6 +410,14 @@ func TestRecordErrors(t *testing.T) {
 		{"malformed", Options{Attributes: true, By: []string{`attr("type") ?? "none"`}},
 			core.Record{Type: core.XML, Source: pos, Data: []byte("<r type=\"t\" a=\"2\">\n<x></r>")},
 			"record c.xml:9 (record 4, byte 300): attributes: malformed XML at file line 10 (line 2, byte 22 of the record): element <x> closed by </r>"},
+		// A record split checked skips the character checks, not the rest.
+		{"malformed, checked", Options{Attributes: true, By: []string{`attr("type") ?? "none"`}},
+			core.Record{Type: core.XML, Checked: true, Source: pos, Data: []byte("<r type=\"t\" a=\"2\">\n<x></r>")},
+			"record c.xml:9 (record 4, byte 300): attributes: malformed XML at file line 10 (line 2, byte 22 of the record): element <x> closed by </r>"},
+		// A record that did not come from split is checked in full.
+		{"illegal character", Options{Attributes: true},
+			core.Record{Type: core.XML, Source: pos, Data: []byte("<r type=\"t\" a=\"2\">\x01</r>")},
+			"record c.xml:9 (record 4, byte 300): attributes: malformed XML at file line 9 (line 1, byte 18 of the record): illegal character code U+0001"},
 		{"not xml", Options{Attributes: true},
 			core.Record{Type: core.CSV, Source: pos},
 			"record c.xml:9 (record 4, byte 300): attributes: reads xml records, and this is a csv record"},
@@ -620,6 +628,32 @@ func TestKeyOrder(t *testing.T) {
 	for _, off := range c.offsets() {
 		if n := c.countAt(off); n != 6 {
 			t.Fatalf("key %q counted %d, want 6", c.keyAt(off), n)
+		}
+	}
+}
+
+// TestSortedOffsetsLarge sorts a counter large enough to be sorted on two
+// goroutines, with keys that share their first 16 bytes (compared in the
+// arena) and keys that differ there (compared as integers).
+func TestSortedOffsetsLarge(t *testing.T) {
+	var c counter
+	var keys []string
+	for i := range parallelSort + 1000 {
+		k := fmt.Sprintf("%d", i*7919%100003)
+		if i%3 == 0 {
+			k = "a-long-shared-prefix/" + k
+		}
+		c.add([]byte(k), 1)
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	offs := c.sortedOffsets()
+	if len(offs) != len(keys) {
+		t.Fatalf("%d offsets for %d keys", len(offs), len(keys))
+	}
+	for i, off := range offs {
+		if got := string(c.keyAt(off)); got != keys[i] {
+			t.Fatalf("key %d is %q, want %q", i, got, keys[i])
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -109,7 +110,7 @@ func (c *counter) sortedOffsets() []uint64 {
 		copy(b[:], c.keyAt(off))
 		items = append(items, item{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), off})
 	}
-	slices.SortFunc(items, func(x, y item) int {
+	less := func(x, y item) int {
 		if x.hi != y.hi {
 			return cmp.Compare(x.hi, y.hi)
 		}
@@ -117,13 +118,36 @@ func (c *counter) sortedOffsets() []uint64 {
 			return cmp.Compare(x.lo, y.lo)
 		}
 		return bytes.Compare(c.keyAt(x.off), c.keyAt(y.off))
-	})
+	}
 	offs := make([]uint64, len(items))
-	for i, it := range items {
-		offs[i] = it.off
+	if len(items) < parallelSort {
+		slices.SortFunc(items, less)
+		for i, it := range items {
+			offs[i] = it.off
+		}
+		return offs
+	}
+	// A large counter (record ids: a million keys) is sorted at the end of
+	// the run, when nothing else is left to do: its two halves are sorted
+	// at once, on two cores, and merged.
+	a, b := items[:len(items)/2], items[len(items)/2:]
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.SortFunc(a, less) })
+	slices.SortFunc(b, less)
+	wg.Wait()
+	for i := range offs {
+		if len(b) == 0 || len(a) > 0 && less(a[0], b[0]) <= 0 {
+			offs[i], a = a[0].off, a[1:]
+		} else {
+			offs[i], b = b[0].off, b[1:]
+		}
 	}
 	return offs
 }
+
+// parallelSort is the number of keys from which sortedOffsets sorts on two
+// goroutines.
+const parallelSort = 1 << 16
 
 // entry decodes the entry at off into parts (reusing dst) and its count.
 // The parts share one new string per key, so they may be kept.

@@ -220,7 +220,9 @@ func (s *Stage) splitXML(path string, in io.Reader, out core.Emitter) error {
 	sp := xmlsplit.New(in, xmlsplit.Options{File: path, Match: s.match, MaxRecordBytes: s.max})
 	// One Record reused for every Emit (which copies it), so that passing
 	// its address through the interface costs no allocation per record.
-	rec := &core.Record{Type: core.XML, Source: core.Position{File: path}}
+	// Checked: the splitter checks every character, name and reference of
+	// a record before emitting it (see core.Record.Checked).
+	rec := &core.Record{Type: core.XML, Checked: true, Source: core.Position{File: path}}
 	for ord := int64(1); ; ord++ {
 		x, err := sp.Next()
 		if err == io.EOF {

@@ -142,6 +142,34 @@ func TestXMLFile(t *testing.T) {
 	}
 }
 
+// TestXMLRecordsAreChecked: split marks its XML records as checked, so that
+// the XML view of classify and count skips their character checks; other
+// kinds stay unmarked.
+func TestXMLRecordsAreChecked(t *testing.T) {
+	for _, tc := range []struct {
+		opts    func(o *Options)
+		doc     string
+		checked bool
+	}{
+		{func(o *Options) { o.XML = &XMLOptions{Element: "record"} }, "<c><record a='é'>x&amp;y</record><record/></c>", true},
+		{func(o *Options) { o.Lines = &LinesOptions{} }, "a\nb\n", false},
+		{func(o *Options) { o.CSV = &CSVOptions{} }, "a,b\n1,2\n3,4\n", false},
+	} {
+		res, err := coretest.Run(context.Background(), mustBuild(t, withDefaults(tc.opts)), []core.Record{writeFile(t, "f", tc.doc)}, coretest.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Records) != 2 {
+			t.Fatalf("%q: %d records, want 2", tc.doc, len(res.Records))
+		}
+		for _, r := range res.Records {
+			if r.Checked != tc.checked {
+				t.Errorf("%s record %q: Checked = %v, want %v", r.Type, r.Data, r.Checked, tc.checked)
+			}
+		}
+	}
+}
+
 func compress(t testing.TB, enc, s string) string {
 	var b bytes.Buffer
 	var w io.WriteCloser

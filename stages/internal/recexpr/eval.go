@@ -8,7 +8,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/stages/internal/xmlview"
+	"github.com/sluicehq/sluice/internal/xmlview"
 )
 
 // env is what an expression sees as its variables; the record functions
@@ -211,6 +211,7 @@ func (e *Evaluator) xmlLazy() (*xmlview.Tree, error) {
 	case e.tree != nil:
 		return e.tree, nil
 	}
+	e.xml.Checked = e.rec.Checked // split checked the characters: skip that
 	t, err := e.xml.Lazy(e.rec.Data)
 	if err != nil {
 		e.xmlErr = e.xmlError(err)

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/stages/internal/xmlview"
+	"github.com/sluicehq/sluice/internal/xmlview"
 )
 
 var (

@@ -143,6 +143,16 @@ const (
 // strings of their own. On catalogue records a whole parse runs at several
 // hundred MB/s per core (BenchmarkParse).
 type Parser struct {
+	// Checked says that the records given to the Parser have had their
+	// characters checked already, with the rules it applies itself: split
+	// emits only such records and marks them (core.Record.Checked). The
+	// Parser then skips what split checked, the characters of text and
+	// attribute values (valid UTF-8, characters XML allows), and still
+	// reads the structure, resolves names and applies its own checks
+	// (namespaces, repeated attributes). A record falsely marked is read
+	// without those character checks, never out of bounds.
+	Checked bool
+
 	data  []byte
 	pos   int   // next byte to read
 	seen  bool  // the root start tag has been read
@@ -286,9 +296,14 @@ func (p *Parser) step() bool {
 func (p *Parser) text(a int) (int, error) {
 	data := p.data
 	t := &p.tree
-	e, msg := scanPlain(data, a, len(data), inText)
-	if msg != "" {
-		return 0, p.errorf(e, "%s", msg)
+	var e int
+	if p.Checked {
+		e = checkedEnd(data, a, len(data), 0)
+	} else {
+		var msg string
+		if e, msg = scanPlain(data, a, len(data), inText); msg != "" {
+			return 0, p.errorf(e, "%s", msg)
+		}
 	}
 	b := e
 	if e < len(data) && data[e] != '<' {
@@ -309,12 +324,24 @@ func (p *Parser) text(a int) (int, error) {
 	t.text = append(t.text, data[a:e]...)
 	if e < b {
 		var at int
-		t.text, at, msg = decodeChars(t.text, data, e, b, false, false)
+		var msg string
+		t.text, at, msg = decodeChars(t.text, data, e, b, false, false, p.Checked)
 		if msg != "" {
 			return 0, p.errorf(at, "%s", msg)
 		}
 	}
 	return b, nil
+}
+
+// checkedEnd returns the index of the first byte of data[a:b] that stops
+// checked character data, or b: in text (quote 0) '<', '&' or '\r'; in an
+// attribute value, the closing quote, '&' or '\r'. Characters are not
+// checked: the caller knows split checked them (and "]]>" in text).
+func checkedEnd(data []byte, a, b int, quote byte) int {
+	if quote == 0 {
+		quote = '<'
+	}
+	return indexAny3(data, a, b, quote, '&', '\r')
 }
 
 // endTag reads the end tag at data[i] ("</") and closes its element.
@@ -455,7 +482,7 @@ func (p *Parser) cdata(a, b int) error {
 	mark := len(t.text)
 	var at int
 	var msg string
-	t.text, at, msg = decodeChars(t.text, p.data, a, b, false, true)
+	t.text, at, msg = decodeChars(t.text, p.data, a, b, false, true, p.Checked)
 	if msg != "" {
 		return p.errorf(at, "%s", msg)
 	}
@@ -622,6 +649,15 @@ func (p *Parser) startTag(i int, seenRoot bool) (int, error) {
 func (p *Parser) value(a int, q byte) (int, span, error) {
 	data := p.data
 	k := a
+	if p.Checked {
+		// Find the quote, and decode below only if the value holds a
+		// reference or a line end; '<' and characters were checked. (No
+		// quote: the strict path below says what is wrong.)
+		k = checkedEnd(data, a, len(data), q)
+		if k < len(data) && data[k] == q {
+			return k, dataSpan(a, k), nil
+		}
+	}
 	for k < len(data) {
 		c := data[k]
 		if c == q {
@@ -655,7 +691,7 @@ func (p *Parser) value(a int, q byte) (int, span, error) {
 	start := len(p.dec)
 	var at int
 	var msg string
-	p.dec, at, msg = decodeChars(append(p.dec, data[a:k]...), data, k, b, true, false)
+	p.dec, at, msg = decodeChars(append(p.dec, data[a:k]...), data, k, b, true, false, p.Checked)
 	if msg != "" {
 		return 0, span{}, p.errorf(at, "%s", msg)
 	}

@@ -36,7 +36,8 @@ func w1Records(tb testing.TB) ([][]byte, int64) {
 }
 
 // BenchmarkParse parses W1 records on one goroutine: Tree (the whole
-// record, what classify's text() and count's attributes mode need), Root
+// record, what classify's text() and count's attributes mode need),
+// Tree-checked (the same for records split has checked), Root
 // (the root start tag, what attr() needs), and for reference the same
 // records through encoding/xml's RawToken, the parser xmlview replaced.
 // SetBytes makes MB/s the throughput per core.
@@ -45,6 +46,19 @@ func BenchmarkParse(b *testing.B) {
 	per := size / int64(len(recs))
 	b.Run("Tree", func(b *testing.B) {
 		var p Parser
+		b.SetBytes(per)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := p.Tree(recs[i%len(recs)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("Tree-checked", func(b *testing.B) {
+		p := Parser{Checked: true} // records from split: characters checked there
 		b.SetBytes(per)
 		b.ReportAllocs()
 		i := 0

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -299,15 +300,27 @@ func TestQueriesDoNotAllocate(t *testing.T) {
 // panic or hang; whatever it accepts, encoding/xml's namespace-aware Token
 // accepts too, with the same elements, attributes and text; and whatever
 // it rejects, encoding/xml rejects too, unless the record breaks one of
-// the namespace or structure rules that xmlview adds.
+// the namespace or structure rules that xmlview adds. A Checked parser
+// (for records split has checked) never panics or hangs either, and reads
+// every record that the strict one accepts exactly as it does.
 func FuzzTree(f *testing.F) {
 	for _, s := range []string{nsRecord, "<a/>", "<a><b>t</b></a>", `<a xmlns:p="u"><p:b p:c="1"/></a>`, "<a>&amp;</a>", "<![CDATA[x]]>",
 		"<a x='&#233;\r\n'>\r\n]]&gt;<!-- c --><?pi x?><!DOCTYPE a [<!ENTITY e 'x'>]></a>", "<a>&#0;</a>", "<a>]]></a>", "<a b='<'/>"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checked := Parser{Checked: true}
+		ctree, cerr := checked.Tree(data) // falsely marked when data is malformed: must not panic
 		var p Parser
 		tree, err := p.Tree(data)
+		if err == nil {
+			if cerr != nil {
+				t.Fatalf("the checked parser rejects what the strict one accepts: %v", cerr)
+			}
+			if diff := cmp.Diff(elements(tree), elements(ctree)); diff != "" {
+				t.Fatalf("the checked parser reads the record differently (-strict +checked):\n%s", diff)
+			}
+		}
 		want, text, refErr := referenceElements(data)
 		if err != nil {
 			var se *SyntaxError
@@ -341,6 +354,47 @@ func FuzzTree(f *testing.F) {
 			}
 		}
 	})
+}
+
+// elements describes every element of t, and the root's text.
+func elements(t *Tree) []string {
+	var out []string
+	for i := range t.Len() {
+		out = append(out, describe(t.Element(i)))
+	}
+	text, _, _ := t.Text(".")
+	return append(out, "text: "+text)
+}
+
+// TestChecked reads records split would emit with a Checked parser: the
+// same trees as the strict parser, references and line ends decoded alike.
+func TestChecked(t *testing.T) {
+	recs, _ := w1Records(t)
+	recs = append(recs, []byte(nsRecord),
+		[]byte("<a x='&#233;\r\nv' y=\"a&amp;b\" z='\"'>\r\n]]&gt;<!-- c --><?pi x?>t\u00e9\r<b><![CDATA[<\r\n>]]></b></a>"),
+		[]byte("<a>&lt;&#x10FFFF;]]</a>"))
+	var strict Parser
+	checked := Parser{Checked: true}
+	for i, rec := range recs {
+		want, err := strict.Tree(rec)
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		w := elements(want)
+		got, err := checked.Tree(rec)
+		if err != nil {
+			t.Fatalf("record %d: checked: %v", i, err)
+		}
+		if diff := cmp.Diff(w, elements(got)); diff != "" {
+			t.Errorf("record %d (-strict +checked):\n%s", i, diff)
+		}
+	}
+	// The checks it keeps: structure and namespaces.
+	for _, bad := range []string{"<a><b></a>", "<p:a/>", "<a x='1' x='2'/>", "<a x='1/>"} {
+		if _, err := checked.Tree([]byte(bad)); err == nil {
+			t.Errorf("checked parser accepted %q", bad)
+		}
+	}
 }
 
 // stricter reports whether msg is about a rule that xmlview checks and
@@ -436,5 +490,31 @@ func TestLazy(t *testing.T) {
 	tree, _ = p.Lazy([]byte("<r><a/></r junk>"))
 	if _, ok, err := tree.Text("zz"); ok || err == nil {
 		t.Errorf("Text(zz) on a record malformed at its end: %v, %v; want the malformation", ok, err)
+	}
+}
+
+// TestIndexAny3 checks the word-at-a-time search against a byte loop, at
+// every alignment and with the bytes it looks for next to each other and
+// next to bytes >= 0x80.
+func TestIndexAny3(t *testing.T) {
+	alphabet := []byte{'a', '<', '&', '\r', 0x80, 0xff, 0x25, 0x3b, 0x0c, 0x26 ^ 0x80}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		data := make([]byte, rng.IntN(40))
+		for i := range data {
+			data[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		a := rng.IntN(len(data) + 1)
+		b := a + rng.IntN(len(data)-a+1)
+		want := b
+		for k := a; k < b; k++ {
+			if c := data[k]; c == '<' || c == '&' || c == '\r' {
+				want = k
+				break
+			}
+		}
+		if got := indexAny3(data, a, b, '<', '&', '\r'); got != want {
+			t.Fatalf("indexAny3(%q, %d, %d) = %d, want %d", data, a, b, got, want)
+		}
 	}
 }

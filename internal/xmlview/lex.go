@@ -2,8 +2,10 @@ package xmlview
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"fmt"
+	"math/bits"
 	"unicode/utf8"
 	"unsafe"
 
@@ -157,6 +159,29 @@ func scanPlain(data []byte, a, b int, mask uint8) (int, string) {
 	return b, ""
 }
 
+// indexAny3 returns the index of the first of the bytes c1, c2 and c3 in
+// data[a:b], or b. It reads eight bytes at a time: with x a word XORed
+// with a byte repeated, (x - 0x01...) &^ x & 0x80... flags the zero bytes
+// of x, exactly for the lowest one, which is the one it returns.
+func indexAny3(data []byte, a, b int, c1, c2, c3 byte) int {
+	const lo8, hi8 = 0x0101010101010101, 0x8080808080808080
+	w1, w2, w3 := lo8*uint64(c1), lo8*uint64(c2), lo8*uint64(c3)
+	k := a
+	for ; k+8 <= b; k += 8 {
+		w := binary.LittleEndian.Uint64(data[k:])
+		x1, x2, x3 := w^w1, w^w2, w^w3
+		if m := ((x1-lo8)&^x1 | (x2-lo8)&^x2 | (x3-lo8)&^x3) & hi8; m != 0 {
+			return k + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; k < b; k++ {
+		if c := data[k]; c == c1 || c == c2 || c == c3 {
+			return k
+		}
+	}
+	return b
+}
+
 // inCharRange reports whether r is allowed in an XML 1.0 document (the
 // Char production), as encoding/xml's isInCharacterRange.
 func inCharRange(r rune) bool {
@@ -174,8 +199,9 @@ func illegalChar(r rune) string {
 // decoded (unless cdata), "\r\n" and "\r" rewritten to "\n", and every
 // character checked, as encoding/xml's Decoder.text does. It returns the
 // offset of the first problem and a message when there is one. In text
-// (not attr, not cdata) "]]>" is an error.
-func decodeChars(dst, data []byte, a, b int, attr, cdata bool) ([]byte, int, string) {
+// (not attr, not cdata) "]]>" is an error. With checked (a record split
+// has checked) the characters are taken as they are, and "]]>" too.
+func decodeChars(dst, data []byte, a, b int, attr, cdata, checked bool) ([]byte, int, string) {
 	mask := uint8(inText)
 	switch {
 	case cdata:
@@ -184,7 +210,16 @@ func decodeChars(dst, data []byte, a, b int, attr, cdata bool) ([]byte, int, str
 		mask = inAttr
 	}
 	for k := a; k < b; {
-		e, msg := scanPlain(data, k, b, mask)
+		var e int
+		var msg string
+		switch {
+		case checked && cdata:
+			e = indexAny3(data, k, b, '\r', '\r', '\r')
+		case checked:
+			e = indexAny3(data, k, b, '&', '\r', '\r')
+		default:
+			e, msg = scanPlain(data, k, b, mask)
+		}
 		dst = append(dst, data[k:e]...)
 		if msg != "" {
 			return dst, e, msg
