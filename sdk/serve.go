@@ -29,6 +29,11 @@ import (
 // descriptors directly, goes to stderr, which the host reads line by line
 // into its log, tagged with the plugin's name.
 //
+// Unless the environment sets GOGC, Serve lets the heap grow by 16 MiB
+// between garbage collections (or double, for a live heap over 16 MiB):
+// a plugin allocates every batch anew, and Go's default would collect
+// about once per batch. Set GOGC (plugin.env) to choose otherwise.
+//
 // The process also exits on its own within about half a second of its host
 // disappearing (it watches its parent process), so a plugin is never left
 // behind by a host that was killed. Started by hand rather than by sluice,
@@ -42,6 +47,7 @@ func Serve(p Plugin) {
 	}
 	srv := newServer(p)
 	srv.afterHandshake = protectStdout()
+	srv.gc = newGCTuner()
 	go watchParent(os.Getppid(), 500*time.Millisecond)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: wire.Handshake(),
@@ -59,6 +65,7 @@ func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 	return grpc.NewServer(append(opts,
 		grpc.MaxRecvMsgSize(wire.MaxMessageBytes),
 		grpc.MaxSendMsgSize(wire.MaxMessageBytes),
+		grpc.ForceServerCodecV2(wire.Codec()),
 	)...)
 }
 
@@ -117,6 +124,9 @@ type server struct {
 	// is over by then.
 	afterHandshake func()
 	handshakeDone  sync.Once
+	// gc tunes the garbage collector of a plugin process (nil in tests,
+	// which serve in the test's process).
+	gc *gcTuner
 
 	mu       sync.Mutex
 	initDone bool
@@ -156,6 +166,7 @@ func (s *server) Init(ctx context.Context, req *pluginpb.InitRequest) (*pluginpb
 	if !ok {
 		return &pluginpb.InitResponse{}, nil
 	}
+	defer s.gc.update() // Init built the plugin's state: size the heap for it
 	_, err := in.Init(ctx, &InitRequest{
 		Config:    req.GetConfigJson(),
 		Stage:     req.GetStage(),
@@ -212,6 +223,7 @@ func (s *server) Classify(stream grpc.BidiStreamingServer[pluginpb.ClassifyReque
 		wg.Go(func() {
 			defer func() { <-sem }()
 			send(s.classify(ctx, req))
+			s.gc.update()
 		})
 	}
 }

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,8 +120,9 @@ func (c *Classifier) Init(_ context.Context, req *sdk.InitRequest) (*sdk.InitRes
 // rejected on its own.
 func (c *Classifier) Classify(_ context.Context, req *sdk.ClassifyRequest) (*sdk.ClassifyResponse, error) {
 	resp := &sdk.ClassifyResponse{Results: make([]sdk.Result, len(req.Records))}
+	var xr sdk.XMLReader // one per call: Classify may run for two batches at once
 	for i := range req.Records {
-		res, err := c.classify(&req.Records[i])
+		res, err := c.classify(&req.Records[i], &xr)
 		if err != nil {
 			res = sdk.Result{Err: err}
 		}
@@ -132,13 +131,19 @@ func (c *Classifier) Classify(_ context.Context, req *sdk.ClassifyRequest) (*sdk
 	return resp, nil
 }
 
-func (c *Classifier) classify(r *sdk.Record) (sdk.Result, error) {
-	get, err := c.reader(r)
+func (c *Classifier) classify(r *sdk.Record, xr *sdk.XMLReader) (sdk.Result, error) {
+	get, err := c.reader(r, xr)
 	if err != nil {
 		return sdk.Result{}, err
 	}
-	typ := get(c.spec.Type)
-	title := get(c.spec.Title)
+	typ, err := get(c.spec.Type)
+	if err != nil {
+		return sdk.Result{}, err
+	}
+	title, err := get(c.spec.Title)
+	if err != nil {
+		return sdk.Result{}, err
+	}
 	suffix := c.spec.Plain
 	if strings.ContainsAny(title, "0123456789") {
 		suffix = c.spec.Numbered
@@ -148,7 +153,10 @@ func (c *Classifier) classify(r *sdk.Record) (sdk.Result, error) {
 		return res, nil
 	}
 	res.Labels = map[string]string{}
-	lang := get(c.spec.Lang)
+	lang, err := get(c.spec.Lang)
+	if err != nil {
+		return sdk.Result{}, err
+	}
 	if c.spec.Lang.Label != "" {
 		res.Labels[c.spec.Lang.Label] = lang
 	}
@@ -176,108 +184,43 @@ func (c *Classifier) classify(r *sdk.Record) (sdk.Result, error) {
 	return res, nil
 }
 
-// reader returns a function reading sources from r.
-func (c *Classifier) reader(r *sdk.Record) (func(source) string, error) {
+// reader returns a function reading sources from r. For an XML record it
+// reads only what is asked: the root's attributes, and the record up to the
+// end of the element whose text is asked for.
+func (c *Classifier) reader(r *sdk.Record, xr *sdk.XMLReader) (func(source) (string, error), error) {
 	switch r.Kind {
 	case sdk.CSV:
-		return func(s source) string {
+		return func(s source) (string, error) {
 			if v, ok := r.Field(s.CSVField); ok && v != "" {
-				return v
+				return v, nil
 			}
-			return s.Missing
+			return s.Missing, nil
 		}, nil
 	case sdk.XML:
-		var elems []string
-		for _, s := range []source{c.spec.Type, c.spec.Title, c.spec.Lang} {
-			if s.XMLElement != "" && !slices.Contains(elems, s.XMLElement) {
-				elems = append(elems, s.XMLElement)
-			}
-		}
-		attrs, texts, err := readXML(r.Data, elems)
+		rec, err := xr.Read(r.Data)
 		if err != nil {
 			return nil, fmt.Errorf("malformed XML record at %s: %w", r.Source, err)
 		}
-		return func(s source) string {
-			if s.XMLAttribute != "" {
-				for _, a := range attrs {
-					if a.Name.Space == "" && a.Name.Local == s.XMLAttribute {
-						return a.Value
-					}
-				}
-				return s.Missing
+		return func(s source) (string, error) {
+			var v string
+			var ok bool
+			var err error
+			switch {
+			case s.XMLAttribute != "":
+				v, ok, err = rec.Attr(s.XMLAttribute)
+			case s.XMLElement != "":
+				v, ok, err = rec.Text(s.XMLElement)
 			}
-			if t, ok := texts[s.XMLElement]; ok {
-				return t
+			if err != nil {
+				return "", fmt.Errorf("malformed XML record at %s: %w", r.Source, err)
 			}
-			return s.Missing
+			if !ok {
+				return s.Missing, nil
+			}
+			return v, nil
 		}, nil
 	}
 	return nil, fmt.Errorf("cannot classify %s records", r.Kind)
-}
-
-// readXML returns the attributes of the record's root element and the text
-// (with that of nested elements) of the first child of the root named by
-// each of elems, in the root's default namespace. It stops reading once it
-// has them all.
-func readXML(data []byte, elems []string) ([]xml.Attr, map[string]string, error) {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Entity = xml.HTMLEntity
-	var (
-		root     xml.StartElement
-		defNS    string
-		depth    int
-		capture  string // the element whose text is being read
-		text     strings.Builder
-		texts    = map[string]string{}
-		haveRoot bool
-	)
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			if !haveRoot {
-				return nil, nil, errors.New("no element")
-			}
-			return root.Attr, texts, nil
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-			if !haveRoot {
-				root, haveRoot = t.Copy(), true
-				for _, a := range t.Attr {
-					if a.Name.Space == "" && a.Name.Local == "xmlns" {
-						defNS = a.Value
-					}
-				}
-				if len(elems) == 0 {
-					return root.Attr, texts, nil
-				}
-				continue
-			}
-			if depth == 2 && capture == "" && t.Name.Space == defNS && slices.Contains(elems, t.Name.Local) {
-				if _, seen := texts[t.Name.Local]; !seen {
-					capture = t.Name.Local
-					text.Reset()
-				}
-			}
-		case xml.CharData:
-			if capture != "" {
-				text.Write(t)
-			}
-		case xml.EndElement:
-			if depth == 2 && capture != "" {
-				texts[capture] = text.String()
-				capture = ""
-				if len(texts) == len(elems) {
-					return root.Attr, texts, nil
-				}
-			}
-			depth--
-		}
-	}
 }
 
 // Shutdown closes the lookup file.

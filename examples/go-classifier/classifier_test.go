@@ -25,6 +25,8 @@ var (
 	typeRE   = regexp.MustCompile(`\stype="([^"]*)"`)
 	titleRE  = regexp.MustCompile(`(?s)<title\b[^>]*>(.*?)</title>`)
 	tagRE    = regexp.MustCompile(`<[^>]*>`)
+	rootRE   = regexp.MustCompile(`<catalogue\b[^>]*>`)
+	nsDeclRE = regexp.MustCompile(`\sxmlns(:\w+)?="[^"]*"`)
 )
 
 // catalogue returns the bundled sample records, XML and CSV, and the
@@ -43,8 +45,11 @@ func catalogue(t *testing.T) ([]sdk.Record, []string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A record carries the namespace declarations in scope, as sluice's
+		// split puts them on its start tag: here, the catalogue's.
+		decls := nsDeclRE.FindAll(rootRE.Find(b), -1)
 		for _, loc := range recordRE.FindAllIndex(b, -1) {
-			data := b[loc[0]:loc[1]]
+			data := slices.Concat(b[loc[0]:loc[0]+len("<record")], bytes.Join(decls, nil), b[loc[0]+len("<record"):loc[1]])
 			recs = append(recs, sdk.Record{Kind: sdk.XML, Data: data, Source: sdk.Position{File: f, Offset: int64(loc[0])}})
 			typ := "unknown"
 			if m := typeRE.FindSubmatch(startRE.Find(data)); m != nil {

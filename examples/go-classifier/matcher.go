@@ -6,12 +6,14 @@ import (
 )
 
 // matcher finds whole-word keywords in text with an Aho-Corasick automaton:
-// one pass over the text whatever the number of keywords. It is built once
-// and then only read, so it is safe for concurrent use.
+// one pass over the text whatever the number of keywords, one table lookup
+// per byte. It is built once and then only read, so it is safe for
+// concurrent use.
 type matcher struct {
-	next   []map[byte]int32 // goto function, by state
-	fail   []int32          // failure links
-	output [][]int32        // keywords (indexes) that end at each state
+	// delta[s<<8|c] is the state after reading byte c in state s: the trie's
+	// edges, with the failure links followed in advance where there is none.
+	delta  []int32
+	output [][]int32 // keywords (indexes) that end at each state
 	words  []string
 	values []string // what each keyword maps to
 }
@@ -19,51 +21,48 @@ type matcher struct {
 // newMatcher compiles keywords (lower case) into an automaton; values[i] is
 // reported for keywords[i].
 func newMatcher(keywords, values []string) *matcher {
-	m := &matcher{next: []map[byte]int32{{}}, fail: []int32{0}, output: [][]int32{nil}, words: keywords, values: values}
+	// The trie of the keywords: goTo[s][c] is the child of state s by c.
+	goTo := []map[byte]int32{{}}
+	output := [][]int32{nil}
 	for i, w := range keywords {
 		s := int32(0)
 		for j := 0; j < len(w); j++ {
-			t, ok := m.next[s][w[j]]
+			t, ok := goTo[s][w[j]]
 			if !ok {
-				t = int32(len(m.next))
-				m.next = append(m.next, map[byte]int32{})
-				m.fail = append(m.fail, 0)
-				m.output = append(m.output, nil)
-				m.next[s][w[j]] = t
+				t = int32(len(goTo))
+				goTo = append(goTo, map[byte]int32{})
+				output = append(output, nil)
+				goTo[s][w[j]] = t
 			}
 			s = t
 		}
-		m.output[s] = append(m.output[s], int32(i))
+		output[s] = append(output[s], int32(i))
 	}
-	// Breadth-first, so that a state's failure link is final before its
-	// children's are computed.
-	queue := make([]int32, 0, len(m.next))
-	for _, t := range m.next[0] {
-		queue = append(queue, t)
-	}
+	// Breadth-first, so that the row of a state's failure link (a shallower
+	// state) is complete before the state's own row is filled from it.
+	m := &matcher{delta: make([]int32, len(goTo)<<8), output: output, words: keywords, values: values}
+	fail := make([]int32, len(goTo))
+	queue := []int32{0}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
-		for c, t := range m.next[s] {
+		for c := range 256 {
+			t, ok := goTo[s][byte(c)]
+			if !ok {
+				if s != 0 {
+					m.delta[s<<8|int32(c)] = m.delta[fail[s]<<8|int32(c)]
+				}
+				continue
+			}
+			m.delta[s<<8|int32(c)] = t
+			if s != 0 {
+				fail[t] = m.delta[fail[s]<<8|int32(c)]
+			}
+			m.output[t] = append(m.output[t], m.output[fail[t]]...)
 			queue = append(queue, t)
-			f := m.fail[s]
-			for f != 0 && m.step(f, c) == 0 {
-				f = m.fail[f]
-			}
-			if g := m.step(f, c); g != t {
-				m.fail[t] = g
-			}
-			m.output[t] = append(m.output[t], m.output[m.fail[t]]...)
 		}
 	}
 	return m
-}
-
-func (m *matcher) step(s int32, c byte) int32 {
-	if t, ok := m.next[s][c]; ok {
-		return t
-	}
-	return 0
 }
 
 // find calls found with the value of every keyword that occurs in text (lower
@@ -71,14 +70,7 @@ func (m *matcher) step(s int32, c byte) int32 {
 func (m *matcher) find(text string, found func(value string)) {
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
-		c := text[i]
-		for s != 0 {
-			if _, ok := m.next[s][c]; ok {
-				break
-			}
-			s = m.fail[s]
-		}
-		s = m.step(s, c)
+		s = m.delta[s<<8|int32(text[i])]
 		for _, k := range m.output[s] {
 			start, end := i+1-len(m.words[k]), i+1
 			if wordEdge(text, start, end) {

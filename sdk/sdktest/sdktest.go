@@ -42,7 +42,8 @@ func Serve(t testing.TB, p sdk.Plugin) *Client {
 // connection, as sdk.Serve does in a plugin process (without the process and
 // its handshake), and returns a client for it. Close stops both.
 func Start(p sdk.Plugin) (*Client, error) {
-	srv := grpc.NewServer(grpc.MaxRecvMsgSize(wire.MaxMessageBytes), grpc.MaxSendMsgSize(wire.MaxMessageBytes))
+	srv := grpc.NewServer(grpc.MaxRecvMsgSize(wire.MaxMessageBytes), grpc.MaxSendMsgSize(wire.MaxMessageBytes),
+		grpc.ForceServerCodecV2(wire.Codec()))
 	if err := bridge.Register(srv, p); err != nil {
 		return nil, fmt.Errorf("sdktest: %w", err)
 	}

@@ -148,7 +148,7 @@ func (c *Client) Shutdown(ctx context.Context) error {
 // cancelled, CloseSend is called and the plugin has answered, or the
 // connection fails.
 func (c *Client) Classify(ctx context.Context) (*Stream, error) {
-	s, err := c.rpc.Classify(ctx)
+	s, err := c.rpc.Classify(ctx, grpc.ForceCodecV2(Codec()))
 	if err != nil {
 		return nil, err
 	}
