@@ -179,8 +179,10 @@ func (l *Loader) resolveUse(use, fromFile string) string {
 	}
 	for _, dir := range l.SearchPath {
 		for _, ext := range []string{".yaml", ".yml"} {
+			// Through ReadFile, so that a Loader reading from elsewhere (an
+			// embedded file system) finds its templates too.
 			p := filepath.Join(dir, use+ext)
-			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			if _, err := l.read(p); err == nil {
 				return p
 			}
 		}

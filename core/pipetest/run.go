@@ -269,23 +269,20 @@ func runCase(ctx context.Context, l *core.Loader, f *File, base *core.Config, c 
 	return res
 }
 
-// tapped returns the stages whose output the case looks at, once each.
-func (c *Case) tapped() []struct {
+// tap is a stage whose output a case looks at, and where it first does.
+type tap struct {
 	name string
 	at   core.Location
-} {
-	var out []struct {
-		name string
-		at   core.Location
-	}
+}
+
+// tapped returns the stages whose output the case looks at, once each.
+func (c *Case) tapped() []tap {
+	var out []tap
 	seen := map[string]bool{}
 	add := func(name string, at core.Location) {
 		if !seen[name] {
 			seen[name] = true
-			out = append(out, struct {
-				name string
-				at   core.Location
-			}{name, at})
+			out = append(out, tap{name, at})
 		}
 	}
 	for _, w := range c.records {
