@@ -3,32 +3,61 @@ package scan
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"testing/iotest"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/corpus"
 )
 
-// badCharSlow is BadChar one rune at a time, the oracle for the word-wise
+// badCharSlow is BadChar one rune at a time, the oracle for the fast
 // version.
-func badCharSlow(b []byte) int {
+func badCharSlow(b []byte) (int, string) {
 	for i := 0; i < len(b); {
 		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n == 1 || !InCharRange(r) {
-			return i
+		if r == utf8.RuneError && n == 1 {
+			return i, "invalid UTF-8"
+		}
+		if !InCharRange(r) {
+			return i, fmt.Sprintf("illegal character code %U", r)
 		}
 		i += n
 	}
-	return -1
+	return -1, ""
+}
+
+// checkBadChar fails t if BadChar and badCharSlow disagree on b.
+func checkBadChar(t *testing.T, b []byte) {
+	t.Helper()
+	i, msg := BadChar(b)
+	if wi, wmsg := badCharSlow(b); i != wi || msg != wmsg {
+		t.Fatalf("BadChar(%q) = %d, %q; want %d, %q", b, i, msg, wi, wmsg)
+	}
+}
+
+// tricky holds byte sequences at the edges of what BadChar accepts.
+var tricky = []string{
+	"\x00", "\x08", "\t", "\n", "\x0b", "\x0c", "\r", "\x0e", "\x1f", " ", "\x7f",
+	"\x80", "\xbf", "\xc0\x80", "\xc0\xaf", "\xc1\xbf", "\xc2\x80", "\xc2", "\xc2\x7f", "\xc2\xc0",
+	"\xdf\xbf", "\xdf", "\xe0\x80\x80", "\xe0\x9f\xbf", "\xe0\xa0\x80", "\xe0\xa0", "\xe1\x80",
+	"\xe1\x7f\x80", "\xe1\x80\x7f", "\xe1\x80\xc0", "\xec\xbf\xbf",
+	"\xed\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf", "\xee\x80\x80",
+	"\xef\xbf\xbd", "\xef\xbf\xbe", "\xef\xbf\xbf", "\xef\xbf", "\xef",
+	"\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf", "\xf0\x90\x80\x80", "\xf0\x90\x80",
+	"\xf4\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf8\x88\x80\x80\x80", "\xfe", "\xff",
+	"é", "ß", "Москва", "東京", "𝄞", "\uFFFD", "a\tb\nc\rd",
 }
 
 func TestBadChar(t *testing.T) {
-	for _, s := range []string{"", "plain ascii text that is long enough for words", "a\tb\nc\rd", "\x00", "é✓𝄞", "\xff", "abcdefghijklmnop\x1fq", "abcdefghijklmnopq\x7f", "\uFFFE", "\uFFFD", "0123456789abcdef", "0123456789abcdefé"} {
+	for _, s := range append(tricky, "", "plain ascii text that is long enough for words", "\x00", "é✓𝄞", "\xff", "abcdefghijklmnop\x1fq", "abcdefghijklmnopq\x7f", "\uFFFE", "\uFFFD", "0123456789abcdef", "0123456789abcdefé") {
 		for pad := 0; pad < 20; pad++ {
-			b := []byte(strings.Repeat("x", pad) + s + strings.Repeat("y", pad%7))
-			got, _ := BadChar(b)
-			if want := badCharSlow(b); got != want {
-				t.Errorf("BadChar(%q) = %d, want %d", b, got, want)
+			for k := 0; k <= len(s); k++ { // also every truncation of s
+				checkBadChar(t, []byte(strings.Repeat("x", pad)+s[:k]))
+				checkBadChar(t, []byte(strings.Repeat("x", pad)+s[:k]+strings.Repeat("y", pad%9)))
+				checkBadChar(t, []byte(strings.Repeat("ü", pad)+s[:k]+"东"))
 			}
 		}
 	}
@@ -36,10 +65,15 @@ func TestBadChar(t *testing.T) {
 
 func FuzzBadChar(f *testing.F) {
 	f.Add([]byte("abc\x01"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := func() int { i, _ := BadChar(b); return i }(), badCharSlow(b); got != want {
-			t.Fatalf("BadChar(%q) = %d, want %d", b, got, want)
+	f.Add([]byte("    <title>Stone Straße Music</title>\n    <author>Tanaka, Zoë</author>\n\t<t>Москва 東京</t>\r\n"))
+	for _, s := range tricky {
+		for _, pad := range []int{0, 1, 6, 7, 8, 14, 15, 16} {
+			f.Add([]byte(strings.Repeat("x", pad) + s))
+			f.Add([]byte(strings.Repeat("x", pad) + s + "y\nz"))
 		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkBadChar(t, b)
 	})
 }
 
@@ -130,16 +164,6 @@ func TestErrorText(t *testing.T) {
 // byte-by-byte reference, for every control character at every position
 // of a word, between tabs, line ends and non-ASCII text.
 func TestBadCharWords(t *testing.T) {
-	ref := func(b []byte) int {
-		for i := 0; i < len(b); {
-			r, n := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && n == 1 || !InCharRange(r) {
-				return i
-			}
-			i += n
-		}
-		return -1
-	}
 	base := []byte("ab\tcd\r\nef ghij\n\tklmnopq é 東京 rstuvwxyz\r\n0123456789")
 	for c := 0; c < 0x20; c++ {
 		for pos := 0; pos < len(base); pos++ {
@@ -148,12 +172,59 @@ func TestBadCharWords(t *testing.T) {
 				continue
 			}
 			b[pos] = byte(c)
-			if got, want := func() int { i, _ := BadChar(b); return i }(), ref(b); got != want {
-				t.Fatalf("control %#x at %d: BadChar = %d, want %d", c, pos, got, want)
-			}
+			checkBadChar(t, b)
 		}
 	}
 	if i, _ := BadChar(base); i != -1 {
 		t.Fatalf("BadChar(%q) = %d, want -1", base, i)
+	}
+}
+
+// BenchmarkBadChar checks catalogue XML the way the XML splitter does, one
+// record at a time: mostly ASCII with indented short lines and words such
+// as "Straße", "Москва" and "東京" in it. The peers sub-benchmark runs on
+// the benchmark corpus when it has been generated (see bench/), and is
+// skipped otherwise.
+func BenchmarkBadChar(b *testing.B) {
+	var gen bytes.Buffer
+	if err := corpus.WriteXML(&gen, 42, 2000); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("records", func(b *testing.B) { benchBadChar(b, gen.Bytes()) })
+	b.Run("whole", func(b *testing.B) {
+		b.SetBytes(int64(gen.Len()))
+		for b.Loop() {
+			if i, _ := BadChar(gen.Bytes()); i >= 0 {
+				b.Fatalf("bad character at %d", i)
+			}
+		}
+	})
+	b.Run("peers", func(b *testing.B) {
+		peers, err := os.ReadFile("../../../../bench/corpus/w1-peers-11000.xml")
+		if err != nil {
+			b.Skip("no benchmark corpus:", err)
+		}
+		benchBadChar(b, peers)
+	})
+}
+
+// benchBadChar calls BadChar on each record of doc.
+func benchBadChar(b *testing.B, doc []byte) {
+	var recs [][]byte
+	for rest := doc; len(rest) > 0; {
+		n := bytes.Index(rest[1:], []byte("<record "))
+		if n < 0 {
+			n = len(rest) - 1
+		}
+		recs = append(recs, rest[:n+1])
+		rest = rest[n+1:]
+	}
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		for _, r := range recs {
+			if i, _ := BadChar(r); i >= 0 {
+				b.Fatalf("bad character at %d", i)
+			}
+		}
 	}
 }
