@@ -129,7 +129,9 @@ type Aggregator interface {
 // the on_error policy (unless wrapped with Fatal). r is valid only during
 // the call: an accumulator that keeps records keeps copies of the values
 // (*r), never r. Merge folds other (an accumulator of the same stage) into
-// the receiver.
+// the receiver; other is not used afterwards, so the receiver may keep it
+// and do the work later (count merges its workers' counts as it writes
+// them).
 type Accumulator interface {
 	Add(ctx context.Context, r *Record) error
 	Merge(other Accumulator) error

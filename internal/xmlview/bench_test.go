@@ -70,6 +70,19 @@ func BenchmarkParse(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	})
+	b.Run("Elements-checked", func(b *testing.B) {
+		p := Parser{Checked: true} // count's attribute mode: no text kept
+		b.SetBytes(per)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := p.Elements(recs[i%len(recs)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
 	b.Run("Root", func(b *testing.B) {
 		var p Parser
 		b.SetBytes(per)

@@ -1,6 +1,7 @@
 package xmlview
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -47,7 +48,12 @@ type Tree struct {
 	text    []byte // all character data inside the root, in document order
 	steps   []step // scratch for path queries
 	scratch []Attr // Element's Attrs
+	noText  bool   // read by Parser.Elements: no character data kept
 }
+
+// ErrNoText is returned by Text and Texts on a tree read by
+// Parser.Elements, which keeps no character data.
+var ErrNoText = errors.New("xmlview: the record was read without its text (Parser.Elements)")
 
 // node is one element. The text of the element and all its descendants is
 // text[text0:text1], because character data is appended in document order.
@@ -64,6 +70,7 @@ func (t *Tree) reset() {
 	t.nodes = t.nodes[:0]
 	t.attrs = t.attrs[:0]
 	t.text = t.text[:0]
+	t.noText = false
 }
 
 // finishRoot fills Root once the root start tag has been read.
@@ -122,6 +129,9 @@ func (t *Tree) Attr(i, j int) Attr {
 // malformation of the record (a *SyntaxError) found while reading it: a
 // lazy tree is read up to the end of the element found.
 func (t *Tree) Text(path string) (string, bool, error) {
+	if t.noText {
+		return "", false, ErrNoText
+	}
 	steps, err := t.compile(path)
 	if err != nil {
 		return "", false, err
@@ -161,6 +171,9 @@ func (t *Tree) first(steps []step) (int, error) {
 // Texts returns the text of every element that path matches, in document
 // order; it is empty (nil) when none does. It reads the whole record.
 func (t *Tree) Texts(path string) ([]string, error) {
+	if t.noText {
+		return nil, ErrNoText
+	}
 	steps, err := t.compile(path)
 	if err != nil {
 		return nil, err

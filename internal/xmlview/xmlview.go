@@ -163,6 +163,7 @@ type Parser struct {
 	attrs []rawAttr
 	decls int // namespace declarations among attrs
 	tree  Tree
+	skip  bool            // keep no character data (Elements)
 	dec   []byte          // attribute values that needed decoding, for this record
 	names map[string]bool // non-ASCII names checked, and whether valid
 }
@@ -209,6 +210,19 @@ func (p *Parser) Tree(data []byte) (*Tree, error) {
 	return &p.tree, nil
 }
 
+// Elements parses the whole record, as Tree does, for a caller that reads
+// only its elements and attributes: the character data is checked (or, on
+// a Checked Parser, skipped) but not kept, so the tree's Text and Texts
+// return ErrNoText. Every malformation Tree reports is reported.
+func (p *Parser) Elements(data []byte) (*Tree, error) {
+	p.begin(data)
+	p.skip, p.tree.noText = true, true
+	if err := p.tree.Complete(); err != nil {
+		return nil, err
+	}
+	return &p.tree, nil
+}
+
 // Lazy parses the record's root start tag and returns a tree that reads
 // the rest of the record only as far as its queries need: Text and Has
 // stop at the first element the path matches, as Root stops at the root
@@ -230,6 +244,7 @@ func (p *Parser) begin(data []byte) {
 	p.data = data
 	p.dec = p.dec[:0]
 	p.pos, p.seen, p.done, p.err = 0, false, false, nil
+	p.skip = false
 	p.ns = p.ns[:0]
 	p.open = p.open[:0]
 }
@@ -296,6 +311,13 @@ func (p *Parser) step() bool {
 func (p *Parser) text(a int) (int, error) {
 	data := p.data
 	t := &p.tree
+	if p.skip && p.Checked && len(p.open) > 0 {
+		// Split checked the characters and references: find the end.
+		if k := bytes.IndexByte(data[a:], '<'); k >= 0 {
+			return a + k, nil
+		}
+		return len(data), nil
+	}
 	var e int
 	if p.Checked {
 		e = checkedEnd(data, a, len(data), 0)
@@ -321,6 +343,7 @@ func (p *Parser) text(a int) (int, error) {
 		}
 		return b, nil
 	}
+	mark := len(t.text)
 	t.text = append(t.text, data[a:e]...)
 	if e < b {
 		var at int
@@ -329,6 +352,9 @@ func (p *Parser) text(a int) (int, error) {
 		if msg != "" {
 			return 0, p.errorf(at, "%s", msg)
 		}
+	}
+	if p.skip {
+		t.text = t.text[:mark] // checked, not kept
 	}
 	return b, nil
 }
@@ -494,6 +520,9 @@ func (p *Parser) cdata(a, b int) error {
 			}
 		}
 		t.text = t.text[:mark]
+	}
+	if p.skip {
+		t.text = t.text[:mark] // checked, not kept
 	}
 	return nil
 }

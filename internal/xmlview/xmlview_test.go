@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -319,6 +320,25 @@ func FuzzTree(f *testing.F) {
 			}
 			if diff := cmp.Diff(elements(tree), elements(ctree)); diff != "" {
 				t.Fatalf("the checked parser reads the record differently (-strict +checked):\n%s", diff)
+			}
+		}
+		// Elements reads what Tree reads, text aside, and rejects what it
+		// rejects with the same error; on a checked Parser, what is valid.
+		for _, ep := range []*Parser{{}, {Checked: true}} {
+			etree, eerr := ep.Elements(data)
+			if ep.Checked && err != nil {
+				continue // falsely marked: only must not panic
+			}
+			if fmt.Sprint(eerr) != fmt.Sprint(err) {
+				t.Fatalf("Elements (checked %v): error %v, Tree: %v", ep.Checked, eerr, err)
+			}
+			if err == nil {
+				if diff := cmp.Diff(elements(tree)[:tree.Len()], elements(etree)[:etree.Len()]); diff != "" {
+					t.Fatalf("Elements (checked %v) reads the record differently (-Tree +Elements):\n%s", ep.Checked, diff)
+				}
+				if _, _, terr := etree.Text("."); terr != ErrNoText {
+					t.Fatalf("Text on a tree read by Elements: %v, want ErrNoText", terr)
+				}
 			}
 		}
 		want, text, refErr := referenceElements(data)

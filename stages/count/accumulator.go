@@ -3,6 +3,7 @@ package count
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -20,6 +21,8 @@ type accumulator struct {
 	attrs  attrTally // key tuple, element, attribute → value → occurrences
 	elems  *elemCache
 	buf    []byte // the key being built; reused
+
+	merged []*accumulator // merged into this one (Merge), counted apart
 }
 
 // Add counts one record. Every expression and the XML parse run before
@@ -39,7 +42,7 @@ func (a *accumulator) Add(ctx context.Context, r *core.Record) error {
 		a.groups.add(a.buf, 1)
 		return nil
 	}
-	t, err := a.ev.Tree("attributes")
+	t, err := a.ev.Elements("attributes")
 	if err != nil {
 		return err
 	}
@@ -113,14 +116,20 @@ func elemSlot(n xmlview.Name) int {
 	return int(h % uint32(len(elemCache{})))
 }
 
-// Merge adds other's counts to a's.
+// Merge takes other's counts into a. It only keeps other: the counters
+// are merged as they are written (Finish), in key order, with no lookups
+// (merge.go). other must not be used afterwards.
 func (a *accumulator) Merge(other core.Accumulator) error {
 	o, ok := other.(*accumulator)
 	if !ok || o.s != a.s {
 		return fmt.Errorf("count: cannot merge %T into an accumulator of another stage", other)
 	}
-	a.groups.merge(&o.groups)
-	a.attrs.merge(&o.attrs)
+	if o == a || slices.Contains(a.merged, o) {
+		return fmt.Errorf("count: accumulator merged twice")
+	}
+	a.merged = append(a.merged, o)
+	a.merged = append(a.merged, o.merged...)
+	o.merged = nil
 	return nil
 }
 
@@ -143,13 +152,6 @@ func (ac *attrTally) values(prefix []byte) *counter {
 		ac.vals = append(ac.vals, &counter{})
 	}
 	return ac.vals[ac.prefixes.countAt(off)]
-}
-
-// merge adds o's counts to ac's.
-func (ac *attrTally) merge(o *attrTally) {
-	for _, off := range o.prefixes.offsets() {
-		ac.values(o.prefixes.keyAt(off)).merge(o.vals[o.prefixes.countAt(off)])
-	}
 }
 
 // distinct returns the number of distinct (prefix, value) keys.

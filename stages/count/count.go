@@ -153,9 +153,8 @@ func (s *Stage) Finish(ctx context.Context, acc core.Accumulator, out core.Emitt
 	if len(s.by) == 0 {
 		a.groups.add(nil, 0) // the one group exists even with no records
 	}
-	for _, off := range a.groups.offsets() {
-		s.records += a.groups.countAt(off)
-	}
+	t := a.totals()
+	s.records = t.records()
 	dir := filepath.Dir(s.output)
 	if err := os.MkdirAll(dir, 0o755); err != nil { // normally done at Setup
 		return core.Fatal(fmt.Errorf("write %s: %w", s.output, err))
@@ -165,7 +164,7 @@ func (s *Stage) Finish(ctx context.Context, acc core.Accumulator, out core.Emitt
 		return core.Fatal(fmt.Errorf("write %s: %w", s.output, err))
 	}
 	s.tmp = f.Name()
-	n, err := s.write(ctx, f, a)
+	n, err := s.write(ctx, f, t)
 	s.bytes = n
 	if err == nil {
 		err = f.Sync()

@@ -632,13 +632,15 @@ func TestKeyOrder(t *testing.T) {
 	}
 }
 
-// TestSortedOffsetsLarge sorts a counter large enough to be sorted on two
-// goroutines, with keys that share their first 16 bytes (compared in the
-// arena) and keys that differ there (compared as integers).
+// TestSortedOffsetsLarge sorts a counter large enough to be sorted in
+// pieces on several goroutines, with keys that share their first 16 bytes
+// (compared in the arena) and keys that differ there (compared as
+// integers).
 func TestSortedOffsetsLarge(t *testing.T) {
+	smallPieces(t)
 	var c counter
 	var keys []string
-	for i := range parallelSort + 1000 {
+	for i := range 20*minRun + 7 {
 		k := fmt.Sprintf("%d", i*7919%100003)
 		if i%3 == 0 {
 			k = "a-long-shared-prefix/" + k

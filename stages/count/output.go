@@ -5,14 +5,16 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/binary"
 	"encoding/csv"
 	"io"
+	"runtime"
 	"slices"
 	"strconv"
-	"sync"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/sourcegraph/conc/stream"
 )
 
 // sortedEntries returns the offsets of c's entries in output order: by
@@ -56,98 +58,235 @@ func sortedValues(c *counter, top int) []uint64 {
 	return offs
 }
 
-// attrIter walks attribute counts in output order: key prefixes (by keys,
-// element, attribute) in order, and the values of each as sortedValues
-// orders them.
-type attrIter struct {
-	ac     *attrTally
-	top    int
-	prefs  []uint64 // sorted prefix entries
-	pi     int
-	vals   *counter // the current prefix's values
-	voffs  []uint64
-	vi     int
-	parts  []string
-	nParts int // parts of the current prefix
-}
-
-func newAttrIter(ac *attrTally, top int) *attrIter {
-	return &attrIter{ac: ac, top: top, prefs: sortedEntries(&ac.prefixes, 0), pi: -1}
-}
-
-// next returns the next count, its key's parts (by keys, element,
-// attribute, value) and whether there was one. The slice is reused by the
-// next call; the value's string shares the counter's memory, the other
-// parts may be kept.
-func (it *attrIter) next() ([]string, int64, bool) {
-	for it.vals == nil || it.vi == len(it.voffs) {
-		if it.pi++; it.pi == len(it.prefs) {
-			return nil, 0, false
-		}
-		off := it.prefs[it.pi]
-		it.vals = it.ac.vals[it.ac.prefixes.countAt(off)]
-		it.voffs, it.vi = sortedValues(it.vals, it.top), 0
-		it.parts = splitParts(string(it.ac.prefixes.keyAt(off)), it.parts)
-		it.nParts = len(it.parts)
-	}
-	off := it.voffs[it.vi]
-	it.vi++
-	// The value shares the counter's memory, which nothing changes while
-	// the output is written; the caller writes it before the next call.
-	it.parts = append(it.parts[:it.nParts], unsafe.String(unsafe.SliceData(it.vals.keyAt(off)), len(it.vals.keyAt(off))))
-	return it.parts, it.vals.countAt(off), true
-}
-
-// sortedOffsets returns the offsets of c's entries sorted by key. It
-// compares the first 16 bytes of the keys as two integers, carried beside
-// each offset, and reads the keys themselves only for ties: far fewer
-// cache misses than comparing keys in the arena for every comparison.
+// sortedOffsets returns the offsets of c's entries sorted by key, sorted
+// on every core when c is large (see sortRuns).
 func (c *counter) sortedOffsets() []uint64 {
-	type item struct{ hi, lo, off uint64 }
-	items := make([]item, 0, c.len())
-	for _, off := range c.offsets() {
-		var b [16]byte
-		copy(b[:], c.keyAt(off))
-		items = append(items, item{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), off})
-	}
-	less := func(x, y item) int {
-		if x.hi != y.hi {
-			return cmp.Compare(x.hi, y.hi)
+	offs := make([]uint64, 0, c.len())
+	m := newMerger(sortRuns([]*counter{c}, runtime.GOMAXPROCS(0)))
+	for {
+		_, off, _, ok := m.next()
+		if !ok {
+			return offs
 		}
-		if x.lo != y.lo {
-			return cmp.Compare(x.lo, y.lo)
-		}
-		return bytes.Compare(c.keyAt(x.off), c.keyAt(y.off))
+		offs = append(offs, off)
 	}
-	offs := make([]uint64, len(items))
-	if len(items) < parallelSort {
-		slices.SortFunc(items, less)
-		for i, it := range items {
-			offs[i] = it.off
-		}
-		return offs
-	}
-	// A large counter (record ids: a million keys) is sorted at the end of
-	// the run, when nothing else is left to do: its two halves are sorted
-	// at once, on two cores, and merged.
-	a, b := items[:len(items)/2], items[len(items)/2:]
-	var wg sync.WaitGroup
-	wg.Go(func() { slices.SortFunc(a, less) })
-	slices.SortFunc(b, less)
-	wg.Wait()
-	for i := range offs {
-		if len(b) == 0 || len(a) > 0 && less(a[0], b[0]) <= 0 {
-			offs[i], a = a[0].off, a[1:]
-		} else {
-			offs[i], b = b[0].off, b[1:]
-		}
-	}
-	return offs
 }
 
-// parallelSort is the number of keys from which sortedOffsets sorts on two
-// goroutines.
-const parallelSort = 1 << 16
+// totals are the counts of every worker's accumulator, brought together
+// for output without merging the counters themselves: they are merged in
+// key order as they are written (merge.go).
+type totals struct {
+	groups   []*counter   // each accumulator's records per group
+	prefixes counter      // every attribute key prefix → its index in vals
+	vals     [][]*counter // per prefix, the value counters of the accumulators that counted it
+}
+
+// totals returns the counts of a and of the accumulators merged into it.
+func (a *accumulator) totals() *totals {
+	t := &totals{}
+	for _, x := range append([]*accumulator{a}, a.merged...) {
+		t.groups = append(t.groups, &x.groups)
+		for _, off := range x.attrs.prefixes.offsets() {
+			p, found := t.prefixes.find(x.attrs.prefixes.keyAt(off))
+			if !found {
+				t.prefixes.addAt(p, int64(len(t.vals)))
+				t.vals = append(t.vals, nil)
+			}
+			i := t.prefixes.countAt(p)
+			t.vals[i] = append(t.vals[i], x.attrs.vals[x.attrs.prefixes.countAt(off)])
+		}
+	}
+	return t
+}
+
+// records returns the number of records counted.
+func (t *totals) records() int64 {
+	var n int64
+	for _, g := range t.groups {
+		for off := uint64(0); off < uint64(len(g.arena)); off = g.next(off) {
+			n += g.countAt(off)
+		}
+	}
+	return n
+}
+
+// eachGroup calls f with every group's key and record count in output
+// order (see sortedEntries for top), until f returns an error.
+func (t *totals) eachGroup(ctx context.Context, top int, f func(key []byte, n int64) error) error {
+	if top > 0 {
+		c := mergeInto(t.groups)
+		for i, off := range sortedEntries(c, top) {
+			if i%checkEvery == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err := f(c.keyAt(off), c.countAt(off)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return mergeRuns(ctx, sortRuns(t.groups, runtime.GOMAXPROCS(0)), f)
+}
+
+// mergeInto adds the counts of cs[1:] to cs[0] and returns it: for top,
+// which orders by the total counts.
+func mergeInto(cs []*counter) *counter {
+	for _, c := range cs[1:] {
+		cs[0].merge(c)
+	}
+	return cs[0]
+}
+
+// A piece is text being formatted for a run of totals, one add per total.
+type piece interface {
+	// reserve makes room for n more totals whose keys are about keyLen
+	// bytes long.
+	reserve(n, keyLen int)
+	add(key []byte, n int64)
+	size() int
+	// take returns the text added since the last take; it is valid until
+	// the next add.
+	take() []byte
+}
+
+// pieceEntries is about how many totals one piece of a large output holds
+// when it is formatted in parallel.
+var pieceEntries = 1 << 15
+
+// flushAt is the size past which a piece formatted as the output is
+// written hands its text over.
+const flushAt = 64 << 10
+
+// writeValues writes the values of one attribute key prefix, counted by
+// the counters cs, in output order: by value, or with top > 0 by count (see
+// sortedValues). The text comes from pieces made by newPiece and goes to
+// emit in order. A large output is merged and formatted in pieces on every
+// core at once.
+func (s *Stage) writeValues(ctx context.Context, cs []*counter, newPiece func() piece, emit func([]byte)) error {
+	procs := runtime.GOMAXPROCS(0)
+	if s.top > 0 {
+		c := mergeInto(cs)
+		p := newPiece()
+		for i, off := range sortedValues(c, s.top) {
+			if i%checkEvery == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if p.add(c.keyAt(off), c.countAt(off)); p.size() >= flushAt {
+				emit(p.take())
+			}
+		}
+		emit(p.take())
+		return nil
+	}
+	runs := sortRuns(cs, procs)
+	total := entries(runs)
+	format := func(runs []sortedRun, p piece, flush bool) error {
+		return mergeRuns(ctx, runs, func(key []byte, n int64) error {
+			if p.add(key, n); flush && p.size() >= flushAt {
+				emit(p.take())
+			}
+			return nil
+		})
+	}
+	if procs == 1 || total < 2*pieceEntries {
+		p := newPiece()
+		if err := format(runs, p, true); err != nil {
+			return err
+		}
+		emit(p.take())
+		return nil
+	}
+	keyLen := 0
+	for _, c := range cs {
+		keyLen += len(c.arena) - 9*c.len() // an entry: count, length, key
+	}
+	keyLen /= max(total, 1)
+	st := stream.New().WithMaxGoroutines(procs)
+	var failed error
+	for _, runs := range cut(runs, total/pieceEntries) {
+		if ctx.Err() != nil {
+			break
+		}
+		st.Go(func() stream.Callback {
+			p := newPiece()
+			p.reserve(entries(runs), keyLen)
+			err := format(runs, p, false)
+			return func() {
+				if failed == nil && err == nil {
+					emit(p.take())
+				}
+				failed = cmp.Or(failed, err)
+			}
+		})
+	}
+	st.Wait()
+	return cmp.Or(failed, ctx.Err())
+}
+
+// jsonPiece formats totals as members of a JSON object, each after a
+// comma (see jsonWriter.members).
+type jsonPiece struct {
+	indent string // a newline and the members' indentation
+	buf    []byte
+}
+
+func (p *jsonPiece) reserve(n, keyLen int) {
+	p.buf = slices.Grow(p.buf, n*(len(p.indent)+keyLen+12))
+}
+
+func (p *jsonPiece) add(key []byte, n int64) {
+	p.buf = append(p.buf, ',')
+	p.buf = append(p.buf, p.indent...)
+	p.buf = appendJSONString(p.buf, unsafe.String(unsafe.SliceData(key), len(key)))
+	p.buf = append(p.buf, ':', ' ')
+	p.buf = strconv.AppendInt(p.buf, n, 10)
+}
+
+func (p *jsonPiece) size() int { return len(p.buf) }
+
+func (p *jsonPiece) take() []byte {
+	b := p.buf
+	p.buf = p.buf[:0]
+	return b
+}
+
+// csvPiece formats totals as CSV rows: the fields of the prefix, the
+// value and the count.
+type csvPiece struct {
+	buf bytes.Buffer
+	w   *csv.Writer
+	row []string // the prefix's fields, then room for two more
+}
+
+func newCSVPiece(prefix []string) *csvPiece {
+	p := &csvPiece{row: append(slices.Clip(prefix), "", "")}
+	p.w = csv.NewWriter(&p.buf)
+	return p
+}
+
+func (p *csvPiece) reserve(n, keyLen int) {
+	row := keyLen + 12
+	for _, f := range p.row {
+		row += len(f) + 1
+	}
+	p.buf.Grow(n * row)
+}
+
+func (p *csvPiece) add(key []byte, n int64) {
+	k := len(p.row) - 2
+	p.row[k] = unsafe.String(unsafe.SliceData(key), len(key))
+	p.row[k+1] = strconv.FormatInt(n, 10)
+	p.w.Write(p.row) // a bytes.Buffer never fails
+}
+
+func (p *csvPiece) size() int { return p.buf.Len() }
+
+func (p *csvPiece) take() []byte {
+	p.w.Flush()
+	b := p.buf.Bytes()
+	p.buf.Reset()
+	return b
+}
 
 // entry decodes the entry at off into parts (reusing dst) and its count.
 // The parts share one new string per key, so they may be kept.
@@ -155,16 +294,16 @@ func (c *counter) entry(off uint64, dst []string) ([]string, int64) {
 	return splitParts(string(c.keyAt(off)), dst), c.countAt(off)
 }
 
-// write writes the counts in the stage's format and returns the bytes
+// write writes the totals in the stage's format and returns the bytes
 // written.
-func (s *Stage) write(ctx context.Context, w io.Writer, a *accumulator) (int64, error) {
+func (s *Stage) write(ctx context.Context, w io.Writer, t *totals) (int64, error) {
 	cw := &countingWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 256<<10)
 	var err error
 	if s.format == formatCSV {
-		err = s.writeCSV(ctx, bw, a)
+		err = s.writeCSV(ctx, bw, t)
 	} else {
-		err = s.writeJSON(ctx, bw, a)
+		err = s.writeJSON(ctx, bw, t)
 	}
 	if err == nil {
 		err = bw.Flush()
@@ -176,48 +315,57 @@ func (s *Stage) write(ctx context.Context, w io.Writer, a *accumulator) (int64, 
 // cancellation.
 const checkEvery = 1 << 14
 
-func (s *Stage) writeJSON(ctx context.Context, w *bufio.Writer, a *accumulator) error {
+func (s *Stage) writeJSON(ctx context.Context, w *bufio.Writer, t *totals) error {
 	j := &jsonWriter{w: w}
 	j.begin()
 	keys := len(s.by)
-	gp := make([]string, 0, keys)
+	var gp []string
 	if !s.attributes {
-		for i, off := range sortedEntries(&a.groups, s.top) {
-			if i%checkEvery == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var n int64
-			gp, n = a.groups.entry(off, gp)
+		err := t.eachGroup(ctx, s.top, func(key []byte, n int64) error {
+			gp = splitParts(string(key), gp)
 			j.enter(gp[:keys-1])
 			j.number(gp[keys-1], n)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		return j.end()
 	}
-	groups := sortedEntries(&a.groups, 0)
-	attrs := newAttrIter(&a.attrs, s.top)
 	path := make([]string, 0, keys+3)
-	ap, an, more := attrs.next()
-	for _, off := range groups {
-		var gn int64
-		gp, gn = a.groups.entry(off, gp)
+	prefixes, pi := t.prefixes.sortedOffsets(), 0
+	var pp []string
+	err := t.eachGroup(ctx, 0, func(key []byte, gn int64) error {
+		gp = splitParts(string(key), gp)
 		j.enter(gp)
 		j.number("records", gn)
 		path = append(append(path[:0], gp...), "attributes")
 		j.enter(path)
-		for k := 0; more && slices.Equal(ap[:keys], gp); k++ {
-			if k%checkEvery == 0 && ctx.Err() != nil {
-				return ctx.Err()
+		// The prefixes are in key order, and a group's key begins its
+		// prefixes' keys: the group's are the next ones.
+		for ; pi < len(prefixes); pi++ {
+			off := prefixes[pi]
+			pp = splitParts(string(t.prefixes.keyAt(off)), pp)
+			if !slices.Equal(pp[:keys], gp) {
+				break
 			}
-			path = append(path[:keys+1], ap[keys], ap[keys+1])
+			path = append(path[:keys+1], pp[keys], pp[keys+1])
 			j.enter(path)
-			j.number(ap[keys+2], an)
-			ap, an, more = attrs.next()
+			indent := j.memberIndent()
+			err := s.writeValues(ctx, t.vals[t.prefixes.countAt(off)], func() piece { return &jsonPiece{indent: indent} }, j.members)
+			if err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return j.end()
 }
 
-func (s *Stage) writeCSV(ctx context.Context, w *bufio.Writer, a *accumulator) error {
+func (s *Stage) writeCSV(ctx context.Context, w *bufio.Writer, t *totals) error {
 	c := csv.NewWriter(w)
 	keys := len(s.by)
 	row := make([]string, 0, keys+4)
@@ -226,34 +374,41 @@ func (s *Stage) writeCSV(ctx context.Context, w *bufio.Writer, a *accumulator) e
 		row = append(row, "element", "attribute", "value")
 	}
 	c.Write(append(row, "count"))
-	gp := make([]string, 0, keys)
+	var gp []string
 	if !s.attributes {
-		for i, off := range sortedEntries(&a.groups, s.top) {
-			if i%checkEvery == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var n int64
-			gp, n = a.groups.entry(off, gp)
-			c.Write(append(append(row[:0], gp...), strconv.FormatInt(n, 10)))
+		err := t.eachGroup(ctx, s.top, func(key []byte, n int64) error {
+			gp = splitParts(string(key), gp)
+			return c.Write(append(append(row[:0], gp...), strconv.FormatInt(n, 10)))
+		})
+		if err != nil {
+			return err
 		}
 		c.Flush()
 		return c.Error()
 	}
-	groups := sortedEntries(&a.groups, 0)
-	attrs := newAttrIter(&a.attrs, s.top)
-	ap, an, more := attrs.next()
-	for _, off := range groups {
-		var gn int64
-		gp, gn = a.groups.entry(off, gp)
+	prefixes, pi := t.prefixes.sortedOffsets(), 0
+	var pp []string
+	err := t.eachGroup(ctx, 0, func(key []byte, gn int64) error {
+		gp = splitParts(string(key), gp)
 		// The group's record count: a row with no element.
 		c.Write(append(append(row[:0], gp...), "", "", "", strconv.FormatInt(gn, 10)))
-		for k := 0; more && slices.Equal(ap[:keys], gp); k++ {
-			if k%checkEvery == 0 && ctx.Err() != nil {
-				return ctx.Err()
+		for ; pi < len(prefixes); pi++ {
+			off := prefixes[pi]
+			pp = splitParts(string(t.prefixes.keyAt(off)), pp)
+			if !slices.Equal(pp[:keys], gp) {
+				break
 			}
-			c.Write(append(append(row[:0], ap...), strconv.FormatInt(an, 10)))
-			ap, an, more = attrs.next()
+			c.Flush() // the rows so far come before the values, written to w
+			prefix := slices.Clone(pp)
+			err := s.writeValues(ctx, t.vals[t.prefixes.countAt(off)], func() piece { return newCSVPiece(prefix) }, func(b []byte) { w.Write(b) })
+			if err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	c.Flush()
 	return c.Error()
@@ -301,6 +456,26 @@ func (j *jsonWriter) key(k string) {
 	j.buf = appendJSONString(j.buf[:0], k)
 	j.buf = append(j.buf, ':', ' ')
 	j.w.Write(j.buf)
+}
+
+// memberIndent returns what starts a member of the innermost open object
+// after its comma: a newline and the member's indentation.
+func (j *jsonWriter) memberIndent() string {
+	return "\n" + strings.Repeat("  ", len(j.empty))
+}
+
+// members writes members of the innermost open object formatted
+// elsewhere (by jsonPiece), each starting with its comma: the comma of the
+// first is dropped when the object is still empty.
+func (j *jsonWriter) members(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if level := len(j.empty) - 1; j.empty[level] {
+		b = b[1:]
+		j.empty[level] = false
+	}
+	j.w.Write(b)
 }
 
 func (j *jsonWriter) number(k string, n int64) {

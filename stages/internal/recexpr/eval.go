@@ -136,6 +136,25 @@ func (e *Evaluator) Tree(option string) (*xmlview.Tree, error) {
 	return t, nil
 }
 
+// Elements returns the current record's elements and attributes, as Tree
+// does but for a caller that reads no text (count's attribute mode): when
+// nothing was parsed yet, the record is read without keeping its
+// character data, which is cheaper (xmlview.Parser.Elements), and its
+// Text and Texts fail. The tree is valid until the next Reset or
+// evaluation; an expression evaluated afterwards reads the record again.
+func (e *Evaluator) Elements(option string) (*xmlview.Tree, error) {
+	if e.rec.Type != core.XML || e.tree != nil || e.xmlErr != nil {
+		return e.Tree(option)
+	}
+	e.xml.Checked = e.rec.Checked
+	t, err := e.xml.Elements(e.rec.Data)
+	if err != nil {
+		e.xmlErr = e.xmlError(err)
+		return nil, &Error{Source: e.rec.Source, Option: option, Err: e.xmlErr}
+	}
+	return t, nil
+}
+
 func (e *Evaluator) run(p *Program) (any, error) {
 	if e.rec == nil {
 		panic("recexpr: Evaluator used before Reset")

@@ -2,6 +2,7 @@ package recexpr
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -295,6 +296,65 @@ func TestParsedOncePerRecord(t *testing.T) {
 	e.Reset(&other)
 	if got, _ := e.String(progs[0]); got != "Other" {
 		t.Errorf("after Reset, text(title) = %q: stale cache", got)
+	}
+}
+
+// TestElements reads a record's elements without its text, and checks
+// that the text stays reachable: an expression evaluated afterwards reads
+// the record again, and a record already read with its text is given
+// whole.
+func TestElements(t *testing.T) {
+	title, _ := Compile("x", `text("title")`, String)
+	names := func(tr *xmlview.Tree) []string {
+		var out []string
+		for i := range tr.Len() {
+			el := tr.Element(i)
+			out = append(out, el.Name.Local+fmt.Sprint(len(el.Attrs)))
+		}
+		return out
+	}
+	want := []string{"record3", "title0", "b0", "creator0", "authors0", "author0", "author0"}
+	e := NewEvaluator()
+	for _, checked := range []bool{false, true} {
+		r := xmlRec
+		r.Checked = checked
+		e.Reset(&r)
+		tr, err := e.Elements("attributes")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, names(tr)); diff != "" {
+			t.Errorf("checked %v: elements (-want +got):\n%s", checked, diff)
+		}
+		if _, _, err := tr.Text("title"); err != xmlview.ErrNoText {
+			t.Errorf("Text on the elements: %v, want ErrNoText", err)
+		}
+		if got, err := e.String(title); err != nil || got != "Atlas 3" {
+			t.Errorf("text(title) after Elements = %q, %v", got, err)
+		}
+		// Read with its text first: Elements gives that tree.
+		e.Reset(&r)
+		if _, err := e.String(title); err != nil {
+			t.Fatal(err)
+		}
+		tr, err = e.Elements("attributes")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := tr.Text("title"); err != nil || got != "Atlas 3" {
+			t.Errorf("Elements after text(title): Text = %q, %v", got, err)
+		}
+	}
+	bad := core.Record{Type: core.XML, Source: core.Position{File: "cat.xml", Line: 100}, Data: []byte("<r>\n<t>x</u></r>")}
+	e.Reset(&bad)
+	_, err := e.Elements("attributes")
+	var xe *XMLError
+	if !errors.As(err, &xe) || !strings.Contains(err.Error(), "attributes: malformed XML at file line 101") {
+		t.Errorf("Elements on a malformed record: %v", err)
+	}
+	e.Reset(&csvRec)
+	if _, err := e.Elements("attributes"); err == nil || !strings.Contains(err.Error(), "this is a csv record") {
+		t.Errorf("Elements on a CSV record: %v", err)
 	}
 }
 
