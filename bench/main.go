@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -43,6 +44,7 @@ type config struct {
 	profile string
 	trace   string
 	workers int
+	keep    bool // --keep-outputs
 	out     io.Writer
 }
 
@@ -69,6 +71,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&c.sluice, "sluice", "", "a sluice binary to measure; by default bench builds ./cmd/sluice")
 	fs.StringVar(&c.profile, "profile", "", "instead of the table: run the job once in this process with a CPU profile written to this file")
 	fs.StringVar(&c.trace, "trace", "", "with --profile: also write an execution trace (go tool trace) to this file")
+	fs.BoolVar(&c.keep, "keep-outputs", false, "keep the outputs of Sluice's first run and of the peers (by default each is read for the check and deleted at once, so that no gigabytes of idle files wait in the page cache while others run; see bench/README.md)")
 	fs.IntVar(&c.workers, "check-workers", runtime.NumCPU(), "goroutines reading category files for the check")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./bench [flags]\n\nRuns W1 with Sluice and the Python peers side by side and prints one table (see bench/README.md).\n\n")
@@ -161,8 +164,8 @@ type row struct {
 	runner  string
 	m       measurement
 	runs    int
-	outDir  string
-	skipped string // why it did not run
+	res     *result // its outputs, read for the check; nil with --check none
+	skipped string  // why it did not run
 }
 
 func (c *config) runTable(ctx context.Context) error {
@@ -248,6 +251,9 @@ func (c *config) validate(ctx context.Context, bin, pipeline string) error {
 // peers take weighs on both sides.
 func (c *config) runAll(ctx context.Context, bin, pipeline, corpus string, peers bool) ([]row, error) {
 	base := filepath.Join(c.dir, "out", strings.TrimSuffix(filepath.Base(corpus), ".xml"))
+	if err := os.RemoveAll(base); err != nil { // earlier harness runs' outputs
+		return nil, err
+	}
 	sl := row{runner: "sluice " + c.job, runs: c.runs}
 	var runs []measurement
 	runSluice := func() error {
@@ -265,12 +271,12 @@ func (c *config) runAll(ctx context.Context, bin, pipeline, corpus string, peers
 		}
 		c.say("sluice run %d: %.2fs wall, %.2fs CPU, %.0f MB peak", i+1, m.Wall.Seconds(), m.CPU.Seconds(), float64(m.PeakMem)/1e6)
 		runs = append(runs, m)
-		if i == 0 {
-			sl.outDir = outDir // the outputs checked against the peers'
-		} else if err := os.RemoveAll(outDir); err != nil {
-			return err
+		if i > 0 {
+			return os.RemoveAll(outDir)
 		}
-		return nil
+		// The first run's outputs are the ones checked.
+		sl.res, err = c.readOutputs(outDir, func(files bool) (*result, error) { return readSluice(outDir, files, c.workers) })
+		return err
 	}
 	if err := runSluice(); err != nil {
 		return nil, err
@@ -299,11 +305,11 @@ func (c *config) runAll(ctx context.Context, bin, pipeline, corpus string, peers
 					continue
 				}
 			}
-			r.outDir = filepath.Join(base, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(p.name))
-			if err := prepare(r.outDir, corpus); err != nil {
+			outDir := filepath.Join(base, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(p.name))
+			if err := prepare(outDir, corpus); err != nil {
 				return nil, err
 			}
-			args := append([]string{script, corpus, "--out", r.outDir}, p.args...)
+			args := append([]string{script, corpus, "--out", outDir}, p.args...)
 			c.say("%s: running %s %s", p.name, c.python, strings.Join(args, " "))
 			m, err := measure(ctx, exec.CommandContext(ctx, c.python, args...))
 			if err != nil {
@@ -311,6 +317,13 @@ func (c *config) runAll(ctx context.Context, bin, pipeline, corpus string, peers
 			}
 			c.say("%s: %.1fs wall, %.1fs CPU, %.0f MB peak", p.name, m.Wall.Seconds(), m.CPU.Seconds(), float64(m.PeakMem)/1e6)
 			r.m = m
+			// The category files are compared with the first peer's only:
+			// the peers are checked against each other by their counts.
+			first := !slices.ContainsFunc(peerRows, func(r row) bool { return r.skipped == "" })
+			r.res, err = c.readOutputs(outDir, func(files bool) (*result, error) { return readPeer(outDir, files && first, c.workers) })
+			if err != nil {
+				return nil, fmt.Errorf("%s's outputs: %w", p.name, err)
+			}
 			peerRows = append(peerRows, r)
 			if len(runs) < c.runs {
 				if err := runSluice(); err != nil {
@@ -326,6 +339,28 @@ func (c *config) runAll(ctx context.Context, bin, pipeline, corpus string, peers
 	}
 	sl.m = median(runs)
 	return append([]row{sl}, peerRows...), nil
+}
+
+// readOutputs reads a run's outputs in dir for the check (read is given
+// whether to read the category files) and, unless --keep-outputs, deletes
+// them. Deleting them at once keeps the machine the same for every run:
+// on this one, gigabytes of idle outputs left in the page cache made later
+// runs up to 30% slower and their CPU time 20% higher, as DAMON-based
+// proactive reclaim evicted them while those runs ran (bench/README.md).
+func (c *config) readOutputs(dir string, read func(files bool) (*result, error)) (*result, error) {
+	var res *result
+	if c.check != "none" {
+		start := time.Now()
+		var err error
+		if res, err = read(c.check == "full"); err != nil {
+			return nil, err
+		}
+		c.say("read %s for the check (%s)", dir, time.Since(start).Round(time.Second))
+	}
+	if c.keep {
+		return res, nil
+	}
+	return res, os.RemoveAll(dir)
 }
 
 // prepare readies a run: it removes the run's previous outputs, flushes
@@ -352,10 +387,7 @@ func (c *config) checkOutputs(corpus string, rows []row, attrs bool) error {
 	}
 	files := c.check == "full"
 	start := time.Now()
-	got, err := readSluice(rows[0].outDir, files, c.workers)
-	if err != nil {
-		return fmt.Errorf("read Sluice's outputs: %w", err)
-	}
+	got := rows[0].res
 	var refs []row
 	for _, r := range rows[1:] {
 		if r.skipped == "" {
@@ -376,14 +408,8 @@ func (c *config) checkOutputs(corpus string, rows []row, attrs bool) error {
 		}
 		c.say("check: Sluice's outputs against an encoding/xml computation over the corpus (%s)", time.Since(start).Round(time.Second))
 	}
-	for i, r := range refs {
-		// The category files are compared with the first peer only: the
-		// peers are checked against each other by their counts.
-		want, err := readPeer(r.outDir, files && i == 0, c.workers)
-		if err != nil {
-			return fmt.Errorf("read %s's outputs: %w", r.runner, err)
-		}
-		for _, d := range diff(want, got) {
+	for _, r := range refs {
+		for _, d := range diff(r.res, got) {
 			problems = append(problems, "vs "+r.runner+": "+d)
 		}
 	}
