@@ -35,6 +35,7 @@ type config struct {
 	sizes   []string
 	job     string
 	runs    int
+	warmup  int
 	dir     string
 	peers   string // "" when absent or disabled
 	python  string
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	size := fs.String("size", "1GB", "corpus size: 10MB, 100MB, 1GB or 4GB (about 920 bytes a record), or a number of records; several, comma-separated, run one after the other")
 	fs.StringVar(&c.job, "job", "w1", "what Sluice runs: w1 (the reference job), sort (w1 without attribute counts, for the memory check) or plugin (w1 with the example Go plugin as classifier)")
 	fs.IntVar(&c.runs, "runs", 3, "Sluice runs per size; the table shows the median by wall time")
+	fs.IntVar(&c.warmup, "warmup", 1, "Sluice runs per size before the measured ones, not counted")
 	fs.StringVar(&c.dir, "dir", "bench/corpus", "where corpora and outputs go (relative to the repository root)")
 	peers := fs.String("peers", "auto", "folder of the Python peers (py_mp_pipeline.py, gen_corpus.py); auto is ../shared/peers beside the repository; none runs Sluice alone")
 	fs.StringVar(&c.python, "python", defaultPython(), "Python 3 for the peers; the lxml peer needs python3-lxml (apt-get install -y python3-lxml)")
@@ -88,6 +90,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if c.runs < 1 {
 		return fmt.Errorf("--runs %d: want 1 or more", c.runs)
+	}
+	if c.warmup < 0 {
+		return fmt.Errorf("--warmup %d: want 0 or more", c.warmup)
 	}
 	if c.check != "full" && c.check != "counts" && c.check != "none" {
 		return fmt.Errorf("--check %q: want full, counts or none", c.check)
@@ -255,17 +260,20 @@ func (c *config) runAll(ctx context.Context, bin, pipeline, corpus string, peers
 		return nil, err
 	}
 	sl := row{runner: "sluice " + c.job, runs: c.runs}
-	var runs []measurement
-	runSluice := func() error {
-		i := len(runs)
-		outDir := filepath.Join(base, fmt.Sprintf("sluice-%d", i+1))
+	once := func(outDir string) (measurement, error) {
 		if err := prepare(outDir, corpus); err != nil {
-			return err
+			return measurement{}, err
 		}
 		cmd := exec.CommandContext(ctx, bin, "run", "--progress", "none", pipeline)
 		cmd.Dir = c.root
 		cmd.Env = append(os.Environ(), "W1_INPUT="+corpus, "W1_OUT="+outDir)
-		m, err := measure(ctx, cmd)
+		return measure(ctx, cmd)
+	}
+	var runs []measurement
+	runSluice := func() error {
+		i := len(runs)
+		outDir := filepath.Join(base, fmt.Sprintf("sluice-%d", i+1))
+		m, err := once(outDir)
 		if err != nil {
 			return fmt.Errorf("sluice run %d: %w", i+1, err)
 		}
@@ -277,6 +285,19 @@ func (c *config) runAll(ctx context.Context, bin, pipeline, corpus string, peers
 		// The first run's outputs are the ones checked.
 		sl.res, err = c.readOutputs(outDir, func(files bool) (*result, error) { return readSluice(outDir, files, c.workers) })
 		return err
+	}
+	// Warm-up runs, not counted: the first runs after a pause are slower
+	// here, as the memory they get has been idle (see bench/README.md).
+	for i := range c.warmup {
+		outDir := filepath.Join(base, "sluice-warmup")
+		m, err := once(outDir)
+		if err != nil {
+			return nil, fmt.Errorf("sluice warm-up run %d: %w", i+1, err)
+		}
+		c.say("sluice warm-up run %d: %.2fs wall, %.2fs CPU (not counted)", i+1, m.Wall.Seconds(), m.CPU.Seconds())
+		if err := os.RemoveAll(outDir); err != nil {
+			return nil, err
+		}
 	}
 	if err := runSluice(); err != nil {
 		return nil, err
