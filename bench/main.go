@@ -22,12 +22,14 @@ import (
 var jobs = map[string]struct {
 	file  string
 	about string
-	peers bool // the peers do the same job
-	attrs bool // it counts attributes
+	peers bool     // the peers do the same job
+	attrs bool     // it counts attributes
+	env   []string // added to Sluice's environment
 }{
-	"w1":     {"w1.yaml", "W1: split, classify (rules), count attributes and categories, write", true, true},
-	"sort":   {"sort.yaml", "W1 without attribute counts: split, classify, count categories, write", false, false},
-	"plugin": {"plugin.yaml", "W1 with the example Go plugin (examples/go-classifier) as classifier", true, true},
+	"w1":           {"w1.yaml", "W1: split, classify (rules), count attributes and categories, write", true, true, nil},
+	"sort":         {"sort.yaml", "W1 without attribute counts: split, classify, count categories, write", false, false, nil},
+	"plugin":       {"plugin.yaml", "W1 with the example Go plugin (examples/go-classifier) as classifier", true, true, nil},
+	"plugin-notls": {"plugin.yaml", "W1 with the example Go plugin as classifier, its connection without TLS (plugin.tls: false)", true, true, []string{"PLUGIN_TLS=false"}},
 }
 
 type config struct {
@@ -62,7 +64,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	c := config{out: out}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	size := fs.String("size", "1GB", "corpus size: 10MB, 100MB, 1GB or 4GB (about 920 bytes a record), or a number of records; several, comma-separated, run one after the other")
-	fs.StringVar(&c.job, "job", "w1", "what Sluice runs: w1 (the reference job), sort (w1 without attribute counts, for the memory check) or plugin (w1 with the example Go plugin as classifier)")
+	fs.StringVar(&c.job, "job", "w1", "what Sluice runs: w1 (the reference job), sort (w1 without attribute counts, for the memory check) plugin (w1 with the example Go plugin as classifier) or plugin-notls (the same without TLS on the plugin's connection)")
 	fs.IntVar(&c.runs, "runs", 3, "Sluice runs per size; the table shows the median by wall time")
 	fs.IntVar(&c.warmup, "warmup", 1, "Sluice runs per size before the measured ones, not counted")
 	fs.StringVar(&c.dir, "dir", "bench/corpus", "where corpora and outputs go (relative to the repository root)")
@@ -86,7 +88,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if _, ok := jobs[c.job]; !ok {
-		return fmt.Errorf("--job %q: want w1, sort or plugin", c.job)
+		return fmt.Errorf("--job %q: want w1, sort, plugin or plugin-notls", c.job)
 	}
 	if c.runs < 1 {
 		return fmt.Errorf("--runs %d: want 1 or more", c.runs)
@@ -240,6 +242,7 @@ func (c *config) validate(ctx context.Context, bin, pipeline string) error {
 	cmd := exec.CommandContext(ctx, bin, "validate", pipeline)
 	cmd.Dir = c.root
 	cmd.Env = append(os.Environ(), "W1_INPUT=.", "W1_OUT="+filepath.Join(c.dir, "out"))
+	cmd.Env = append(cmd.Env, jobs[c.job].env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		hint := ""
 		if c.job == "plugin" {
@@ -267,6 +270,7 @@ func (c *config) runAll(ctx context.Context, bin, pipeline, corpus string, peers
 		cmd := exec.CommandContext(ctx, bin, "run", "--progress", "none", pipeline)
 		cmd.Dir = c.root
 		cmd.Env = append(os.Environ(), "W1_INPUT="+corpus, "W1_OUT="+outDir)
+		cmd.Env = append(cmd.Env, jobs[c.job].env...)
 		return measure(ctx, cmd)
 	}
 	var runs []measurement

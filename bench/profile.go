@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"runtime/trace"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/core"
@@ -27,6 +28,10 @@ func (c *config) runProfile(ctx context.Context) error {
 	outDir := filepath.Join(c.dir, "out", "profile")
 	if err := os.RemoveAll(outDir); err != nil {
 		return err
+	}
+	for _, kv := range jobs[c.job].env {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
 	}
 	g, err := loadJob(filepath.Join(c.root, "bench", jobs[c.job].file), corpus, outDir)
 	if err != nil {

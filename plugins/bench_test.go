@@ -34,12 +34,15 @@ func cpuTime(b *testing.B, pids []int) time.Duration {
 	return total
 }
 
-func benchRecords(n int) []core.Record {
+func benchRecords(n int) []core.Record { return benchRecordsOf(n, 90) }
+
+// benchRecordsOf returns n line records of about size bytes each.
+func benchRecordsOf(n, size int) []core.Record {
 	recs := make([]core.Record, n)
 	for i := range recs {
 		recs[i] = core.Record{
 			Type:   core.Line,
-			Data:   []byte(strings.Repeat("x", 90) + strconv.Itoa(i)),
+			Data:   []byte(strings.Repeat("x", size) + strconv.Itoa(i)),
 			Source: core.Position{File: "bench.txt", Offset: int64(i) * 100, Line: int64(i + 1), Ordinal: int64(i + 1)},
 		}
 	}
@@ -48,17 +51,24 @@ func benchRecords(n int) []core.Record {
 
 // BenchmarkPool measures what classifying through a plugin costs per record,
 // with a classifier that does nothing, at the default batching (1024
-// records, 2 in flight) and 2 instances, fed by 4 workers. cpu-µs/record
-// counts the CPU time of the host and of the plugin processes.
+// records, 2 in flight) and 2 instances, fed by 4 workers, for records of
+// 100 bytes and of about 1 KB (W1's). cpu-µs/record counts the CPU time of
+// the host and of the plugin processes.
 func BenchmarkPool(b *testing.B) {
+	for _, size := range []int{90, 910} {
+		b.Run(strconv.Itoa(size+10)+"B", func(b *testing.B) { benchPool(b, benchRecordsOf(1024, size)) })
+	}
+}
+
+func benchPool(b *testing.B, recs []core.Record) {
 	cfg := testConfig(2, "", map[string]any{"trivial": true})
 	p, err := Start(b.Context(), cfg, "bench", nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer p.Close(b.Context())
-	const workers, perCall = 4, 1024
-	recs := benchRecords(perCall)
+	const workers = 4
+	perCall := len(recs)
 	pids := p.PIDs()
 	b.ResetTimer()
 	start := cpuTime(b, pids)
@@ -85,7 +95,7 @@ func BenchmarkPool(b *testing.B) {
 	wg.Wait()
 	b.StopTimer()
 	used := cpuTime(b, pids) - start
-	n := float64(b.N) * perCall
+	n := float64(b.N) * float64(perCall)
 	b.ReportMetric(float64(used.Microseconds())/n, "cpu-µs/record")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/record")
 }

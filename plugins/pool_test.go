@@ -82,9 +82,18 @@ func checkResults(t *testing.T, prefix string, recs []core.Record, got []Result,
 }
 
 func TestClassify(t *testing.T) {
+	for _, tls := range []bool{true, false} {
+		t.Run(fmt.Sprint("tls ", tls), func(t *testing.T) { testClassify(t, tls) })
+	}
+}
+
+// testClassify classifies records of every kind through a pool, with the
+// Go plugin's connection under TLS (the default) or not (plugin.tls).
+func testClassify(t *testing.T, tls bool) {
 	p, _ := startPool(t, func() *Config {
 		cfg := testConfig(2, "", map[string]any{"prefix": "x:"})
 		cfg.BatchSize = 7
+		cfg.TLS = &tls
 		return cfg
 	}())
 	hdr := core.NewHeader([]string{"id", "name"})

@@ -281,17 +281,22 @@ func TestLauncherPinnedAndMTLS(t *testing.T) {
 		wantPinned string
 		wantMTLS   bool
 		wantErr    string
+		tls        *bool
 	}{
-		{"go plugin", []string{testPlugin, "--flag"}, "", testPlugin, true, ""},
-		{"python script", []string{py, "plugin.py"}, "", filepath.Join(dir, "plugin.py"), false, ""},
-		{"python options", []string{py, "-u", "-X", "dev", "-W", "error", "./x/plugin.py", "arg"}, "", filepath.Join(dir, "x", "plugin.py"), false, ""},
-		{"python -m", []string{py, "-m", "mypkg"}, "", "", false, ""},
-		{"python -m pinned", []string{py, "-um", "mypkg"}, strings.Repeat("ab", 32), "", false, "runs none"},
+		{"go plugin", []string{testPlugin, "--flag"}, "", testPlugin, true, "", nil},
+		{"go plugin, tls: false", []string{testPlugin}, "", testPlugin, false, "", new(false)},
+		{"go plugin, tls: true", []string{testPlugin}, "", testPlugin, true, "", new(true)},
+		{"python script", []string{py, "plugin.py"}, "", filepath.Join(dir, "plugin.py"), false, "", nil},
+		{"python, tls: false", []string{py, "plugin.py"}, "", filepath.Join(dir, "plugin.py"), false, "", new(false)},
+		{"python, tls: true", []string{py, "plugin.py"}, "", "", false, "plugin.tls: true: " + py + " is not a Go plugin", new(true)},
+		{"python options", []string{py, "-u", "-X", "dev", "-W", "error", "./x/plugin.py", "arg"}, "", filepath.Join(dir, "x", "plugin.py"), false, "", nil},
+		{"python -m", []string{py, "-m", "mypkg"}, "", "", false, "", nil},
+		{"python -m pinned", []string{py, "-um", "mypkg"}, strings.Repeat("ab", 32), "", false, "runs none", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig()
-			cfg.Command, cfg.Dir, cfg.SHA256 = tt.command, dir, tt.sha
+			cfg.Command, cfg.Dir, cfg.SHA256, cfg.TLS = tt.command, dir, tt.sha, tt.tls
 			l, err := newLauncher(t.Context(), cfg, slog.New(&logSink{}))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
