@@ -56,12 +56,16 @@ func benchRecordsOf(n, size int) []core.Record {
 // the host and of the plugin processes.
 func BenchmarkPool(b *testing.B) {
 	for _, size := range []int{90, 910} {
-		b.Run(strconv.Itoa(size+10)+"B", func(b *testing.B) { benchPool(b, benchRecordsOf(1024, size)) })
+		b.Run(strconv.Itoa(size+10)+"B", func(b *testing.B) {
+			benchPool(b, testConfig(2, "", map[string]any{"trivial": true}), benchRecordsOf(1024, size))
+		})
 	}
 }
 
-func benchPool(b *testing.B, recs []core.Record) {
-	cfg := testConfig(2, "", map[string]any{"trivial": true})
+// benchPool classifies recs through a pool started from cfg, from 4
+// workers at once, and reports the CPU time (host and plugins) and the
+// wall time per record.
+func benchPool(b *testing.B, cfg *Config, recs []core.Record) {
 	p, err := Start(b.Context(), cfg, "bench", nil)
 	if err != nil {
 		b.Fatal(err)

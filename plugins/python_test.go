@@ -319,40 +319,5 @@ func TestLauncherPinnedAndMTLS(t *testing.T) {
 // that does nothing (2 instances, batches of 1024, 4 feeding workers).
 // cpu-µs/record counts the CPU time of the host and of the plugin processes.
 func BenchmarkPythonPool(b *testing.B) {
-	p, err := Start(b.Context(), pyConfig(b, 2, "", map[string]any{"trivial": true}), "bench", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close(b.Context())
-	const workers, perCall = 4, 1024
-	recs := benchRecords(perCall)
-	pids := p.PIDs()
-	b.ResetTimer()
-	start := cpuTime(b, pids)
-	var wg sync.WaitGroup
-	var next sync.Mutex
-	left := b.N
-	for range workers {
-		wg.Go(func() {
-			for {
-				next.Lock()
-				if left <= 0 {
-					next.Unlock()
-					return
-				}
-				left--
-				next.Unlock()
-				if _, err := p.Classify(b.Context(), recs); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
-	used := cpuTime(b, pids) - start
-	n := float64(b.N) * perCall
-	b.ReportMetric(float64(used.Microseconds())/n, "cpu-µs/record")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/record")
+	benchPool(b, pyConfig(b, 2, "", map[string]any{"trivial": true}), benchRecords(1024))
 }
