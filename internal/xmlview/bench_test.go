@@ -36,66 +36,39 @@ func w1Records(tb testing.TB) ([][]byte, int64) {
 }
 
 // BenchmarkParse parses W1 records on one goroutine: Tree (the whole
-// record, what classify's text() and count's attributes mode need),
-// Tree-checked (the same for records split has checked), Root
+// record, what texts() needs),
+// Tree-checked (the same for records split has checked),
+// Elements-checked (without the text, as count reads records), Root
 // (the root start tag, what attr() needs), and for reference the same
 // records through encoding/xml's RawToken, the parser xmlview replaced.
 // SetBytes makes MB/s the throughput per core.
 func BenchmarkParse(b *testing.B) {
 	recs, size := w1Records(b)
 	per := size / int64(len(recs))
-	b.Run("Tree", func(b *testing.B) {
-		var p Parser
-		b.SetBytes(per)
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			if _, err := p.Tree(recs[i%len(recs)]); err != nil {
-				b.Fatal(err)
+	checked := Parser{Checked: true} // records from split: characters checked there
+	var strict Parser
+	for _, bench := range []struct {
+		name  string
+		parse func([]byte) error
+	}{
+		{"Tree", func(r []byte) error { _, err := strict.Tree(r); return err }},
+		{"Tree-checked", func(r []byte) error { _, err := checked.Tree(r); return err }},
+		{"Elements-checked", func(r []byte) error { _, err := checked.Elements(r); return err }}, // count's attribute mode
+		{"Root", func(r []byte) error { _, err := strict.Root(r); return err }},
+	} {
+		b.Run(bench.name, func(b *testing.B) {
+			b.SetBytes(per)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := bench.parse(recs[i%len(recs)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
 			}
-			i++
-		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-	})
-	b.Run("Tree-checked", func(b *testing.B) {
-		p := Parser{Checked: true} // records from split: characters checked there
-		b.SetBytes(per)
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			if _, err := p.Tree(recs[i%len(recs)]); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-	})
-	b.Run("Elements-checked", func(b *testing.B) {
-		p := Parser{Checked: true} // count's attribute mode: no text kept
-		b.SetBytes(per)
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			if _, err := p.Elements(recs[i%len(recs)]); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-	})
-	b.Run("Root", func(b *testing.B) {
-		var p Parser
-		b.SetBytes(per)
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			if _, err := p.Root(recs[i%len(recs)]); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-	})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
 	b.Run("encoding-xml-RawToken", func(b *testing.B) {
 		var rd bytes.Reader
 		b.SetBytes(per)

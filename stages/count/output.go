@@ -128,6 +128,32 @@ func (t *totals) eachGroup(ctx context.Context, top int, f func(key []byte, n in
 	return mergeRuns(ctx, sortRuns(t.groups, runtime.GOMAXPROCS(0)), f)
 }
 
+// eachGroupAttribute calls group with every group's key parts and record
+// count in key order, each followed by attribute with the group's
+// attribute key prefixes (keys by parts, then element and attribute) and
+// the value counters of each. The parts are valid during the call.
+func (t *totals) eachGroupAttribute(ctx context.Context, keys int, group func(gp []string, n int64), attribute func(pp []string, vals []*counter) error) error {
+	prefixes, pi := t.prefixes.sortedOffsets(), 0
+	var gp, pp []string
+	return t.eachGroup(ctx, 0, func(key []byte, n int64) error {
+		gp = splitParts(string(key), gp)
+		group(gp, n)
+		// The prefixes are in key order, and a group's key begins its
+		// prefixes' keys: the group's are the next ones.
+		for ; pi < len(prefixes); pi++ {
+			off := prefixes[pi]
+			pp = splitParts(string(t.prefixes.keyAt(off)), pp)
+			if !slices.Equal(pp[:keys], gp) {
+				break
+			}
+			if err := attribute(pp, t.vals[t.prefixes.countAt(off)]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // mergeInto adds the counts of cs[1:] to cs[0] and returns it: for top,
 // which orders by the total counts.
 func mergeInto(cs []*counter) *counter {
@@ -333,31 +359,16 @@ func (s *Stage) writeJSON(ctx context.Context, w *bufio.Writer, t *totals) error
 		return j.end()
 	}
 	path := make([]string, 0, keys+3)
-	prefixes, pi := t.prefixes.sortedOffsets(), 0
-	var pp []string
-	err := t.eachGroup(ctx, 0, func(key []byte, gn int64) error {
-		gp = splitParts(string(key), gp)
+	err := t.eachGroupAttribute(ctx, keys, func(gp []string, gn int64) {
 		j.enter(gp)
 		j.number("records", gn)
 		path = append(append(path[:0], gp...), "attributes")
 		j.enter(path)
-		// The prefixes are in key order, and a group's key begins its
-		// prefixes' keys: the group's are the next ones.
-		for ; pi < len(prefixes); pi++ {
-			off := prefixes[pi]
-			pp = splitParts(string(t.prefixes.keyAt(off)), pp)
-			if !slices.Equal(pp[:keys], gp) {
-				break
-			}
-			path = append(path[:keys+1], pp[keys], pp[keys+1])
-			j.enter(path)
-			indent := j.memberIndent()
-			err := s.writeValues(ctx, t.vals[t.prefixes.countAt(off)], func() piece { return &jsonPiece{indent: indent} }, j.members)
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+	}, func(pp []string, vals []*counter) error {
+		path = append(path[:keys+1], pp[keys], pp[keys+1])
+		j.enter(path)
+		indent := j.memberIndent()
+		return s.writeValues(ctx, vals, func() piece { return &jsonPiece{indent: indent} }, j.members)
 	})
 	if err != nil {
 		return err
@@ -386,26 +397,13 @@ func (s *Stage) writeCSV(ctx context.Context, w *bufio.Writer, t *totals) error 
 		c.Flush()
 		return c.Error()
 	}
-	prefixes, pi := t.prefixes.sortedOffsets(), 0
-	var pp []string
-	err := t.eachGroup(ctx, 0, func(key []byte, gn int64) error {
-		gp = splitParts(string(key), gp)
+	err := t.eachGroupAttribute(ctx, keys, func(gp []string, gn int64) {
 		// The group's record count: a row with no element.
 		c.Write(append(append(row[:0], gp...), "", "", "", strconv.FormatInt(gn, 10)))
-		for ; pi < len(prefixes); pi++ {
-			off := prefixes[pi]
-			pp = splitParts(string(t.prefixes.keyAt(off)), pp)
-			if !slices.Equal(pp[:keys], gp) {
-				break
-			}
-			c.Flush() // the rows so far come before the values, written to w
-			prefix := slices.Clone(pp)
-			err := s.writeValues(ctx, t.vals[t.prefixes.countAt(off)], func() piece { return newCSVPiece(prefix) }, func(b []byte) { w.Write(b) })
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+	}, func(pp []string, vals []*counter) error {
+		c.Flush() // the rows so far come before the values, written to w
+		prefix := slices.Clone(pp)
+		return s.writeValues(ctx, vals, func() piece { return newCSVPiece(prefix) }, func(b []byte) { w.Write(b) })
 	})
 	if err != nil {
 		return err
