@@ -26,10 +26,11 @@ var jobs = map[string]struct {
 	attrs bool     // it counts attributes
 	env   []string // added to Sluice's environment
 }{
-	"w1":           {"w1.yaml", "W1: split, classify (rules), count attributes and categories, write", true, true, nil},
-	"sort":         {"sort.yaml", "W1 without attribute counts: split, classify, count categories, write", false, false, nil},
-	"plugin":       {"plugin.yaml", "W1 with the example Go plugin (examples/go-classifier) as classifier", true, true, nil},
-	"plugin-notls": {"plugin.yaml", "W1 with the example Go plugin as classifier, its connection without TLS (plugin.tls: false)", true, true, []string{"PLUGIN_TLS=false"}},
+	"w1":            {"w1.yaml", "W1: split, classify (rules), count attributes and categories, write", true, true, nil},
+	"sort":          {"sort.yaml", "W1 without attribute counts: split, classify, count categories, write", false, false, nil},
+	"plugin":        {"plugin.yaml", "W1 with the example Go plugin (examples/go-classifier) as classifier", true, true, nil},
+	"plugin-notls":  {"plugin.yaml", "W1 with the example Go plugin as classifier, its connection without TLS (plugin.tls: false)", true, true, []string{"PLUGIN_TLS=false"}},
+	"plugin-socket": {"plugin.yaml", "W1 with the example Go plugin as classifier, the records sent over its socket (plugin.shared_memory: false)", true, true, []string{"PLUGIN_SHARED_MEMORY=false"}},
 }
 
 type config struct {
@@ -64,7 +65,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	c := config{out: out}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	size := fs.String("size", "1GB", "corpus size: 10MB, 100MB, 1GB or 4GB (about 920 bytes a record), or a number of records; several, comma-separated, run one after the other")
-	fs.StringVar(&c.job, "job", "w1", "what Sluice runs: w1 (the reference job), sort (w1 without attribute counts, for the memory check) plugin (w1 with the example Go plugin as classifier) or plugin-notls (the same without TLS on the plugin's connection)")
+	fs.StringVar(&c.job, "job", "w1", "what Sluice runs: w1 (the reference job), sort (w1 without attribute counts, for the memory check) plugin (w1 with the example Go plugin as classifier), plugin-notls (the same without TLS on the plugin's connection) or plugin-socket (the same with the records sent over the plugin's socket rather than through shared memory)")
 	fs.IntVar(&c.runs, "runs", 3, "Sluice runs per size; the table shows the median by wall time")
 	fs.IntVar(&c.warmup, "warmup", 1, "Sluice runs per size before the measured ones, not counted")
 	fs.StringVar(&c.dir, "dir", "bench/corpus", "where corpora and outputs go (relative to the repository root)")
@@ -88,7 +89,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if _, ok := jobs[c.job]; !ok {
-		return fmt.Errorf("--job %q: want w1, sort, plugin or plugin-notls", c.job)
+		return fmt.Errorf("--job %q: want w1, sort, plugin, plugin-notls or plugin-socket", c.job)
 	}
 	if c.runs < 1 {
 		return fmt.Errorf("--runs %d: want 1 or more", c.runs)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -45,6 +46,7 @@ type instance struct {
 	rpc    *wire.Client
 	desc   *wire.Description
 	stream *wire.Stream
+	shm    *sharedMemory      // nil when batches go over the socket whole
 	cancel context.CancelFunc // ends the stream
 	sendq  chan *wire.Batch
 	loops  sync.WaitGroup // sendLoop and recvLoop
@@ -116,12 +118,27 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 		name = p.desc.Name
 	}
 	out := newOutputLog(p.outputLogger(name, slot))
+	var shm *sharedMemory
+	if p.cfg.SharedMemory {
+		var err error
+		if shm, err = newSharedMemory(p.cfg.InFlight, sharedSlotBytes(&p.cfg)); err != nil {
+			p.log.Debug("plugin batches go over the socket", "instance", slot, "error", err)
+		}
+	}
 	var proc atomic.Pointer[process]
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig: wire.Handshake(),
 		Plugins:         plugin.PluginSet{wire.PluginName: wire.ClientPlugin{}},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
-			pr := newProcess(p.launch.command(cmd.Env), out)
+			env := cmd.Env
+			if shm != nil {
+				env = append(env, wire.SharedMemoryEnv+"=3") // ExtraFiles start at 3
+			}
+			c := p.launch.command(env)
+			if shm != nil {
+				c.ExtraFiles = []*os.File{shm.file}
+			}
+			pr := newProcess(c, out)
 			proc.Store(pr)
 			return pr, nil
 		},
@@ -138,6 +155,7 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 		slot:     slot,
 		out:      out,
 		client:   client,
+		shm:      shm,
 		sendq:    make(chan *wire.Batch, p.cfg.InFlight),
 		pending:  map[uint64]*call{},
 		dead:     make(chan struct{}),
@@ -204,6 +222,10 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 			ErrProtocolVersion, desc.ProtocolVersion, wire.ProtocolVersion))
 	}
 	inst.desc = desc
+	if !desc.SharedMemory {
+		inst.shm.close() // the plugin reads batches from the socket only
+		inst.shm = nil
+	}
 	if desc.Name != "" {
 		out.setLogger(p.outputLogger(desc.Name, slot))
 		if described != nil {
@@ -311,7 +333,15 @@ func (inst *instance) sendLoop() {
 	for {
 		select {
 		case b := <-inst.sendq:
-			if err := inst.stream.Send(b); err != nil {
+			var err error
+			if off, n, ok := inst.shm.place(b); ok {
+				inst.pool.sentShared.Add(1)
+				err = inst.stream.SendShared(b, off, n)
+			} else {
+				inst.pool.sentSocket.Add(1)
+				err = inst.stream.Send(b)
+			}
+			if err != nil {
 				if err != io.EOF {
 					err = fmt.Errorf("sending a batch: %w", err)
 					if inst.fail(err) {
@@ -341,6 +371,7 @@ func (inst *instance) recvLoop() {
 			return
 		}
 		inst.lastReply.Store(time.Now().UnixNano())
+		inst.shm.answered(rep.Seq())
 		inst.mu.Lock()
 		c := inst.pending[rep.Seq()]
 		inst.mu.Unlock()
@@ -501,6 +532,7 @@ func (inst *instance) stop(graceful bool) {
 			inst.pool.log.Warn("plugin process did not go away in time", "instance", inst.slot, "pid", inst.pid())
 		}
 		inst.loops.Wait()
+		inst.shm.close() // no loop is left to use it
 	})
 }
 

@@ -45,10 +45,11 @@ type launcher struct {
 	// user. Those can mostly do worse anyway (replace a plugin binary that
 	// is not pinned, read the inputs), but not always (a process confined
 	// by a sandbox that still shares the uid and the temporary directory),
-	// so the secure default stays, and plugin.tls: false turns it off. Its
-	// cost on the reference job (bench --job plugin, 1 GB): 6.5 s against
-	// 5.9 s wall, 12.7 against 11.5 CPU-s, for two P-521 key pairs and
-	// handshakes per instance and AES-GCM on every byte both ways.
+	// so the secure default stays, and plugin.tls: false turns it off. It
+	// costs two P-521 key pairs and handshakes per instance and AES-GCM on
+	// every byte both ways; with shared memory (the default on Linux) the
+	// records' bytes do not go through the connection, so that is little
+	// (bench/README.md has the numbers).
 	mtls bool
 }
 

@@ -95,6 +95,9 @@ type Pool struct {
 	cancel   context.CancelFunc
 	restarts sync.WaitGroup // restart goroutines
 	seq      atomic.Uint64
+	// Batches sent with their records in shared memory and over the
+	// socket, logged at Close (see sharedMemory).
+	sentShared, sentSocket atomic.Int64
 
 	mu      sync.Mutex
 	insts   []*instance   // by slot; nil while the slot (re)starts
@@ -804,6 +807,7 @@ func (p *Pool) Close(ctx context.Context) error {
 	wg.Wait()
 	p.cancel() // ends restarts in progress; restartSlot stops what they started
 	p.restarts.Wait()
+	p.log.Debug("plugin batches sent", "shared_memory", p.sentShared.Load(), "socket", p.sentSocket.Load())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("plugin %q (stage %q): %w", p.desc.Name, p.stage, err)
 	}

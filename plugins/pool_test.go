@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,19 +84,23 @@ func checkResults(t *testing.T, prefix string, recs []core.Record, got []Result,
 
 func TestClassify(t *testing.T) {
 	for _, tls := range []bool{true, false} {
-		t.Run(fmt.Sprint("tls ", tls), func(t *testing.T) { testClassify(t, tls) })
+		for _, shared := range []bool{true, false} {
+			t.Run(fmt.Sprintf("tls %v shared memory %v", tls, shared), func(t *testing.T) { testClassify(t, tls, shared) })
+		}
 	}
 }
 
 // testClassify classifies records of every kind through a pool, with the
-// Go plugin's connection under TLS (the default) or not (plugin.tls).
-func testClassify(t *testing.T, tls bool) {
-	p, _ := startPool(t, func() *Config {
-		cfg := testConfig(2, "", map[string]any{"prefix": "x:"})
-		cfg.BatchSize = 7
-		cfg.TLS = &tls
-		return cfg
-	}())
+// Go plugin's connection under TLS (the default) or not (plugin.tls), and
+// the records in shared memory (the default) or not (plugin.shared_memory).
+func testClassify(t *testing.T, tls, shared bool) {
+	cfg := testConfig(2, "", map[string]any{"prefix": "x:"})
+	cfg.BatchSize = 7
+	cfg.BatchBytes = 1024 // small slots of shared memory, so that a record can outgrow them
+	cfg.TLS = &tls
+	cfg.SharedMemory = shared
+	p, _ := startPool(t, cfg)
+	huge := strings.Repeat("h", sharedSlotBytes(cfg)+1)
 	hdr := core.NewHeader([]string{"id", "name"})
 	csv := []core.Record{
 		{Type: core.CSV, Data: []byte("1,ada"), Header: hdr, Fields: []string{"1", "ada"}, Source: core.Position{File: "a.csv", Offset: 8, Line: 2, Ordinal: 1}},
@@ -114,6 +119,7 @@ func testClassify(t *testing.T, tls bool) {
 		{"several batches", records(50, nil), nil},
 		{"kinds, headers, positions and labels", mixed, nil},
 		{"rejected records", records(20, map[int]string{3: "REJECT me", 15: "REJECT"}), map[int]error{3: nil, 15: nil}},
+		{"a record larger than a slot of shared memory", records(9, map[int]string{4: huge}), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,9 +138,38 @@ func testClassify(t *testing.T, tls bool) {
 	if n := p.Restarts(); n != 0 {
 		t.Errorf("Restarts() = %d, want 0", n)
 	}
+	// The huge record went over the socket in any case; the rest went
+	// through shared memory where there is some.
+	viaShared, viaSocket := p.sentShared.Load(), p.sentSocket.Load()
+	if viaSocket == 0 {
+		t.Errorf("no batch went over the socket")
+	}
+	if wantShared := shared && runtime.GOOS == "linux"; (viaShared > 0) != wantShared {
+		t.Errorf("%d batches went through shared memory (and %d over the socket); want some: %v", viaShared, viaSocket, wantShared)
+	}
 	d := p.Description()
 	if d.Name != "testplugin" || d.Version != "0.0.1" || d.Accepts != core.Records || d.SDK == "" {
 		t.Errorf("Description() = %+v", d)
+	}
+}
+
+// TestPluginWithoutSharedMemory checks that a plugin that does not map the
+// shared memory (an older sdk's) gets every batch over the socket.
+func TestPluginWithoutSharedMemory(t *testing.T) {
+	p, _ := startPool(t, testConfig(2, "no-shared-memory", map[string]any{"prefix": "x:"}))
+	recs := records(3000, nil)
+	got, err := p.Classify(t.Context(), recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResults(t, "x:", recs, got, nil)
+	if shared, socket := p.sentShared.Load(), p.sentSocket.Load(); shared != 0 || socket == 0 {
+		t.Errorf("%d batches went through shared memory and %d over the socket; want all over the socket", shared, socket)
+	}
+	for _, inst := range p.insts {
+		if inst != nil && inst.shm != nil {
+			t.Errorf("instance %d keeps shared memory the plugin does not use", inst.slot)
+		}
 	}
 }
 

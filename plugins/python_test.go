@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,6 +147,9 @@ func TestPythonPlugin(t *testing.T) {
 	d := p.Description()
 	if d.Name != "pyplugin" || d.Version != "0.0.1" || d.SDK != "sluice-python-sdk" || d.Accepts != core.Records {
 		t.Errorf("Description() = %+v", d)
+	}
+	if shared := p.sentShared.Load(); (shared > 0) != (runtime.GOOS == "linux") {
+		t.Errorf("%d batches went through shared memory, %d over the socket", shared, p.sentSocket.Load())
 	}
 	if err := p.Close(t.Context()); err != nil {
 		t.Fatal(err)

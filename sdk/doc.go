@@ -54,6 +54,12 @@
 // logged with the log or log/slog packages, reaches sluice's log tagged with
 // the plugin's name.
 //
+// Transport. On Linux, Serve maps read-only the memory that sluice shares
+// with the process for batches, and sluice puts each batch's records there
+// rather than on the socket (see plugin.shared_memory in package plugins).
+// A Record's Data is a private copy either way: it stays valid after
+// Classify returns.
+//
 // Lifetime. A plugin process exits when sluice stops it, and on its own when
 // sluice goes away, even if sluice was killed.
 //

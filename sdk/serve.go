@@ -48,6 +48,11 @@ func Serve(p Plugin) {
 	srv := newServer(p)
 	srv.afterHandshake = protectStdout()
 	srv.gc = newGCTuner()
+	shared, err := mapShared()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sdk: batches come over the socket, not through shared memory: %v\n", err)
+	}
+	srv.shared = shared
 	go watchParent(os.Getppid(), 500*time.Millisecond)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: wire.Handshake(),
@@ -127,6 +132,9 @@ type server struct {
 	// gc tunes the garbage collector of a plugin process (nil in tests,
 	// which serve in the test's process).
 	gc *gcTuner
+	// shared is this process's read-only mapping of the memory the host
+	// places batches in, or nil when there is none (wire.SharedMemoryEnv).
+	shared []byte
 
 	mu       sync.Mutex
 	initDone bool
@@ -148,6 +156,7 @@ func (s *server) Describe(context.Context, *pluginpb.DescribeRequest) (*pluginpb
 		Version:         s.p.Version,
 		ProtocolVersion: wire.ProtocolVersion,
 		Sdk:             wire.SDKName,
+		SharedMemory:    s.shared != nil,
 	}
 	for _, k := range s.p.Accepts {
 		resp.Accepts = append(resp.Accepts, pluginpb.Kind(k))
@@ -230,6 +239,11 @@ func (s *server) Classify(stream grpc.BidiStreamingServer[pluginpb.ClassifyReque
 
 func (s *server) classify(ctx context.Context, req *pluginpb.ClassifyRequest) *pluginpb.ClassifyResponse {
 	out := &pluginpb.ClassifyResponse{Seq: req.GetSeq()}
+	req, err := wire.ReadShared(req, s.shared)
+	if err != nil {
+		out.Error = "sdk: " + err.Error()
+		return out
+	}
 	s.mu.Lock()
 	initDone, initErr := s.initDone, s.initErr
 	s.mu.Unlock()

@@ -70,6 +70,8 @@ const (
 	requestRecords = 2
 	requestHeaders = 3
 	requestFiles   = 4
+	requestShmOff  = 5
+	requestShmLen  = 6
 
 	headerNames = 1
 
@@ -153,16 +155,21 @@ func appendResponse(b []byte, m *pluginpb.ClassifyResponse) []byte {
 		b = protowire.AppendVarint(b, uint64(sizeResult(r)))
 		b = appendString(b, resultCategory, r.GetCategory())
 		for k, v := range r.GetLabels() {
-			b = protowire.AppendTag(b, resultLabels, protowire.BytesType)
-			b = protowire.AppendVarint(b, uint64(sizeEntry(k, v)))
-			b = protowire.AppendTag(b, mapKey, protowire.BytesType)
-			b = protowire.AppendString(b, k)
-			b = protowire.AppendTag(b, mapValue, protowire.BytesType)
-			b = protowire.AppendString(b, v)
+			b = appendEntry(b, resultLabels, k, v)
 		}
 		b = appendString(b, resultError, r.GetError())
 	}
 	return appendString(b, responseError, m.GetError())
+}
+
+// appendEntry appends one entry of the map<string, string> field num.
+func appendEntry(b []byte, num protowire.Number, k, v string) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(sizeEntry(k, v)))
+	b = protowire.AppendTag(b, mapKey, protowire.BytesType)
+	b = protowire.AppendString(b, k)
+	b = protowire.AppendTag(b, mapValue, protowire.BytesType)
+	return protowire.AppendString(b, v)
 }
 
 // field is one field read from an encoded message.
@@ -331,6 +338,10 @@ func unmarshalRequest(b []byte, m *pluginpb.ClassifyRequest) error {
 		switch {
 		case f.num == requestSeq && f.typ == protowire.VarintType:
 			m.Seq = f.v
+		case f.num == requestShmOff && f.typ == protowire.VarintType:
+			m.ShmOffset = f.v
+		case f.num == requestShmLen && f.typ == protowire.VarintType:
+			m.ShmLength = f.v
 		case f.num == requestRecords && f.typ == protowire.BytesType:
 			r := &slab[len(m.Records)]
 			if err := unmarshalRecord(f.b, r, in); err != nil {

@@ -46,6 +46,9 @@ func randomRequest(rng *rand.Rand) *pluginpb.ClassifyRequest {
 	words := []string{"", "a.xml", "type", "Français", "x,y", strings.Repeat("long ", 30)}
 	word := func() string { return words[rng.IntN(len(words))] }
 	m := &pluginpb.ClassifyRequest{Seq: rng.Uint64() >> rng.IntN(64)}
+	if rng.IntN(4) == 0 {
+		m.ShmOffset, m.ShmLength = rng.Uint64()>>rng.IntN(64), rng.Uint64()>>rng.IntN(64)
+	}
 	for range rng.IntN(3) {
 		m.Files = append(m.Files, word())
 		m.Headers = append(m.Headers, &pluginpb.Header{Names: []string{word(), word()}})
@@ -150,7 +153,7 @@ func TestCodecKnowsEveryField(t *testing.T) {
 	}{
 		{&pluginpb.ClassifyResponse{}, []string{"1 seq", "2 results", "3 error"}},
 		{&pluginpb.Result{}, []string{"1 category", "2 labels", "3 error"}},
-		{&pluginpb.ClassifyRequest{}, []string{"1 seq", "2 records", "3 headers", "4 files"}},
+		{&pluginpb.ClassifyRequest{}, []string{"1 seq", "2 records", "3 headers", "4 files", "5 shm_offset", "6 shm_length"}},
 		{&pluginpb.Header{}, []string{"1 names"}},
 		{&pluginpb.Record{}, []string{"1 kind", "10 labels", "2 data", "3 header", "4 fields", "5 file", "6 offset", "7 line", "8 ordinal", "9 category"}},
 	} {

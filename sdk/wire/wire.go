@@ -77,6 +77,9 @@ type Description struct {
 	Accepts         core.Type // core.Records when the plugin did not say
 	ProtocolVersion int
 	SDK             string
+	// SharedMemory is true when the plugin reads batches from the memory
+	// the host shares with it (see SharedMemoryEnv).
+	SharedMemory bool
 }
 
 // Describe asks the plugin what it is.
@@ -90,6 +93,7 @@ func (c *Client) Describe(ctx context.Context) (*Description, error) {
 		Version:         resp.GetVersion(),
 		ProtocolVersion: int(resp.GetProtocolVersion()),
 		SDK:             resp.GetSdk(),
+		SharedMemory:    resp.GetSharedMemory(),
 	}
 	for _, k := range resp.GetAccepts() {
 		d.Accepts |= typeOf(k)

@@ -135,6 +135,10 @@ func main() {
 		os.Exit(3)
 	case "slow-start":
 		time.Sleep(time.Minute)
+	case "no-shared-memory":
+		// As a plugin built with an sdk older than shared memory: it never
+		// looks at the descriptor the host passes.
+		os.Unsetenv(wire.SharedMemoryEnv)
 	case "wrong-version":
 		hs := wire.Handshake()
 		hs.ProtocolVersion = wire.ProtocolVersion + 41

@@ -144,7 +144,10 @@ type DescribeResponse struct {
 	// The protocol version the plugin speaks.
 	ProtocolVersion uint32 `protobuf:"varint,4,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
 	// What served the plugin, e.g. "sluice-go-sdk".
-	Sdk           string `protobuf:"bytes,5,opt,name=sdk,proto3" json:"sdk,omitempty"`
+	Sdk string `protobuf:"bytes,5,opt,name=sdk,proto3" json:"sdk,omitempty"`
+	// True when the plugin mapped the memory the host shares with it and
+	// reads batches from there (see ClassifyRequest.shm_length).
+	SharedMemory  bool `protobuf:"varint,6,opt,name=shared_memory,json=sharedMemory,proto3" json:"shared_memory,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -212,6 +215,13 @@ func (x *DescribeResponse) GetSdk() string {
 		return x.Sdk
 	}
 	return ""
+}
+
+func (x *DescribeResponse) GetSharedMemory() bool {
+	if x != nil {
+		return x.SharedMemory
+	}
+	return false
 }
 
 type InitRequest struct {
@@ -341,7 +351,17 @@ type ClassifyRequest struct {
 	// The CSV headers used by this batch's records, referenced by index.
 	Headers []*Header `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty"`
 	// The file names used by this batch's records, referenced by index.
-	Files         []string `protobuf:"bytes,4,rep,name=files,proto3" json:"files,omitempty"`
+	Files []string `protobuf:"bytes,4,rep,name=files,proto3" json:"files,omitempty"`
+	// When shm_length is not 0, the batch's records, headers and files are
+	// not in this message but in the memory the host shares with the plugin:
+	// bytes [shm_offset, shm_offset + shm_length) of the file whose
+	// descriptor the environment variable SLUICE_SHM_FD names, holding a
+	// ClassifyRequest without seq. The host sends such a request only to a
+	// plugin whose DescribeResponse said shared_memory, and it does not
+	// change those bytes before the plugin has answered the request. The
+	// plugin must read them before it answers and never write to them.
+	ShmOffset     uint64 `protobuf:"varint,5,opt,name=shm_offset,json=shmOffset,proto3" json:"shm_offset,omitempty"`
+	ShmLength     uint64 `protobuf:"varint,6,opt,name=shm_length,json=shmLength,proto3" json:"shm_length,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -402,6 +422,20 @@ func (x *ClassifyRequest) GetFiles() []string {
 		return x.Files
 	}
 	return nil
+}
+
+func (x *ClassifyRequest) GetShmOffset() uint64 {
+	if x != nil {
+		return x.ShmOffset
+	}
+	return 0
+}
+
+func (x *ClassifyRequest) GetShmLength() uint64 {
+	if x != nil {
+		return x.ShmLength
+	}
+	return 0
 }
 
 // Header is the field names of CSV records.
@@ -778,13 +812,14 @@ const file_sdk_internal_pluginpb_classifier_proto_rawDesc = "" +
 	"\n" +
 	"&sdk/internal/pluginpb/classifier.proto\x12\x14sluice.classifier.v1\"<\n" +
 	"\x0fDescribeRequest\x12)\n" +
-	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\"\xb3\x01\n" +
+	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\"\xd8\x01\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x124\n" +
 	"\aaccepts\x18\x03 \x03(\x0e2\x1a.sluice.classifier.v1.KindR\aaccepts\x12)\n" +
 	"\x10protocol_version\x18\x04 \x01(\rR\x0fprotocolVersion\x12\x10\n" +
-	"\x03sdk\x18\x05 \x01(\tR\x03sdk\"~\n" +
+	"\x03sdk\x18\x05 \x01(\tR\x03sdk\x12#\n" +
+	"\rshared_memory\x18\x06 \x01(\bR\fsharedMemory\"~\n" +
 	"\vInitRequest\x12\x1f\n" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
 	"configJson\x12\x14\n" +
@@ -792,12 +827,16 @@ const file_sdk_internal_pluginpb_classifier_proto_rawDesc = "" +
 	"\binstance\x18\x03 \x01(\rR\binstance\x12\x1c\n" +
 	"\tinstances\x18\x04 \x01(\rR\tinstances\"$\n" +
 	"\fInitResponse\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error\"\xa9\x01\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"\xe7\x01\n" +
 	"\x0fClassifyRequest\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x126\n" +
 	"\arecords\x18\x02 \x03(\v2\x1c.sluice.classifier.v1.RecordR\arecords\x126\n" +
 	"\aheaders\x18\x03 \x03(\v2\x1c.sluice.classifier.v1.HeaderR\aheaders\x12\x14\n" +
-	"\x05files\x18\x04 \x03(\tR\x05files\"\x1e\n" +
+	"\x05files\x18\x04 \x03(\tR\x05files\x12\x1d\n" +
+	"\n" +
+	"shm_offset\x18\x05 \x01(\x04R\tshmOffset\x12\x1d\n" +
+	"\n" +
+	"shm_length\x18\x06 \x01(\x04R\tshmLength\"\x1e\n" +
 	"\x06Header\x12\x14\n" +
 	"\x05names\x18\x01 \x03(\tR\x05names\"\xef\x02\n" +
 	"\x06Record\x12.\n" +

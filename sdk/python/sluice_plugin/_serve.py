@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mmap
 import os
 import shutil
 import signal
@@ -32,6 +33,10 @@ MAX_MESSAGE_BYTES = 2**31 - 1
 #: How often the process checks that its host is still there.
 PARENT_CHECK_SECONDS = 0.5
 
+#: The environment variable naming the descriptor of the memory the host
+#: shares with the plugin for batches (sdk/wire.SharedMemoryEnv).
+SHARED_MEMORY_ENV = "SLUICE_SHM_FD"
+
 _GRPC_OPTIONS = [
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -41,8 +46,10 @@ _GRPC_OPTIONS = [
 class _ClassifierService(pb_grpc.ClassifierServicer):
     """The protocol's Classifier service on top of a Classifier object."""
 
-    def __init__(self, clf: Classifier, on_first_call: Callable[[], None] | None = None) -> None:
+    def __init__(self, clf: Classifier, on_first_call: Callable[[], None] | None = None,
+                 shared: mmap.mmap | None = None) -> None:
         self.clf = clf
+        self._shared = shared
         self._on_first_call = on_first_call
         self._lock = threading.Lock()
         self._init_done = False
@@ -59,6 +66,7 @@ class _ClassifierService(pb_grpc.ClassifierServicer):
             accepts=[int(k) for k in type(self.clf).accepts],
             protocol_version=_stdio.PROTOCOL_VERSION,
             sdk=SDK_NAME,
+            shared_memory=self._shared is not None,
         )
 
     def Init(self, request: Any, context: Any) -> Any:
@@ -99,6 +107,12 @@ class _ClassifierService(pb_grpc.ClassifierServicer):
         if not ready:
             resp.error = "Classify called before a successful Init"
             return resp
+        if req.shm_length:
+            try:
+                req = self._read_shared(req)
+            except ValueError as exc:
+                resp.error = f"sluice_plugin: {exc}"
+                return resp
         tables = _Tables(req.files, req.headers)
         batch = [Record(m, tables) for m in req.records]
         try:
@@ -138,6 +152,21 @@ class _ClassifierService(pb_grpc.ClassifierServicer):
                           f"{type(a).__name__}; answer with a sluice_plugin.Result or a str")
         return resp
 
+    def _read_shared(self, req: Any) -> Any:
+        """Return the request whose body the host put in shared memory."""
+        mem, off, n = self._shared, req.shm_offset, req.shm_length
+        if mem is None:
+            raise ValueError("the request's records are in shared memory, but the plugin has none mapped")
+        if off > len(mem) or n > len(mem) - off:
+            raise ValueError(f"the request's records are at bytes {off} to {off + n} of shared memory, "
+                             f"which has {len(mem)}")
+        body = pb.ClassifyRequest()
+        try:
+            body.ParseFromString(mem[off:off + n])  # a copy: the host reuses the memory
+        except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and kin
+            raise ValueError(f"in shared memory: decoding ClassifyRequest: {exc}") from exc
+        return body
+
     def Shutdown(self, request: Any, context: Any) -> Any:
         try:
             self.clf.shutdown()
@@ -169,14 +198,49 @@ class _ControllerService(ctl_grpc.GRPCControllerServicer):
 
 
 def new_server(clf: Classifier, stop: Callable[[], None],
-               on_first_call: Callable[[], None] | None = None) -> Any:
-    """Return an unstarted gRPC server serving clf and go-plugin's services."""
+               on_first_call: Callable[[], None] | None = None,
+               shared: mmap.mmap | None = None) -> Any:
+    """Return an unstarted gRPC server serving clf and go-plugin's services.
+
+    shared is the mapping of the memory the host shares for batches, if any.
+    """
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="sluice-plugin"),
                          options=_GRPC_OPTIONS)
-    pb_grpc.add_ClassifierServicer_to_server(_ClassifierService(clf, on_first_call), server)
+    pb_grpc.add_ClassifierServicer_to_server(_ClassifierService(clf, on_first_call, shared), server)
     health_grpc.add_HealthServicer_to_server(_HealthService(), server)
     ctl_grpc.add_GRPCControllerServicer_to_server(_ControllerService(stop), server)
     return server
+
+
+def _map_shared() -> mmap.mmap | None:
+    """Map, read-only, the memory the host shares for batches, if it shares any.
+
+    The descriptor is closed once mapped (the mapping outlives it), so that
+    processes the plugin starts do not inherit it. Returns None when the host
+    shares none, or when mapping fails (logged: batches then come over the
+    socket).
+    """
+    value = os.environ.pop(SHARED_MEMORY_ENV, None)
+    if value is None:
+        return None
+    try:
+        fd = int(value)
+        if fd < 3:
+            raise ValueError("not a descriptor above 2")
+    except ValueError:
+        log.warning("%s=%r is not a file descriptor above 2; batches come over the socket", SHARED_MEMORY_ENV, value)
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        return mmap.mmap(fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+    except (OSError, ValueError) as exc:
+        log.warning("cannot map the shared memory (%s=%d): %s; batches come over the socket", SHARED_MEMORY_ENV, fd, exc)
+        return None
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def _setup_logging() -> None:
@@ -282,7 +346,7 @@ def serve(classifier: Union[type[Classifier], Classifier]) -> NoReturn:
         # removing it now leaves nothing behind even after a SIGKILL.
         shutil.rmtree(sockdir, ignore_errors=True)
 
-    server = new_server(clf, stopped.set, on_first_call=forget_socket)
+    server = new_server(clf, stopped.set, on_first_call=forget_socket, shared=_map_shared())
     server.add_insecure_port("unix:" + sock)
     server.start()
     line = (f"{_stdio.CORE_PROTOCOL_VERSION}|{_stdio.PROTOCOL_VERSION}|unix|{sock}|grpc|\n").encode()

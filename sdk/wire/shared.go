@@ -1,0 +1,187 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/sluicehq/sluice/sdk/internal/pluginpb"
+)
+
+// SharedMemoryEnv is the environment variable through which the host tells
+// a plugin process which of its file descriptors is the memory the two
+// share: a file the host maps read-write and the plugin maps read-only. The
+// host writes the body of a batch (its records, headers and files) there
+// and sends only the batch's sequence number and the body's place over the
+// socket, so the records' bytes are neither encrypted nor copied through
+// the kernel twice. A plugin that maps it says so in Describe
+// (DescribeResponse.shared_memory); to any other plugin the host sends every
+// batch whole over the socket.
+const SharedMemoryEnv = "SLUICE_SHM_FD"
+
+// SharedSize returns the size of the batch's body as AppendShared encodes
+// it, and false when the body cannot be placed in shared memory: a string
+// that protobuf's string fields do not allow (not valid UTF-8), which the
+// socket's encoder reports as an error instead.
+func (b *Batch) SharedSize() (int, bool) {
+	m := b.msg
+	n := 0
+	for _, r := range m.GetRecords() {
+		s, ok := sizeRecord(r)
+		if !ok {
+			return 0, false
+		}
+		n += protowire.SizeTag(requestRecords) + protowire.SizeBytes(s)
+	}
+	for _, h := range m.GetHeaders() {
+		s := 0
+		for _, name := range h.GetNames() {
+			if !utf8.ValidString(name) {
+				return 0, false
+			}
+			s += protowire.SizeTag(headerNames) + protowire.SizeBytes(len(name))
+		}
+		n += protowire.SizeTag(requestHeaders) + protowire.SizeBytes(s)
+	}
+	for _, f := range m.GetFiles() {
+		if !utf8.ValidString(f) {
+			return 0, false
+		}
+		n += protowire.SizeTag(requestFiles) + protowire.SizeBytes(len(f))
+	}
+	return n, true
+}
+
+// AppendShared appends the batch's body to dst, encoded as a
+// ClassifyRequest without seq, and returns the extended slice. Call it only
+// after SharedSize said the body can be encoded.
+func (b *Batch) AppendShared(dst []byte) []byte {
+	m := b.msg
+	for _, r := range m.GetRecords() {
+		s, _ := sizeRecord(r)
+		dst = protowire.AppendTag(dst, requestRecords, protowire.BytesType)
+		dst = protowire.AppendVarint(dst, uint64(s))
+		dst = appendRecord(dst, r)
+	}
+	for _, h := range m.GetHeaders() {
+		s := 0
+		for _, name := range h.GetNames() {
+			s += protowire.SizeTag(headerNames) + protowire.SizeBytes(len(name))
+		}
+		dst = protowire.AppendTag(dst, requestHeaders, protowire.BytesType)
+		dst = protowire.AppendVarint(dst, uint64(s))
+		for _, name := range h.GetNames() {
+			dst = protowire.AppendTag(dst, headerNames, protowire.BytesType)
+			dst = protowire.AppendString(dst, name)
+		}
+	}
+	for _, f := range m.GetFiles() {
+		dst = protowire.AppendTag(dst, requestFiles, protowire.BytesType)
+		dst = protowire.AppendString(dst, f)
+	}
+	return dst
+}
+
+func sizeVarint(num protowire.Number, v uint64) int {
+	if v == 0 {
+		return 0
+	}
+	return protowire.SizeTag(num) + protowire.SizeVarint(v)
+}
+
+func appendVarint(b []byte, num protowire.Number, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.VarintType)
+	return protowire.AppendVarint(b, v)
+}
+
+// sizeRecord is the encoded size of r, and false when one of its strings is
+// not valid UTF-8.
+func sizeRecord(r *pluginpb.Record) (int, bool) {
+	n := sizeVarint(recordKind, uint64(r.GetKind())) +
+		sizeVarint(recordHeader, uint64(r.GetHeader())) +
+		sizeVarint(recordFile, uint64(r.GetFile())) +
+		sizeVarint(recordOffset, uint64(r.GetOffset())) +
+		sizeVarint(recordLine, uint64(r.GetLine())) +
+		sizeVarint(recordOrdinal, uint64(r.GetOrdinal())) +
+		sizeString(recordCategory, r.GetCategory())
+	if len(r.GetData()) > 0 {
+		n += protowire.SizeTag(recordData) + protowire.SizeBytes(len(r.GetData()))
+	}
+	ok := utf8.ValidString(r.GetCategory())
+	for _, f := range r.GetFields() {
+		ok = ok && utf8.ValidString(f)
+		n += protowire.SizeTag(recordFields) + protowire.SizeBytes(len(f))
+	}
+	for k, v := range r.GetLabels() {
+		ok = ok && utf8.ValidString(k) && utf8.ValidString(v)
+		n += protowire.SizeTag(recordLabels) + protowire.SizeBytes(sizeEntry(k, v))
+	}
+	return n, ok
+}
+
+// appendRecord encodes r as the generated code does, fields in number
+// order.
+func appendRecord(b []byte, r *pluginpb.Record) []byte {
+	b = appendVarint(b, recordKind, uint64(r.GetKind()))
+	if d := r.GetData(); len(d) > 0 {
+		b = protowire.AppendTag(b, recordData, protowire.BytesType)
+		b = protowire.AppendBytes(b, d)
+	}
+	b = appendVarint(b, recordHeader, uint64(r.GetHeader()))
+	for _, f := range r.GetFields() {
+		b = protowire.AppendTag(b, recordFields, protowire.BytesType)
+		b = protowire.AppendString(b, f)
+	}
+	b = appendVarint(b, recordFile, uint64(r.GetFile()))
+	b = appendVarint(b, recordOffset, uint64(r.GetOffset()))
+	b = appendVarint(b, recordLine, uint64(r.GetLine()))
+	b = appendVarint(b, recordOrdinal, uint64(r.GetOrdinal()))
+	b = appendString(b, recordCategory, r.GetCategory())
+	for k, v := range r.GetLabels() {
+		b = appendEntry(b, recordLabels, k, v)
+	}
+	return b
+}
+
+// SendShared sends b as a request whose body the caller has already
+// written to shared memory at [off, off+n) (see SharedMemoryEnv).
+func (s *Stream) SendShared(b *Batch, off, n int) error {
+	return s.s.Send(&pluginpb.ClassifyRequest{Seq: b.Seq(), ShmOffset: uint64(off), ShmLength: uint64(n)})
+}
+
+// errNoSharedMemory is what a plugin answers when a request points into
+// shared memory it has not mapped.
+var errNoSharedMemory = errors.New("the request's records are in shared memory, but the plugin has none mapped")
+
+// ReadShared returns the request that req stands for, for the plugin's
+// side: req itself when its body came in the message, or else the body read
+// from shared (the plugin's mapping of the shared memory). The records of
+// the result refer to a private copy of those bytes, so they stay valid
+// after the host reuses the memory.
+func ReadShared(req *pluginpb.ClassifyRequest, shared []byte) (*pluginpb.ClassifyRequest, error) {
+	n := req.GetShmLength()
+	if n == 0 {
+		return req, nil
+	}
+	off := req.GetShmOffset()
+	switch {
+	case shared == nil:
+		return nil, errNoSharedMemory
+	case off > uint64(len(shared)) || n > uint64(len(shared))-off:
+		return nil, fmt.Errorf("the request's records are at bytes %d to %d of shared memory, which has %d", off, off+n, len(shared))
+	}
+	body := make([]byte, n)
+	copy(body, shared[off:off+n])
+	out := &pluginpb.ClassifyRequest{}
+	if err := unmarshalRequest(body, out); err != nil {
+		return nil, fmt.Errorf("in shared memory: %w", err)
+	}
+	out.Seq = req.GetSeq()
+	out.ShmOffset, out.ShmLength = 0, 0
+	return out, nil
+}
