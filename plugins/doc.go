@@ -38,7 +38,9 @@
 // SIGKILL as its parent-death signal (Linux): stopping an instance kills its
 // whole group, so whatever the plugin started goes too, and a host that dies
 // (even by SIGKILL) takes its plugins with it. Plugins built with the sdk
-// also exit when their parent changes. Every wait on a process is bounded:
+// also exit when their parent changes. The directory of the plugin's socket
+// is removed as soon as the host is connected, so even a host killed with
+// SIGKILL leaves nothing in the temporary directory. Every wait on a process is bounded:
 // go-plugin's Kill blocks while any process holds the plugin's output, so it
 // runs under a timeout after which the pipes are closed.
 //

@@ -28,9 +28,10 @@ func TestHostDies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			host := exec.Command(testHost, testPlugin, "2")
-			// A host killed with SIGKILL cannot remove go-plugin's socket
-			// directories: keep them in the test's temporary directory.
-			host.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+			// go-plugin's socket directories go to TMPDIR: none may be
+			// left, even after SIGKILL.
+			tmp := t.TempDir()
+			host.Env = append(os.Environ(), "TMPDIR="+tmp)
 			stdout, err := host.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -66,6 +67,13 @@ func TestHostDies(t *testing.T) {
 			}
 			if alive := waitGone(pids, time.Second); len(alive) > 0 {
 				t.Errorf("plugin processes alive 1s after the host's %s: %v", tt.sig, alive)
+			}
+			if left, err := os.ReadDir(tmp); err != nil || len(left) > 0 {
+				var names []string
+				for _, e := range left {
+					names = append(names, e.Name())
+				}
+				t.Errorf("left in TMPDIR after the host's %s: %v %v", tt.sig, names, err)
 			}
 		})
 	}

@@ -125,11 +125,15 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 			p.log.Debug("plugin batches go over the socket", "instance", slot, "error", err)
 		}
 	}
-	var proc atomic.Pointer[process]
+	var (
+		proc      atomic.Pointer[process]
+		socketDir string // go-plugin's directory for the plugin's socket
+	)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig: wire.Handshake(),
 		Plugins:         plugin.PluginSet{wire.PluginName: wire.ClientPlugin{}},
-		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
+		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, dir string) (runner.Runner, error) {
+			socketDir = dir
 			env := cmd.Env
 			if shm != nil {
 				env = append(env, wire.SharedMemoryEnv+"=3") // ExtraFiles start at 3
@@ -222,6 +226,12 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 			ErrProtocolVersion, desc.ProtocolVersion, wire.ProtocolVersion))
 	}
 	inst.desc = desc
+	// The host is connected: the socket's name is no longer needed. go-plugin
+	// removes its directory when it kills the process, but a host killed
+	// with SIGKILL cannot, so it goes now.
+	if socketDir != "" {
+		os.RemoveAll(socketDir)
+	}
 	if !desc.SharedMemory {
 		inst.shm.close() // the plugin reads batches from the socket only
 		inst.shm = nil

@@ -3,9 +3,11 @@
 // stream and Shutdown, and the encoding of core.Records into batches.
 //
 // Package plugins uses it to supervise plugin processes, and package
-// sdk/sdktest to drive a classifier in tests. Plugin authors do not need it:
-// they import package sdk. The generated protobuf types stay internal and
-// appear in no exported signature here.
+// sdk/sdktest to drive a classifier in tests. Package sdk uses the parts
+// both sides share: the gRPC codec and the layout of batches in shared
+// memory (SharedMemoryEnv). Plugin authors do not need it: they import
+// package sdk. The generated protobuf types stay internal to sdk/; the one
+// exported signature here that has them, ReadShared's, is for package sdk.
 //
 // Compatibility: ProtocolVersion is checked in the handshake, so a plugin
 // built against an incompatible sdk is refused before any call, with a
