@@ -32,6 +32,8 @@ type Options struct {
 	Buffer  core.ByteSize `yaml:"buffer" doc:"Write buffer per open file; the stage holds at most max_open of them."`
 	XMLRoot string        `yaml:"xml_root" doc:"Name of the root element that wraps the records of each XML output."`
 	Sync    bool          `yaml:"sync" doc:"Flush each file to stable storage (fsync) before it is renamed into place, so that a crash cannot leave a partial file under a final name."`
+	// WriteBehind: see behindWriter.
+	WriteBehind core.ByteSize `yaml:"write_behind" doc:"Linux: every this many bytes of a file, start writing them to disk, and drop from the page cache what lies 4 such steps back, so that outputs of any size hold little memory and fsync has little left to do; 0 leaves it all to the kernel."`
 }
 
 // DefaultOptions returns the options a pipeline gets when it leaves them
@@ -44,6 +46,8 @@ func DefaultOptions() Options {
 		Buffer:  64 << 10,
 		XMLRoot: "records",
 		Sync:    true,
+
+		WriteBehind: 8 << 20,
 	}
 }
 
@@ -55,9 +59,12 @@ func newDefaults() *Options {
 func build(o *Options) (core.Stage, error) { return New(*o) }
 
 const (
-	minBuffer  = 4 << 10
-	maxBuffer  = 256 << 20
-	maxMaxOpen = 1 << 16
+	minBuffer = 4 << 10
+	// minWriteBehind keeps write-behind's system calls rare next to the
+	// writes.
+	minWriteBehind = 64 << 10
+	maxBuffer      = 256 << 20
+	maxMaxOpen     = 1 << 16
 )
 
 // extensions gives the {ext} of each record kind.
@@ -88,6 +95,9 @@ func New(opts Options) (*Writer, error) {
 	}
 	if opts.Buffer < minBuffer || opts.Buffer > maxBuffer {
 		errs = append(errs, core.OptionError("buffer", "must be between %s and %s, got %s", core.ByteSize(minBuffer), core.ByteSize(maxBuffer), opts.Buffer))
+	}
+	if opts.WriteBehind != 0 && opts.WriteBehind < minWriteBehind {
+		errs = append(errs, core.OptionError("write_behind", "must be 0 (off) or at least %s, got %s", core.ByteSize(minWriteBehind), opts.WriteBehind))
 	}
 	if err := checkXMLName(opts.XMLRoot); err != nil {
 		errs = append(errs, core.OptionError("xml_root", "%s", err))

@@ -97,6 +97,12 @@ type file struct {
 	prev, next *file // LRU links while open
 
 	records, bytes int64
+
+	// Write-behind (behindWriter): the file's size, the end of the part
+	// whose writeback was started, and the end of the part dropped from
+	// the page cache.
+	size, flushed, dropped int64
+	behindOff              bool // a call failed: no more write-behind
 }
 
 var (
@@ -361,9 +367,9 @@ func (w *Writer) acquire(f *file) error {
 	if n := len(w.spare); n > 0 {
 		f.w = w.spare[n-1]
 		w.spare = w.spare[:n-1]
-		f.w.Reset(fh)
+		f.w.Reset(&behindWriter{fh: fh, f: f, step: int64(w.opts.WriteBehind)})
 	} else {
-		f.w = bufio.NewWriterSize(fh, int(w.opts.Buffer))
+		f.w = bufio.NewWriterSize(&behindWriter{fh: fh, f: f, step: int64(w.opts.WriteBehind)}, int(w.opts.Buffer))
 	}
 	w.pushFront(f)
 	w.open++
