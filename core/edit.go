@@ -173,10 +173,19 @@ func mergeMapping(base, over *yaml.Node) *yaml.Node {
 // rebaseOutputs applies outputPath to every string option tagged
 // path:"output" in the options struct v points to.
 func rebaseOutputs(v reflect.Value, dir string) {
+	outputOptions(v, "", func(_ string, f reflect.Value) {
+		f.SetString(outputPath(dir, f.String()))
+	})
+}
+
+// outputOptions calls visit with every string option tagged path:"output"
+// in the options struct v points to, and its option path ("dir",
+// "csv.output").
+func outputOptions(v reflect.Value, path string, visit func(path string, f reflect.Value)) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if !v.IsNil() {
-			rebaseOutputs(v.Elem(), dir)
+			outputOptions(v.Elem(), path, visit)
 		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
@@ -184,11 +193,18 @@ func rebaseOutputs(v reflect.Value, dir string) {
 			if !f.IsExported() {
 				continue
 			}
-			if f.Tag.Get("path") == "output" && f.Type.Kind() == reflect.String {
-				v.Field(i).SetString(outputPath(dir, v.Field(i).String()))
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "-" {
 				continue
 			}
-			rebaseOutputs(v.Field(i), dir)
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			if f.Tag.Get("path") == "output" && f.Type.Kind() == reflect.String {
+				visit(join(path, name), v.Field(i))
+				continue
+			}
+			outputOptions(v.Field(i), join(path, name), visit)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -48,7 +49,7 @@ type Node struct {
 // record kinds on every edge, and outputs that nobody consumes. Every
 // problem is reported at once, as an ErrorList.
 func Plan(cfg *Config, reg *Registry) (*Graph, error) {
-	pl := &planner{cfg: cfg, reg: reg, byName: map[string]*Node{}, confs: map[*Node]*StageConfig{}, inPos: map[*Node][]Pos{}}
+	pl := &planner{cfg: cfg, reg: reg, byName: map[string]*Node{}, confs: map[*Node]*StageConfig{}, inPos: map[*Node][]Pos{}, outputs: map[string]claimedOutput{}}
 	g := pl.plan()
 	pl.errs.Sort()
 	if err := pl.errs.Err(); err != nil {
@@ -64,6 +65,14 @@ type planner struct {
 	byName map[string]*Node
 	confs  map[*Node]*StageConfig
 	inPos  map[*Node][]Pos // where each of a node's Inputs is named
+	// outputs are the paths stages write (see claimOutputs), by absolute
+	// path.
+	outputs map[string]claimedOutput
+}
+
+// claimedOutput is a path a stage writes.
+type claimedOutput struct {
+	stage, option string
 }
 
 func (pl *planner) errorf(at Pos, stage, format string, args ...any) {
@@ -142,6 +151,16 @@ func (pl *planner) build(n *Node, sc *StageConfig) {
 	if pl.cfg.OutputDir != "" {
 		rebaseOutputs(reflect.ValueOf(opts), pl.cfg.OutputDir)
 	}
+	outputOptions(reflect.ValueOf(opts), "", func(path string, f reflect.Value) {
+		at := sc.fieldPos["with"]
+		if yn, ok := nodes[path]; ok {
+			at = pl.cfg.src.pos(yn)
+		}
+		pl.claimOutput(at, n.Name, path, f.String())
+	})
+	if sc.OnError == OnErrorDeadLetter && n.DeadLetter != "" {
+		pl.claimOutput(sc.fieldPos["dead_letter"], n.Name, "dead_letter", n.DeadLetter)
+	}
 	st, err := kind.Build(opts)
 	if err != nil {
 		pl.buildErrors(n, sc, nodes, err)
@@ -171,6 +190,25 @@ func (pl *planner) build(n *Node, sc *StageConfig) {
 			}
 		}
 	}
+}
+
+// claimOutput records that the stage writes path (its option option), and
+// reports a path that another stage writes too: each would replace the
+// other's output when the run ends, or mix into it, and which one wins
+// could change from run to run.
+func (pl *planner) claimOutput(at Pos, stage, option, path string) {
+	if path == "" {
+		return
+	}
+	key, err := filepath.Abs(path)
+	if err != nil {
+		key = filepath.Clean(path)
+	}
+	if prev, ok := pl.outputs[key]; ok {
+		pl.errorf(at, stage, "%s: %s is also written by stage %q (its %s); two stages cannot write one path, give each its own", option, path, prev.stage, prev.option)
+		return
+	}
+	pl.outputs[key] = claimedOutput{stage: stage, option: option}
 }
 
 // buildErrors reports errors from a kind's build function, each at the

@@ -28,7 +28,9 @@ type Kind struct {
 // Errors from build are reported at the stage's `with:`; an error made
 // with OptionError is reported at that option's position. A string option
 // tagged path:"output" is a path the stage writes to: Config.OutputDir
-// re-roots it (pipeline tests write under a temporary directory).
+// re-roots it (pipeline tests write under a temporary directory), and Plan
+// reports two stages that would write one path (a dead-letter file
+// included).
 func Define[O any](name, summary string, sample []byte, defaults func() *O, build func(*O) (Stage, error)) Kind {
 	return Kind{
 		Name:       name,
