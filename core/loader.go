@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,10 @@ type Loader struct {
 	// LoadFile and ParseFile); nil reads regular files from the file
 	// system, refusing files over 16 MiB.
 	ReadFile func(path string) ([]byte, error)
+	// ReadDir lists a directory of SearchPath, for Templates; nil reads
+	// the file system (os.ReadDir). A Loader with its own ReadFile sets it
+	// too, so that its templates can be listed.
+	ReadDir func(dir string) ([]fs.DirEntry, error)
 }
 
 // SearchPathEnv is the environment variable listing template directories.

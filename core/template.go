@@ -116,12 +116,22 @@ func (l *Loader) Templates() ([]*Template, error) {
 	var out []*Template
 	var errs []string
 	seen := map[string]bool{}
+	readDir := l.ReadDir
+	if readDir == nil {
+		readDir = os.ReadDir
+	}
 	for _, dir := range l.SearchPath {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.y*ml"))
+		entries, _ := readDir(dir) // a missing directory has no templates
+		var files []string
+		for _, e := range entries {
+			if !e.IsDir() {
+				files = append(files, filepath.Join(dir, e.Name()))
+			}
+		}
 		sort.Strings(files)
 		for _, f := range files {
 			base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".yaml"), ".yml")
-			if base == filepath.Base(f) || seen[base] || !isTemplateFile(f) {
+			if base == filepath.Base(f) || seen[base] || !l.isTemplateFile(f) {
 				continue
 			}
 			seen[base] = true
@@ -141,8 +151,8 @@ func (l *Loader) Templates() ([]*Template, error) {
 
 // isTemplateFile reports whether the YAML file at path has a top-level
 // `template:` key.
-func isTemplateFile(path string) bool {
-	src, err := os.ReadFile(path)
+func (l *Loader) isTemplateFile(path string) bool {
+	src, err := l.read(path)
 	if err != nil {
 		return false
 	}

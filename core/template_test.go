@@ -2,10 +2,13 @@ package core_test
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"gopkg.in/yaml.v3"
 
@@ -135,5 +138,40 @@ func TestGraphGroupsTemplateUses(t *testing.T) {
 		if n.Name == "tagged" && (n.Use != "tagged" || n.UseTemplate != "tag") {
 			t.Errorf("tagged: Use %q, UseTemplate %q", n.Use, n.UseTemplate)
 		}
+	}
+}
+
+// TestTemplatesThroughReadFile lists the templates of a Loader that reads
+// from a file system of its own (here in memory), not from the disk.
+func TestTemplatesThroughReadFile(t *testing.T) {
+	tmpl := func(name string) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte("template: " + name + "\ndoc: One map stage.\nstages:\n  tag: {use: map}\n")}
+	}
+	fsys := fstest.MapFS{
+		"lib/alpha.yaml":   tmpl("alpha"),
+		"lib/beta.yml":     tmpl("beta"),
+		"lib/plain.yaml":   {Data: []byte("name: not-a-template\nstages: {}\n")},
+		"lib/notes.txt":    tmpl("ignored"),
+		"lib/sub/gam.yaml": tmpl("ignored"),
+		"more/alpha.yaml":  tmpl("shadowed"),
+		"more/delta.yaml":  tmpl("delta"),
+	}
+	l := &core.Loader{
+		Registry:   newWorld().reg,
+		SearchPath: []string{"lib", "more", "missing"},
+		ReadFile:   func(p string) ([]byte, error) { return fsys.ReadFile(filepath.ToSlash(p)) },
+		ReadDir:    func(d string) ([]fs.DirEntry, error) { return fsys.ReadDir(filepath.ToSlash(d)) },
+	}
+	got, err := l.Templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tm := range got {
+		names = append(names, tm.Name+" "+filepath.ToSlash(tm.File))
+	}
+	want := []string{"alpha lib/alpha.yaml", "beta lib/beta.yml", "delta more/delta.yaml"}
+	if !slices.Equal(names, want) {
+		t.Errorf("Templates() = %q, want %q", names, want)
 	}
 }
