@@ -391,14 +391,15 @@ func TestNotAccepted(t *testing.T) {
 }
 
 // TestQueuedBatchesDoNotTimeOut sends batches that the plugin answers one
-// at a time, each well within the timeout, but together well over it.
+// at a time, each well within the timeout (a tenth of it, so that a loaded
+// machine does not make one late), but together over it.
 func TestQueuedBatchesDoNotTimeOut(t *testing.T) {
-	cfg := testConfig(1, "", map[string]any{"sleep": "200ms"})
-	cfg.Timeout = core.Duration(600 * time.Millisecond)
-	cfg.InFlight = 4
+	cfg := testConfig(1, "", map[string]any{"sleep": "100ms"})
+	cfg.Timeout = core.Duration(time.Second)
+	cfg.InFlight = 12
 	cfg.BatchSize = 1
 	p, _ := startPool(t, cfg)
-	recs := records(5, nil)
+	recs := records(12, nil)
 	got, err := p.Classify(t.Context(), recs)
 	if err != nil {
 		t.Fatal(err)
