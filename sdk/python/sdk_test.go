@@ -190,3 +190,54 @@ func TestCheckCatchesBrokenClassifiers(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedMemory drives the Python servicer with requests whose records
+// are in shared memory, as sluice sends them on Linux: it reads them from
+// the mapping, whichever slot they are in, and answers a request that
+// points outside the mapping, or at bytes that are not a request, with an
+// error for the batch.
+func TestSharedMemory(t *testing.T) {
+	script := `
+import mmap, os, sys, tempfile
+from sluice_plugin import Classifier
+from sluice_plugin._serve import _ClassifierService
+from sluice_plugin._proto import classifier_pb2 as pb
+
+class Upper(Classifier):
+    def classify(self, batch):
+        return [r.text.upper() for r in batch]
+
+body = pb.ClassifyRequest(records=[pb.Record(kind=pb.KIND_LINE, data=b"alpha"), pb.Record(kind=pb.KIND_LINE, data=b"beta")], files=["in.txt"]).SerializeToString()
+fd, path = tempfile.mkstemp()
+os.unlink(path)
+os.ftruncate(fd, 8192)
+os.pwrite(fd, body, 4096)
+mem = mmap.mmap(fd, 8192, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+svc = _ClassifierService(Upper(), shared=mem)
+print("describe", svc.Describe(pb.DescribeRequest(), None).shared_memory)
+for seq, off, n in [(1, 4096, len(body)), (2, 8000, 500), (3, 0, 0)]:
+    resp = svc.answer(pb.ClassifyRequest(seq=seq, shm_offset=off, shm_length=n))
+    print(seq, resp.seq, [r.category for r in resp.results], repr(resp.error))
+resp = svc.answer(pb.ClassifyRequest(seq=5, shm_offset=0, shm_length=100))  # zeros
+print("not protobuf", resp.seq == 5 and not resp.results and resp.error.startswith("sluice_plugin: in shared memory: decoding ClassifyRequest"))
+bare = _ClassifierService(Upper())
+print("describe", bare.Describe(pb.DescribeRequest(), None).shared_memory)
+resp = bare.answer(pb.ClassifyRequest(seq=4, shm_offset=0, shm_length=10))
+print(4, resp.seq, [r.category for r in resp.results], repr(resp.error))
+`
+	code, out := run(t, "-c", script)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	want := `describe True
+1 1 ['ALPHA', 'BETA'] ''
+2 2 [] "sluice_plugin: the request's records are at bytes 8000 to 8500 of shared memory, which has 8192"
+3 3 [] ''
+not protobuf True
+describe False
+4 4 [] "sluice_plugin: the request's records are in shared memory, but the plugin has none mapped"
+`
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}

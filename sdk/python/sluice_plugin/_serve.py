@@ -11,6 +11,7 @@ import signal
 import sys
 import tempfile
 import threading
+import warnings
 from concurrent import futures
 from typing import Any, Callable, Iterator, NoReturn, Union
 
@@ -162,9 +163,15 @@ class _ClassifierService(pb_grpc.ClassifierServicer):
                              f"which has {len(mem)}")
         body = pb.ClassifyRequest()
         try:
-            body.ParseFromString(mem[off:off + n])  # a copy: the host reuses the memory
+            with warnings.catch_warnings():
+                # Some protobuf releases stop at a bad tag with a warning,
+                # not an error: the length read tells.
+                warnings.simplefilter("ignore")
+                read = body.MergeFromString(mem[off:off + n])  # a copy: the host reuses the memory
         except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and kin
             raise ValueError(f"in shared memory: decoding ClassifyRequest: {exc}") from exc
+        if read != n:
+            raise ValueError(f"in shared memory: decoding ClassifyRequest: bytes {off + read} to {off + n} are not part of it")
         return body
 
     def Shutdown(self, request: Any, context: Any) -> Any:
