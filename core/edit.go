@@ -190,15 +190,9 @@ func outputOptions(v reflect.Value, path string, visit func(path string, f refle
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
 			f := v.Type().Field(i)
-			if !f.IsExported() {
+			name, ok := optionName(f)
+			if !ok {
 				continue
-			}
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if name == "-" {
-				continue
-			}
-			if name == "" {
-				name = strings.ToLower(f.Name)
 			}
 			if f.Tag.Get("path") == "output" && f.Type.Kind() == reflect.String {
 				visit(join(path, name), v.Field(i))

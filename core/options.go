@@ -188,20 +188,31 @@ func orOptions(path string) string {
 	return path
 }
 
+// optionName is the key of an options struct's field: its yaml tag's name,
+// or its name in lower case; ok is false for a field that is no option
+// (unexported, or tagged yaml:"-").
+func optionName(f reflect.StructField) (name string, ok bool) {
+	if !f.IsExported() {
+		return "", false
+	}
+	name, _, _ = strings.Cut(f.Tag.Get("yaml"), ",")
+	switch name {
+	case "-":
+		return "", false
+	case "":
+		return strings.ToLower(f.Name), true
+	}
+	return name, true
+}
+
 // optionFields maps yaml keys to struct field indexes.
 func optionFields(t reflect.Type) map[string][]int {
 	out := map[string][]int{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
+		name, ok := optionName(f)
+		if !ok {
 			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
 		}
 		out[name] = f.Index
 	}
@@ -282,15 +293,9 @@ func describeStruct(v reflect.Value, path string, out *[]OptionDoc) {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
+		name, ok := optionName(f)
+		if !ok {
 			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
 		}
 		fv := v.Field(i)
 		p := join(path, name)
