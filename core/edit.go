@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sluicehq/sluice/internal/yamlnode"
 )
 
 // Editing a Config between Parse and Plan: the pipeline test runner
@@ -124,7 +126,7 @@ func (c *Config) SetOptions(stage, file string, overrides *yaml.Node) error {
 		return fmt.Errorf("no stage %q%s", stage, suggest(stage, c.StageNames()))
 	}
 	if overrides.Kind != yaml.MappingNode {
-		return fmt.Errorf("options of stage %q: expected a mapping, got %s", stage, describeNode(overrides))
+		return fmt.Errorf("options of stage %q: expected a mapping, got %s", stage, yamlnode.Describe(overrides))
 	}
 	c.src.mark(overrides, &origin{file: file})
 	base := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sluicehq/sluice/internal/yamlnode"
 )
 
 // optionError is an error about one option, located by its dotted path.
@@ -111,7 +113,7 @@ func (d *optionDecoder) value(n *yaml.Node, v reflect.Value, path string) {
 		case n.Kind == yaml.ScalarNode && isScalarKind(v.Type().Elem().Kind()):
 			items = []*yaml.Node{n} // `by: category` means `by: [category]`
 		case n.Kind != yaml.SequenceNode:
-			d.fail(n, "%s: expected a list, got %s", path, describeNode(n))
+			d.fail(n, "%s: expected a list, got %s", path, yamlnode.Describe(n))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(items), len(items))
@@ -121,7 +123,7 @@ func (d *optionDecoder) value(n *yaml.Node, v reflect.Value, path string) {
 		v.Set(s)
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode || v.Type().Key().Kind() != reflect.String {
-			d.fail(n, "%s: expected a mapping, got %s", path, describeNode(n))
+			d.fail(n, "%s: expected a mapping, got %s", path, yamlnode.Describe(n))
 			return
 		}
 		if v.IsNil() {
@@ -144,7 +146,7 @@ func (d *optionDecoder) value(n *yaml.Node, v reflect.Value, path string) {
 		}
 	default:
 		if n.Kind != yaml.ScalarNode {
-			d.fail(n, "%s: expected %s, got %s", path, describeType(v.Type()), describeNode(n))
+			d.fail(n, "%s: expected %s, got %s", path, describeType(v.Type()), yamlnode.Describe(n))
 			return
 		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
@@ -155,7 +157,7 @@ func (d *optionDecoder) value(n *yaml.Node, v reflect.Value, path string) {
 
 func (d *optionDecoder) structValue(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode {
-		d.fail(n, "%s: expected a mapping, got %s", orOptions(path), describeNode(n))
+		d.fail(n, "%s: expected a mapping, got %s", orOptions(path), yamlnode.Describe(n))
 		return
 	}
 	fields := optionFields(v.Type())
@@ -246,16 +248,6 @@ func describeType(t reflect.Type) string {
 		return "a mapping"
 	}
 	return t.String()
-}
-
-func describeNode(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	}
-	return strconv.Quote(n.Value)
 }
 
 // cleanYAMLError strips yaml.v3's "yaml: unmarshal errors:\n  line N: "

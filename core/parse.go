@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sluicehq/sluice/internal/yamlnode"
 )
 
 // parser reads a pipeline file with its includes, and expands its template
@@ -65,7 +67,7 @@ func (p *parser) parse(src []byte) *Config {
 		return nil
 	}
 	if root.Kind != yaml.MappingNode {
-		p.errorf(p.pos(root), "", "expected a mapping with `name:` and `stages:`, got %s", describeNode(root))
+		p.errorf(p.pos(root), "", "expected a mapping with `name:` and `stages:`, got %s", yamlnode.Describe(root))
 		return nil
 	}
 	if k, _ := mappingKey(root, "template"); k != nil {
@@ -153,7 +155,7 @@ func (p *parser) include(v *yaml.Node, from string, stack []string, entries *[]e
 	}
 	for _, it := range items {
 		if it.Kind != yaml.ScalarNode || it.Value == "" || it.Tag == "!!null" {
-			p.errorf(p.pos(it), "", "include: expected a file path or a list of file paths, got %s", describeNode(it))
+			p.errorf(p.pos(it), "", "include: expected a file path or a list of file paths, got %s", yamlnode.Describe(it))
 			continue
 		}
 		path := relTo(from, it.Value)
@@ -177,7 +179,7 @@ func (p *parser) include(v *yaml.Node, from string, stack []string, entries *[]e
 			continue
 		}
 		if root.Kind != yaml.MappingNode {
-			p.errorf(p.pos(root), "", "an included file is a mapping with `stages:` (and `include:`), got %s", describeNode(root))
+			p.errorf(p.pos(root), "", "an included file is a mapping with `stages:` (and `include:`), got %s", yamlnode.Describe(root))
 			continue
 		}
 		if k, _ := mappingKey(root, "template"); k != nil {
@@ -212,7 +214,7 @@ func (p *parser) include(v *yaml.Node, from string, stack []string, entries *[]e
 func (p *parser) collect(stagesNode *yaml.Node, entries *[]entry, emptyOK bool) {
 	if stagesNode.Kind != yaml.MappingNode {
 		if !emptyOK || stagesNode.Tag != "!!null" {
-			p.errorf(p.pos(stagesNode), "", "`stages:` must be a mapping of stage names to stages, got %s", describeNode(stagesNode))
+			p.errorf(p.pos(stagesNode), "", "`stages:` must be a mapping of stage names to stages, got %s", yamlnode.Describe(stagesNode))
 		}
 		return
 	}
@@ -387,7 +389,7 @@ func mappingKey(n *yaml.Node, key string) (k, v *yaml.Node) {
 func (p *parser) stage(k, v *yaml.Node, name string) *StageConfig {
 	sc := &StageConfig{Name: name, ref: name, pos: p.pos(k), OnError: OnErrorFail, fieldPos: map[string]Pos{}}
 	if v.Kind != yaml.MappingNode {
-		p.errorf(p.pos(v), sc.Name, "expected a mapping with `use:`, got %s", describeNode(v))
+		p.errorf(p.pos(v), sc.Name, "expected a mapping with `use:`, got %s", yamlnode.Describe(v))
 		return nil
 	}
 	p.eachKey(v, sc.Name, stageKeys, func(k, v *yaml.Node) {
@@ -409,7 +411,7 @@ func (p *parser) stage(k, v *yaml.Node, name string) *StageConfig {
 		case "ordered":
 			var b bool
 			if v.Kind != yaml.ScalarNode || v.Decode(&b) != nil {
-				p.errorf(p.pos(v), sc.Name, "ordered: expected true or false, got %s", describeNode(v))
+				p.errorf(p.pos(v), sc.Name, "ordered: expected true or false, got %s", yamlnode.Describe(v))
 			}
 			sc.Ordered = b
 		case "on_error":
@@ -424,7 +426,7 @@ func (p *parser) stage(k, v *yaml.Node, name string) *StageConfig {
 			sc.DeadLetter = p.str(v, sc.Name)
 		case "with":
 			if v.Kind != yaml.MappingNode && !(v.Kind == yaml.ScalarNode && v.Tag == "!!null") {
-				p.errorf(p.pos(v), sc.Name, "with: expected a mapping of options, got %s", describeNode(v))
+				p.errorf(p.pos(v), sc.Name, "with: expected a mapping of options, got %s", yamlnode.Describe(v))
 				return
 			}
 			sc.With = v
@@ -452,7 +454,7 @@ func (p *parser) from(v *yaml.Node, sc *StageConfig) {
 	}
 	for _, it := range items {
 		if it.Kind != yaml.ScalarNode || it.Value == "" {
-			p.errorf(p.pos(it), sc.Name, "from: expected a stage name or a list of stage names, got %s", describeNode(it))
+			p.errorf(p.pos(it), sc.Name, "from: expected a stage name or a list of stage names, got %s", yamlnode.Describe(it))
 			continue
 		}
 		sc.From = append(sc.From, it.Value)
@@ -462,7 +464,7 @@ func (p *parser) from(v *yaml.Node, sc *StageConfig) {
 
 func (p *parser) str(v *yaml.Node, stage string) string {
 	if v.Kind != yaml.ScalarNode {
-		p.errorf(p.pos(v), stage, "expected a string, got %s", describeNode(v))
+		p.errorf(p.pos(v), stage, "expected a string, got %s", yamlnode.Describe(v))
 		return ""
 	}
 	return v.Value
@@ -475,7 +477,7 @@ func (p *parser) positiveInt(v *yaml.Node, stage, key string) int {
 		if key == "workers" {
 			hint = " or auto"
 		}
-		p.errorf(p.pos(v), stage, "%s: expected a positive integer%s, got %s", key, hint, describeNode(v))
+		p.errorf(p.pos(v), stage, "%s: expected a positive integer%s, got %s", key, hint, yamlnode.Describe(v))
 		return 0
 	}
 	return n

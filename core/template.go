@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sluicehq/sluice/internal/yamlnode"
 )
 
 // Template is a reusable stage, or a small graph of stages, defined in a
@@ -198,7 +200,7 @@ func (p *parser) parseTemplate(path string, src []byte) *Template {
 		return nil
 	}
 	if root.Kind != yaml.MappingNode {
-		p.errorf(p.pos(root), "", "a template is a mapping with `template:`, `params:` and `stages:`, got %s", describeNode(root))
+		p.errorf(p.pos(root), "", "a template is a mapping with `template:`, `params:` and `stages:`, got %s", yamlnode.Describe(root))
 		return nil
 	}
 	var input, output, stagesNode *yaml.Node
@@ -269,7 +271,7 @@ func (p *parser) parseTemplate(path string, src []byte) *Template {
 func (p *parser) templateParams(t *Template, v *yaml.Node) {
 	if v.Kind != yaml.MappingNode {
 		if v.Tag != "!!null" {
-			p.errorf(p.pos(v), "", "params: expected a mapping of parameter names to {type, doc, default}, got %s", describeNode(v))
+			p.errorf(p.pos(v), "", "params: expected a mapping of parameter names to {type, doc, default}, got %s", yamlnode.Describe(v))
 		}
 		return
 	}
@@ -284,7 +286,7 @@ func (p *parser) templateParams(t *Template, v *yaml.Node) {
 			p.errorf(p.pos(k), "", "invalid parameter name %q: use letters, digits, '_' and '-'", k.Value)
 		}
 		if d.Kind != yaml.MappingNode {
-			p.errorf(p.pos(d), "", "parameter %s: expected a mapping with type, doc and default, got %s", k.Value, describeNode(d))
+			p.errorf(p.pos(d), "", "parameter %s: expected a mapping with type, doc and default, got %s", k.Value, yamlnode.Describe(d))
 			continue
 		}
 		p.eachKey(d, "", paramKeys, func(pk, pv *yaml.Node) {
@@ -301,12 +303,12 @@ func (p *parser) templateParams(t *Template, v *yaml.Node) {
 				prm.def, prm.Required = pv, false
 			case "enum":
 				if pv.Kind != yaml.SequenceNode || len(pv.Content) == 0 {
-					p.errorf(p.pos(pv), "", "parameter %s: enum: expected a list of values, got %s", k.Value, describeNode(pv))
+					p.errorf(p.pos(pv), "", "parameter %s: enum: expected a list of values, got %s", k.Value, yamlnode.Describe(pv))
 					return
 				}
 				for _, e := range pv.Content {
 					if e.Kind != yaml.ScalarNode {
-						p.errorf(p.pos(e), "", "parameter %s: enum: expected single values, got %s", k.Value, describeNode(e))
+						p.errorf(p.pos(e), "", "parameter %s: enum: expected single values, got %s", k.Value, yamlnode.Describe(e))
 						continue
 					}
 					prm.Enum = append(prm.Enum, e.Value)
@@ -338,7 +340,7 @@ func (p *parser) templateStageNames(t *Template, v *yaml.Node, key string) []str
 	var names []string
 	for _, it := range items {
 		if it.Kind != yaml.ScalarNode || it.Value == "" {
-			p.errorf(p.pos(it), "", "%s: expected a stage name of the template, got %s", key, describeNode(it))
+			p.errorf(p.pos(it), "", "%s: expected a stage name of the template, got %s", key, yamlnode.Describe(it))
 			continue
 		}
 		if !slices.Contains(t.Stages, it.Value) {
@@ -404,7 +406,7 @@ func (prm *Param) check(v *yaml.Node) string {
 		v = v.Alias
 	}
 	scalar := v.Kind == yaml.ScalarNode && v.Tag != "!!null"
-	bad := func(what string) string { return fmt.Sprintf("expected %s, got %s", what, describeNode(v)) }
+	bad := func(what string) string { return fmt.Sprintf("expected %s, got %s", what, yamlnode.Describe(v)) }
 	switch prm.Type {
 	case "string":
 		if !scalar {
@@ -441,7 +443,7 @@ func (prm *Param) check(v *yaml.Node) string {
 		}
 	}
 	if len(prm.Enum) > 0 && (!scalar || !slices.Contains(prm.Enum, v.Value)) {
-		return fmt.Sprintf("expected one of %s, got %s%s", strings.Join(prm.Enum, ", "), describeNode(v), suggest(v.Value, prm.Enum))
+		return fmt.Sprintf("expected one of %s, got %s%s", strings.Join(prm.Enum, ", "), yamlnode.Describe(v), suggest(v.Value, prm.Enum))
 	}
 	return ""
 }
@@ -623,7 +625,7 @@ func (p *parser) substitute(n *yaml.Node, u *use) *yaml.Node {
 		for _, m := range refs {
 			arg := argOf(m)
 			if arg.Kind != yaml.ScalarNode {
-				p.errorAt(p.pos(arg), u.site.Name, []Location{at}, "parameter %s is used inside a string, so it must be a single value, got %s", n.Value[m[2]:m[3]], describeNode(arg))
+				p.errorAt(p.pos(arg), u.site.Name, []Location{at}, "parameter %s is used inside a string, so it must be a single value, got %s", n.Value[m[2]:m[3]], yamlnode.Describe(arg))
 				continue
 			}
 			b.WriteString(n.Value[last:m[0]])

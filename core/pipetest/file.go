@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/internal/yamlnode"
 )
 
 // File is a parsed test file.
@@ -298,7 +299,7 @@ func (p *parser) expect(c *Case, n *yaml.Node) {
 			p.byStage(v, "count", func(stage string, k, v *yaml.Node) {
 				n, err := strconv.ParseInt(v.Value, 10, 64)
 				if v.Kind != yaml.ScalarNode || err != nil || n < 0 {
-					p.errorf(v, "count: %s: expected a number of records, got %s", stage, describe(v))
+					p.errorf(v, "count: %s: expected a number of records, got %s", stage, yamlnode.Describe(v))
 					return
 				}
 				c.counts = append(c.counts, countWant{stage, n, p.at(k)})
@@ -355,7 +356,7 @@ func (p *parser) record(n *yaml.Node, i int) (core.Record, bool) {
 		switch k.Value {
 		case "xml", "line", "file":
 			if v.Kind != yaml.ScalarNode {
-				fail("%s: expected text, got %s", k.Value, describe(v))
+				fail("%s: expected text, got %s", k.Value, yamlnode.Describe(v))
 				return
 			}
 			switch k.Value {
@@ -490,14 +491,4 @@ func canonicalJSON(b []byte) string {
 	}
 	out, _ := json.Marshal(v)
 	return string(out)
-}
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	}
-	return strconv.Quote(n.Value)
 }

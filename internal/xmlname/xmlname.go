@@ -1,9 +1,13 @@
-// Package xmlname classifies the bytes of XML names the way encoding/xml
-// reads them, for the two byte-level XML readers (the splitter and the
-// record view) that must accept exactly what encoding/xml accepts.
+// Package xmlname holds the lexical rules that the two byte-level XML
+// readers (the splitter and the record view) share, so that both accept
+// exactly what encoding/xml accepts: the bytes of names, character
+// references, white space, and the pseudo-attributes of <?xml ...?>.
 package xmlname
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // Flags of a byte in Tab. A name ends at the first byte with no flag;
 // bytes >= 0x80 are taken (High) and the name is then checked against
@@ -66,4 +70,46 @@ func CharRefDigits(b []byte, j int) (end int, n uint64, digits bool) {
 		}
 	}
 	return j, n, j > start
+}
+
+// IsSpace reports whether c is XML white space.
+func IsSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// SkipSpace returns the index of the first byte of b at or after i that is
+// not white space, or len(b).
+func SkipSpace(b []byte, i int) int {
+	for i < len(b) && IsSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// PseudoAttr returns the value of the pseudo-attribute param (version,
+// encoding) in s, the content of an <?xml ...?> declaration, or "" when it
+// is absent; it reads s as encoding/xml's procInst does.
+func PseudoAttr(param string, s []byte) string {
+	param += "="
+	lenp := len(param)
+	i := 0
+	var sep byte
+	for i < len(s) {
+		sub := s[i:]
+		k := bytes.Index(sub, []byte(param))
+		if k < 0 || lenp+k >= len(sub) {
+			return ""
+		}
+		i += lenp + k + 1
+		if c := sub[lenp+k]; c == '\'' || c == '"' {
+			sep = c
+			break
+		}
+	}
+	if sep == 0 {
+		return ""
+	}
+	j := bytes.IndexByte(s[i:], sep)
+	if j < 0 {
+		return ""
+	}
+	return string(s[i : i+j])
 }

@@ -54,3 +54,25 @@ func TestCharRefDigits(t *testing.T) {
 		}
 	}
 }
+
+func TestPseudoAttr(t *testing.T) {
+	for _, tt := range []struct{ param, content, want string }{
+		{"version", `version="1.0" encoding='UTF-8'`, "1.0"},
+		{"encoding", `version="1.0" encoding='UTF-8'`, "UTF-8"},
+		{"encoding", `version="1.0"`, ""},
+		{"version", `version=1.0`, ""},                 // unquoted: not read
+		{"version", `version="1.0`, ""},                // unterminated
+		{"version", `xversion=2 version="1.1"`, "1.1"}, // the first quoted match
+		{"version", `version=`, ""},
+	} {
+		if got := PseudoAttr(tt.param, []byte(tt.content)); got != tt.want {
+			t.Errorf("PseudoAttr(%q, %q) = %q, want %q", tt.param, tt.content, got, tt.want)
+		}
+	}
+	if got, want := SkipSpace([]byte(" \t\r\nx "), 0), 4; got != want {
+		t.Errorf("SkipSpace = %d, want %d", got, want)
+	}
+	if got := SkipSpace([]byte("  "), 1); got != 2 {
+		t.Errorf("SkipSpace at the end = %d, want 2", got)
+	}
+}

@@ -115,15 +115,6 @@ func splitQName(data []byte, qs, qe, colons int) (ps, pe, ls int) {
 	return qs, i, i + 1
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func skipSpace(data []byte, i int) int {
-	for i < len(data) && isSpace(data[i]) {
-		i++
-	}
-	return i
-}
-
 // str returns b as a string sharing b's memory. Record bytes are never
 // modified once a stage has emitted them (core.Record's contract), which
 // is what makes this safe for the Parser's inputs; see Parser.
@@ -308,33 +299,4 @@ func badRef(data []byte, i, j int) string {
 		return "invalid character entity " + ref + ";"
 	}
 	return "invalid character entity " + ref + " (no semicolon)"
-}
-
-// pseudoAttr finds param="value" in the content of <?xml ...?> the way
-// encoding/xml's procInst does, so that both accept the same records.
-func pseudoAttr(param string, s []byte) string {
-	param += "="
-	lenp := len(param)
-	i := 0
-	var sep byte
-	for i < len(s) {
-		sub := s[i:]
-		k := bytes.Index(sub, []byte(param))
-		if k < 0 || lenp+k >= len(sub) {
-			return ""
-		}
-		i += lenp + k + 1
-		if c := sub[lenp+k]; c == '\'' || c == '"' {
-			sep = c
-			break
-		}
-	}
-	if sep == 0 {
-		return ""
-	}
-	j := bytes.IndexByte(s[i:], sep)
-	if j < 0 {
-		return ""
-	}
-	return string(s[i : i+j])
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/xmlname"
 )
 
 // NamespaceXML is the namespace URI always bound to the prefix "xml"
@@ -337,7 +339,7 @@ func (p *Parser) text(a int) (int, error) {
 	}
 	if len(p.open) == 0 {
 		for k := a; k < b; k++ {
-			if !isSpace(data[k]) {
+			if !xmlname.IsSpace(data[k]) {
 				return 0, p.errorf(k, "text outside the root element")
 			}
 		}
@@ -379,7 +381,7 @@ func (p *Parser) endTag(i int) (int, error) {
 		top := p.open[len(p.open)-1]
 		e := i + 2 + top.qe - top.qs
 		if e < len(data) && nameTab[data[e]]&nameByte == 0 && bytes.Equal(data[i+2:e], data[top.qs:top.qe]) {
-			k := skipSpace(data, e)
+			k := xmlname.SkipSpace(data, e)
 			if k < len(data) && data[k] == '>' {
 				p.tree.nodes[top.node].text1 = int32(len(p.tree.text))
 				p.ns = p.ns[:top.nsLen]
@@ -397,7 +399,7 @@ func (p *Parser) endTag(i int) (int, error) {
 	case !p.validName(data[i+2:ne], flags):
 		return 0, p.errorf(i+2, "invalid XML name: %s", data[i+2:ne])
 	}
-	k := skipSpace(data, ne)
+	k := xmlname.SkipSpace(data, ne)
 	if k == len(data) {
 		return 0, p.errorf(k, "unexpected EOF")
 	}
@@ -437,10 +439,10 @@ func (p *Parser) procInst(i int) (int, error) {
 	}
 	if string(data[i+2:ne]) == "xml" {
 		content := data[ne : ne+k]
-		if ver := pseudoAttr("version", content); ver != "" && ver != "1.0" {
+		if ver := xmlname.PseudoAttr("version", content); ver != "" && ver != "1.0" {
 			return 0, p.errorf(i, "unsupported version %q; only version 1.0 is supported", ver)
 		}
-		if enc := pseudoAttr("encoding", content); enc != "" && !strings.EqualFold(enc, "utf-8") {
+		if enc := xmlname.PseudoAttr("encoding", content); enc != "" && !strings.EqualFold(enc, "utf-8") {
 			return 0, p.errorf(i, "encoding %q declared; records are read as UTF-8", enc)
 		}
 	}
@@ -514,7 +516,7 @@ func (p *Parser) cdata(a, b int) error {
 	}
 	if len(p.open) == 0 {
 		for _, c := range t.text[mark:] {
-			if !isSpace(c) {
+			if !xmlname.IsSpace(c) {
 				t.text = t.text[:mark]
 				return p.errorf(a, "text outside the root element")
 			}
@@ -594,7 +596,7 @@ func (p *Parser) startTag(i int, seenRoot bool) (int, error) {
 	selfClosing := false
 	k := qe
 	for {
-		k = skipSpace(data, k)
+		k = xmlname.SkipSpace(data, k)
 		if k == n {
 			return 0, p.errorf(n, "unexpected EOF")
 		}
@@ -624,14 +626,14 @@ func (p *Parser) startTag(i int, seenRoot bool) (int, error) {
 		case !p.validName(data[as:ae], flags):
 			return 0, p.errorf(as, "invalid XML name: %s", data[as:ae])
 		}
-		k = skipSpace(data, ae)
+		k = xmlname.SkipSpace(data, ae)
 		if k == n {
 			return 0, p.errorf(n, "unexpected EOF")
 		}
 		if data[k] != '=' {
 			return 0, p.errorf(k, "attribute name without = in element")
 		}
-		k = skipSpace(data, k+1)
+		k = xmlname.SkipSpace(data, k+1)
 		if k == n {
 			return 0, p.errorf(n, "unexpected EOF")
 		}

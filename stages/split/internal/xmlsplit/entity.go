@@ -7,6 +7,7 @@ import (
 	"io"
 	"unicode/utf8"
 
+	"github.com/sluicehq/sluice/internal/xmlname"
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
 )
 
@@ -251,7 +252,7 @@ func (t *entities) parseDoctype(d []byte) {
 				return
 			}
 			j += k + 2
-		case bytes.HasPrefix(rest, []byte("<!ENTITY")) && len(rest) > 8 && isSpace(rest[8]):
+		case bytes.HasPrefix(rest, []byte("<!ENTITY")) && len(rest) > 8 && xmlname.IsSpace(rest[8]):
 			j += 8 + t.entityDecl(rest[8:])
 		case bytes.HasPrefix(rest, []byte("<!")):
 			j += 2 + declEnd(rest[2:])
@@ -285,7 +286,7 @@ func declEnd(b []byte) int {
 // entityDecl parses the rest of <!ENTITY ...> and returns its length.
 func (t *entities) entityDecl(b []byte) int {
 	n := declEnd(b)
-	i := skipSpace(b, 0)
+	i := xmlname.SkipSpace(b, 0)
 	if i < len(b) && b[i] == '%' {
 		return n // a parameter entity
 	}
@@ -294,7 +295,7 @@ func (t *entities) entityDecl(b []byte) int {
 	if !validName(name, nil) {
 		return n
 	}
-	i = skipSpace(b, ne)
+	i = xmlname.SkipSpace(b, ne)
 	if i >= len(b) {
 		return n
 	}

@@ -84,20 +84,11 @@ func validName(name []byte, cache map[string]bool) bool {
 	return ok
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func skipSpace(buf []byte, i int) int {
-	for i < len(buf) && isSpace(buf[i]) {
-		i++
-	}
-	return i
-}
-
 // notSpace returns the index of the first byte of b that is not XML
 // white space, or -1.
 func notSpace(b []byte) int {
 	for i, c := range b {
-		if !isSpace(c) {
+		if !xmlname.IsSpace(c) {
 			return i
 		}
 	}

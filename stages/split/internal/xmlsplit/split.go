@@ -16,6 +16,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/sluicehq/sluice/internal/xmlname"
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
 )
 
@@ -657,7 +658,7 @@ func (s *Splitter) endTag(p int) int {
 	if top := s.top(); !bytes.Equal(name, top) {
 		return s.fail(p, "expected </%s>, found </%s>", top, name)
 	}
-	i = skipSpace(buf, i)
+	i = xmlname.SkipSpace(buf, i)
 	if i == len(buf) {
 		return s.more(p, "unexpected end of file in end tag </%s>", name)
 	}
@@ -686,7 +687,7 @@ func (s *Splitter) startTag(p int, outer bool) int {
 	s.tagNameEnd = i
 	s.tagSelf = false
 	for {
-		i = skipSpace(buf, i)
+		i = xmlname.SkipSpace(buf, i)
 		if i == len(buf) {
 			return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
 		}
@@ -716,14 +717,14 @@ func (s *Splitter) startTag(p int, outer bool) int {
 			return s.fail(an, "invalid XML attribute name %q", buf[an:i])
 		}
 		ae := i
-		i = skipSpace(buf, i)
+		i = xmlname.SkipSpace(buf, i)
 		if i == len(buf) {
 			return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
 		}
 		if buf[i] != '=' {
 			return s.fail(an, "attribute %s has no value (expected =)", buf[an:ae])
 		}
-		i = skipSpace(buf, i+1)
+		i = xmlname.SkipSpace(buf, i+1)
 		if i == len(buf) {
 			return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
 		}
@@ -894,8 +895,8 @@ func (s *Splitter) pi(p int, inRec bool) int {
 	}
 	end := i + k + 2
 	if string(target) == "xml" {
-		content := string(buf[skipSpace(buf[:i+k], i) : i+k])
-		ver, enc := pseudoAttr("version", content), pseudoAttr("encoding", content)
+		content := buf[xmlname.SkipSpace(buf[:i+k], i) : i+k]
+		ver, enc := xmlname.PseudoAttr("version", content), xmlname.PseudoAttr("encoding", content)
 		if inRec {
 			if ver != "" && ver != "1.0" {
 				return s.fail(p, "unsupported XML version %q in <?xml ...?>", ver)
@@ -914,35 +915,6 @@ func (s *Splitter) pi(p int, inRec bool) int {
 }
 
 var piEnd = []byte("?>")
-
-// pseudoAttr finds param="value" in the content of <?xml ...?> the way
-// encoding/xml's procInst does, so that both accept the same documents.
-func pseudoAttr(param, s string) string {
-	param += "="
-	lenp := len(param)
-	i := 0
-	var sep byte
-	for i < len(s) {
-		sub := s[i:]
-		k := strings.Index(sub, param)
-		if k < 0 || lenp+k >= len(sub) {
-			return ""
-		}
-		i += lenp + k + 1
-		if c := sub[lenp+k]; c == '\'' || c == '"' {
-			sep = c
-			break
-		}
-	}
-	if sep == 0 {
-		return ""
-	}
-	j := strings.IndexByte(s[i:], sep)
-	if j < 0 {
-		return ""
-	}
-	return s[i : i+j]
-}
 
 // emit completes the record ending at buffer index end.
 func (s *Splitter) emit(end int) int {
