@@ -65,7 +65,7 @@ type planner struct {
 	byName map[string]*Node
 	confs  map[*Node]*StageConfig
 	inPos  map[*Node][]Pos // where each of a node's Inputs is named
-	// outputs are the paths stages write (see claimOutputs), by absolute
+	// outputs are the paths stages write (see claimOutput), by absolute
 	// path.
 	outputs map[string]claimedOutput
 }

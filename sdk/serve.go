@@ -239,16 +239,16 @@ func (s *server) Classify(stream grpc.BidiStreamingServer[pluginpb.ClassifyReque
 
 func (s *server) classify(ctx context.Context, req *pluginpb.ClassifyRequest) *pluginpb.ClassifyResponse {
 	out := &pluginpb.ClassifyResponse{Seq: req.GetSeq()}
-	req, err := wire.ReadShared(req, s.shared)
-	if err != nil {
-		out.Error = "sdk: " + err.Error()
-		return out
-	}
 	s.mu.Lock()
 	initDone, initErr := s.initDone, s.initErr
 	s.mu.Unlock()
 	if _, needsInit := s.p.Classifier.(Initializer); needsInit && (!initDone || initErr != "") {
 		out.Error = "Classify called before a successful Init"
+		return out
+	}
+	req, err := wire.ReadShared(req, s.shared)
+	if err != nil {
+		out.Error = "sdk: " + err.Error()
 		return out
 	}
 	recs := decodeRecords(req)

@@ -29,26 +29,21 @@ func (b *Batch) SharedSize() (int, bool) {
 	m := b.msg
 	n := 0
 	for _, r := range m.GetRecords() {
-		s, ok := sizeRecord(r)
-		if !ok {
+		if !validRecord(r) {
 			return 0, false
 		}
-		n += protowire.SizeTag(requestRecords) + protowire.SizeBytes(s)
+		n += protowire.SizeTag(requestRecords) + protowire.SizeBytes(sizeRecord(r))
 	}
 	for _, h := range m.GetHeaders() {
-		s := 0
-		for _, name := range h.GetNames() {
-			if !utf8.ValidString(name) {
-				return 0, false
-			}
-			s += protowire.SizeTag(headerNames) + protowire.SizeBytes(len(name))
-		}
-		n += protowire.SizeTag(requestHeaders) + protowire.SizeBytes(s)
-	}
-	for _, f := range m.GetFiles() {
-		if !utf8.ValidString(f) {
+		if !validStrings(h.GetNames()) {
 			return 0, false
 		}
+		n += protowire.SizeTag(requestHeaders) + protowire.SizeBytes(sizeHeader(h))
+	}
+	if !validStrings(m.GetFiles()) {
+		return 0, false
+	}
+	for _, f := range m.GetFiles() {
 		n += protowire.SizeTag(requestFiles) + protowire.SizeBytes(len(f))
 	}
 	return n, true
@@ -60,18 +55,13 @@ func (b *Batch) SharedSize() (int, bool) {
 func (b *Batch) AppendShared(dst []byte) []byte {
 	m := b.msg
 	for _, r := range m.GetRecords() {
-		s, _ := sizeRecord(r)
 		dst = protowire.AppendTag(dst, requestRecords, protowire.BytesType)
-		dst = protowire.AppendVarint(dst, uint64(s))
+		dst = protowire.AppendVarint(dst, uint64(sizeRecord(r)))
 		dst = appendRecord(dst, r)
 	}
 	for _, h := range m.GetHeaders() {
-		s := 0
-		for _, name := range h.GetNames() {
-			s += protowire.SizeTag(headerNames) + protowire.SizeBytes(len(name))
-		}
 		dst = protowire.AppendTag(dst, requestHeaders, protowire.BytesType)
-		dst = protowire.AppendVarint(dst, uint64(s))
+		dst = protowire.AppendVarint(dst, uint64(sizeHeader(h)))
 		for _, name := range h.GetNames() {
 			dst = protowire.AppendTag(dst, headerNames, protowire.BytesType)
 			dst = protowire.AppendString(dst, name)
@@ -99,9 +89,40 @@ func appendVarint(b []byte, num protowire.Number, v uint64) []byte {
 	return protowire.AppendVarint(b, v)
 }
 
-// sizeRecord is the encoded size of r, and false when one of its strings is
-// not valid UTF-8.
-func sizeRecord(r *pluginpb.Record) (int, bool) {
+// validRecord reports whether every string of r is valid UTF-8, as
+// protobuf's string fields must be.
+func validRecord(r *pluginpb.Record) bool {
+	if !utf8.ValidString(r.GetCategory()) || !validStrings(r.GetFields()) {
+		return false
+	}
+	for k, v := range r.GetLabels() {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func validStrings(ss []string) bool {
+	for _, s := range ss {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// sizeHeader is the encoded size of h.
+func sizeHeader(h *pluginpb.Header) int {
+	n := 0
+	for _, name := range h.GetNames() {
+		n += protowire.SizeTag(headerNames) + protowire.SizeBytes(len(name))
+	}
+	return n
+}
+
+// sizeRecord is the encoded size of r.
+func sizeRecord(r *pluginpb.Record) int {
 	n := sizeVarint(recordKind, uint64(r.GetKind())) +
 		sizeVarint(recordHeader, uint64(r.GetHeader())) +
 		sizeVarint(recordFile, uint64(r.GetFile())) +
@@ -112,16 +133,13 @@ func sizeRecord(r *pluginpb.Record) (int, bool) {
 	if len(r.GetData()) > 0 {
 		n += protowire.SizeTag(recordData) + protowire.SizeBytes(len(r.GetData()))
 	}
-	ok := utf8.ValidString(r.GetCategory())
 	for _, f := range r.GetFields() {
-		ok = ok && utf8.ValidString(f)
 		n += protowire.SizeTag(recordFields) + protowire.SizeBytes(len(f))
 	}
 	for k, v := range r.GetLabels() {
-		ok = ok && utf8.ValidString(k) && utf8.ValidString(v)
 		n += protowire.SizeTag(recordLabels) + protowire.SizeBytes(sizeEntry(k, v))
 	}
-	return n, ok
+	return n
 }
 
 // appendRecord encodes r as the generated code does, fields in number

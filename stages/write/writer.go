@@ -364,12 +364,13 @@ func (w *Writer) acquire(f *file) error {
 		return f.fail("create", err)
 	}
 	f.fh = fh
+	under := &behindWriter{fh: fh, f: f, step: int64(w.opts.WriteBehind)}
 	if n := len(w.spare); n > 0 {
 		f.w = w.spare[n-1]
 		w.spare = w.spare[:n-1]
-		f.w.Reset(&behindWriter{fh: fh, f: f, step: int64(w.opts.WriteBehind)})
+		f.w.Reset(under)
 	} else {
-		f.w = bufio.NewWriterSize(&behindWriter{fh: fh, f: f, step: int64(w.opts.WriteBehind)}, int(w.opts.Buffer))
+		f.w = bufio.NewWriterSize(under, int(w.opts.Buffer))
 	}
 	w.pushFront(f)
 	w.open++
