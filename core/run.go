@@ -271,26 +271,26 @@ func (sr *stageRun) receive(ctx context.Context) (*Batch, bool) {
 }
 
 // dispatch feeds every input batch to task on a conc pool of the stage's
-// workers, and stops at the first error.
-func (sr *stageRun) dispatch(ctx context.Context, task func(ctx context.Context, b *Batch) error) error {
+// workers (for a Partitioner, every part of its records), and stops at the
+// first error.
+func (sr *stageRun) dispatch(ctx context.Context, task func(ctx context.Context, w work) error) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := pool.New().WithErrors().WithFirstError().WithMaxGoroutines(sr.node.Workers)
-	for {
-		b, ok := sr.receive(sctx)
-		if !ok {
-			break
-		}
+	sr.works(sctx, func(w work) bool {
 		p.Go(func() error {
-			err := sr.protect(func() error { return task(sctx, b) })
+			err := sr.protect(func() error { return task(sctx, w) })
 			if err != nil {
 				cancel()
 				return err
 			}
-			b.release()
+			if w.batch != nil {
+				w.batch.release()
+			}
 			return nil
 		})
-	}
+		return true
+	})
 	if err := p.Wait(); err != nil {
 		return err
 	}
@@ -298,9 +298,9 @@ func (sr *stageRun) dispatch(ctx context.Context, task func(ctx context.Context,
 }
 
 func (sr *stageRun) runUnordered(ctx context.Context) error {
-	err := sr.dispatch(ctx, func(ctx context.Context, b *Batch) error {
+	err := sr.dispatch(ctx, func(ctx context.Context, w work) error {
 		em := sr.emitter(ctx, nil)
-		if err := sr.processBatch(ctx, b, em); err != nil {
+		if err := sr.process(ctx, w, em); err != nil {
 			return err
 		}
 		return em.flush()
@@ -344,30 +344,28 @@ func (sr *stageRun) runOrdered(ctx context.Context) error {
 		}
 	})
 	p := pool.New().WithMaxGoroutines(sr.node.Workers)
-dispatch:
-	for {
-		b, ok := sr.receive(sctx)
-		if !ok {
-			break
-		}
+	sr.works(sctx, func(w work) bool {
 		s := &slot{out: make(chan *Batch, cap(sr.in))}
 		select {
 		case slots <- s:
 		case <-sctx.Done():
-			break dispatch
+			return false
 		}
 		p.Go(func() {
 			em := sr.emitter(sctx, s.out)
 			s.err = sr.protect(func() error {
-				if err := sr.processBatch(sctx, b, em); err != nil {
+				if err := sr.process(sctx, w, em); err != nil {
 					return err
 				}
-				b.release()
+				if w.batch != nil {
+					w.batch.release()
+				}
 				return em.flush()
 			})
 			close(s.out)
 		})
-	}
+		return true
+	})
 	p.Wait()
 	close(slots)
 	seq.Wait()
@@ -399,7 +397,8 @@ func (sr *stageRun) runAggregator(ctx context.Context, st Aggregator) error {
 		all[i] = st.NewAccumulator()
 		free <- all[i]
 	}
-	err := sr.dispatch(ctx, func(ctx context.Context, b *Batch) error {
+	err := sr.dispatch(ctx, func(ctx context.Context, w work) error {
+		b := w.batch
 		acc := <-free // never blocks: at most Workers tasks run at once
 		defer func() { free <- acc }()
 		em := sr.emitter(ctx, nil)
@@ -419,6 +418,14 @@ func (sr *stageRun) runAggregator(ctx context.Context, st Aggregator) error {
 		return err
 	}
 	return em.flush()
+}
+
+// process runs one work: a part of a partitioned record, or a batch.
+func (sr *stageRun) process(ctx context.Context, w work, em *emitter) error {
+	if w.part != nil {
+		return sr.runPart(ctx, w, em)
+	}
+	return sr.processBatch(ctx, w.batch, em)
 }
 
 func (sr *stageRun) processBatch(ctx context.Context, b *Batch, em *emitter) error {

@@ -108,3 +108,25 @@ func (d *decompressed) Close() error {
 	}
 	return err
 }
+
+// Plain reports whether the file at path is stored uncompressed (neither
+// gzip nor zstd), so that any byte range of it can be read on its own, and
+// its size. It reads the file's first four bytes.
+func Plain(path string) (size int64, plain bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, false, err
+	}
+	head := make([]byte, 4)
+	n, err := f.ReadAt(head, 0)
+	if err != nil && err != io.EOF {
+		return 0, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	head = head[:n]
+	return fi.Size(), !bytes.HasPrefix(head, gzipMagic) && !bytes.HasPrefix(head, zstdMagic), nil
+}

@@ -1,6 +1,8 @@
 // Package split is the split stage: it streams each input file into
-// records, on as many workers as the stage has (one file per worker at a
-// time).
+// records, on as many workers as the stage has. One large file uses every
+// worker: it is cut into byte ranges (chunk, 16 MiB by default) that the
+// workers split at once, with exactly the records, positions, order and
+// errors of a scan of the whole file.
 //
 // Entry point: Kind, for the registry. A pipeline uses it as
 //
@@ -55,6 +57,45 @@
 // structure: matching tags, one root element, no text outside the root.
 // XML names are checked against encoding/xml's tables (XML 1.0 fourth
 // edition).
+//
+// # Byte ranges
+//
+// An uncompressed file larger than chunk is cut into ranges of chunk
+// bytes, one core.Part each (split is a core.Partitioner), and the parts
+// of all files share the workers. A record belongs to the range its first
+// byte is in. The first range is scanned from the file's start; every
+// other range speculates: it guesses where its first record starts and in
+// which state (XML: the first '<' after the cut, in the context of the
+// file's first record, ignoring end tags it cannot match; CSV: the first
+// line end outside quotes, by the parity of the quotes before the cut,
+// which every range counts in its own bytes first; lines and JSON lines:
+// the first line start) and splits its range into a buffer. The range
+// before it then hands over the exact place where it stopped (the first
+// record, or for XML the first markup outside records, at or after the
+// cut) with the line there, the ordinal reached and, for XML, the open
+// elements, their namespace declarations and the DOCTYPE's entities. If
+// the speculation passed through that place in that state (the usual
+// case), its records from there on are exact once their lines and
+// ordinals are shifted, and are emitted; if not (a cut inside a comment,
+// CDATA section or quoted field that fooled the guess, or malformed input)
+// the range is split again from the handed-over place, exactly. So the
+// sequential part is a handoff and a check of a few words per range, and
+// an error is always reported from an exact scan, with the position and
+// message a whole-file scan gives; under on_error: fail the earliest error
+// in file order wins, and the ranges after a file's failure emit nothing.
+// The prolog and DOCTYPE are scanned once, by the first range, and the CSV
+// header too.
+//
+// Memory: a range being speculated holds its records until its handoff
+// arrives, so a worker holds about chunk + the largest record. Line
+// numbers are counted by each range in its own bytes. Input bytes are
+// reported once per range, when it is done, so progress moves by chunk.
+// gzip files cannot be cut (a gzip stream must be read from its start) and
+// are split whole on one worker, and so are zstd files (a file of
+// independent frames could be cut at frame boundaries; split does not do
+// it yet); chunk: 0 splits every file whole, for debugging and comparison.
+// Other executors can run one range: Stage.Partition returns the parts,
+// each a function of a context and an Emitter.
 //
 // # Cost
 //

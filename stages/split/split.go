@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/stages/read"
 	"github.com/sluicehq/sluice/stages/split/internal/csvsplit"
 	"github.com/sluicehq/sluice/stages/split/internal/linesplit"
+	"github.com/sluicehq/sluice/stages/split/internal/scan"
 	"github.com/sluicehq/sluice/stages/split/internal/xmlsplit"
 )
 
@@ -33,6 +34,7 @@ type Options struct {
 	Lines          *LinesOptions `yaml:"lines" doc:"Split text into lines, without their line ends; write lines: {} for the defaults."`
 	JSONL          *JSONLOptions `yaml:"jsonl" doc:"Split JSON Lines into one JSON value per line, each checked with json.Valid; blank lines are skipped. Write jsonl: {}."`
 	MaxRecordBytes core.ByteSize `yaml:"max_record_bytes" doc:"A record larger than this fails its file, with the record's position; it bounds memory per worker."`
+	Chunk          core.ByteSize `yaml:"chunk" doc:"Cut each uncompressed file larger than this into byte ranges of this size, split by the workers at once with exactly the records, positions and order of a whole-file scan; 0 splits every file whole, on one worker (for debugging and comparison). Compressed files (gzip, zstd) are always split whole. Memory per worker is about chunk + the largest record."`
 }
 
 // XMLOptions configure XML splitting.
@@ -61,8 +63,18 @@ const DefaultMaxRecordBytes = 64 << 20
 // to the largest record.
 const maxMaxRecordBytes = 1 << 30
 
+// DefaultChunk is the default of chunk.
+const DefaultChunk = 16 << 20
+
+// minChunk and maxChunk bound chunk: a range must hold many records for
+// its handoff to be cheap, and a worker holds its range's records.
+const (
+	minChunk = 1 << 20
+	maxChunk = 1 << 30
+)
+
 func defaults() *Options {
-	return &Options{MaxRecordBytes: DefaultMaxRecordBytes}
+	return &Options{MaxRecordBytes: DefaultMaxRecordBytes, Chunk: DefaultChunk}
 }
 
 type format uint8
@@ -85,6 +97,8 @@ type Stage struct {
 	header    bool
 	skipEmpty bool
 	max       int
+	chunk     int64 // 0: files are split whole
+	stats     *rangeStats
 	out       core.Type
 	bytesIn   *atomic.Int64
 }
@@ -96,7 +110,7 @@ var (
 
 func build(o *Options) (core.Stage, error) {
 	var errs []error
-	s := &Stage{max: int(o.MaxRecordBytes)}
+	s := &Stage{max: int(o.MaxRecordBytes), chunk: int64(o.Chunk), stats: &rangeStats{}}
 	chosen := ""
 	choose := func(name string, f format, t core.Type) bool {
 		if chosen != "" {
@@ -132,6 +146,9 @@ func build(o *Options) (core.Stage, error) {
 	}
 	if o.MaxRecordBytes <= 0 || o.MaxRecordBytes > maxMaxRecordBytes {
 		errs = append(errs, core.OptionError("max_record_bytes", "must be between 1 and %v, got %v", core.ByteSize(maxMaxRecordBytes), o.MaxRecordBytes))
+	}
+	if o.Chunk != 0 && (o.Chunk < minChunk || o.Chunk > maxChunk) {
+		errs = append(errs, core.OptionError("chunk", "must be 0 (split files whole) or between %v and %v, got %v", core.ByteSize(minChunk), core.ByteSize(maxChunk), o.Chunk))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -174,7 +191,9 @@ func (s *Stage) Setup(_ context.Context, env core.Env) error {
 
 // Process implements core.Processor: it streams the file r names (through
 // read.Open, so gzip and zstd are decompressed) and emits its records in
-// order. Memory is bounded by the largest record, not the file.
+// order. Memory is bounded by the largest record, not the file. The runner
+// calls Partition instead (see ranges.go), which splits large uncompressed
+// files by byte ranges; Process is the whole-file scan it falls back to.
 //
 // A malformed CSV row or an invalid JSON line is passed to out.Reject with
 // its position, and the file goes on if the on_error policy allows it.
@@ -192,13 +211,16 @@ func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 	}
 	defer f.Close()
 	in := &input{ctx: ctx, r: f}
+	st := &scanState{path: path}
 	switch s.format {
 	case formatXML:
-		return s.splitXML(path, in, out)
+		sp := xmlsplit.New(in, xmlsplit.Options{File: path, Match: s.match, MaxRecordBytes: s.max})
+		return s.splitXML(sp, st, out, nil)
 	case formatCSV:
-		return s.splitCSV(path, in, out)
+		sp := csvsplit.New(in, csvsplit.Options{File: path, Comma: s.comma, MaxRecordBytes: s.max})
+		return s.splitCSV(sp, st, out)
 	}
-	return s.splitLines(path, in, out)
+	return s.splitLines(linesplit.New(in, linesplit.Options{File: path, MaxRecordBytes: s.max}), st, out)
 }
 
 // input checks for cancellation once per read, which the splitters make
@@ -216,14 +238,48 @@ func (in *input) Read(p []byte) (int, error) {
 	return in.r.Read(p)
 }
 
-func (s *Stage) splitXML(path string, in io.Reader, out core.Emitter) error {
-	sp := xmlsplit.New(in, xmlsplit.Options{File: path, Match: s.match, MaxRecordBytes: s.max})
+// scanState is what one scan of a file, or of a byte range of it, carries
+// from record to record and hands to the next range's scan.
+type scanState struct {
+	path string
+	ord  int64 // records emitted so far: ordinals go on from here
+	// end, when not 0, stops a CSV or line scan at the first row or line
+	// starting at or after it; stopped and stop then say where.
+	end     int64
+	stopped bool
+	stop    scan.Origin
+	hdr     *core.Header // CSV: the header, once known
+	// onHeader, if set, is called when hdr is set.
+	onHeader func(*core.Header)
+}
+
+// stopAt reports whether a row or line starting at off (on line line)
+// belongs to the next range, and if so records the stop there.
+func (st *scanState) stopAt(off, line int64) bool {
+	if st.end == 0 || off < st.end {
+		return false
+	}
+	st.stopped = true
+	st.stop = scan.Origin{Offset: off, Line: line, LastNL: off - 1}
+	return true
+}
+
+// stopAtError reports whether a final error (an oversized row or line)
+// is about a row starting at or after end, which the next range owns.
+func (st *scanState) stopAtError(err error) bool {
+	var se *scan.Error
+	return st.end != 0 && errors.As(err, &se) && se.Line > 0 && st.stopAt(se.Offset, se.Line)
+}
+
+// splitXML emits sp's records. first, if not nil, is called once with the
+// context of the first record's ancestors, before that record is emitted.
+func (s *Stage) splitXML(sp *xmlsplit.Splitter, st *scanState, out core.Emitter, first func(*xmlsplit.Context)) error {
 	// One Record reused for every Emit (which copies it), so that passing
 	// its address through the interface costs no allocation per record.
 	// Checked: the splitter checks every character, name and reference of
 	// a record before emitting it (see core.Record.Checked).
-	rec := &core.Record{Type: core.XML, Checked: true, Source: core.Position{File: path}}
-	for ord := int64(1); ; ord++ {
+	rec := &core.Record{Type: core.XML, Checked: true, Source: core.Position{File: st.path}}
+	for {
 		x, err := sp.Next()
 		if err == io.EOF {
 			return nil
@@ -231,7 +287,12 @@ func (s *Stage) splitXML(path string, in io.Reader, out core.Emitter) error {
 		if err != nil {
 			return err
 		}
-		rec.Source.Offset, rec.Source.Line, rec.Source.Ordinal = x.Offset, x.Line, ord
+		if first != nil {
+			first(sp.Context())
+			first = nil
+		}
+		st.ord++
+		rec.Source.Offset, rec.Source.Line, rec.Source.Ordinal = x.Offset, x.Line, st.ord
 		rec.Data, rec.Size = x.Data, int64(len(x.Data))
 		if err := out.Emit(rec); err != nil {
 			return err
@@ -239,11 +300,8 @@ func (s *Stage) splitXML(path string, in io.Reader, out core.Emitter) error {
 	}
 }
 
-func (s *Stage) splitCSV(path string, in io.Reader, out core.Emitter) error {
-	sp := csvsplit.New(in, csvsplit.Options{File: path, Comma: s.comma, MaxRecordBytes: s.max})
-	var hdr *core.Header
+func (s *Stage) splitCSV(sp *csvsplit.Splitter, st *scanState, out core.Emitter) error {
 	rec := &core.Record{}
-	var ord int64
 	var rowErr *csvsplit.RowError
 	for {
 		row, err := sp.Next()
@@ -252,33 +310,45 @@ func (s *Stage) splitCSV(path string, in io.Reader, out core.Emitter) error {
 		}
 		rowErr = nil
 		if err != nil && !errors.As(err, &rowErr) {
+			if st.stopAtError(err) {
+				return nil
+			}
 			return err
 		}
-		if rowErr != nil && hdr == nil && s.header {
+		if st.stopAt(row.Offset, row.Line) {
+			return nil
+		}
+		if rowErr != nil && st.hdr == nil && s.header {
 			return fmt.Errorf("header row: %w", err)
 		}
-		if hdr == nil && rowErr == nil {
+		if st.hdr == nil && rowErr == nil {
 			if s.header {
-				hdr = core.NewHeader(row.Fields)
+				st.hdr = core.NewHeader(row.Fields)
+			} else {
+				st.hdr = core.NewHeader(numbered(len(row.Fields)))
+			}
+			if st.onHeader != nil {
+				st.onHeader(st.hdr)
+			}
+			if s.header {
 				continue
 			}
-			hdr = core.NewHeader(numbered(len(row.Fields)))
 		}
-		ord++
+		st.ord++
 		*rec = core.Record{
 			Type:   core.CSV,
-			Source: core.Position{File: path, Offset: row.Offset, Line: row.Line, Ordinal: ord},
+			Source: core.Position{File: st.path, Offset: row.Offset, Line: row.Line, Ordinal: st.ord},
 			Size:   int64(len(row.Data)),
 			Data:   row.Data,
-			Header: hdr,
+			Header: st.hdr,
 			Fields: row.Fields,
 		}
-		if rowErr == nil && len(row.Fields) != len(hdr.Names) {
+		if rowErr == nil && len(row.Fields) != len(st.hdr.Names) {
 			what := "the header has"
 			if !s.header {
 				what = "the first row has"
 			}
-			err = fmt.Errorf("%s:%d: row has %d fields, %s %d", path, row.Line, len(row.Fields), what, len(hdr.Names))
+			err = &scan.Error{File: st.path, Offset: row.Offset, Line: row.Line, Msg: fmt.Sprintf("row has %d fields, %s %d", len(row.Fields), what, len(st.hdr.Names))}
 		}
 		if err != nil {
 			if err := out.Reject(rec, err); err != nil {
@@ -301,30 +371,34 @@ func numbered(n int) []string {
 	return names
 }
 
-func (s *Stage) splitLines(path string, in io.Reader, out core.Emitter) error {
-	sp := linesplit.New(in, linesplit.Options{File: path, MaxRecordBytes: s.max})
+func (s *Stage) splitLines(sp *linesplit.Splitter, st *scanState, out core.Emitter) error {
 	jsonl := s.format == formatJSONL
-	rec := &core.Record{Type: core.Line, Source: core.Position{File: path}}
+	rec := &core.Record{Type: core.Line, Source: core.Position{File: st.path}}
 	if jsonl {
 		rec.Type = core.JSON
 	}
-	var ord int64
 	for {
 		l, err := sp.Next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
+			if st.stopAtError(err) {
+				return nil
+			}
 			return err
+		}
+		if st.stopAt(l.Offset, l.Line) {
+			return nil
 		}
 		if jsonl && blank(l.Data) || s.skipEmpty && len(l.Data) == 0 {
 			continue
 		}
-		ord++
-		rec.Source.Offset, rec.Source.Line, rec.Source.Ordinal = l.Offset, l.Line, ord
+		st.ord++
+		rec.Source.Offset, rec.Source.Line, rec.Source.Ordinal = l.Offset, l.Line, st.ord
 		rec.Data, rec.Size = l.Data, int64(len(l.Data))
 		if jsonl && !json.Valid(l.Data) {
-			if err := out.Reject(rec, jsonError(path, l.Line, l.Data)); err != nil {
+			if err := out.Reject(rec, jsonError(st.path, l.Line, l.Data)); err != nil {
 				return err
 			}
 			continue
@@ -350,11 +424,13 @@ func jsonError(path string, line int64, data []byte) error {
 	var v json.RawMessage
 	err := json.Unmarshal(data, &v)
 	var se *json.SyntaxError
+	col := int64(0)
 	if errors.As(err, &se) {
-		return fmt.Errorf("%s:%d:%d: invalid JSON: %w", path, line, se.Offset, err)
+		col = se.Offset
 	}
 	if err == nil {
 		err = errors.New("not a single JSON value")
 	}
-	return fmt.Errorf("%s:%d: invalid JSON: %w", path, line, err)
+	// A *scan.Error, whose line a range's scan can move once it knows it.
+	return &scan.Error{File: path, Line: line, Col: col, Msg: "invalid JSON: " + err.Error(), Err: err}
 }

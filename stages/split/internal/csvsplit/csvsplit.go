@@ -6,13 +6,21 @@
 // check. Two differences are deliberate: a UTF-8 byte order mark at the
 // start is skipped, and a UTF-16 or UTF-32 one is an error.
 //
-// Rows without quotes take a fast path: one IndexByte for the line end,
-// one for a quote, one per delimiter.
+// A row is scanned in one pass after an IndexByte for its line end:
+// delimiters and quotes are found eight bytes at a time, quoted fields
+// with IndexByte from quote to quote. Nothing is copied per row: Data is
+// a slice of the read buffer, which is never written over once rows share
+// it (a new one takes its place), and Fields are substrings of Data's
+// bytes, except quoted fields holding "" or CRLF, which are decoded into
+// a slab.
 package csvsplit
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
+	"math/bits"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
 )
@@ -23,15 +31,23 @@ type Options struct {
 	Comma          byte   // the field delimiter; 0 means ','
 	MaxRecordBytes int    // cap on one row; 0 means 64 MiB
 	BufferSize     int    // initial read window; 0 means 256 KiB
+	// Origin, when set, says that the reader starts at a row start in the
+	// middle of the file (one byte range of it): positions count from
+	// there, and no byte order mark is looked for.
+	Origin *scan.Origin
 }
 
 // Row is one CSV row.
 type Row struct {
 	// Data is the row's raw bytes without its line terminator (for a
 	// quoted field spanning lines, the inner line ends are included). It
-	// is carved from a shared slab: read-only, never reused.
+	// is a slice of a shared read buffer, capped at its length: read-only,
+	// never reused. It keeps that buffer (about BufferSize bytes) alive.
 	Data []byte
-	// Fields are the decoded values; they share one allocation.
+	// Fields are the decoded values. They share Data's bytes (a field
+	// that decoding changes is a copy in a shared slab): writing to Data
+	// would change them, and a field kept keeps Data's buffer alive
+	// (strings.Clone it to keep it alone).
 	Fields []string
 	// Offset and Line locate the row's first byte.
 	Offset int64
@@ -61,10 +77,13 @@ type Splitter struct {
 	err     error
 	started bool
 
+	size   int  // the initial window size
+	shared bool // rows handed out share s.w.Buf: do not write over it
+
 	dec    []byte
 	idx    []int
-	slab   scan.Slab
-	fields []string // slab of field slices
+	slab   scan.Slab // decoded fields
+	fields []string  // slab of field slices
 }
 
 // New returns a Splitter reading r.
@@ -81,7 +100,14 @@ func New(r io.Reader, opt Options) *Splitter {
 	if comma == 0 {
 		comma = ','
 	}
-	return &Splitter{w: scan.NewWindow(r, min(size, max+scan.MinRead), max+scan.MinRead), file: opt.File, comma: comma, max: max}
+	s := &Splitter{w: scan.NewWindow(r, min(size, max+scan.MinRead), max+scan.MinRead), file: opt.File, comma: comma, max: max}
+	s.size = len(s.w.Buf)
+	s.slab.Size = 64 << 10
+	if opt.Origin != nil {
+		s.w.Resume(*opt.Origin)
+		s.started = true
+	}
+	return s
 }
 
 // Next returns the next row, or io.EOF after the last. A *RowError comes
@@ -128,6 +154,28 @@ func (s *Splitter) fill() bool {
 		return false
 	}
 	keep := s.pos
+	if s.shared && !s.w.EOF {
+		// Rows handed out are slices of the window: read on into a new
+		// buffer holding the rest, so that their bytes never change.
+		// This is what Fill(keep) does, with a new buffer: lines are
+		// counted up to the discarded bytes first (Fill would count
+		// them), then the rest moves into the new buffer, sized like
+		// the first one unless the rest needs more.
+		w := s.w
+		w.Line(w.Base + int64(keep))
+		rest := w.End - keep
+		n := s.size
+		if 2*rest+scan.MinRead > n {
+			n = min(2*rest+scan.MinRead, s.max+scan.MinRead)
+		}
+		nb := make([]byte, n)
+		w.End = copy(nb, w.Buf[keep:w.End])
+		w.Buf = nb
+		w.Base += int64(keep)
+		s.pos -= keep
+		keep = 0
+		s.shared = false
+	}
 	if err := s.w.Fill(keep); err != nil {
 		s.err = err
 		return false
@@ -160,157 +208,199 @@ func (s *Splitter) row() (row Row, err error, ok bool) {
 		s.pos = p
 	}
 start:
-	nl := bytes.IndexByte(buf[p:], '\n')
-	lineEnd, next := p+nl, p+nl+1
-	if nl < 0 {
-		if !s.w.EOF {
-			return Row{}, nil, false
-		}
-		lineEnd, next = len(buf), len(buf)
+	return s.scanRow(buf, p)
+}
+
+// Word-at-a-time constants: a byte 1 and 0x80 in every lane.
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// specials returns the high bit of each byte of w (read little-endian)
+// equal to the delimiter (cm is it in every lane) or to a quote. It is
+// zero exactly when no byte is either, and its lowest bit is exact; a
+// borrow may mark the byte after a match too, so a marked byte is checked.
+func specials(w, cm uint64) uint64 {
+	x := w ^ cm
+	y := w ^ '"'*lo8
+	return ((x-lo8)&^x | (y-lo8)&^y) & hi8
+}
+
+// load reads the eight bytes at b[i:] as a little-endian word.
+func load(b []byte, i int) uint64 {
+	// Slicing with a capped capacity lets the compiler leave out the
+	// pointer masking an open slice needs.
+	return binary.LittleEndian.Uint64(b[i : i+8 : i+8])
+}
+
+// lineEnd returns the index of the first '\n' at or after i, or len(buf)
+// at the end of the input; ok is false when more input is needed.
+func (s *Splitter) lineEnd(buf []byte, i int) (end int, ok bool) {
+	if k := bytes.IndexByte(buf[i:], '\n'); k >= 0 {
+		return i + k, true
 	}
-	ce := lineEnd
-	if ce > p && buf[ce-1] == '\r' {
+	return len(buf), s.w.EOF
+}
+
+// scanRow scans the row starting at buf[p], which is not an empty line.
+//
+// The line end is found first (IndexByte); then the line is read eight
+// bytes at a time for delimiters and quotes, and the fields between them
+// are recorded as pairs of indexes into buf in s.idx, without copying.
+// A quoted field is read with IndexByte from quote to quote; its content
+// is recorded like an unquoted field unless it needs decoding ("" or a
+// CRLF line break), which is marked by a negated start. The row is
+// made when it is complete (emit).
+func (s *Splitter) scanRow(buf []byte, p int) (Row, error, bool) {
+	lineEnd, ok := s.lineEnd(buf, p)
+	if !ok {
+		return Row{}, nil, false
+	}
+	ce := lineEnd // content end: before a CR ending the line
+	if buf[ce-1] == '\r' {
 		ce--
 	}
-	if bytes.IndexByte(buf[p:ce], '"') < 0 {
-		if ce-p > s.max {
-			return Row{}, s.tooLarge(p), true
-		}
-		str := string(buf[p:ce])
-		n := 1 + bytes.Count(buf[p:ce], []byte{s.comma})
-		f := s.fieldSlice(n)
-		for i := 0; i < n-1; i++ {
-			j := indexByteString(str, s.comma)
-			f[i], str = str[:j], str[j+1:]
-		}
-		f[n-1] = str
-		s.pos = next
-		return s.makeRow(p, ce, f), nil, true
-	}
-	return s.quoted(p)
-}
-
-func indexByteString(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-// quoted scans a row holding quotes, field by field.
-func (s *Splitter) quoted(p int) (Row, error, bool) {
-	buf := s.w.Buf[:s.w.End]
-	eof := s.w.EOF
-	s.dec, s.idx = s.dec[:0], s.idx[:0]
-	i := p
+	cm := lo8 * uint64(s.comma)
+	idx := s.idx[:0]
+	i := p // the current field's start
+	w := p // the current word's start
 	for {
-		if i < len(buf) && buf[i] == '"' {
-			open := i
-			i++
+		// Unquoted fields: look for the next delimiter or quote, skipping
+		// 16 bytes at a time through long fields.
+		for w+16 <= ce && specials(load(buf, w), cm)|specials(load(buf, w+8), cm) == 0 {
+			w += 16
+		}
+		var m uint64
+		switch {
+		case w+8 <= ce:
+			m = specials(load(buf, w), cm)
+		case w+8 <= len(buf):
+			m = specials(load(buf, w), cm) & (1<<(8*uint(ce-w)) - 1)
+		default:
+			var t [8]byte
+			copy(t[:], buf[w:ce])
+			m = specials(load(t[:], 0), cm) & (1<<(8*uint(ce-w)) - 1)
+		}
+		for m != 0 {
+			k := w + bits.TrailingZeros64(m)>>3
+			m &= m - 1
+			if c := buf[k]; c != '"' {
+				if c != s.comma {
+					continue // a false positive, after a match
+				}
+				idx = append(idx, i, k)
+				i = k + 1
+				continue
+			}
+			if k != i {
+				s.idx = idx
+				return s.lineError(p, k, `bare " in unquoted field (quote the field and write the quote as "")`)
+			}
+			// A quoted field, from the quote at i.
+			lineEnd0 := lineEnd
+			start, j := i+1, i+1
 			for {
-				k := bytes.IndexByte(buf[i:], '"')
-				if k < 0 {
-					if !eof {
+				n := bytes.IndexByte(buf[j:], '"')
+				if n < 0 {
+					s.idx = idx
+					if !s.w.EOF {
 						return Row{}, nil, false
 					}
-					return s.rowError(p, open, len(buf), len(buf), "quoted field is not closed: it runs from here to the end of the file")
+					return s.rowError(p, i, len(buf), len(buf), "quoted field is not closed: it runs from here to the end of the file")
 				}
-				s.dec = appendNorm(s.dec, buf[i:i+k])
-				i += k + 1
-				if i >= len(buf) && !eof {
-					return Row{}, nil, false
+				q := j + n
+				if q > lineEnd {
+					// The field spans lines: find the line end
+					// after it.
+					if lineEnd, ok = s.lineEnd(buf, q); !ok {
+						s.idx = idx
+						return Row{}, nil, false
+					}
+					ce = lineEnd
+					if buf[ce-1] == '\r' {
+						ce--
+					}
 				}
-				var c byte = '\n'
-				if i < len(buf) {
-					c = buf[i]
-				}
-				switch {
-				case c == '"' && i < len(buf):
-					s.dec = append(s.dec, '"')
-					i++
+				if q+1 < ce && buf[q+1] == '"' {
+					start = ^(i + 1) // needs decoding; ^start is the content's start
+					j = q + 2
 					continue
-				case c == s.comma:
-					s.idx = append(s.idx, len(s.dec))
-					i++
-				case c == '\n':
-					s.idx = append(s.idx, len(s.dec))
-					return s.quotedRow(p, i, min(i+1, len(buf)))
-				case c == '\r' && i+1 < len(buf) && buf[i+1] == '\n':
-					s.idx = append(s.idx, len(s.dec))
-					return s.quotedRow(p, i, i+2)
-				case c == '\r' && i+1 == len(buf):
-					if !eof {
-						return Row{}, nil, false
-					}
-					s.idx = append(s.idx, len(s.dec))
-					return s.quotedRow(p, i, i+1)
-				default:
-					return s.lineError(p, i-1, `extraneous or missing " in quoted field: after a closing quote comes a delimiter or the end of the line (a quote inside a quoted field is written "")`)
 				}
+				if lineEnd != lineEnd0 && start >= 0 && bytes.Contains(buf[start:q], crlf) {
+					start = ^start
+				}
+				idx = append(idx, start, q)
+				if q+1 == ce {
+					return s.emit(idx, p, ce, min(lineEnd+1, len(buf)))
+				}
+				if buf[q+1] != s.comma {
+					s.idx = idx
+					return s.lineError(p, q, `extraneous or missing " in quoted field: after a closing quote comes a delimiter or the end of the line (a quote inside a quoted field is written "")`)
+				}
+				i = q + 2
 				break
 			}
-			continue
+			// Go on from the field after the quoted one: m is stale.
+			w = i - 8
+			m = 0
 		}
-		j := i
-		for j < len(buf) && buf[j] != s.comma && buf[j] != '\n' {
-			if buf[j] == '"' {
-				return s.lineError(p, j, `bare " in unquoted field (quote the field and write the quote as "")`)
-			}
-			j++
+		w += 8
+		if w >= ce {
+			idx = append(idx, i, ce)
+			return s.emit(idx, p, ce, min(lineEnd+1, len(buf)))
 		}
-		if j == len(buf) && !eof {
-			return Row{}, nil, false
-		}
-		fe := j
-		if (j == len(buf) || buf[j] == '\n') && fe > i && buf[fe-1] == '\r' {
-			fe--
-		}
-		s.dec = append(s.dec, buf[i:fe]...)
-		s.idx = append(s.idx, len(s.dec))
-		if j < len(buf) && buf[j] == s.comma {
-			i = j + 1
-			continue
-		}
-		return s.quotedRow(p, fe, min(j+1, len(buf)))
 	}
 }
 
-// appendNorm appends b with each "\r\n" turned into "\n", as encoding/csv
-// does inside quoted fields.
-func appendNorm(dst, b []byte) []byte {
-	for {
-		i := bytes.Index(b, crlf)
-		if i < 0 {
-			return append(dst, b...)
-		}
-		dst = append(dst, b[:i]...)
-		dst = append(dst, '\n')
-		b = b[i+2:]
+// emit returns the row buf[p:end] with the fields recorded in idx, and
+// goes on at next. The row's bytes are not copied: Data is a slice of the
+// window, which is never written over once rows share it (fill), and its
+// fields are substrings of it (or, decoded, copies in the slab).
+func (s *Splitter) emit(idx []int, p, end, next int) (Row, error, bool) {
+	s.idx = idx
+	if end-p > s.max {
+		return Row{}, s.tooLarge(p), true
 	}
+	row := s.makeRow(p, end, nil)
+	str := unsafe.String(unsafe.SliceData(row.Data), len(row.Data))
+	f := s.fieldSlice(len(idx) / 2)
+	for k := range f {
+		a, b := idx[2*k], idx[2*k+1]
+		if a >= 0 {
+			f[k] = str[a-p : b-p]
+			continue
+		}
+		s.dec = decode(s.dec[:0], s.w.Buf[^a:b])
+		d := s.slab.Copy(s.dec)
+		f[k] = unsafe.String(unsafe.SliceData(d), len(d))
+	}
+	row.Fields = f
+	s.pos = next
+	return row, nil, true
+}
+
+// decode appends the content of a quoted field to dst with each "" turned
+// into " and each CRLF into LF, as encoding/csv does.
+func decode(dst, b []byte) []byte {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if i+1 < len(b) && (c == '"' || c == '\r' && b[i+1] == '\n') {
+			i++
+			c = b[i]
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 var crlf = []byte("\r\n")
 
-func (s *Splitter) quotedRow(p, end, next int) (Row, error, bool) {
-	if end-p > s.max {
-		return Row{}, s.tooLarge(p), true
-	}
-	str := string(s.dec)
-	f := s.fieldSlice(len(s.idx))
-	prev := 0
-	for k, x := range s.idx {
-		f[k] = str[prev:x]
-		prev = x
-	}
-	s.pos = next
-	return s.makeRow(p, end, f), nil, true
-}
-
+// makeRow returns the row s.w.Buf[p:end], sharing the window's bytes.
 func (s *Splitter) makeRow(p, end int, fields []string) Row {
+	s.shared = true
 	off := s.w.Base + int64(p)
-	return Row{Data: s.slab.Copy(s.w.Buf[p:end]), Fields: fields, Offset: off, Line: s.w.Line(off)}
+	return Row{Data: s.w.Buf[p:end:end], Fields: fields, Offset: off, Line: s.w.Line(off)}
 }
 
 func (s *Splitter) fieldSlice(n int) []string {
@@ -318,7 +408,9 @@ func (s *Splitter) fieldSlice(n int) []string {
 		return make([]string, n)
 	}
 	if len(s.fields)+n > cap(s.fields) {
-		s.fields = make([]string, 0, 4096)
+		// Chunks grow to 4096 fields, so that a small input does not
+		// pay for a large one.
+		s.fields = make([]string, 0, min(max(2*cap(s.fields), 256), 4096))
 	}
 	i := len(s.fields)
 	s.fields = s.fields[:i+n]

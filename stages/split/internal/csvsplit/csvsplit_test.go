@@ -23,7 +23,12 @@ type result struct {
 
 func splitAll(t testing.TB, in []byte, comma byte, bufSize int) ([]result, []Row, error) {
 	t.Helper()
-	s := New(bytes.NewReader(in), Options{File: "in.csv", Comma: comma, BufferSize: bufSize})
+	return splitWith(t, bytes.NewReader(in), Options{File: "in.csv", Comma: comma, BufferSize: bufSize})
+}
+
+func splitWith(t testing.TB, r io.Reader, opt Options) ([]result, []Row, error) {
+	t.Helper()
+	s := New(r, opt)
 	var out []result
 	var rows []Row
 	for {
@@ -95,6 +100,12 @@ func isEOFQuote(in []byte, pe *csv.ParseError) bool {
 
 func compare(t *testing.T, in []byte, comma byte) {
 	t.Helper()
+	compareSizes(t, in, comma, 0, 1)
+}
+
+// compareSizes is compare with the given initial window sizes.
+func compareSizes(t *testing.T, in []byte, comma byte, sizes ...int) {
+	t.Helper()
 	if _, msg := scan.SkipBOM(in); msg != "" {
 		// UTF-16 and UTF-32 are refused (encoding/csv would read them
 		// as bytes).
@@ -104,7 +115,7 @@ func compare(t *testing.T, in []byte, comma byte) {
 		return
 	}
 	want := oracle(in, comma)
-	for _, size := range []int{0, 1} {
+	for _, size := range sizes {
 		got, rows, err := splitAll(t, in, comma, size)
 		if err != nil {
 			t.Fatalf("split: %v\ninput: %q", err, in)

@@ -15,6 +15,10 @@ type Options struct {
 	File           string // names the input in errors
 	MaxRecordBytes int    // cap on one line; 0 means 64 MiB
 	BufferSize     int    // initial read window; 0 means 256 KiB
+	// Origin, when set, says that the reader starts at a line start in
+	// the middle of the file (one byte range of it): positions count from
+	// there, and no byte order mark is looked for.
+	Origin *scan.Origin
 }
 
 // Line is one line without its terminator.
@@ -47,7 +51,17 @@ func New(r io.Reader, opt Options) *Splitter {
 	if size <= 0 {
 		size = 256 << 10
 	}
-	return &Splitter{w: scan.NewWindow(r, min(size, max+scan.MinRead), max+scan.MinRead), file: opt.File, max: max}
+	s := &Splitter{w: scan.NewWindow(r, min(size, max+scan.MinRead), max+scan.MinRead), file: opt.File, max: max}
+	s.slab.Size = scan.SlabFor(size)
+	if o := opt.Origin; o != nil {
+		s.w.Resume(*o)
+		s.line = o.Line - 1
+		if s.line < 0 {
+			s.line = 0
+		}
+		s.started = true
+	}
+	return s
 }
 
 // Next returns the next line, or io.EOF after the last. Any other error

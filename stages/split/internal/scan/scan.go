@@ -60,8 +60,9 @@ type Window struct {
 	Base int64
 	EOF  bool // no input remains after Buf[:End]
 
-	r     io.Reader
-	limit int
+	r       io.Reader
+	limit   int
+	minRead int // MinRead, or less for a window made smaller than that
 
 	// Lines are counted lazily: line is the 1-based line number at stream
 	// offset lineAt, and lastNL the offset of the last '\n' before lineAt
@@ -78,10 +79,37 @@ const MinRead = 64 << 10
 
 // NewWindow returns a window over r starting with a buffer of size bytes
 // that may grow until it holds limit bytes.
+//
+// A size under MinRead (4 KiB at least) makes a window that also reads in
+// smaller steps: for scans of small byte ranges, which would otherwise pay
+// more to clear their buffer than to scan.
 func NewWindow(r io.Reader, size, limit int) *Window {
-	size = max(size, MinRead)
+	size = max(size, 4<<10)
 	limit = max(limit, size)
-	return &Window{Buf: make([]byte, size), r: r, limit: limit, line: 1, lastNL: -1}
+	return &Window{Buf: make([]byte, size), r: r, limit: limit, minRead: min(size, MinRead), line: 1, lastNL: -1}
+}
+
+// Origin says where a splitter's reader starts in its file when it scans
+// one byte range of it rather than the file from its first byte, so that
+// offsets, lines and columns are the file's.
+type Origin struct {
+	Offset int64 // the file offset of the reader's first byte
+	Line   int64 // the 1-based line at Offset
+	LastNL int64 // the offset of the last '\n' before Offset, or -1
+}
+
+// Resume makes the window start at o: Base is o.Offset and lines and
+// columns count from o's. It is called before the first Fill.
+func (w *Window) Resume(o Origin) {
+	w.Base, w.lineAt, w.line, w.lastNL = o.Offset, o.Offset, max(o.Line, 1), o.LastNL
+}
+
+// Origin returns the position of stream offset off, at or after every
+// offset passed to Line or Pos and within the window, as an Origin from
+// which another window can resume.
+func (w *Window) Origin(off int64) Origin {
+	w.countLines(off)
+	return Origin{Offset: off, Line: w.line, LastNL: w.lastNL}
 }
 
 // Fill discards Buf[:keep], moves the rest to the front and reads more
@@ -98,8 +126,8 @@ func (w *Window) Fill(keep int) error {
 		w.End = n
 		w.Base += int64(keep)
 	}
-	if (w.End > len(w.Buf)/2 || len(w.Buf)-w.End < MinRead) && len(w.Buf) < w.limit {
-		nb := make([]byte, min(max(2*len(w.Buf), w.End+MinRead), w.limit))
+	if (w.End > len(w.Buf)/2 || len(w.Buf)-w.End < w.minRead) && len(w.Buf) < w.limit {
+		nb := make([]byte, min(max(2*len(w.Buf), w.End+w.minRead), w.limit))
 		copy(nb, w.Buf[:w.End])
 		w.Buf = nb
 	}
@@ -189,6 +217,11 @@ type Slab struct {
 
 // DefaultSlab is the chunk size of a zero Slab.
 const DefaultSlab = 1 << 20
+
+// SlabFor returns the slab chunk size for a splitter whose read window
+// starts at window bytes: DefaultSlab for the default window, less for the
+// small windows of scans of small byte ranges.
+func SlabFor(window int) int { return min(DefaultSlab, max(4*window, 16<<10)) }
 
 // Alloc returns a slice of length n. Slices larger than a quarter of a
 // chunk get an allocation of their own.

@@ -31,6 +31,8 @@ type Options struct {
 	MaxRecordBytes int
 	// BufferSize is the initial read window; 0 means 256 KiB.
 	BufferSize int
+	// Range, when set, scans one byte range of the document (see Range).
+	Range *Range
 }
 
 // Record is one emitted subtree.
@@ -92,6 +94,19 @@ type Splitter struct {
 
 	nameCache map[string]bool
 	depth     int // entity nesting, for splitters expanding an entity
+
+	// Range scans (see Range); rng is nil for a whole-document scan.
+	rng      *Range
+	spec     bool  // speculative: lenient end tags, syncs recorded
+	skipText bool  // speculative: the text before the first '<' is skipped
+	lenient  int64 // offset of the last end tag ignored, or -1
+	syncs    []Sync
+	stopped  bool
+	stopAt   scan.Origin
+	stopCtx  *Context
+	ctx      *Context // the last Context snapshot, valid while snapGen == ctxGen
+	ctxGen   int      // bumped when the context outside records changes
+	snapGen  int
 }
 
 type nsDecl struct {
@@ -140,7 +155,7 @@ func New(r io.Reader, opt Options) *Splitter {
 	if size <= 0 {
 		size = 256 << 10
 	}
-	return &Splitter{
+	s := &Splitter{
 		w:     scan.NewWindow(r, min(size, max+scan.MinRead), max+scan.MinRead),
 		file:  opt.File,
 		match: opt.Match,
@@ -148,6 +163,11 @@ func New(r io.Reader, opt Options) *Splitter {
 		ents:  &entities{max: max},
 		lt:    -1, amp: -1, cdEnd: -1,
 	}
+	s.slab.Size = scan.SlabFor(size)
+	if opt.Range != nil {
+		s.resume(opt.Range)
+	}
+	return s
 }
 
 // Next returns the next record, or io.EOF after the last one. Any other
@@ -325,7 +345,7 @@ func (s *Splitter) scanOuter() int {
 	p := s.pos
 	for {
 		lt := s.nextLT(p)
-		if len(s.ends) == 0 && lt > p {
+		if len(s.ends) == 0 && lt > p && !s.skipText {
 			if i := notSpace(buf[p:lt]); i >= 0 {
 				if s.seenRoot {
 					return s.fail(p+i, "text after the root element: a document has exactly one root element")
@@ -348,13 +368,18 @@ func (s *Splitter) scanOuter() int {
 		}
 		p = lt
 		s.pos = p
+		s.skipText = false
+		if s.rng != nil && s.atStop(p) {
+			s.err = io.EOF
+			return atEOF
+		}
 		if p+1 >= len(buf) {
 			return s.more(p, "unexpected end of file after <")
 		}
 		var q int
 		switch buf[p+1] {
 		case '/':
-			if len(s.ends) == 0 {
+			if len(s.ends) == 0 && !s.spec {
 				return s.fail(p, "end tag with no element open")
 			}
 			q = s.endTag(p)
@@ -363,6 +388,7 @@ func (s *Splitter) scanOuter() int {
 					s.pathDepth = d
 				}
 				s.popNS()
+				s.ctxGen++
 			}
 		case '!':
 			q = s.bang(p, false)
@@ -398,7 +424,10 @@ func (s *Splitter) outerStart(p int) int {
 		s.edits = s.edits[:nEdits]
 		return q
 	}
-	s.seenRoot = true
+	if !s.seenRoot {
+		s.seenRoot = true
+		s.ctxGen++
+	}
 	buf := s.buf()
 	name := buf[p+1 : s.tagNameEnd]
 	d := len(s.ends)
@@ -427,6 +456,7 @@ func (s *Splitter) outerStart(p int) int {
 			s.nsGen++
 		}
 		s.push(name)
+		s.ctxGen++
 		return q
 	}
 	s.recStart = p
@@ -655,8 +685,15 @@ func (s *Splitter) endTag(p int) int {
 	if len(name) == 0 {
 		return s.fail(p, "expected element name after </")
 	}
-	if top := s.top(); !bytes.Equal(name, top) {
-		return s.fail(p, "expected </%s>, found </%s>", top, name)
+	top := s.top()
+	ignore := false
+	if !bytes.Equal(name, top) {
+		if !s.spec || s.inRec {
+			return s.fail(p, "expected </%s>, found </%s>", top, name)
+		}
+		// A speculative scan that started inside elements it cannot see
+		// meets their end tags.
+		ignore = true
 	}
 	i = xmlname.SkipSpace(buf, i)
 	if i == len(buf) {
@@ -664,6 +701,10 @@ func (s *Splitter) endTag(p int) int {
 	}
 	if buf[i] != '>' {
 		return s.fail(i, "invalid characters between </%s and >", name)
+	}
+	if ignore {
+		s.lenient = s.w.Base + int64(p)
+		return i + 1
 	}
 	s.pop()
 	return i + 1

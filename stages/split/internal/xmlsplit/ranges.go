@@ -1,0 +1,191 @@
+package xmlsplit
+
+import (
+	"bytes"
+	"io"
+	"slices"
+
+	"github.com/sluicehq/sluice/stages/split/internal/scan"
+)
+
+// Range makes a Splitter scan one byte range of a document rather than the
+// whole of it, so that several Splitters can split one file at once.
+//
+// The Splitter's reader starts at Origin.Offset of the file, which is the
+// '<' of a piece of markup outside records, with Context in force there
+// (the open elements, their namespace declarations and the DOCTYPE's
+// entities); with Context nil it starts at the beginning of the document
+// and Origin is ignored. It emits the records that start before End and stops at the
+// first markup outside records at or after End (or at the end of the
+// document when End is 0); Stop then says where and in which context the
+// next range's scan takes over. Run from an exact origin, a sequence of
+// such scans emits exactly the records, positions and errors of one scan
+// of the whole file.
+//
+// A Speculative scan starts from a guess instead: its reader starts at a
+// cut, it skips to the first '<', takes Context as a guess of the open
+// elements, and ignores end tags that do not match them (the cut may fall
+// inside a record). It records, at every markup outside records, where it
+// was and in which context (Syncs). Once the scan before it has stopped at
+// an exact position, Verify tells whether the speculative scan passed
+// through that position in the same state, in which case its records from
+// there on are exactly those of an exact scan.
+type Range struct {
+	Origin      scan.Origin
+	Context     *Context
+	End         int64
+	Speculative bool
+}
+
+// Context is the state of a document scan between two pieces of markup
+// outside records: what a scan of the rest of the file needs from before.
+// It is immutable once made.
+type Context struct {
+	names     []byte
+	ends      []int
+	ns        []nsDecl
+	pathDepth int
+	seenRoot  bool
+	ents      *entities
+}
+
+// Equal reports whether c and d are the same state, entities included.
+func (c *Context) Equal(d *Context) bool {
+	if c == d {
+		return true
+	}
+	if c == nil || d == nil {
+		return false
+	}
+	return bytes.Equal(c.names, d.names) && slices.Equal(c.ends, d.ends) && c.pathDepth == d.pathDepth &&
+		c.seenRoot == d.seenRoot && c.ents.equal(d.ents) && slices.EqualFunc(c.ns, d.ns, func(a, b nsDecl) bool {
+		return a.depth == b.depth && a.prefix == b.prefix && a.uri == b.uri && bytes.Equal(a.attr, b.attr)
+	})
+}
+
+// Sync is a place a speculative scan passed through: the '<' of markup
+// outside records, its line counted from the scan's origin, and the
+// context the scan had there.
+type Sync struct {
+	Offset  int64
+	Line    int64
+	Context *Context
+}
+
+// Context returns the scan's current context. Between records (after Next
+// returned a record, or before the first call) that is the context of the
+// record's ancestors.
+func (s *Splitter) Context() *Context {
+	if s.ctx != nil && s.ctxGen == s.snapGen {
+		return s.ctx
+	}
+	c := &Context{
+		names:     slices.Clone(s.names),
+		ends:      slices.Clone(s.ends),
+		ns:        slices.Clone(s.ns),
+		pathDepth: s.pathDepth,
+		seenRoot:  s.seenRoot,
+		ents:      s.ents,
+	}
+	s.ctx, s.snapGen = c, s.ctxGen
+	return c
+}
+
+// Stop returns where a range scan stopped (the first markup outside
+// records at or after Range.End) with the context there, once Next has
+// returned io.EOF for that reason; ok is false otherwise (the end of the
+// document, or not a range scan).
+func (s *Splitter) Stop() (at scan.Origin, ctx *Context, ok bool) {
+	return s.stopAt, s.stopCtx, s.stopped
+}
+
+// Syncs returns the places a speculative scan passed through, in order.
+func (s *Splitter) Syncs() []Sync { return s.syncs }
+
+// Verify reports whether a speculative scan passed through the markup at
+// at.Offset in context ctx, and did nothing there or later that an exact
+// scan would not (ignore an end tag, stop at an error); when it did, its
+// records from at.Offset on are exact once their lines are moved by
+// lineDelta. The scan must have ended (Next returned io.EOF).
+func (s *Splitter) Verify(at scan.Origin, ctx *Context) (lineDelta int64, ok bool) {
+	if s.err != io.EOF || s.lenient >= at.Offset {
+		return 0, false
+	}
+	i, found := slices.BinarySearchFunc(s.syncs, at.Offset, func(y Sync, off int64) int {
+		switch {
+		case y.Offset < off:
+			return -1
+		case y.Offset > off:
+			return 1
+		}
+		return 0
+	})
+	if !found || !s.syncs[i].Context.Equal(ctx) {
+		return 0, false
+	}
+	return at.Line - s.syncs[i].Line, true
+}
+
+// resume sets a new Splitter up for a range scan.
+func (s *Splitter) resume(r *Range) {
+	s.rng = r
+	s.lenient = -1
+	c := r.Context
+	if c == nil {
+		return // the first range: the document's start, prolog included
+	}
+	s.started = true
+	s.w.Resume(r.Origin)
+	s.spec, s.skipText = r.Speculative, r.Speculative
+	s.names = slices.Clone(c.names)
+	s.ends = slices.Clone(c.ends)
+	s.ns = slices.Clone(c.ns)
+	s.pathDepth = c.pathDepth
+	s.seenRoot = c.seenRoot
+	if c.ents != nil {
+		s.ents = c.ents.clone(s.max)
+	}
+}
+
+// atStop reports whether markup at buffer index lt is where a range scan
+// stops, and if so records the stop.
+func (s *Splitter) atStop(lt int) bool {
+	off := s.w.Base + int64(lt)
+	if s.rng.End == 0 || off < s.rng.End {
+		if s.spec {
+			s.syncs = append(s.syncs, Sync{Offset: off, Line: s.w.Line(off), Context: s.Context()})
+		}
+		return false
+	}
+	s.stopped = true
+	s.stopAt = s.w.Origin(off)
+	s.stopCtx = s.Context()
+	return true
+}
+
+// equal reports whether t and u hold the same declarations.
+func (t *entities) equal(u *entities) bool {
+	if t == u {
+		return true
+	}
+	if t == nil || u == nil || t.parsed != u.parsed || t.external != u.external || len(t.m) != len(u.m) {
+		return false
+	}
+	for k, e := range t.m {
+		f := u.m[k]
+		if f == nil || !bytes.Equal(e.value, f.value) || e.external != f.external || e.bad != f.bad {
+			return false
+		}
+	}
+	return true
+}
+
+// clone returns a copy of t with the same declarations and no cached
+// expansions, for a splitter of its own (expansions are cached in place).
+func (t *entities) clone(max int) *entities {
+	c := &entities{parsed: t.parsed, external: t.external, max: max, m: make(map[string]*entity, len(t.m))}
+	for k, e := range t.m {
+		c.m[k] = &entity{name: e.name, value: e.value, external: e.external, bad: e.bad}
+	}
+	return c
+}

@@ -1,0 +1,606 @@
+package split
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stages/read"
+	"github.com/sluicehq/sluice/stages/split/internal/csvsplit"
+	"github.com/sluicehq/sluice/stages/split/internal/linesplit"
+	"github.com/sluicehq/sluice/stages/split/internal/scan"
+	"github.com/sluicehq/sluice/stages/split/internal/xmlsplit"
+)
+
+// Partition implements core.Partitioner: an uncompressed file larger than
+// chunk is cut into byte ranges of chunk bytes, one part each, which the
+// stage's workers split at once (see fileJob for how the parts agree). A
+// compressed file, a small one, or any file with chunk: 0 is one part,
+// split whole by Process. Partition opens the file to read its first four
+// bytes (to tell compressed files apart) and its size.
+func (s *Stage) Partition(ctx context.Context, r *core.Record) ([]core.Part, error) {
+	if r.Type != core.File {
+		return nil, fmt.Errorf("split: expected a file record, got a %v record from %s", r.Type, r.Source.String())
+	}
+	rec := *r
+	whole := []core.Part{func(ctx context.Context, out core.Emitter) error { return s.Process(ctx, &rec, out) }}
+	if s.chunk <= 0 {
+		return whole, nil
+	}
+	size, plain, err := read.Plain(rec.Source.File)
+	if err != nil {
+		return nil, err
+	}
+	if !plain || size <= s.chunk {
+		return whole, nil
+	}
+	j := newFileJob(s, rec.Source.File, size, s.chunk)
+	parts := make([]core.Part, len(j.parts))
+	for k := range parts {
+		parts[k] = func(ctx context.Context, out core.Emitter) error { return j.run(ctx, k, out) }
+	}
+	return parts, nil
+}
+
+// fileJob splits one file as parts that run at once, each on a byte range
+// [cuts[k], cuts[k+1]). A part emits the records that start in its range,
+// with exactly the positions, ordinals, order and errors a scan of the
+// whole file gives.
+//
+// Part 0 scans from the file's start and stops at the first record (for
+// XML, the first markup outside records) at or after its range's end: that
+// place, with the line there, the ordinal reached and (XML) the open
+// elements, is its handoff. Part k > 0 meanwhile speculates: it guesses
+// where its first record starts and in which state (XML: the first '<'
+// after the cut, in the context of the file's first record; CSV: the
+// first line end outside quotes, by the parity of the quotes before the
+// cut, which every part counts in its range first; lines: the first line
+// start) and scans its range into a buffer, recording where it passed.
+// When part k-1's handoff arrives, part k checks that its speculation
+// passed through the handoff's place in the same state; if so its buffered
+// records from there on are exact, once lines and ordinals are moved by
+// what the handoff says, and it emits them; if not (a cut inside a
+// comment, a CDATA section or a quoted field the guess got wrong) it scans
+// its range again from the handoff, exactly. Either way it then hands off
+// in turn. The sequential part is that wait and a check of a few words.
+//
+// A part that fails (malformed XML, an oversized record) hands off a
+// failure, and later parts emit nothing, as a scan of the whole file would
+// stop there; the error is reported with its exact position, since a
+// speculative error is never reported: the part scans again exactly.
+//
+// Memory: each running part holds its range's records until its handoff
+// arrives: about workers × (chunk + largest record).
+type fileJob struct {
+	s     *Stage
+	path  string
+	cuts  []int64
+	parts []partState
+
+	// Set by part 0 before prologDone is closed: the guesses the other
+	// parts speculate from.
+	prologDone chan struct{}
+	xmlGuess   *xmlsplit.Context // the context of the file's first record
+	hdrGuess   *core.Header      // CSV: the header (nil: none, do not guess)
+}
+
+// partState is what part k hands to part k+1.
+type partState struct {
+	done chan struct{} // closed when h is set
+	h    handoff
+	// CSV: quote counts. counted is closed when quotes holds the number
+	// of '"' in [cuts[0], cuts[k+1]), or failed is set.
+	counted chan struct{}
+	quotes  int64
+	qfailed bool
+}
+
+// handoff is where a part's exact scan stopped: where the next part's
+// first record (or, for XML, markup outside records) starts.
+type handoff struct {
+	failed bool        // the file failed at or before this part
+	eof    bool        // the scan reached the end of the file
+	at     scan.Origin // the place, with its line
+	ord    int64       // records emitted before at
+	xml    *xmlsplit.Context
+	hdr    *core.Header
+}
+
+// bufferSize is the read window of a part's scans: the splitters' default
+// for real ranges, less for tiny ones (tests cut files into ranges of a
+// few bytes).
+func (j *fileJob) bufferSize() int {
+	return int(min(256<<10, max(4<<10, 2*(j.cuts[1]-j.cuts[0]))))
+}
+
+func newFileJob(s *Stage, path string, size, chunk int64) *fileJob {
+	n := (size + chunk - 1) / chunk
+	j := &fileJob{s: s, path: path, cuts: make([]int64, n+1), parts: make([]partState, n), prologDone: make(chan struct{})}
+	for k := range j.parts {
+		j.cuts[k] = int64(k) * chunk
+		j.parts[k].done = make(chan struct{})
+		j.parts[k].counted = make(chan struct{})
+	}
+	j.cuts[n] = size
+	return j
+}
+
+// run is part k. It always hands off (a failure, if it fails), so that
+// later parts never wait for ever; their waits also end with ctx.
+func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) {
+	var h handoff
+	defer func() {
+		if err != nil {
+			h.failed = true
+		}
+		if k == 0 {
+			j.prolog(nil, nil)
+		}
+		j.parts[k].h = h
+		close(j.parts[k].done)
+		if j.s.bytesIn != nil {
+			j.s.bytesIn.Add(j.cuts[k+1] - j.cuts[k])
+		}
+	}()
+	if j.s.format == formatCSV {
+		j.countQuotes(ctx, k)
+	}
+	if k == 0 {
+		h, err = j.scan(ctx, k, handoff{}, out)
+		return err
+	}
+	spec := j.speculate(ctx, k)
+	if spec != nil {
+		defer spec.buf.release()
+	}
+	prev, err := j.wait(ctx, k-1)
+	if err != nil {
+		return err
+	}
+	if prev.failed || prev.eof || prev.at.Offset >= j.cuts[k+1] {
+		h = prev // nothing of this range is left to split, or may be
+		return nil
+	}
+	if spec != nil {
+		hh, ok, err := spec.replay(prev, out)
+		if ok || err != nil {
+			j.s.stats.replayed.Add(1)
+			h = hh
+			return err
+		}
+	}
+	j.s.stats.redone.Add(1)
+	h, err = j.scan(ctx, k, prev, out)
+	return err
+}
+
+// rangeStats count what the parts of a stage's files did, for tests and
+// benchmarks: a part whose guess was right is replayed, one whose guess
+// was wrong is redone (scanned twice).
+type rangeStats struct {
+	replayed, redone atomic.Int64
+}
+
+func (j *fileJob) wait(ctx context.Context, k int) (handoff, error) {
+	select {
+	case <-j.parts[k].done:
+		return j.parts[k].h, nil
+	case <-ctx.Done():
+		return handoff{}, ctx.Err()
+	}
+}
+
+// prolog publishes part 0's guesses for the other parts, once: the first
+// call wins. Part 0 calls it as soon as it knows them (at its first XML
+// record, at the CSV header), and at its end in any case.
+func (j *fileJob) prolog(x *xmlsplit.Context, hdr *core.Header) {
+	select {
+	case <-j.prologDone:
+		return
+	default:
+	}
+	j.xmlGuess, j.hdrGuess = x, hdr
+	close(j.prologDone)
+}
+
+// open returns the file's bytes from off on, checking ctx once per read.
+func (j *fileJob) open(ctx context.Context, off int64) (io.Reader, func() error, error) {
+	f, err := os.Open(j.path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &input{ctx: ctx, r: io.NewSectionReader(f, off, j.cuts[len(j.cuts)-1]-off)}, f.Close, nil
+}
+
+// end is where part k's scan stops: 0 (the end of the file) for the last.
+func (j *fileJob) end(k int) int64 {
+	if k == len(j.parts)-1 {
+		return 0
+	}
+	return j.cuts[k+1]
+}
+
+// scan is part k's exact scan: from the file's start for part 0, else
+// from prev's place and state. It emits straight to out.
+func (j *fileJob) scan(ctx context.Context, k int, prev handoff, out core.Emitter) (handoff, error) {
+	from := prev.at.Offset
+	if k == 0 {
+		from = 0
+	}
+	r, closeFile, err := j.open(ctx, from)
+	if err != nil {
+		return handoff{}, err
+	}
+	defer closeFile()
+	s := j.s
+	st := &scanState{path: j.path, ord: prev.ord, end: j.end(k), hdr: prev.hdr}
+	var origin *scan.Origin
+	if k > 0 {
+		origin = &prev.at
+	}
+	switch s.format {
+	case formatXML:
+		rg := &xmlsplit.Range{End: st.end}
+		if k > 0 {
+			rg.Origin, rg.Context = prev.at, prev.xml
+		}
+		sp := xmlsplit.New(r, xmlsplit.Options{File: j.path, Match: s.match, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Range: rg})
+		var first func(*xmlsplit.Context)
+		if k == 0 {
+			first = func(c *xmlsplit.Context) { j.prolog(c, nil) }
+		}
+		if err := s.splitXML(sp, st, out, first); err != nil {
+			return handoff{}, err
+		}
+		at, ctx, stopped := sp.Stop()
+		if k == 0 {
+			j.prolog(ctx, nil) // no record in the range: the context at its end
+		}
+		return handoff{eof: !stopped, at: at, ord: st.ord, xml: ctx}, nil
+	case formatCSV:
+		sp := csvsplit.New(r, csvsplit.Options{File: j.path, Comma: s.comma, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Origin: origin})
+		if k == 0 {
+			st.onHeader = func(h *core.Header) { j.prolog(nil, h) }
+		}
+		if err := s.splitCSV(sp, st, out); err != nil {
+			return handoff{}, err
+		}
+	default:
+		sp := linesplit.New(r, linesplit.Options{File: j.path, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Origin: origin})
+		if err := s.splitLines(sp, st, out); err != nil {
+			return handoff{}, err
+		}
+	}
+	return handoff{eof: !st.stopped, at: st.stop, ord: st.ord, hdr: st.hdr}, nil
+}
+
+// speculation is a part's scan from a guessed start, held until the
+// previous part's handoff says whether it guessed right.
+type speculation struct {
+	j       *fileJob
+	buf     buffer
+	origin  int64 // CSV and lines: the guessed first row or line start
+	failed  bool  // the scan ended with an error: never trusted
+	xml     *xmlsplit.Splitter
+	stopped bool
+	stop    scan.Origin // where the scan stopped, its line counted from origin
+	hdr     *core.Header
+}
+
+// speculate scans part k from a guessed start into a buffer; nil when
+// there is nothing to guess from.
+func (j *fileJob) speculate(ctx context.Context, k int) *speculation {
+	s := j.s
+	if s.format == formatXML || s.format == formatCSV {
+		select {
+		case <-j.prologDone:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	sp := &speculation{j: j}
+	var err error
+	switch s.format {
+	case formatXML:
+		if j.xmlGuess == nil {
+			return nil
+		}
+		var r io.Reader
+		var closeFile func() error
+		if r, closeFile, err = j.open(ctx, j.cuts[k]); err != nil {
+			return nil
+		}
+		defer closeFile()
+		rg := &xmlsplit.Range{Origin: scan.Origin{Offset: j.cuts[k], Line: 1, LastNL: -1}, Context: j.xmlGuess, End: j.end(k), Speculative: true}
+		sp.xml = xmlsplit.New(r, xmlsplit.Options{File: j.path, Match: s.match, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Range: rg})
+		err = s.splitXML(sp.xml, &scanState{path: j.path}, &sp.buf, nil)
+	case formatCSV:
+		if s.header && j.hdrGuess == nil {
+			return nil
+		}
+		inQuote, ok := j.quoteStateAt(ctx, k)
+		if !ok {
+			return nil
+		}
+		err = sp.rows(ctx, k, inQuote)
+	default:
+		err = sp.rows(ctx, k, false)
+	}
+	sp.failed = err != nil
+	return sp
+}
+
+// rows scans a CSV or line range from the first row start after the cut,
+// given whether the cut is inside a quoted field.
+func (sp *speculation) rows(ctx context.Context, k int, inQuote bool) error {
+	j, s := sp.j, sp.j.s
+	start, err := j.rowStart(ctx, j.cuts[k], s.format == formatCSV, inQuote)
+	if err != nil {
+		return err
+	}
+	sp.origin = start
+	r, closeFile, err := j.open(ctx, start)
+	if err != nil {
+		return err
+	}
+	defer closeFile()
+	origin := &scan.Origin{Offset: start, Line: 1, LastNL: start - 1}
+	st := &scanState{path: j.path, end: j.end(k), hdr: j.hdrGuess}
+	if s.format == formatCSV {
+		err = s.splitCSV(csvsplit.New(r, csvsplit.Options{File: j.path, Comma: s.comma, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Origin: origin}), st, &sp.buf)
+	} else {
+		err = s.splitLines(linesplit.New(r, linesplit.Options{File: j.path, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Origin: origin}), st, &sp.buf)
+	}
+	sp.stopped, sp.stop, sp.hdr = st.stopped, st.stop, st.hdr
+	return err
+}
+
+// replay emits the speculation's records from prev's place on, if the
+// speculation passed through it in prev's state; ok is false when it did
+// not (nothing was emitted then). An error is the file's (a rejected
+// record under on_error: fail). The buffer is released either way.
+func (sp *speculation) replay(prev handoff, out core.Emitter) (h handoff, ok bool, err error) {
+	defer sp.buf.release()
+	if sp.failed {
+		return handoff{}, false, nil
+	}
+	var delta int64
+	var i int
+	if sp.xml != nil {
+		if delta, ok = sp.xml.Verify(prev.at, prev.xml); !ok {
+			return handoff{}, false, nil
+		}
+		i, _ = sp.buf.search(prev.at.Offset)
+		at, ctx, stopped := sp.xml.Stop()
+		sp.stopped, sp.stop = stopped, at
+		h.xml = ctx
+	} else {
+		// A row or line start is a state of its own: the speculation is
+		// right from there on if it started there or emitted a record there.
+		var found bool
+		i, found = sp.buf.search(prev.at.Offset)
+		var line int64
+		switch {
+		case prev.at.Offset == sp.origin:
+			line = 1
+		case found:
+			line = sp.buf.at(i).line
+		default:
+			return handoff{}, false, nil
+		}
+		if sp.hdr != prev.hdr && !(prev.hdr != nil && sp.hdr != nil && slices.Equal(prev.hdr.Names, sp.hdr.Names)) {
+			return handoff{}, false, nil
+		}
+		delta = prev.at.Line - line
+		h.hdr = prev.hdr
+	}
+	s := sp.j.s
+	rec := &core.Record{Type: s.out, Checked: s.format == formatXML, Header: prev.hdr, Source: core.Position{File: sp.j.path}}
+	ord := prev.ord
+	for ; i < sp.buf.n; i++ {
+		e := sp.buf.at(i)
+		ord++
+		rec.Source.Offset, rec.Source.Line, rec.Source.Ordinal = e.off, e.line+delta, ord
+		rec.Data, rec.Size, rec.Fields = e.data, int64(len(e.data)), e.fields
+		if e.err != nil {
+			var se *scan.Error
+			if errors.As(e.err, &se) && se.Line > 0 {
+				se.Line += delta
+			}
+			err = out.Reject(rec, e.err)
+		} else {
+			err = out.Emit(rec)
+		}
+		if err != nil {
+			return handoff{}, true, err
+		}
+	}
+	h.ord = ord
+	h.eof = !sp.stopped
+	h.at = sp.stop
+	h.at.Line += delta
+	if sp.xml != nil && h.at.LastNL < 0 {
+		h.at.LastNL = prev.at.LastNL // no line end since the place verified
+	}
+	return h, true, nil
+}
+
+// rowStart returns the first row (or line) start at or after off: the
+// position after the first '\n' from off-1 on that is outside quotes (for
+// CSV, given whether off-1 is inside a quoted field).
+func (j *fileJob) rowStart(ctx context.Context, off int64, csv, inQuote bool) (int64, error) {
+	r, closeFile, err := j.open(ctx, off-1)
+	if err != nil {
+		return 0, err
+	}
+	defer closeFile()
+	buf := make([]byte, j.bufferSize())
+	pos := off - 1
+	for {
+		n, err := r.Read(buf)
+		for _, c := range buf[:n] {
+			switch {
+			case c == '"' && csv:
+				inQuote = !inQuote
+			case c == '\n' && !inQuote:
+				return pos + 1, nil
+			}
+			pos++
+		}
+		if err == io.EOF {
+			return pos, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// countQuotes counts the '"' of part k's range and publishes the count
+// from the file's start to the range's end, once part k-1 has.
+func (j *fileJob) countQuotes(ctx context.Context, k int) {
+	p := &j.parts[k]
+	defer close(p.counted)
+	r, closeFile, err := j.open(ctx, j.cuts[k])
+	if err != nil {
+		p.qfailed = true
+		return
+	}
+	defer closeFile()
+	n, err := countByte(io.LimitReader(r, j.cuts[k+1]-j.cuts[k]), '"', j.bufferSize())
+	if err != nil {
+		p.qfailed = true
+		return
+	}
+	if k > 0 {
+		select {
+		case <-j.parts[k-1].counted:
+		case <-ctx.Done():
+			p.qfailed = true
+			return
+		}
+		if j.parts[k-1].qfailed {
+			p.qfailed = true
+			return
+		}
+		n += j.parts[k-1].quotes
+	}
+	p.quotes = n
+}
+
+// quoteStateAt reports whether the byte before part k's cut is inside a
+// quoted field, by the parity of the quotes before it; ok is false when
+// the counts failed.
+func (j *fileJob) quoteStateAt(ctx context.Context, k int) (inQuote, ok bool) {
+	prev := &j.parts[k-1]
+	select {
+	case <-prev.counted:
+	case <-ctx.Done():
+		return false, false
+	}
+	if prev.qfailed {
+		return false, false
+	}
+	n := prev.quotes
+	// The quotes before cut-1: minus one if the byte at cut-1 is one.
+	r, closeFile, err := j.open(ctx, j.cuts[k]-1)
+	if err != nil {
+		return false, false
+	}
+	defer closeFile()
+	var b [1]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return false, false
+	}
+	if b[0] == '"' {
+		n--
+	}
+	return n%2 == 1, true
+}
+
+// countByte counts c in what r yields.
+func countByte(r io.Reader, c byte, size int) (int64, error) {
+	buf := make([]byte, size)
+	var n int64
+	for {
+		m, err := r.Read(buf)
+		n += int64(bytes.Count(buf[:m], []byte{c}))
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// buffer is a core.Emitter that keeps what a speculative scan emits and
+// rejects, in order, for replay. It holds the records in blocks from a
+// pool, so that a part's hundreds of thousands of records cost no copying
+// as the buffer grows and little garbage: release returns the blocks.
+type buffer struct {
+	blocks []*block
+	n      int // entries in all
+}
+
+const blockLen = 1024
+
+type block [blockLen]entry
+
+var blocks = sync.Pool{New: func() any { return new(block) }}
+
+// entry is one buffered record: the fields a split sets, the others being
+// the same for every record of a file.
+type entry struct {
+	data      []byte
+	fields    []string
+	off, line int64
+	err       error // a rejected record's reason
+}
+
+func (b *buffer) add(r *core.Record, err error) {
+	i := b.n % blockLen
+	if i == 0 {
+		b.blocks = append(b.blocks, blocks.Get().(*block))
+	}
+	b.blocks[len(b.blocks)-1][i] = entry{data: r.Data, fields: r.Fields, off: r.Source.Offset, line: r.Source.Line, err: err}
+	b.n++
+}
+
+func (b *buffer) Emit(r *core.Record) error {
+	b.add(r, nil)
+	return nil
+}
+
+func (b *buffer) Reject(r *core.Record, err error) error {
+	b.add(r, err)
+	return nil
+}
+
+func (b *buffer) at(i int) *entry { return &b.blocks[i/blockLen][i%blockLen] }
+
+// search returns the index of the first entry at or after off, and
+// whether one is at off.
+func (b *buffer) search(off int64) (int, bool) {
+	i := sort.Search(b.n, func(i int) bool { return b.at(i).off >= off })
+	return i, i < b.n && b.at(i).off == off
+}
+
+// release returns the blocks to the pool; the buffer is empty after.
+func (b *buffer) release() {
+	for _, bl := range b.blocks {
+		clear(bl[:])
+		blocks.Put(bl)
+	}
+	b.blocks, b.n = nil, 0
+}
+
+var _ core.Partitioner = (*Stage)(nil)
