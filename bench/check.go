@@ -16,9 +16,10 @@ import (
 	"sync"
 )
 
-// result is what W1 computes, in a form that does not depend on who
-// computed it: the peers' counts.json, Sluice's count outputs and an
-// encoding/xml pass over the corpus all reduce to it.
+// result is what W1 (or W2) computes, in a form that does not depend on
+// who computed it: the peers' counts.json, Sluice's count outputs and an
+// encoding/xml pass over the corpus all reduce to it (for W2: counts.csv
+// and an encoding/csv pass, w2.go).
 type result struct {
 	Records    int64
 	Categories map[string]int64
@@ -27,6 +28,9 @@ type result struct {
 	// (a record is the SHA-256 of its canonical form); nil when the files
 	// were not read.
 	Files map[string]map[[32]byte]int64
+	// Digests holds W2's category files by name (w2.go); nil when they
+	// were not read, and for W1.
+	Digests map[string]*fileDigest
 }
 
 // attrKey is one (element, attribute, value), names in Clark notation.
@@ -340,6 +344,9 @@ func diff(want, got *result) []string {
 	out = append(out, diffMaps("records of category", want.Categories, got.Categories)...)
 	if want.Attributes != nil && got.Attributes != nil {
 		out = append(out, diffMaps("count of", want.Attributes, got.Attributes)...)
+	}
+	if want.Digests != nil && got.Digests != nil {
+		out = append(out, diffDigests(want.Digests, got.Digests)...)
 	}
 	if want.Files != nil && got.Files != nil {
 		var names []string

@@ -29,6 +29,12 @@
 // text merged, comments dropped) computed with encoding/xml, independently
 // of the parser Sluice uses.
 //
+// --job w2 runs the CSV job W2 (w2.yaml) instead, against DuckDB through
+// node, Miller 6 and Python's csv module (w2.go), and checks the per
+// category counts and category files, as headers and row multisets,
+// decoded with encoding/csv. A peer that is not installed, or fails, is
+// reported as missing in its row.
+//
 // --profile FILE runs W1 once in this process with a CPU profile instead,
 // and prints each stage's busy time: go tool pprof FILE.
 //

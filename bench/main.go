@@ -11,26 +11,46 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 )
 
-// jobs are the pipelines bench can run, each a file in this folder.
-var jobs = map[string]struct {
-	file  string
-	about string
-	peers bool     // the peers do the same job
-	attrs bool     // it counts attributes
-	env   []string // added to Sluice's environment
-}{
-	"w1":            {"w1.yaml", "W1: split, classify (rules), count attributes and categories, write", true, true, nil},
-	"sort":          {"sort.yaml", "W1 without attribute counts: split, classify, count categories, write", false, false, nil},
-	"plugin":        {"plugin.yaml", "W1 with the example Go plugin (examples/go-classifier) as classifier", true, true, nil},
-	"plugin-notls":  {"plugin.yaml", "W1 with the example Go plugin as classifier, its connection without TLS (plugin.tls: false)", true, true, []string{"PLUGIN_TLS=false"}},
-	"plugin-socket": {"plugin.yaml", "W1 with the example Go plugin as classifier, the records sent over its socket (plugin.shared_memory: false)", true, true, []string{"PLUGIN_SHARED_MEMORY=false"}},
+// job is a pipeline bench can run, a file in this folder.
+type job struct {
+	file   string
+	about  string
+	format string   // its corpus: "xml" (W1's catalogue) or "csv" (W2's, the same records as CSV)
+	peers  bool     // the peers do the same job
+	attrs  bool     // it counts attributes
+	env    []string // added to Sluice's environment
+}
+
+// vars is the prefix of the variables the job's pipeline reads its input
+// and output folder from: W1_INPUT and W1_OUT, or W2_INPUT and W2_OUT.
+func (j job) vars() string {
+	if j.format == "csv" {
+		return "W2"
+	}
+	return "W1"
+}
+
+// jobs are the pipelines bench can run.
+var jobs = map[string]job{
+	"w1":            {file: "w1.yaml", about: "W1: split, classify (rules), count attributes and categories, write", format: "xml", peers: true, attrs: true},
+	"sort":          {file: "sort.yaml", about: "W1 without attribute counts: split, classify, count categories, write", format: "xml"},
+	"plugin":        {file: "plugin.yaml", about: "W1 with the example Go plugin (examples/go-classifier) as classifier", format: "xml", peers: true, attrs: true},
+	"plugin-notls":  {file: "plugin.yaml", about: "W1 with the example Go plugin as classifier, its connection without TLS (plugin.tls: false)", format: "xml", peers: true, attrs: true, env: []string{"PLUGIN_TLS=false"}},
+	"plugin-socket": {file: "plugin.yaml", about: "W1 with the example Go plugin as classifier, the records sent over its socket (plugin.shared_memory: false)", format: "xml", peers: true, attrs: true, env: []string{"PLUGIN_SHARED_MEMORY=false"}},
+	"split-xml":     {file: "split-xml.yaml", about: "split only (XML, W1's corpus), by byte ranges on 2 workers, into a count", format: "xml"},
+	"split-xml-1":   {file: "split-xml.yaml", about: "split only (XML), each file whole on 1 worker (chunk: 0): split-xml's baseline", format: "xml", env: []string{"SPLIT_WORKERS=1", "SPLIT_CHUNK=0"}},
+	"split-csv":     {file: "split-csv.yaml", about: "split only (CSV, W2's corpus), by byte ranges on 2 workers, into a count", format: "csv"},
+	"split-csv-1":   {file: "split-csv.yaml", about: "split only (CSV), each file whole on 1 worker (chunk: 0): split-csv's baseline", format: "csv", env: []string{"SPLIT_WORKERS=1", "SPLIT_CHUNK=0"}},
+	"split-lines":   {file: "split-lines.yaml", about: "split only (W2's corpus as lines), by byte ranges on 2 workers, into a count", format: "csv"},
+	"split-lines-1": {file: "split-lines.yaml", about: "split only (lines), each file whole on 1 worker (chunk: 0): split-lines' baseline", format: "csv", env: []string{"SPLIT_WORKERS=1", "SPLIT_CHUNK=0"}},
+	"w1-whole":      {file: "w1.yaml", about: "W1 with each file split whole on one worker (chunk: 0), as before byte ranges", format: "xml", peers: true, attrs: true, env: []string{"SPLIT_CHUNK=0"}},
+	"w2":            {file: "w2.yaml", about: "W2: the catalogue as CSV: split, classify (rules), count categories, write per category", format: "csv", peers: true},
 }
 
 type config struct {
@@ -64,14 +84,14 @@ func main() {
 func run(ctx context.Context, args []string, out io.Writer) error {
 	c := config{out: out}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	size := fs.String("size", "1GB", "corpus size: 10MB, 100MB, 1GB or 4GB (about 920 bytes a record), or a number of records; several, comma-separated, run one after the other")
-	fs.StringVar(&c.job, "job", "w1", "what Sluice runs: w1 (the reference job), sort (w1 without attribute counts, for the memory check) plugin (w1 with the example Go plugin as classifier), plugin-notls (the same without TLS on the plugin's connection) or plugin-socket (the same with the records sent over the plugin's socket rather than through shared memory)")
+	size := fs.String("size", "1GB", "corpus size: 10MB, 100MB, 1GB or 4GB (about 920 bytes a record for the XML jobs, 320 for w2's CSV), or a number of records; several, comma-separated, run one after the other")
+	fs.StringVar(&c.job, "job", "w1", "what Sluice runs: w1 (the reference job), sort (w1 without attribute counts, for the memory check) plugin (w1 with the example Go plugin as classifier), plugin-notls (the same without TLS on the plugin's connection), plugin-socket (the same with the records sent over the plugin's socket rather than through shared memory), or w2 (the CSV job, against DuckDB, Miller and Python's csv)")
 	fs.IntVar(&c.runs, "runs", 3, "Sluice runs per size; the table shows the median by wall time")
 	fs.IntVar(&c.warmup, "warmup", 1, "Sluice runs per size before the measured ones, not counted")
 	fs.StringVar(&c.dir, "dir", "bench/corpus", "where corpora and outputs go (relative to the repository root)")
-	peers := fs.String("peers", "auto", "folder of the Python peers (py_mp_pipeline.py, gen_corpus.py); auto is ../shared/peers beside the repository; none runs Sluice alone")
+	peers := fs.String("peers", "auto", "folder of the peers (py_mp_pipeline.py, gen_corpus.py, w2_*); auto is ../shared/peers beside the repository; none runs Sluice alone")
 	fs.StringVar(&c.python, "python", defaultPython(), "Python 3 for the peers; the lxml peer needs python3-lxml (apt-get install -y python3-lxml)")
-	fs.BoolVar(&c.noPeers, "skip-peers", false, "generate the corpus with the peers' generator but run Sluice alone (its outputs are then checked against encoding/xml)")
+	fs.BoolVar(&c.noPeers, "skip-peers", false, "generate the corpus with the peers' generator but run Sluice alone (its outputs are then checked against encoding/xml, or encoding/csv for w2)")
 	fs.StringVar(&c.check, "check", "full", "output check: full (counts and category files as record multisets), counts, or none")
 	fs.StringVar(&c.sluice, "sluice", "", "a sluice binary to measure; by default bench builds ./cmd/sluice")
 	fs.StringVar(&c.profile, "profile", "", "instead of the table: run the job once in this process with a CPU profile written to this file")
@@ -79,7 +99,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.BoolVar(&c.keep, "keep-outputs", false, "keep the outputs of Sluice's first run and of the peers (by default each is read for the check and deleted at once, so that no gigabytes of idle files wait in the page cache while others run; see bench/README.md)")
 	fs.IntVar(&c.workers, "check-workers", runtime.NumCPU(), "goroutines reading category files for the check")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: go run ./bench [flags]\n\nRuns W1 with Sluice and the Python peers side by side and prints one table (see bench/README.md).\n\n")
+		fmt.Fprintf(fs.Output(), "usage: go run ./bench [flags]\n\nRuns W1 (or W2, --job w2) with Sluice and the peers side by side and prints one table (see bench/README.md).\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -89,7 +109,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if _, ok := jobs[c.job]; !ok {
-		return fmt.Errorf("--job %q: want w1, sort, plugin, plugin-notls or plugin-socket", c.job)
+		return fmt.Errorf("--job %q: want w1, sort, plugin, plugin-notls, plugin-socket or w2", c.job)
 	}
 	if c.runs < 1 {
 		return fmt.Errorf("--runs %d: want 1 or more", c.runs)
@@ -108,10 +128,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if !filepath.IsAbs(c.dir) {
 		c.dir = filepath.Join(root, c.dir)
 	}
-	c.peers = findPeers(*peers, root, c.say)
+	c.peers = findPeers(*peers, root, jobs[c.job], c.say)
 	c.sizes = strings.Split(*size, ",")
 	for _, s := range c.sizes {
-		if _, err := parseSize(s); err != nil {
+		if _, err := parseSize(s, jobs[c.job].format); err != nil {
 			return err
 		}
 	}
@@ -150,18 +170,24 @@ func repoRoot() (string, error) {
 	}
 }
 
-// findPeers resolves --peers, saying what it found.
-func findPeers(flagValue, root string, say func(string, ...any)) string {
+// findPeers resolves --peers for job j, saying what it found: the folder
+// must hold the W1 peer (py_mp_pipeline.py), or for W2 the generator of
+// its corpus (gen_corpus.py; the W2 peers are looked for one by one).
+func findPeers(flagValue, root string, j job, say func(string, ...any)) string {
+	reference, marker := "an encoding/xml computation", "py_mp_pipeline.py"
+	if j.format == "csv" {
+		reference, marker = "an encoding/csv computation, on a corpus generated in Go (internal/corpus)", "gen_corpus.py"
+	}
 	if flagValue == "none" {
-		say("peers: disabled (--peers none); Sluice runs alone and is checked against an encoding/xml computation")
+		say("peers: disabled (--peers none); Sluice runs alone and is checked against %s", reference)
 		return ""
 	}
 	dir := flagValue
 	if dir == "auto" {
 		dir = filepath.Join(filepath.Dir(root), "shared", "peers")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "py_mp_pipeline.py")); err != nil {
-		say("peers: not found at %s (a fresh clone has no ../shared); Sluice runs alone and is checked against an encoding/xml computation", dir)
+	if _, err := os.Stat(filepath.Join(dir, marker)); err != nil {
+		say("peers: %s not found in %s (a fresh clone has no ../shared); Sluice runs alone and is checked against %s", marker, dir, reference)
 		return ""
 	}
 	return dir
@@ -190,8 +216,8 @@ func (c *config) runTable(ctx context.Context) error {
 	c.say("machine: %d CPUs, %s/%s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	var tables []func()
 	for _, s := range c.sizes {
-		records, _ := parseSize(s)
-		corpus, err := corpusFile(ctx, c.dir, c.peers, c.python, records, c.say)
+		records, _ := parseSize(s, job.format)
+		corpus, err := corpusFile(ctx, c.dir, c.peers, c.python, job.format, records, c.say)
 		if err != nil {
 			return err
 		}
@@ -202,12 +228,16 @@ func (c *config) runTable(ctx context.Context) error {
 		if err := warm(corpus); err != nil {
 			return err
 		}
-		c.say("corpus: %s, %d records, %.1f MB; page cache warmed", corpus, records, float64(st.Size())/1e6)
+		gen := "the peers' gen_corpus.py"
+		if c.peers == "" {
+			gen = "internal/corpus in Go, as the peers are absent (not the peers' corpus: its records are smaller)"
+		}
+		c.say("corpus: %s, %d records, %.1f MB, generated by %s; page cache warmed", corpus, records, float64(st.Size())/1e6, gen)
 		rows, err := c.runAll(ctx, bin, pipeline, corpus, job.peers)
 		if err != nil {
 			return err
 		}
-		if err := c.checkOutputs(corpus, rows, job.attrs); err != nil {
+		if err := c.checkOutputs(corpus, rows, job); err != nil {
 			return err
 		}
 		size, n := st.Size(), records
@@ -242,7 +272,8 @@ func (c *config) sluiceBinary(ctx context.Context) (string, error) {
 func (c *config) validate(ctx context.Context, bin, pipeline string) error {
 	cmd := exec.CommandContext(ctx, bin, "validate", pipeline)
 	cmd.Dir = c.root
-	cmd.Env = append(os.Environ(), "W1_INPUT=.", "W1_OUT="+filepath.Join(c.dir, "out"))
+	v := jobs[c.job].vars()
+	cmd.Env = append(os.Environ(), v+"_INPUT=.", v+"_OUT="+filepath.Join(c.dir, "out"))
 	cmd.Env = append(cmd.Env, jobs[c.job].env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		hint := ""
@@ -254,14 +285,69 @@ func (c *config) validate(ctx context.Context, bin, pipeline string) error {
 	return nil
 }
 
+// peer is one peer of a job, ready to run on one corpus.
+type peer struct {
+	name    string
+	skipped string                                           // why it cannot run; "" when it can
+	cmd     func(outDir string) *exec.Cmd                    // the command writing its outputs to outDir
+	read    func(outDir string, files bool) (*result, error) // reads its outputs for the check
+}
+
+// peerRunners returns the peers of the job on corpus.
+func (c *config) peerRunners(ctx context.Context, corpus string) []peer {
+	if jobs[c.job].format == "csv" {
+		return c.w2Peers(ctx, corpus)
+	}
+	if c.peers == "" {
+		return []peer{{name: "python pool(2) etree", skipped: "peers absent"}, {name: "python single lxml", skipped: "peers absent"}}
+	}
+	script := filepath.Join(c.peers, "py_mp_pipeline.py")
+	var out []peer
+	first := true
+	for _, p := range []struct {
+		name string
+		args []string
+		lxml bool
+	}{
+		{"python pool(2) etree", []string{"--mode", "pool", "--workers", "2", "--parser", "etree"}, false},
+		{"python single lxml", []string{"--mode", "single", "--parser", "lxml"}, true},
+	} {
+		pr := peer{name: p.name}
+		if p.lxml {
+			if err := exec.CommandContext(ctx, c.python, "-c", "import lxml").Run(); err != nil {
+				pr.skipped = fmt.Sprintf("%s has no lxml: apt-get install -y python3-lxml", c.python)
+				out = append(out, pr)
+				continue
+			}
+		}
+		// The category files are compared with the first peer's only:
+		// the peers are checked against each other by their counts.
+		files := first
+		first = false
+		pr.cmd = func(outDir string) *exec.Cmd {
+			return exec.CommandContext(ctx, c.python, append([]string{script, corpus, "--out", outDir}, p.args...)...)
+		}
+		pr.read = func(outDir string, all bool) (*result, error) { return readPeer(outDir, all && files, c.workers) }
+		out = append(out, pr)
+	}
+	return out
+}
+
 // runAll runs Sluice c.runs times and each peer once, interleaved (a
-// Sluice run, a peer, a Sluice run, the other peer, the remaining Sluice
-// runs), so that a change in the machine's load during the minutes the
-// peers take weighs on both sides.
+// Sluice run, a peer, a Sluice run, the next peer, ..., the remaining
+// Sluice runs), so that a change in the machine's load during the minutes
+// the peers take weighs on both sides. A peer that fails is reported in
+// its row, and the others still run.
 func (c *config) runAll(ctx context.Context, bin, pipeline, corpus string, peers bool) ([]row, error) {
-	base := filepath.Join(c.dir, "out", strings.TrimSuffix(filepath.Base(corpus), ".xml"))
+	base := filepath.Join(c.dir, "out", strings.TrimSuffix(filepath.Base(corpus), filepath.Ext(corpus)))
+	v := jobs[c.job].vars()
 	if err := os.RemoveAll(base); err != nil { // earlier harness runs' outputs
 		return nil, err
+	}
+	// The peers are looked for (and DuckDB installed) before any run.
+	var toRun []peer
+	if peers && !c.noPeers {
+		toRun = c.peerRunners(ctx, corpus)
 	}
 	sl := row{runner: "sluice " + c.job, runs: c.runs}
 	once := func(outDir string) (measurement, error) {
@@ -270,7 +356,7 @@ func (c *config) runAll(ctx context.Context, bin, pipeline, corpus string, peers
 		}
 		cmd := exec.CommandContext(ctx, bin, "run", "--progress", "none", pipeline)
 		cmd.Dir = c.root
-		cmd.Env = append(os.Environ(), "W1_INPUT="+corpus, "W1_OUT="+outDir)
+		cmd.Env = append(os.Environ(), v+"_INPUT="+corpus, v+"_OUT="+outDir)
 		cmd.Env = append(cmd.Env, jobs[c.job].env...)
 		return measure(ctx, cmd)
 	}
@@ -288,7 +374,11 @@ func (c *config) runAll(ctx context.Context, bin, pipeline, corpus string, peers
 			return os.RemoveAll(outDir)
 		}
 		// The first run's outputs are the ones checked.
-		sl.res, err = c.readOutputs(outDir, func(files bool) (*result, error) { return readSluice(outDir, files, c.workers) })
+		read := readSluice
+		if jobs[c.job].format == "csv" {
+			read = readCSVOutputs
+		}
+		sl.res, err = c.readOutputs(outDir, func(files bool) (*result, error) { return read(outDir, files, c.workers) })
 		return err
 	}
 	// Warm-up runs, not counted: the first runs after a pause are slower
@@ -308,53 +398,42 @@ func (c *config) runAll(ctx context.Context, bin, pipeline, corpus string, peers
 		return nil, err
 	}
 	var peerRows []row
-	switch {
-	case !peers || c.noPeers:
-	case c.peers == "":
-		peerRows = []row{{runner: "python pool(2) etree", skipped: "peers absent"}, {runner: "python single lxml", skipped: "peers absent"}}
-	default:
-		script := filepath.Join(c.peers, "py_mp_pipeline.py")
-		for _, p := range []struct {
-			name string
-			args []string
-			lxml bool
-		}{
-			{"python pool(2) etree", []string{"--mode", "pool", "--workers", "2", "--parser", "etree"}, false},
-			{"python single lxml", []string{"--mode", "single", "--parser", "lxml"}, true},
-		} {
-			r := row{runner: p.name, runs: 1}
-			if p.lxml {
-				if err := exec.CommandContext(ctx, c.python, "-c", "import lxml").Run(); err != nil {
-					r.skipped = fmt.Sprintf("%s has no lxml: apt-get install -y python3-lxml", c.python)
-					c.say("%s: skipped: %s", p.name, r.skipped)
-					peerRows = append(peerRows, r)
-					continue
-				}
+	for _, p := range toRun {
+		r := row{runner: p.name, runs: 1, skipped: p.skipped}
+		if r.skipped != "" {
+			c.say("%s: not run: %s", p.name, r.skipped)
+			peerRows = append(peerRows, r)
+			continue
+		}
+		outDir := filepath.Join(base, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(p.name))
+		if err := prepare(outDir, corpus); err != nil {
+			return nil, err
+		}
+		cmd := p.cmd(outDir)
+		c.say("%s: running %s", p.name, strings.Join(cmd.Args, " "))
+		m, err := measure(ctx, cmd)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
 			}
-			outDir := filepath.Join(base, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(p.name))
-			if err := prepare(outDir, corpus); err != nil {
+			c.say("%s: failed: %v", p.name, err)
+			r.skipped = "missing (failed: " + lastLine(m.Stderr, err) + ")"
+			peerRows = append(peerRows, r)
+			if err := os.RemoveAll(outDir); err != nil {
 				return nil, err
 			}
-			args := append([]string{script, corpus, "--out", outDir}, p.args...)
-			c.say("%s: running %s %s", p.name, c.python, strings.Join(args, " "))
-			m, err := measure(ctx, exec.CommandContext(ctx, c.python, args...))
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", p.name, err)
-			}
-			c.say("%s: %.1fs wall, %.1fs CPU, %.0f MB peak", p.name, m.Wall.Seconds(), m.CPU.Seconds(), float64(m.PeakMem)/1e6)
-			r.m = m
-			// The category files are compared with the first peer's only:
-			// the peers are checked against each other by their counts.
-			first := !slices.ContainsFunc(peerRows, func(r row) bool { return r.skipped == "" })
-			r.res, err = c.readOutputs(outDir, func(files bool) (*result, error) { return readPeer(outDir, files && first, c.workers) })
-			if err != nil {
-				return nil, fmt.Errorf("%s's outputs: %w", p.name, err)
-			}
-			peerRows = append(peerRows, r)
-			if len(runs) < c.runs {
-				if err := runSluice(); err != nil {
-					return nil, err
-				}
+			continue
+		}
+		c.say("%s: %.1fs wall, %.1fs CPU, %.0f MB peak", p.name, m.Wall.Seconds(), m.CPU.Seconds(), float64(m.PeakMem)/1e6)
+		r.m = m
+		r.res, err = c.readOutputs(outDir, func(files bool) (*result, error) { return p.read(outDir, files) })
+		if err != nil {
+			return nil, fmt.Errorf("%s's outputs: %w", p.name, err)
+		}
+		peerRows = append(peerRows, r)
+		if len(runs) < c.runs {
+			if err := runSluice(); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -404,9 +483,24 @@ func prepare(dir, corpus string) error {
 	return warm(corpus)
 }
 
+// lastLine returns the last non-empty line of a failed run's standard
+// error, or else err's first line, for the table.
+func lastLine(stderr string, err error) string {
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if l := strings.TrimSpace(lines[len(lines)-1]); l != "" {
+		if len(l) > 80 {
+			l = l[:77] + "..."
+		}
+		return l
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
+}
+
 // checkOutputs compares Sluice's first run's outputs with each peer's, or
-// with an encoding/xml computation over the corpus when no peer ran.
-func (c *config) checkOutputs(corpus string, rows []row, attrs bool) error {
+// with an encoding/xml (W2: encoding/csv) computation over the corpus when
+// no peer ran.
+func (c *config) checkOutputs(corpus string, rows []row, j job) error {
 	if c.check == "none" {
 		c.say("check: skipped (--check none)")
 		return nil
@@ -422,17 +516,24 @@ func (c *config) checkOutputs(corpus string, rows []row, attrs bool) error {
 	}
 	var problems []string
 	if len(refs) == 0 {
-		want, err := expected(corpus)
+		compute, ref := expected, "encoding/xml"
+		if j.format == "csv" {
+			compute, ref = expectedCSV, "encoding/csv"
+		}
+		want, err := compute(corpus)
 		if err != nil {
 			return err
 		}
-		if !attrs {
+		if !j.attrs {
 			want.Attributes = nil
 		}
-		for _, d := range diff(want, got) {
-			problems = append(problems, "vs encoding/xml: "+d)
+		if !files {
+			want.Files, want.Digests = nil, nil
 		}
-		c.say("check: Sluice's outputs against an encoding/xml computation over the corpus (%s)", time.Since(start).Round(time.Second))
+		for _, d := range diff(want, got) {
+			problems = append(problems, "vs "+ref+": "+d)
+		}
+		c.say("check: Sluice's outputs against an %s computation over the corpus (%s)", ref, time.Since(start).Round(time.Second))
 	}
 	for _, r := range refs {
 		for _, d := range diff(r.res, got) {
@@ -443,6 +544,12 @@ func (c *config) checkOutputs(corpus string, rows []row, attrs bool) error {
 		what := "counts per category and per (element, attribute, value)"
 		if files {
 			what += ", and category files as record multisets (vs " + refs[0].runner + ")"
+		}
+		if j.format == "csv" {
+			what = "rows per category"
+			if files {
+				what += ", and category files as headers and row multisets (vs every peer)"
+			}
 		}
 		c.say("check: %s (%s)", what, time.Since(start).Round(time.Second))
 	}

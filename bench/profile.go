@@ -17,8 +17,9 @@ import (
 // runProfile runs the job once in this process, on the first --size,
 // with a CPU profile, and prints each stage's busy time.
 func (c *config) runProfile(ctx context.Context) error {
-	records, _ := parseSize(c.sizes[0])
-	corpus, err := corpusFile(ctx, c.dir, c.peers, c.python, records, c.say)
+	j := jobs[c.job]
+	records, _ := parseSize(c.sizes[0], j.format)
+	corpus, err := corpusFile(ctx, c.dir, c.peers, c.python, j.format, records, c.say)
 	if err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func (c *config) runProfile(ctx context.Context) error {
 		k, v, _ := strings.Cut(kv, "=")
 		os.Setenv(k, v)
 	}
-	g, err := loadJob(filepath.Join(c.root, "bench", jobs[c.job].file), corpus, outDir)
+	g, err := loadJob(filepath.Join(c.root, "bench", j.file), j.vars(), corpus, outDir)
 	if err != nil {
 		return err
 	}
@@ -75,14 +76,14 @@ func (c *config) runProfile(ctx context.Context) error {
 }
 
 // loadJob plans a bench pipeline file for the given input and output
-// folder (the W1_INPUT and W1_OUT it reads).
-func loadJob(pipeline, input, outDir string) (*core.Graph, error) {
+// folder (the VARS_INPUT and VARS_OUT it reads: W1_INPUT, W2_OUT, ...).
+func loadJob(pipeline, vars, input, outDir string) (*core.Graph, error) {
 	src, err := os.ReadFile(pipeline)
 	if err != nil {
 		return nil, err
 	}
-	os.Setenv("W1_INPUT", input)
-	os.Setenv("W1_OUT", outDir)
+	os.Setenv(vars+"_INPUT", input)
+	os.Setenv(vars+"_OUT", outDir)
 	g, err := core.Load(pipeline, src, stages.Registry())
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", pipeline, err)
