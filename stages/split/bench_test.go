@@ -147,6 +147,7 @@ func BenchmarkSplitFile(b *testing.B) {
 			b.Run(f.name+"/"+mode.name, func(b *testing.B) {
 				b.SetBytes(int64(len(content)))
 				var records int
+				serial := st.stats.serial.Load()
 				for b.Loop() {
 					if mode.workers == 0 {
 						var em countEmitter
@@ -159,6 +160,12 @@ func BenchmarkSplitFile(b *testing.B) {
 					records = splitParts(b, st, &file, 4<<20, mode.workers)
 				}
 				b.ReportMetric(float64(records), "records/op")
+				if mode.workers > 0 {
+					// The sequential part: handoff to handoff in the
+					// replayed ranges, per GB of input.
+					ns := float64(st.stats.serial.Load() - serial)
+					b.ReportMetric(ns/1e9/(float64(b.N)*float64(len(content))/1e9), "serial-s/GB")
+				}
 			})
 		}
 	}

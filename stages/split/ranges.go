@@ -11,6 +11,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/stages/read"
@@ -136,16 +137,23 @@ func newFileJob(s *Stage, path string, size, chunk int64) *fileJob {
 // run is part k. It always hands off (a failure, if it fails), so that
 // later parts never wait for ever; their waits also end with ctx.
 func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) {
+	published := false
 	var h handoff
-	defer func() {
-		if err != nil {
-			h.failed = true
-		}
+	publish := func() {
 		if k == 0 {
 			j.prolog(nil, nil)
 		}
 		j.parts[k].h = h
 		close(j.parts[k].done)
+		published = true
+	}
+	defer func() {
+		if err != nil {
+			h.failed = true
+		}
+		if !published {
+			publish()
+		}
 		if j.s.bytesIn != nil {
 			j.s.bytesIn.Add(j.cuts[k+1] - j.cuts[k])
 		}
@@ -170,11 +178,18 @@ func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) 
 		return nil
 	}
 	if spec != nil {
-		hh, ok, err := spec.replay(prev, out)
-		if ok || err != nil {
+		start := time.Now()
+		if from, hh, ok := spec.verify(prev); ok {
 			j.s.stats.replayed.Add(1)
 			h = hh
-			return err
+			// The next part may go on while this one emits, unless a
+			// rejected record here could fail the file: then an error in
+			// a later part must not come first.
+			if !spec.buf.rejects(from) {
+				publish()
+			}
+			j.s.stats.serial.Add(int64(time.Since(start)))
+			return spec.replay(from, prev, out)
 		}
 	}
 	j.s.stats.redone.Add(1)
@@ -184,9 +199,11 @@ func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) 
 
 // rangeStats count what the parts of a stage's files did, for tests and
 // benchmarks: a part whose guess was right is replayed, one whose guess
-// was wrong is redone (scanned twice).
+// was wrong is redone (scanned twice); serial is the time from a handoff's
+// arrival to the next handoff in replayed parts, in nanoseconds: the
+// sequential part of a file's split.
 type rangeStats struct {
-	replayed, redone atomic.Int64
+	replayed, redone, serial atomic.Int64
 }
 
 func (j *fileJob) wait(ctx context.Context, k int) (handoff, error) {
@@ -213,11 +230,17 @@ func (j *fileJob) prolog(x *xmlsplit.Context, hdr *core.Header) {
 
 // open returns the file's bytes from off on, checking ctx once per read.
 func (j *fileJob) open(ctx context.Context, off int64) (io.Reader, func() error, error) {
-	f, err := os.Open(j.path)
+	return openAt(ctx, j.path, off)
+}
+
+// openAt returns the bytes of the file at path from off on, checking ctx
+// once per read.
+func openAt(ctx context.Context, path string, off int64) (io.Reader, func() error, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &input{ctx: ctx, r: io.NewSectionReader(f, off, j.cuts[len(j.cuts)-1]-off)}, f.Close, nil
+	return &input{ctx: ctx, r: io.NewSectionReader(f, off, 1<<62)}, f.Close, nil
 }
 
 // end is where part k's scan stops: 0 (the end of the file) for the last.
@@ -231,50 +254,62 @@ func (j *fileJob) end(k int) int64 {
 // scan is part k's exact scan: from the file's start for part 0, else
 // from prev's place and state. It emits straight to out.
 func (j *fileJob) scan(ctx context.Context, k int, prev handoff, out core.Emitter) (handoff, error) {
-	from := prev.at.Offset
+	var prolog func(*xmlsplit.Context, *core.Header)
 	if k == 0 {
+		prolog = j.prolog
+	}
+	return j.s.scanRange(ctx, j.path, prev, k == 0, j.end(k), j.bufferSize(), prolog, out)
+}
+
+// scanRange splits path exactly from prev's place (from the file's start
+// when start is set) to the first record or markup at or after end (0:
+// the end of the file). prolog, if set, is told the context of the first
+// XML record or the CSV header as soon as they are known, and the context
+// at the end in any case.
+func (s *Stage) scanRange(ctx context.Context, path string, prev handoff, start bool, end int64, bufSize int, prolog func(*xmlsplit.Context, *core.Header), out core.Emitter) (handoff, error) {
+	from := prev.at.Offset
+	if start {
 		from = 0
 	}
-	r, closeFile, err := j.open(ctx, from)
+	r, closeFile, err := openAt(ctx, path, from)
 	if err != nil {
 		return handoff{}, err
 	}
 	defer closeFile()
-	s := j.s
-	st := &scanState{path: j.path, ord: prev.ord, end: j.end(k), hdr: prev.hdr}
+	st := &scanState{path: path, ord: prev.ord, end: end, hdr: prev.hdr}
 	var origin *scan.Origin
-	if k > 0 {
+	if !start {
 		origin = &prev.at
 	}
 	switch s.format {
 	case formatXML:
-		rg := &xmlsplit.Range{End: st.end}
-		if k > 0 {
+		rg := &xmlsplit.Range{End: end}
+		if !start {
 			rg.Origin, rg.Context = prev.at, prev.xml
 		}
-		sp := xmlsplit.New(r, xmlsplit.Options{File: j.path, Match: s.match, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Range: rg})
+		sp := xmlsplit.New(r, xmlsplit.Options{File: path, Match: s.match, MaxRecordBytes: s.max, BufferSize: bufSize, Range: rg})
 		var first func(*xmlsplit.Context)
-		if k == 0 {
-			first = func(c *xmlsplit.Context) { j.prolog(c, nil) }
+		if prolog != nil {
+			first = func(c *xmlsplit.Context) { prolog(c, nil) }
 		}
 		if err := s.splitXML(sp, st, out, first); err != nil {
 			return handoff{}, err
 		}
 		at, ctx, stopped := sp.Stop()
-		if k == 0 {
-			j.prolog(ctx, nil) // no record in the range: the context at its end
+		if prolog != nil {
+			prolog(ctx, nil) // no record in the range: the context at its end
 		}
 		return handoff{eof: !stopped, at: at, ord: st.ord, xml: ctx}, nil
 	case formatCSV:
-		sp := csvsplit.New(r, csvsplit.Options{File: j.path, Comma: s.comma, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Origin: origin})
-		if k == 0 {
-			st.onHeader = func(h *core.Header) { j.prolog(nil, h) }
+		sp := csvsplit.New(r, csvsplit.Options{File: path, Comma: s.comma, MaxRecordBytes: s.max, BufferSize: bufSize, Origin: origin})
+		if prolog != nil {
+			st.onHeader = func(h *core.Header) { prolog(nil, h) }
 		}
 		if err := s.splitCSV(sp, st, out); err != nil {
 			return handoff{}, err
 		}
 	default:
-		sp := linesplit.New(r, linesplit.Options{File: j.path, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Origin: origin})
+		sp := linesplit.New(r, linesplit.Options{File: path, MaxRecordBytes: s.max, BufferSize: bufSize, Origin: origin})
 		if err := s.splitLines(sp, st, out); err != nil {
 			return handoff{}, err
 		}
@@ -293,6 +328,7 @@ type speculation struct {
 	stopped bool
 	stop    scan.Origin // where the scan stopped, its line counted from origin
 	hdr     *core.Header
+	delta   int64 // once verified: what its lines are moved by
 }
 
 // speculate scans part k from a guessed start into a buffer; nil when
@@ -363,22 +399,19 @@ func (sp *speculation) rows(ctx context.Context, k int, inQuote bool) error {
 	return err
 }
 
-// replay emits the speculation's records from prev's place on, if the
-// speculation passed through it in prev's state; ok is false when it did
-// not (nothing was emitted then). An error is the file's (a rejected
-// record under on_error: fail). The buffer is released either way.
-func (sp *speculation) replay(prev handoff, out core.Emitter) (h handoff, ok bool, err error) {
-	defer sp.buf.release()
+// verify checks whether the speculation passed through prev's place in
+// prev's state; if it did, its records from index from on are exact, once
+// shifted, and h is its handoff.
+func (sp *speculation) verify(prev handoff) (from int, h handoff, ok bool) {
 	if sp.failed {
-		return handoff{}, false, nil
+		return 0, handoff{}, false
 	}
 	var delta int64
-	var i int
 	if sp.xml != nil {
 		if delta, ok = sp.xml.Verify(prev.at, prev.xml); !ok {
-			return handoff{}, false, nil
+			return 0, handoff{}, false
 		}
-		i, _ = sp.buf.search(prev.at.Offset)
+		from, _ = sp.buf.search(prev.at.Offset)
 		at, ctx, stopped := sp.xml.Stop()
 		sp.stopped, sp.stop = stopped, at
 		h.xml = ctx
@@ -386,51 +419,60 @@ func (sp *speculation) replay(prev handoff, out core.Emitter) (h handoff, ok boo
 		// A row or line start is a state of its own: the speculation is
 		// right from there on if it started there or emitted a record there.
 		var found bool
-		i, found = sp.buf.search(prev.at.Offset)
+		from, found = sp.buf.search(prev.at.Offset)
 		var line int64
 		switch {
 		case prev.at.Offset == sp.origin:
 			line = 1
 		case found:
-			line = sp.buf.at(i).line
+			line = sp.buf.at(from).line
 		default:
-			return handoff{}, false, nil
+			return 0, handoff{}, false
 		}
 		if sp.hdr != prev.hdr && !(prev.hdr != nil && sp.hdr != nil && slices.Equal(prev.hdr.Names, sp.hdr.Names)) {
-			return handoff{}, false, nil
+			return 0, handoff{}, false
 		}
 		delta = prev.at.Line - line
 		h.hdr = prev.hdr
 	}
-	s := sp.j.s
-	rec := &core.Record{Type: s.out, Checked: s.format == formatXML, Header: prev.hdr, Source: core.Position{File: sp.j.path}}
-	ord := prev.ord
-	for ; i < sp.buf.n; i++ {
-		e := sp.buf.at(i)
-		ord++
-		rec.Source.Offset, rec.Source.Line, rec.Source.Ordinal = e.off, e.line+delta, ord
-		rec.Data, rec.Size, rec.Fields = e.data, int64(len(e.data)), e.fields
-		if e.err != nil {
-			var se *scan.Error
-			if errors.As(e.err, &se) && se.Line > 0 {
-				se.Line += delta
-			}
-			err = out.Reject(rec, e.err)
-		} else {
-			err = out.Emit(rec)
-		}
-		if err != nil {
-			return handoff{}, true, err
-		}
-	}
-	h.ord = ord
+	sp.delta = delta
+	h.ord = prev.ord + int64(sp.buf.n-from)
 	h.eof = !sp.stopped
 	h.at = sp.stop
 	h.at.Line += delta
 	if sp.xml != nil && h.at.LastNL < 0 {
 		h.at.LastNL = prev.at.LastNL // no line end since the place verified
 	}
-	return h, true, nil
+	return from, h, true
+}
+
+// replay emits the verified speculation's records from index from on,
+// with lines and ordinals shifted to prev's. An error is the file's (a
+// rejected record under on_error: fail).
+func (sp *speculation) replay(from int, prev handoff, out core.Emitter) error {
+	s := sp.j.s
+	rec := &core.Record{Type: s.out, Checked: s.format == formatXML, Header: prev.hdr, Source: core.Position{File: sp.j.path}}
+	ord := prev.ord
+	for i := from; i < sp.buf.n; i++ {
+		e := sp.buf.at(i)
+		ord++
+		rec.Source.Offset, rec.Source.Line, rec.Source.Ordinal = e.off, e.line+sp.delta, ord
+		rec.Data, rec.Size, rec.Fields = e.data, int64(len(e.data)), e.fields
+		var err error
+		if e.err != nil {
+			var se *scan.Error
+			if errors.As(e.err, &se) && se.Line > 0 {
+				se.Line += sp.delta
+			}
+			err = out.Reject(rec, e.err)
+		} else {
+			err = out.Emit(rec)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rowStart returns the first row (or line) start at or after off: the
@@ -586,6 +628,16 @@ func (b *buffer) Reject(r *core.Record, err error) error {
 }
 
 func (b *buffer) at(i int) *entry { return &b.blocks[i/blockLen][i%blockLen] }
+
+// rejects reports whether an entry from index from on is a rejection.
+func (b *buffer) rejects(from int) bool {
+	for i := from; i < b.n; i++ {
+		if b.at(i).err != nil {
+			return true
+		}
+	}
+	return false
+}
 
 // search returns the index of the first entry at or after off, and
 // whether one is at off.

@@ -2,6 +2,7 @@ package split
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -90,6 +91,34 @@ func parallel(t testing.TB, s *Stage, path string, chunk int64, workers int, fai
 	return finish(all, errs)
 }
 
+// chained splits the file range by range with SplitRange, passing each
+// handoff on through its JSON encoding, as executors on other machines
+// would.
+func chained(t testing.TB, s *Stage, path string, size, chunk int64, fail bool) outcome {
+	t.Helper()
+	c := &collector{fail: fail}
+	var h Handoff
+	for start := int64(0); start < size; start += chunk {
+		end := start + chunk
+		if end >= size {
+			end = 0
+		}
+		next, err := s.SplitRange(context.Background(), path, h, end, c)
+		if err != nil {
+			return finish(c, []error{err})
+		}
+		b, err := json.Marshal(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = Handoff{}
+		if err := json.Unmarshal(b, &h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return finish(c, nil)
+}
+
 // finish returns c's items with the first error, in part order; more than
 // one part failing is itself a failure of the contract.
 func finish(c *collector, errs []error) outcome {
@@ -126,6 +155,10 @@ func checkRanges(t *testing.T, s *Stage, content string, fail bool) {
 		got := parallel(t, s, path, chunk, 3, fail)
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("chunk %d: parallel split differs from sequential (-want +got):\n%s\ninput:\n%s", chunk, diff, content)
+		}
+		got = chained(t, s, path, n, chunk, fail)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("chunk %d: SplitRange differs from sequential (-want +got):\n%s\ninput:\n%s", chunk, diff, content)
 		}
 	}
 }

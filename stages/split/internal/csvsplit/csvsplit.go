@@ -383,15 +383,27 @@ func (s *Splitter) emit(idx []int, p, end, next int) (Row, error, bool) {
 // decode appends the content of a quoted field to dst with each "" turned
 // into " and each CRLF into LF, as encoding/csv does.
 func decode(dst, b []byte) []byte {
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if i+1 < len(b) && (c == '"' || c == '\r' && b[i+1] == '\n') {
-			i++
-			c = b[i]
+	for {
+		i := bytes.IndexByte(b, '"')
+		if i < 0 {
+			return appendNorm(dst, b)
 		}
-		dst = append(dst, c)
+		// Every quote in the content is the first of a pair.
+		dst = appendNorm(dst, b[:i+1])
+		b = b[i+2:]
 	}
-	return dst
+}
+
+// appendNorm appends b to dst with each CRLF turned into LF.
+func appendNorm(dst, b []byte) []byte {
+	for {
+		i := bytes.Index(b, crlf)
+		if i < 0 {
+			return append(dst, b...)
+		}
+		dst = append(append(dst, b[:i]...), '\n')
+		b = b[i+2:]
+	}
 }
 
 var crlf = []byte("\r\n")

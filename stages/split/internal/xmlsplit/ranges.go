@@ -2,8 +2,10 @@ package xmlsplit
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
 )
@@ -188,4 +190,79 @@ func (t *entities) clone(max int) *entities {
 		c.m[k] = &entity{name: e.name, value: e.value, external: e.external, bad: e.bad}
 	}
 	return c
+}
+
+// contextJSON is the encoded form of a Context.
+type contextJSON struct {
+	Names     []string     `json:"names,omitempty"`
+	NS        []nsJSON     `json:"ns,omitempty"`
+	PathDepth int          `json:"path_depth,omitempty"`
+	SeenRoot  bool         `json:"seen_root,omitempty"`
+	Entities  *entriesJSON `json:"entities,omitempty"`
+}
+
+type nsJSON struct {
+	Depth  int    `json:"depth"`
+	Prefix string `json:"prefix,omitempty"`
+	URI    string `json:"uri"`
+	Attr   string `json:"attr"`
+}
+
+type entriesJSON struct {
+	Parsed   bool         `json:"parsed,omitempty"`
+	External bool         `json:"external,omitempty"`
+	Decls    []entityJSON `json:"decls,omitempty"`
+}
+
+type entityJSON struct {
+	Name     string `json:"name"`
+	Value    string `json:"value"`
+	External bool   `json:"external,omitempty"`
+	Bad      string `json:"bad,omitempty"`
+}
+
+// MarshalJSON encodes the context, so that a range's scan can run on
+// another machine.
+func (c *Context) MarshalJSON() ([]byte, error) {
+	j := contextJSON{PathDepth: c.pathDepth, SeenRoot: c.seenRoot}
+	start := 0
+	for _, e := range c.ends {
+		j.Names = append(j.Names, string(c.names[start:e]))
+		start = e
+	}
+	for _, d := range c.ns {
+		j.NS = append(j.NS, nsJSON{Depth: d.depth, Prefix: d.prefix, URI: d.uri, Attr: string(d.attr)})
+	}
+	if t := c.ents; t != nil {
+		j.Entities = &entriesJSON{Parsed: t.parsed, External: t.external}
+		for _, e := range t.m {
+			j.Entities.Decls = append(j.Entities.Decls, entityJSON{Name: e.name, Value: string(e.value), External: e.external, Bad: e.bad})
+		}
+		slices.SortFunc(j.Entities.Decls, func(a, b entityJSON) int { return strings.Compare(a.Name, b.Name) })
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON decodes what MarshalJSON encoded. (The bound on entity
+// expansion is the resuming Splitter's max_record_bytes.)
+func (c *Context) UnmarshalJSON(b []byte) error {
+	var j contextJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*c = Context{pathDepth: j.PathDepth, seenRoot: j.SeenRoot}
+	for _, n := range j.Names {
+		c.names = append(c.names, n...)
+		c.ends = append(c.ends, len(c.names))
+	}
+	for _, d := range j.NS {
+		c.ns = append(c.ns, nsDecl{depth: d.Depth, prefix: d.Prefix, uri: d.URI, attr: []byte(d.Attr)})
+	}
+	if e := j.Entities; e != nil {
+		c.ents = &entities{parsed: e.Parsed, external: e.External, m: map[string]*entity{}}
+		for _, d := range e.Decls {
+			c.ents.m[d.Name] = &entity{name: d.Name, value: []byte(d.Value), external: d.External, bad: d.Bad}
+		}
+	}
+	return nil
 }
