@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/sluicehq/sluice/core"
@@ -323,7 +324,12 @@ func (s *Stage) splitCSV(sp *csvsplit.Splitter, st *scanState, out core.Emitter)
 		}
 		if st.hdr == nil && rowErr == nil {
 			if s.header {
-				st.hdr = core.NewHeader(row.Fields)
+				// A copy: the row's fields share its read buffer.
+				names := make([]string, len(row.Fields))
+				for i, f := range row.Fields {
+					names[i] = strings.Clone(f)
+				}
+				st.hdr = core.NewHeader(names)
 			} else {
 				st.hdr = core.NewHeader(numbered(len(row.Fields)))
 			}
