@@ -165,9 +165,21 @@ func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) 
 		h, err = j.scan(ctx, k, handoff{}, out)
 		return err
 	}
-	spec := j.speculate(ctx, k)
+	spec := j.speculate(ctx, k, out)
 	if spec != nil {
 		defer spec.buf.release()
+		if spec.live {
+			j.s.stats.replayed.Add(1)
+			j.s.stats.live.Add(1)
+			if spec.err != nil && spec.err != spec.outErr {
+				return spec.moveError(spec.err) // the splitter's own
+			}
+			if spec.err != nil {
+				return spec.err
+			}
+			h = spec.liveHandoff()
+			return nil
+		}
 	}
 	prev, err := j.wait(ctx, k-1)
 	if err != nil {
@@ -199,11 +211,13 @@ func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) 
 
 // rangeStats count what the parts of a stage's files did, for tests and
 // benchmarks: a part whose guess was right is replayed, one whose guess
-// was wrong is redone (scanned twice); serial is the time from a handoff's
+// was wrong is redone (scanned twice), and a replayed part that checked its
+// guess while it was still scanning went live; serial is the time from a handoff's
 // arrival to the next handoff in replayed parts, in nanoseconds: the
 // sequential part of a file's split.
 type rangeStats struct {
 	replayed, redone, serial atomic.Int64
+	live                     atomic.Int64 // replayed parts that went live during their scan
 }
 
 func (j *fileJob) wait(ctx context.Context, k int) (handoff, error) {
@@ -329,11 +343,161 @@ type speculation struct {
 	stop    scan.Origin // where the scan stopped, its line counted from origin
 	hdr     *core.Header
 	delta   int64 // once verified: what its lines are moved by
+	err     error // once live: the scan's error, if any
+	outErr  error // the last error out returned (already in the file's terms)
+
+	// Going live: once the previous part's handoff has arrived and the
+	// speculation checks out against it, the scan goes on straight into
+	// out instead of the buffer.
+	out      core.Emitter
+	prevDone <-chan struct{}
+	prevH    *handoff
+	known    bool    // prevDone was closed: prev is set
+	prev     handoff // the previous part's handoff
+	end      int64   // the part's range end: a handoff at or past it leaves it nothing
+	live     bool
+	ord      int64        // once live: the ordinal of the last record emitted
+	rowState *scanState   // CSV and lines: the scan's state (its header)
+	rec      core.Record  // once live: reused for every record
 }
 
-// speculate scans part k from a guessed start into a buffer; nil when
-// there is nothing to guess from.
-func (j *fileJob) speculate(ctx context.Context, k int) *speculation {
+// errAbort stops a speculative scan that turned out wrong.
+var errAbort = errors.New("speculation aborted")
+
+var _ core.Emitter = (*speculation)(nil)
+
+// Emit implements core.Emitter for the speculative scan.
+func (sp *speculation) Emit(r *core.Record) error { return sp.take(r, nil) }
+
+// Reject implements core.Emitter for the speculative scan.
+func (sp *speculation) Reject(r *core.Record, err error) error { return sp.take(r, err) }
+
+// take buffers a record of the speculative scan or, once the handoff has
+// come and checks out, emits it and what the buffer holds from the
+// handoff's place on.
+func (sp *speculation) take(r *core.Record, rerr error) error {
+	if sp.live {
+		return sp.emit(r.Data, r.Fields, r.Source.Offset, r.Source.Line, rerr)
+	}
+	if !sp.known {
+		select {
+		case <-sp.prevDone:
+			sp.known, sp.prev = true, *sp.prevH
+		default:
+		}
+	}
+	if sp.known {
+		p := sp.prev
+		if p.failed || p.eof || p.at.Offset >= sp.end {
+			return errAbort // the range is left with nothing to split
+		}
+		if p.at.Offset <= r.Source.Offset {
+			ok, err := sp.goLive(r.Source.Offset, r.Source.Line)
+			if !ok {
+				return errAbort
+			}
+			if err != nil {
+				return err
+			}
+			return sp.emit(r.Data, r.Fields, r.Source.Offset, r.Source.Line, rerr)
+		}
+	}
+	sp.buf.add(r, rerr)
+	return nil
+}
+
+// goLive checks the speculation against the handoff while the record at
+// offset cur (on line curLine, counted from the speculation's start) is
+// being taken; if it checks out, it emits the buffer from the handoff's
+// place on and turns live. err is an emitting error (a rejection under
+// on_error: fail).
+func (sp *speculation) goLive(cur, curLine int64) (ok bool, err error) {
+	at := sp.prev.at
+	from, found := sp.buf.search(at.Offset)
+	if sp.xml != nil {
+		if sp.delta, ok = sp.xml.Confirm(at, sp.prev.xml); !ok {
+			return false, nil
+		}
+	} else {
+		var line int64
+		switch {
+		case at.Offset == sp.origin:
+			line = 1
+		case found:
+			line = sp.buf.at(from).line
+		case at.Offset == cur:
+			line = curLine
+		default:
+			return false, nil
+		}
+		if !sameHeader(sp.rowState.hdr, sp.prev.hdr) {
+			return false, nil
+		}
+		sp.delta = at.Line - line
+	}
+	sp.startLive(sp.prev)
+	err = sp.flush(from)
+	sp.buf.release()
+	return true, err
+}
+
+// startLive makes the speculation emit to out from now on, its lines
+// moved by delta and its ordinals going on from prev's.
+func (sp *speculation) startLive(prev handoff) {
+	sp.live = true
+	sp.ord = prev.ord
+	s := sp.j.s
+	sp.rec = core.Record{Type: s.out, Checked: s.format == formatXML, Header: prev.hdr, Source: core.Position{File: sp.j.path}}
+}
+
+// flush emits the buffer's records from index from on.
+func (sp *speculation) flush(from int) error {
+	for i := from; i < sp.buf.n; i++ {
+		e := sp.buf.at(i)
+		if err := sp.emit(e.data, e.fields, e.off, e.line, e.err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emit sends one record of a verified speculation to out, or rejects it.
+func (sp *speculation) emit(data []byte, fields []string, off, line int64, rerr error) error {
+	sp.ord++
+	rec := &sp.rec
+	rec.Source.Offset, rec.Source.Line, rec.Source.Ordinal = off, line+sp.delta, sp.ord
+	rec.Data, rec.Size, rec.Fields = data, int64(len(data)), fields
+	var err error
+	if rerr != nil {
+		err = sp.out.Reject(rec, sp.moveError(rerr))
+	} else {
+		err = sp.out.Emit(rec)
+	}
+	if err != nil {
+		sp.outErr = err
+	}
+	return err
+}
+
+// moveError moves the line of a positioned error of the speculative scan
+// by delta.
+func (sp *speculation) moveError(err error) error {
+	var se *scan.Error
+	if errors.As(err, &se) && se.Line > 0 {
+		se.Line += sp.delta
+	}
+	return err
+}
+
+func sameHeader(a, b *core.Header) bool {
+	return a == b || a != nil && b != nil && slices.Equal(a.Names, b.Names)
+}
+
+// speculate scans part k from a guessed start; nil when there is nothing
+// to guess from. The records go to a buffer until part k-1's handoff
+// arrives and checks out, then straight to out (the speculation is live);
+// if it does not check out, the scan stops (failed).
+func (j *fileJob) speculate(ctx context.Context, k int, out core.Emitter) *speculation {
 	s := j.s
 	if s.format == formatXML || s.format == formatCSV {
 		select {
@@ -342,7 +506,7 @@ func (j *fileJob) speculate(ctx context.Context, k int) *speculation {
 			return nil
 		}
 	}
-	sp := &speculation{j: j}
+	sp := &speculation{j: j, out: out, prevDone: j.parts[k-1].done, prevH: &j.parts[k-1].h, end: j.cuts[k+1]}
 	var err error
 	switch s.format {
 	case formatXML:
@@ -357,7 +521,8 @@ func (j *fileJob) speculate(ctx context.Context, k int) *speculation {
 		defer closeFile()
 		rg := &xmlsplit.Range{Origin: scan.Origin{Offset: j.cuts[k], Line: 1, LastNL: -1}, Context: j.xmlGuess, End: j.end(k), Speculative: true}
 		sp.xml = xmlsplit.New(r, xmlsplit.Options{File: j.path, Match: s.match, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Range: rg})
-		err = s.splitXML(sp.xml, &scanState{path: j.path}, &sp.buf, nil)
+		err = s.splitXML(sp.xml, &scanState{path: j.path}, sp, nil)
+		sp.stop, _, sp.stopped = sp.xml.Stop()
 	case formatCSV:
 		if s.header && j.hdrGuess == nil {
 			return nil
@@ -366,17 +531,21 @@ func (j *fileJob) speculate(ctx context.Context, k int) *speculation {
 		if !ok {
 			return nil
 		}
-		err = sp.rows(ctx, k, inQuote)
+		err = sp.scanRows(ctx, k, inQuote)
 	default:
-		err = sp.rows(ctx, k, false)
+		err = sp.scanRows(ctx, k, false)
 	}
-	sp.failed = err != nil
+	if sp.live {
+		sp.err = err // the scan's own error: exact but for its line
+	} else {
+		sp.failed = err != nil
+	}
 	return sp
 }
 
-// rows scans a CSV or line range from the first row start after the cut,
-// given whether the cut is inside a quoted field.
-func (sp *speculation) rows(ctx context.Context, k int, inQuote bool) error {
+// scanRows scans a CSV or line range from the first row start after the
+// cut, given whether the cut is inside a quoted field.
+func (sp *speculation) scanRows(ctx context.Context, k int, inQuote bool) error {
 	j, s := sp.j, sp.j.s
 	start, err := j.rowStart(ctx, j.cuts[k], s.format == formatCSV, inQuote)
 	if err != nil {
@@ -389,19 +558,38 @@ func (sp *speculation) rows(ctx context.Context, k int, inQuote bool) error {
 	}
 	defer closeFile()
 	origin := &scan.Origin{Offset: start, Line: 1, LastNL: start - 1}
-	st := &scanState{path: j.path, end: j.end(k), hdr: j.hdrGuess}
+	st := &scanState{path: j.path, end: j.end(k)}
 	if s.format == formatCSV {
-		err = s.splitCSV(csvsplit.New(r, csvsplit.Options{File: j.path, Comma: s.comma, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Origin: origin}), st, &sp.buf)
+		st.hdr = j.hdrGuess // read after prologDone (lines do not wait for it)
+	}
+	sp.rowState = st
+	if s.format == formatCSV {
+		err = s.splitCSV(csvsplit.New(r, csvsplit.Options{File: j.path, Comma: s.comma, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Origin: origin}), st, sp)
 	} else {
-		err = s.splitLines(linesplit.New(r, linesplit.Options{File: j.path, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Origin: origin}), st, &sp.buf)
+		err = s.splitLines(linesplit.New(r, linesplit.Options{File: j.path, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Origin: origin}), st, sp)
 	}
 	sp.stopped, sp.stop, sp.hdr = st.stopped, st.stop, st.hdr
 	return err
 }
 
-// verify checks whether the speculation passed through prev's place in
-// prev's state; if it did, its records from index from on are exact, once
-// shifted, and h is its handoff.
+// liveHandoff is the handoff of a speculation that went live, once its
+// scan has ended.
+func (sp *speculation) liveHandoff() handoff {
+	h := handoff{eof: !sp.stopped, at: sp.stop, ord: sp.ord, hdr: sp.prev.hdr}
+	h.at.Line += sp.delta
+	if sp.xml != nil {
+		_, h.xml, _ = sp.xml.Stop()
+		if h.at.LastNL < 0 {
+			h.at.LastNL = sp.prev.at.LastNL
+		}
+	}
+	return h
+}
+
+// verify checks, once the scan has ended without going live, whether the
+// speculation passed through prev's place in prev's state; if it did, its
+// records from index from on are exact, once shifted, and h is its
+// handoff.
 func (sp *speculation) verify(prev handoff) (from int, h handoff, ok bool) {
 	if sp.failed {
 		return 0, handoff{}, false
@@ -412,12 +600,10 @@ func (sp *speculation) verify(prev handoff) (from int, h handoff, ok bool) {
 			return 0, handoff{}, false
 		}
 		from, _ = sp.buf.search(prev.at.Offset)
-		at, ctx, stopped := sp.xml.Stop()
-		sp.stopped, sp.stop = stopped, at
-		h.xml = ctx
+		_, h.xml, _ = sp.xml.Stop()
 	} else {
 		// A row or line start is a state of its own: the speculation is
-		// right from there on if it started there or emitted a record there.
+		// right from there on if it started there or took a record there.
 		var found bool
 		from, found = sp.buf.search(prev.at.Offset)
 		var line int64
@@ -429,7 +615,7 @@ func (sp *speculation) verify(prev handoff) (from int, h handoff, ok bool) {
 		default:
 			return 0, handoff{}, false
 		}
-		if sp.hdr != prev.hdr && !(prev.hdr != nil && sp.hdr != nil && slices.Equal(prev.hdr.Names, sp.hdr.Names)) {
+		if !sameHeader(sp.hdr, prev.hdr) {
 			return 0, handoff{}, false
 		}
 		delta = prev.at.Line - line
@@ -450,29 +636,9 @@ func (sp *speculation) verify(prev handoff) (from int, h handoff, ok bool) {
 // with lines and ordinals shifted to prev's. An error is the file's (a
 // rejected record under on_error: fail).
 func (sp *speculation) replay(from int, prev handoff, out core.Emitter) error {
-	s := sp.j.s
-	rec := &core.Record{Type: s.out, Checked: s.format == formatXML, Header: prev.hdr, Source: core.Position{File: sp.j.path}}
-	ord := prev.ord
-	for i := from; i < sp.buf.n; i++ {
-		e := sp.buf.at(i)
-		ord++
-		rec.Source.Offset, rec.Source.Line, rec.Source.Ordinal = e.off, e.line+sp.delta, ord
-		rec.Data, rec.Size, rec.Fields = e.data, int64(len(e.data)), e.fields
-		var err error
-		if e.err != nil {
-			var se *scan.Error
-			if errors.As(e.err, &se) && se.Line > 0 {
-				se.Line += sp.delta
-			}
-			err = out.Reject(rec, e.err)
-		} else {
-			err = out.Emit(rec)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	sp.out = out
+	sp.startLive(prev)
+	return sp.flush(from)
 }
 
 // rowStart returns the first row (or line) start at or after off: the
@@ -589,8 +755,9 @@ func countByte(r io.Reader, c byte, size int) (int64, error) {
 // pool, so that a part's hundreds of thousands of records cost no copying
 // as the buffer grows and little garbage: release returns the blocks.
 type buffer struct {
-	blocks []*block
-	n      int // entries in all
+	blocks     []*block
+	n          int // entries in all
+	lastReject int // 1 + the index of the last rejection, 0 if none
 }
 
 const blockLen = 1024
@@ -614,6 +781,9 @@ func (b *buffer) add(r *core.Record, err error) {
 		b.blocks = append(b.blocks, blocks.Get().(*block))
 	}
 	b.blocks[len(b.blocks)-1][i] = entry{data: r.Data, fields: r.Fields, off: r.Source.Offset, line: r.Source.Line, err: err}
+	if err != nil {
+		b.lastReject = b.n + 1
+	}
 	b.n++
 }
 
@@ -630,14 +800,7 @@ func (b *buffer) Reject(r *core.Record, err error) error {
 func (b *buffer) at(i int) *entry { return &b.blocks[i/blockLen][i%blockLen] }
 
 // rejects reports whether an entry from index from on is a rejection.
-func (b *buffer) rejects(from int) bool {
-	for i := from; i < b.n; i++ {
-		if b.at(i).err != nil {
-			return true
-		}
-	}
-	return false
-}
+func (b *buffer) rejects(from int) bool { return b.lastReject > from }
 
 // search returns the index of the first entry at or after off, and
 // whether one is at off.
@@ -652,7 +815,7 @@ func (b *buffer) release() {
 		clear(bl[:])
 		blocks.Put(bl)
 	}
-	b.blocks, b.n = nil, 0
+	b.blocks, b.n, b.lastReject = nil, 0, 0
 }
 
 var _ core.Partitioner = (*Stage)(nil)

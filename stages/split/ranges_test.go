@@ -465,6 +465,7 @@ func TestRangesGuessRight(t *testing.T) {
 			if r, d := s.stats.replayed.Load(), s.stats.redone.Load(); d != 0 || r != parts-1 {
 				t.Errorf("%d parts: %d replayed, %d redone; want every part after the first replayed", parts, r, d)
 			}
+			t.Logf("%d parts, %d of them went live while scanning", parts, s.stats.live.Load())
 		})
 	}
 }

@@ -104,6 +104,15 @@ func (w *Window) Resume(o Origin) {
 	w.Base, w.lineAt, w.line, w.lastNL = o.Offset, o.Offset, max(o.Line, 1), o.LastNL
 }
 
+// AssumeLastNL tells a window that resumed without knowing where the last
+// line end before its origin was (Origin.LastNL -1) that it was at off,
+// if no line end has been met since, so that columns come out right.
+func (w *Window) AssumeLastNL(off int64) {
+	if w.lastNL < 0 {
+		w.lastNL = off
+	}
+}
+
 // Origin returns the position of stream offset off, at or after every
 // offset passed to Line or Pos and within the window, as an Origin from
 // which another window can resume.

@@ -128,6 +128,35 @@ func (s *Splitter) Verify(at scan.Origin, ctx *Context) (lineDelta int64, ok boo
 	return at.Line - s.syncs[i].Line, true
 }
 
+// Confirm is Verify for a speculative scan still under way: at must be at
+// or before the start of the record Next returned last. If the scan passed
+// through at in context ctx without ignoring an end tag since, Confirm
+// makes the rest of the scan exact (strict about end tags, with columns
+// counted from at.LastNL when no line end has been met yet) and returns
+// what its lines are to be moved by. Errors it returns later are exact
+// but for that move.
+func (s *Splitter) Confirm(at scan.Origin, ctx *Context) (lineDelta int64, ok bool) {
+	if s.err != nil || s.lenient >= at.Offset {
+		return 0, false
+	}
+	i, found := slices.BinarySearchFunc(s.syncs, at.Offset, func(y Sync, off int64) int {
+		switch {
+		case y.Offset < off:
+			return -1
+		case y.Offset > off:
+			return 1
+		}
+		return 0
+	})
+	if !found || !s.syncs[i].Context.Equal(ctx) {
+		return 0, false
+	}
+	lineDelta = at.Line - s.syncs[i].Line
+	s.spec, s.syncs = false, nil
+	s.w.AssumeLastNL(at.LastNL)
+	return lineDelta, true
+}
+
 // resume sets a new Splitter up for a range scan.
 func (s *Splitter) resume(r *Range) {
 	s.rng = r
