@@ -356,9 +356,9 @@ type speculation struct {
 	prev     handoff // the previous part's handoff
 	end      int64   // the part's range end: a handoff at or past it leaves it nothing
 	live     bool
-	ord      int64        // once live: the ordinal of the last record emitted
-	rowState *scanState   // CSV and lines: the scan's state (its header)
-	rec      core.Record  // once live: reused for every record
+	ord      int64       // once live: the ordinal of the last record emitted
+	rowState *scanState  // CSV and lines: the scan's state (its header)
+	rec      core.Record // once live: reused for every record
 }
 
 // errAbort stops a speculative scan that turned out wrong.
