@@ -165,7 +165,14 @@ func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) 
 		h, err = j.scan(ctx, k, handoff{}, out)
 		return err
 	}
-	spec := j.speculate(ctx, k, out)
+	var spec *speculation
+	select {
+	case <-j.parts[k-1].done:
+		// The handoff is here already (one worker, or a slow start): no
+		// need to guess.
+	default:
+		spec = j.speculate(ctx, k, out)
+	}
 	if spec != nil {
 		defer spec.buf.release()
 		if spec.live {
@@ -204,7 +211,11 @@ func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) 
 			return spec.replay(from, prev, out)
 		}
 	}
-	j.s.stats.redone.Add(1)
+	if spec != nil {
+		j.s.stats.redone.Add(1)
+	} else {
+		j.s.stats.direct.Add(1)
+	}
 	h, err = j.scan(ctx, k, prev, out)
 	return err
 }
@@ -218,6 +229,7 @@ func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) 
 type rangeStats struct {
 	replayed, redone, serial atomic.Int64
 	live                     atomic.Int64 // replayed parts that went live during their scan
+	direct                   atomic.Int64 // parts whose handoff was there when they started: scanned once, exactly
 }
 
 func (j *fileJob) wait(ctx context.Context, k int) (handoff, error) {
