@@ -48,8 +48,12 @@
 // plugin round trip) or Aggregator (mergeable per-worker accumulators, so
 // workers never share state and no lock is on the hot path). Optional
 // capabilities are found by type assertion: Setupper, Finisher, Committer,
-// Teardowner, Outputter, Sizer, StatsReporter. The contract is shaped like
-// Apache Beam's (DoFn with Setup/Teardown, CombineFn, sinks safe to retry)
+// Teardowner, Outputter, Sizer, StatsReporter, and Partitioner, with which a
+// Processor cuts one input record into parts that the stage's workers run
+// at once (split cuts a file into byte ranges, so one file uses every
+// worker; the record still counts once in the ledger). The contract is
+// shaped like Apache Beam's (DoFn with Setup/Teardown, CombineFn, sinks
+// safe to retry, a Partitioner's parts a splittable DoFn's restrictions)
 // so that a pipeline can later be mapped onto a distributed runner.
 //
 // # Running

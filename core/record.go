@@ -84,7 +84,10 @@ func (p Position) String() string {
 // every record of a file and must not be modified once records refer to it.
 type Header struct {
 	Names []string
-	index map[string]int
+	// Delimiter is the field delimiter of the records' Data (',' for RFC
+	// 4180), set by split; 0 when not known.
+	Delimiter byte
+	index     map[string]int
 }
 
 // NewHeader returns a header for the given field names. A name that occurs
@@ -134,7 +137,10 @@ type Record struct {
 	// namespaces and applies its own rules). A record made any other way
 	// (by a test, by an embedding program) leaves it false and is read
 	// with every check; a stage that replaces Data emits a copy with
-	// Checked false.
+	// Checked false. On CSV records split sets it to say that Data is a
+	// well-formed row whose fields, split at Header.Delimiter, are Fields,
+	// so that write can copy Data instead of encoding Fields again; a stage
+	// that changes Fields or Data emits a copy with Checked false.
 	Checked  bool
 	Source   Position
 	Size     int64             // for File records: the size on disk; otherwise len(Data)

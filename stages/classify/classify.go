@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/sluicehq/sluice/core"
@@ -85,7 +86,7 @@ var _ core.Processor = (*Rules)(nil)
 // newRules compiles every expression, reporting every problem at once.
 func newRules(o *Options) (*Rules, error) {
 	s := &Rules{def: o.Default}
-	s.pool.New = func() any { return recexpr.NewEvaluator() }
+	s.pool.New = func() any { return &worker{ev: recexpr.NewEvaluator(), interned: map[string]string{}} }
 	var errs []error
 	for i, r := range o.Rules {
 		path := fmt.Sprintf("rules[%d]", i)
@@ -146,8 +147,9 @@ func (s *Rules) Signature() core.Signature {
 // whose expression fails on r, or a record that no rule matches when there
 // is no default, is an error about r, handled by the stage's on_error.
 func (s *Rules) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
-	ev := s.pool.Get().(*recexpr.Evaluator)
-	defer s.pool.Put(ev)
+	w := s.pool.Get().(*worker)
+	defer s.pool.Put(w)
+	ev := w.ev
 	ev.Reset(r)
 	defer ev.Release()
 
@@ -156,7 +158,7 @@ func (s *Rules) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 		return err
 	}
 	c := *r
-	c.Category = cat
+	c.Category = w.intern(cat)
 	if len(s.labels) > 0 {
 		ev.SetCategory(cat)
 		labels := make(map[string]string, len(r.Labels)+len(s.labels))
@@ -168,11 +170,37 @@ func (s *Rules) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 			if err != nil {
 				return err
 			}
-			labels[l.name] = v
+			labels[l.name] = w.intern(v)
 		}
 		c.Labels = labels
 	}
 	return out.Emit(&c)
+}
+
+// worker is what one call of Process takes from the pool: an evaluator,
+// and the category and label values it has seen.
+type worker struct {
+	ev       *recexpr.Evaluator
+	interned map[string]string
+}
+
+// maxInterned bounds a worker's interned values; past it, values are
+// copied one by one.
+const maxInterned = 4096
+
+// intern returns v, or an equal string already kept: a value may be a
+// record's CSV field, which shares the split's read buffer, so a kept
+// value must be a copy. Categories and labels have few distinct values,
+// so interning makes that copy once instead of once per record.
+func (w *worker) intern(v string) string {
+	if c, ok := w.interned[v]; ok {
+		return c
+	}
+	c := strings.Clone(v)
+	if len(w.interned) < maxInterned {
+		w.interned[c] = c
+	}
+	return c
 }
 
 // category returns the category given by the first matching rule.

@@ -371,6 +371,7 @@ type speculation struct {
 	ord      int64       // once live: the ordinal of the last record emitted
 	rowState *scanState  // CSV and lines: the scan's state (its header)
 	rec      core.Record // once live: reused for every record
+	checked  bool        // the records\' Checked (see core.Record), when not rejected
 }
 
 // errAbort stops a speculative scan that turned out wrong.
@@ -459,7 +460,8 @@ func (sp *speculation) startLive(prev handoff) {
 	sp.live = true
 	sp.ord = prev.ord
 	s := sp.j.s
-	sp.rec = core.Record{Type: s.out, Checked: s.format == formatXML, Header: prev.hdr, Source: core.Position{File: sp.j.path}}
+	sp.checked = s.format == formatXML || s.format == formatCSV
+	sp.rec = core.Record{Type: s.out, Header: prev.hdr, Source: core.Position{File: sp.j.path}}
 }
 
 // flush emits the buffer's records from index from on.
@@ -479,6 +481,7 @@ func (sp *speculation) emit(data []byte, fields []string, off, line int64, rerr 
 	rec := &sp.rec
 	rec.Source.Offset, rec.Source.Line, rec.Source.Ordinal = off, line+sp.delta, sp.ord
 	rec.Data, rec.Size, rec.Fields = data, int64(len(data)), fields
+	rec.Checked = sp.checked && rerr == nil
 	var err error
 	if rerr != nil {
 		err = sp.out.Reject(rec, sp.moveError(rerr))

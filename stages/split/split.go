@@ -333,6 +333,7 @@ func (s *Stage) splitCSV(sp *csvsplit.Splitter, st *scanState, out core.Emitter)
 			} else {
 				st.hdr = core.NewHeader(numbered(len(row.Fields)))
 			}
+			st.hdr.Delimiter = s.comma
 			if st.onHeader != nil {
 				st.onHeader(st.hdr)
 			}
@@ -342,12 +343,13 @@ func (s *Stage) splitCSV(sp *csvsplit.Splitter, st *scanState, out core.Emitter)
 		}
 		st.ord++
 		*rec = core.Record{
-			Type:   core.CSV,
-			Source: core.Position{File: st.path, Offset: row.Offset, Line: row.Line, Ordinal: st.ord},
-			Size:   int64(len(row.Data)),
-			Data:   row.Data,
-			Header: st.hdr,
-			Fields: row.Fields,
+			Type:    core.CSV,
+			Checked: rowErr == nil, // Data is the row of Fields (see core.Record)
+			Source:  core.Position{File: st.path, Offset: row.Offset, Line: row.Line, Ordinal: st.ord},
+			Size:    int64(len(row.Data)),
+			Data:    row.Data,
+			Header:  st.hdr,
+			Fields:  row.Fields,
 		}
 		if rowErr == nil && len(row.Fields) != len(st.hdr.Names) {
 			what := "the header has"

@@ -142,10 +142,10 @@ func TestXMLFile(t *testing.T) {
 	}
 }
 
-// TestXMLRecordsAreChecked: split marks its XML records as checked, so that
-// the XML view of classify and count skips their character checks; other
-// kinds stay unmarked.
-func TestXMLRecordsAreChecked(t *testing.T) {
+// TestRecordsAreChecked: split marks its XML records as checked, so that
+// the XML view of classify and count skips their character checks, and its
+// well-formed CSV rows, whose Data write may copy; lines stay unmarked.
+func TestRecordsAreChecked(t *testing.T) {
 	for _, tc := range []struct {
 		opts    func(o *Options)
 		doc     string
@@ -153,7 +153,7 @@ func TestXMLRecordsAreChecked(t *testing.T) {
 	}{
 		{func(o *Options) { o.XML = &XMLOptions{Element: "record"} }, "<c><record a='é'>x&amp;y</record><record/></c>", true},
 		{func(o *Options) { o.Lines = &LinesOptions{} }, "a\nb\n", false},
-		{func(o *Options) { o.CSV = &CSVOptions{} }, "a,b\n1,2\n3,4\n", false},
+		{func(o *Options) { o.CSV = &CSVOptions{} }, "a,b\n1,2\n3,4\n", true},
 	} {
 		res, err := coretest.Run(context.Background(), mustBuild(t, withDefaults(tc.opts)), []core.Record{writeFile(t, "f", tc.doc)}, coretest.Options{})
 		if err != nil {

@@ -186,6 +186,34 @@ func TestRoundTrip(t *testing.T) {
 			}
 		},
 	}, {
+		// Rows split read: write copies their Data (as it was quoted) when
+		// it is a comma-delimited row of their Fields, and encodes the rest.
+		name: "csv rows as read",
+		input: func() []core.Record {
+			comma := core.NewHeader([]string{"id", "text"})
+			comma.Delimiter = ','
+			semi := core.NewHeader([]string{"id", "text"})
+			semi.Delimiter = ';'
+			raw := func(h *core.Header, checked bool, data string, fields ...string) core.Record {
+				return core.Record{Type: core.CSV, Checked: checked, Source: pos(), Header: h, Fields: fields, Data: []byte(data), Category: "r"}
+			}
+			return []core.Record{
+				raw(comma, true, `"1","say ""hi"""`, "1", `say "hi"`),
+				raw(comma, false, `"2",stale data`, "2", "not checked: encoded"),
+				raw(semi, true, `3;"a,b"`, "3", "a,b"),
+			}
+		}(),
+		check: func(t *testing.T, dir string, input []core.Record) {
+			b, err := os.ReadFile(filepath.Join(dir, "r.csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "id,text\n\"1\",\"say \"\"hi\"\"\"\n2,not checked: encoded\n3,\"a,b\"\n"
+			if string(b) != want {
+				t.Errorf("r.csv = %q, want %q", b, want)
+			}
+		},
+	}, {
 		name: "csv one column",
 		input: []core.Record{
 			csvRec(core.NewHeader([]string{"only"}), "one", ""),

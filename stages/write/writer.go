@@ -295,6 +295,11 @@ func (w *Writer) csvRow(f *file, r *core.Record) ([]byte, error) {
 	if len(r.Fields) == 0 {
 		return nil, fmt.Errorf("record %s: csv record has no fields", r.Source.String())
 	}
+	if r.Checked && r.Header != nil && r.Header.Delimiter == ',' && len(r.Data) > 0 {
+		// split's row as it was read: its Data is the row of its Fields
+		// (see core.Record.Checked), so the encoding is skipped.
+		return r.Data, nil
+	}
 	if w.csvW == nil {
 		w.csvW = csv.NewWriter(&w.csvBuf)
 	}

@@ -173,9 +173,10 @@ func fnField(params ...any) (any, error) {
 	if i >= len(r.Fields) {
 		return nil, fmt.Errorf("field(%q): the row has %d fields, and %q is column %d of the header", name, len(r.Fields), name, i+1)
 	}
-	// Fields share the split's read buffers: a copy, so that a category,
-	// label or count key made of one does not keep a buffer alive.
-	return strings.Clone(r.Fields[i]), nil
+	// Not a copy: fields share the split's read buffer, so a stage that
+	// keeps a value made of one copies it (classify interns categories and
+	// labels; count builds its keys in buffers of its own).
+	return r.Fields[i], nil
 }
 
 // columns lists a header's names for a message, shortened when long.
