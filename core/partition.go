@@ -31,8 +31,25 @@ type Partitioner interface {
 }
 
 // Part is one piece of a partitioned record's work. It emits through out as
-// Process does; an error is the whole record's.
+// Process does; an error is the whole record's. A part that waits for
+// another (for its handoff) waits inside Idle, so that the stage's busy
+// time, which the progress display and the bottleneck marker read, counts
+// its work and not its waiting.
 type Part func(ctx context.Context, out Emitter) error
+
+// Idle runs wait, a wait for something another part does, and tells the
+// runner that out's part was idle meanwhile. With an Emitter that is not
+// the runner's it just runs wait.
+func Idle(out Emitter, wait func()) {
+	e, ok := out.(*emitter)
+	if !ok {
+		wait()
+		return
+	}
+	start := time.Now()
+	wait()
+	e.idle += time.Since(start)
+}
 
 // work is one task for a stage's workers: a batch of input records, or one
 // part of a partitioned record.
@@ -105,8 +122,9 @@ func (sr *stageRun) partition(ctx context.Context, pt Partitioner, b *Batch, yie
 func (sr *stageRun) runPart(ctx context.Context, w work, em *emitter) error {
 	g := w.group
 	start := time.Now()
+	em.idle = 0
 	err := w.part(ctx, em)
-	d := time.Since(start)
+	d := time.Since(start) - em.idle
 	sr.busy.Add(int64(d))
 	sr.lat.observe(d)
 	if err != nil {

@@ -21,9 +21,10 @@ type parter struct {
 }
 
 type parterOptions struct {
-	Parts  int      `yaml:"parts" doc:"Parts per record."`
-	Per    int      `yaml:"per" doc:"Records per part."`
-	FailOn []string `yaml:"fail_on" doc:"Parts that fail."`
+	Idle   time.Duration `yaml:"idle" doc:"How long each part waits in core.Idle."`
+	Parts  int           `yaml:"parts" doc:"Parts per record."`
+	Per    int           `yaml:"per" doc:"Records per part."`
+	FailOn []string      `yaml:"fail_on" doc:"Parts that fail."`
 }
 
 func (p *parter) Signature() core.Signature { return core.Signature{In: core.Records, Out: core.Line} }
@@ -43,11 +44,18 @@ func (p *parter) Partition(ctx context.Context, r *core.Record) ([]core.Part, er
 		parts[i] = func(ctx context.Context, out core.Emitter) error {
 			defer close(done[i])
 			if i > 0 {
-				select {
-				case <-done[i-1]:
-				case <-ctx.Done():
+				core.Idle(out, func() {
+					select {
+					case <-done[i-1]:
+					case <-ctx.Done():
+					}
+				})
+				if ctx.Err() != nil {
 					return ctx.Err()
 				}
+			}
+			if p.o.Idle > 0 {
+				core.Idle(out, func() { time.Sleep(p.o.Idle) })
 			}
 			id := name + "/" + strconv.Itoa(i)
 			for _, f := range p.o.FailOn {
@@ -138,5 +146,26 @@ stages:
 	var re *core.RecordError
 	if !errors.As(err, &re) || re.Err.Error() != "part r5/2 failed" || re.Source.File != "r.txt" {
 		t.Fatalf("got %v, want the record's error", err)
+	}
+}
+
+// TestRunPartitionerIdle: time a part spends in core.Idle is not counted
+// as the stage's busy time.
+func TestRunPartitionerIdle(t *testing.T) {
+	w := partWorld()
+	g := load(t, w, `
+stages:
+  a: {use: gen, with: {count: 2}}
+  p: {use: parts, from: a, workers: 2, with: {parts: 5, per: 1, idle: 30ms}}
+  s: {use: sink, from: p, with: {name: s}}
+`)
+	rep, err := core.Run(context.Background(), g, core.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Ten parts idled 30 ms each: 300 ms in all, none of it busy. (The
+	// parts' own work, a record each, takes microseconds.)
+	if busy := rep.Stages[1].Busy; busy >= 150*time.Millisecond {
+		t.Fatalf("busy %v: idle time was counted", busy)
 	}
 }

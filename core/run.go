@@ -512,7 +512,8 @@ type emitter struct {
 	b        *Batch // the batch being filled, from sr.batches
 	buf      []Record
 	to       chan<- *Batch
-	rejected int64 // records rejected in the current batch, for the ledger
+	rejected int64         // records rejected in the current batch, for the ledger
+	idle     time.Duration // time spent in Idle, not counted as busy
 }
 
 var _ Emitter = (*emitter)(nil)

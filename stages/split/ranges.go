@@ -159,7 +159,7 @@ func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) 
 		}
 	}()
 	if j.s.format == formatCSV {
-		j.countQuotes(ctx, k)
+		j.countQuotes(ctx, k, out)
 	}
 	if k == 0 {
 		h, err = j.scan(ctx, k, handoff{}, out)
@@ -188,7 +188,7 @@ func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) 
 			return nil
 		}
 	}
-	prev, err := j.wait(ctx, k-1)
+	prev, err := j.wait(ctx, k-1, out)
 	if err != nil {
 		return err
 	}
@@ -232,13 +232,16 @@ type rangeStats struct {
 	direct                   atomic.Int64 // parts whose handoff was there when they started: scanned once, exactly
 }
 
-func (j *fileJob) wait(ctx context.Context, k int) (handoff, error) {
-	select {
-	case <-j.parts[k].done:
-		return j.parts[k].h, nil
-	case <-ctx.Done():
-		return handoff{}, ctx.Err()
-	}
+func (j *fileJob) wait(ctx context.Context, k int, out core.Emitter) (h handoff, err error) {
+	core.Idle(out, func() {
+		select {
+		case <-j.parts[k].done:
+			h = j.parts[k].h
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	})
+	return h, err
 }
 
 // prolog publishes part 0's guesses for the other parts, once: the first
@@ -515,9 +518,13 @@ func sameHeader(a, b *core.Header) bool {
 func (j *fileJob) speculate(ctx context.Context, k int, out core.Emitter) *speculation {
 	s := j.s
 	if s.format == formatXML || s.format == formatCSV {
-		select {
-		case <-j.prologDone:
-		case <-ctx.Done():
+		core.Idle(out, func() {
+			select {
+			case <-j.prologDone:
+			case <-ctx.Done():
+			}
+		})
+		if ctx.Err() != nil {
 			return nil
 		}
 	}
@@ -689,7 +696,7 @@ func (j *fileJob) rowStart(ctx context.Context, off int64, csv, inQuote bool) (i
 
 // countQuotes counts the '"' of part k's range and publishes the count
 // from the file's start to the range's end, once part k-1 has.
-func (j *fileJob) countQuotes(ctx context.Context, k int) {
+func (j *fileJob) countQuotes(ctx context.Context, k int, out core.Emitter) {
 	p := &j.parts[k]
 	defer close(p.counted)
 	r, closeFile, err := j.open(ctx, j.cuts[k])
@@ -704,13 +711,13 @@ func (j *fileJob) countQuotes(ctx context.Context, k int) {
 		return
 	}
 	if k > 0 {
-		select {
-		case <-j.parts[k-1].counted:
-		case <-ctx.Done():
-			p.qfailed = true
-			return
-		}
-		if j.parts[k-1].qfailed {
+		core.Idle(out, func() {
+			select {
+			case <-j.parts[k-1].counted:
+			case <-ctx.Done():
+			}
+		})
+		if ctx.Err() != nil || j.parts[k-1].qfailed {
 			p.qfailed = true
 			return
 		}
