@@ -14,19 +14,30 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/core"
 )
 
 // buildSource builds the Go main package in dir and returns the path of the
-// executable. Builds are cached under the user cache directory
+// executable; source is how the pipeline names the package, for messages.
+// Builds are cached under the user cache directory
 // (os.UserCacheDir()/sluice/plugins), keyed by a hash of everything that
 // goes into the binary: the Go toolchain and target, and for every
 // non-standard package it depends on, its files' contents when it is part of
 // a local module (the plugin's own, or one replaced by a directory) or its
 // module version otherwise. So an edit to the plugin, or to a local package
 // it imports such as the sdk, triggers a rebuild, and nothing else does.
-func buildSource(ctx context.Context, dir string, log *slog.Logger) (string, error) {
+//
+// The go commands run under a guard (goCommand), so that they and whatever
+// they start end with the host, even one killed with SIGKILL, and at once
+// when ctx is done; go build writes to a temporary file in the cache that
+// the guard removes if the build is stopped. Each use of a cached binary
+// touches its modification time, and each build removes what earlier
+// crashes left (removeStale) and prunes the cache (pruneCache).
+func buildSource(ctx context.Context, dir, source string, log *slog.Logger) (string, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return "", err
@@ -50,40 +61,64 @@ func buildSource(ctx context.Context, dir string, log *slog.Logger) (string, err
 	}
 	key, name, err := sourceKey(ctx, goCmd, dir)
 	if err != nil {
-		return "", err
+		return "", interrupted(ctx, err)
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("no cache directory to build the plugin into: %w", err)
 	}
-	outDir := filepath.Join(cache, "sluice", "plugins", key)
+	root := filepath.Join(cache, "sluice", "plugins")
+	outDir := filepath.Join(root, key)
 	out := filepath.Join(outDir, name)
 	if fi, err := os.Stat(out); err == nil && fi.Mode().IsRegular() {
+		touch(out)
 		log.Debug("plugin binary is up to date", "source", dir, "binary", out)
 		return out, nil
 	}
+	removeStale(root, time.Now(), log)
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(outDir, name+".tmp-*")
+	// The temporary name carries the host's pid, so that removeStale can
+	// tell a file left by a crash from one a running build is writing.
+	tmp, err := os.CreateTemp(outDir, name+".tmp-"+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return "", err
 	}
 	tmpName := tmp.Name()
 	tmp.Close()
 	defer os.Remove(tmpName)
-	log.Info("building plugin from source", "source", dir)
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-buildvcs=false", "-o", tmpName, ".")
-	cmd.Dir = dir
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if source == "" {
+		source = dir
+	}
+	log.Info(fmt.Sprintf("building plugin %s from %s (cached after the first run)", name, source), "source", dir)
+	step := buildStepsFrom(ctx).begin(name, source)
+	cmd := goCommand(ctx, tmpName, dir, goCmd, "build", "-buildvcs=false", "-o", tmpName, ".")
+	b, err := cmd.CombinedOutput()
+	took := step.end(err)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", interrupted(ctx, fmt.Errorf("go build stopped after %s: %w", took.Round(time.Millisecond), ctx.Err()))
+		}
 		return "", fmt.Errorf("go build failed: %w\n%s", err, indent(string(b)))
 	}
 	if err := os.Rename(tmpName, out); err != nil {
 		return "", err
 	}
-	log.Info("built plugin", "source", dir, "binary", out, "took", time.Since(start).Round(time.Millisecond))
+	touch(out)
+	log.Info(fmt.Sprintf("built plugin %s in %s", name, took.Round(time.Millisecond)), "source", dir, "binary", out, "took", took.Round(time.Millisecond))
+	pruneCache(root, key, time.Now(), log)
 	return out, nil
+}
+
+// interrupted marks err as the run's interruption when ctx was cancelled,
+// so that a build stopped by SIGINT ends the run as interrupted, not as
+// failed.
+func interrupted(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.Canceled) && !errors.Is(err, core.ErrInterrupted) {
+		return fmt.Errorf("%w: %w", core.ErrInterrupted, err)
+	}
+	return err
 }
 
 // listedPackage is the part of `go list -json` that sourceKey reads.
@@ -110,8 +145,7 @@ type listedPackage struct {
 // the key and the binary's file name.
 func sourceKey(ctx context.Context, goCmd, dir string) (key, name string, err error) {
 	h := sha256.New()
-	env := exec.CommandContext(ctx, goCmd, "env", "GOVERSION", "GOOS", "GOARCH", "CGO_ENABLED", "GOFLAGS", "GOEXPERIMENT", "GOAMD64", "GOARM64")
-	env.Dir = dir
+	env := goCommand(ctx, "", dir, goCmd, "env", "GOVERSION", "GOOS", "GOARCH", "CGO_ENABLED", "GOFLAGS", "GOEXPERIMENT", "GOAMD64", "GOARM64")
 	b, err := env.Output()
 	if err != nil {
 		return "", "", fmt.Errorf("go env: %w%s", err, stderrOf(err))
@@ -120,9 +154,8 @@ func sourceKey(ctx context.Context, goCmd, dir string) (key, name string, err er
 
 	// -json=fields makes go list compute only what the key needs: a
 	// third of the time of a full -json listing, paid on every run.
-	list := exec.CommandContext(ctx, goCmd, "list", "-deps",
+	list := goCommand(ctx, "", dir, goCmd, "list", "-deps",
 		"-json=ImportPath,Name,Dir,Standard,Module,GoFiles,CgoFiles,CFiles,CXXFiles,HFiles,SFiles,SysoFiles,EmbedFiles,Error", ".")
-	list.Dir = dir
 	b, err = list.Output()
 	if err != nil {
 		return "", "", fmt.Errorf("go list: %w%s", err, stderrOf(err))

@@ -96,14 +96,14 @@ func TestBuildSource(t *testing.T) {
 	})
 	sink := &logSink{}
 	log := slog.New(sink)
-	path, err := buildSource(t.Context(), mod, log)
+	path, err := buildSource(t.Context(), mod, "", log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(path, filepath.Join(cache, "sluice", "plugins")) {
 		t.Errorf("built %s, not under the user cache directory %s", path, cache)
 	}
-	again, err := buildSource(t.Context(), mod, log)
+	again, err := buildSource(t.Context(), mod, "", log)
 	if err != nil || again != path {
 		t.Fatalf("second build: %s, %v; want %s from the cache", again, err, path)
 	}
@@ -115,10 +115,10 @@ func TestBuildSource(t *testing.T) {
 		"go.mod":  "module example.com/broken\n\ngo 1.22\n",
 		"main.go": "package main\n\nfunc main() { undefined() }\n",
 	})
-	if _, err := buildSource(t.Context(), broken, log); err == nil || !strings.Contains(err.Error(), "undefined") {
+	if _, err := buildSource(t.Context(), broken, "", log); err == nil || !strings.Contains(err.Error(), "undefined") {
 		t.Errorf("building broken code: got %v, want go build's error", err)
 	}
-	if _, err := buildSource(t.Context(), filepath.Join(mod, "missing"), log); err == nil || !strings.Contains(err.Error(), "no such directory") {
+	if _, err := buildSource(t.Context(), filepath.Join(mod, "missing"), "", log); err == nil || !strings.Contains(err.Error(), "no such directory") {
 		t.Errorf("building a missing directory: got %v", err)
 	}
 }

@@ -73,7 +73,7 @@ func newLauncher(ctx context.Context, cfg *Config, log *slog.Logger) (*launcher,
 		if !filepath.IsAbs(dir) && cfg.Dir != "" {
 			dir = filepath.Join(cfg.Dir, dir)
 		}
-		path, err := buildSource(ctx, dir, log)
+		path, err := buildSource(ctx, dir, cfg.Source, log)
 		if err != nil {
 			return nil, fmt.Errorf("plugin.source %q: %w", cfg.Source, err)
 		}

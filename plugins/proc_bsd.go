@@ -10,3 +10,10 @@ import "syscall"
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }
+
+// guardProcAttr starts a build guard (see goCommand) in a process group of
+// its own, so that a Ctrl-C at the terminal reaches the host alone. Without
+// a parent-death signal the guard notices its parent change instead.
+func guardProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}

@@ -11,3 +11,11 @@ import "syscall"
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
+
+// guardProcAttr starts a build guard (see goCommand) in a process group of
+// its own, so that a Ctrl-C at the terminal reaches the host alone, and with
+// SIGTERM as its parent-death signal: on it the guard kills the build's
+// processes and removes its partial output before it exits.
+func guardProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+}

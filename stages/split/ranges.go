@@ -25,16 +25,17 @@ import (
 // chunk is cut into byte ranges of chunk bytes, one part each, which the
 // stage's workers split at once (see fileJob for how the parts agree). A
 // compressed file, a small one, or any file with chunk: 0 is one part,
-// split whole by Process. Partition opens the file to read its first four
-// bytes (to tell compressed files apart) and its size.
+// split whole by Process. Partition opens a file larger than chunk (by the
+// size read found) to read its first four bytes, which tell compressed
+// files apart, and its size.
 func (s *Stage) Partition(ctx context.Context, r *core.Record) ([]core.Part, error) {
 	if r.Type != core.File {
 		return nil, fmt.Errorf("split: expected a file record, got a %v record from %s", r.Type, r.Source.String())
 	}
 	rec := *r
 	whole := []core.Part{func(ctx context.Context, out core.Emitter) error { return s.Process(ctx, &rec, out) }}
-	if s.chunk <= 0 {
-		return whole, nil
+	if s.chunk <= 0 || rec.Size > 0 && rec.Size <= s.chunk {
+		return whole, nil // (Size is the size on disk, which read sets)
 	}
 	size, plain, err := read.Plain(rec.Source.File)
 	if err != nil {
