@@ -149,7 +149,7 @@ stages:
 // classifier's on the same data.
 func TestPluginKilledRepeatedly(t *testing.T) {
 	dir := rootWorkspace(t)
-	writeCorpus(t, dir, 8, 10000)
+	writeCorpus(t, dir, 8, 16000)
 	plugin := `      plugin:
         source: examples/go-classifier
         instances: 2
@@ -171,8 +171,8 @@ func TestPluginKilledRepeatedly(t *testing.T) {
 }
 
 // runKillingPlugin runs `sluice run pipeline` in dir and, once records
-// reach out/NAME/sorted, SIGKILLs one plugin process every 250 ms: a
-// child of sluice whose command line contains match. It fails the test if
+// reach out/NAME/sorted, SIGKILLs a plugin process every 250 ms: a child
+// of sluice whose command line contains match, once it has lived 600 ms. It fails the test if
 // the run fails or fewer than two kills happened, and returns the count.
 func runKillingPlugin(t *testing.T, dir, pipeline, name, match string) int {
 	t.Helper()
@@ -189,6 +189,11 @@ func runKillingPlugin(t *testing.T, dir, pipeline, name, match string) int {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	timeout := time.After(3 * time.Minute)
+	// A process is killed only once it has been seen for 600 ms, so that
+	// every new instance can finish its handshake and take batches, however
+	// slowly the machine starts it (a Python plugin imports grpc first):
+	// killed sooner, a loaded machine could restart instances for ever.
+	seen := map[int]time.Time{}
 	for {
 		select {
 		case err := <-done:
@@ -200,13 +205,22 @@ func runKillingPlugin(t *testing.T, dir, pipeline, name, match string) int {
 			}
 			return kills
 		case <-tick.C:
+			var plugins []int
+			for _, pid := range children(cmd.Process.Pid) {
+				if cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); bytes.Contains(cl, []byte(match)) {
+					plugins = append(plugins, pid)
+					if _, ok := seen[pid]; !ok {
+						seen[pid] = time.Now()
+					}
+				}
+			}
 			// Kill only once records flow: a plugin that dies while starting
 			// fails the run's setup, by design.
 			if staged, _ := filepath.Glob(filepath.Join(dir, "out", name, "sorted", ".sluice-tmp-*", "*")); len(staged) == 0 {
 				continue
 			}
-			for _, pid := range children(cmd.Process.Pid) {
-				if cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); bytes.Contains(cl, []byte(match)) {
+			for _, pid := range plugins {
+				if time.Since(seen[pid]) >= 600*time.Millisecond {
 					syscall.Kill(pid, syscall.SIGKILL)
 					kills++
 					break
@@ -214,6 +228,7 @@ func runKillingPlugin(t *testing.T, dir, pipeline, name, match string) int {
 			}
 		case <-timeout:
 			cmd.Process.Kill()
+			<-done // stderr is written until the process is gone
 			t.Fatalf("run did not finish\n%s", stderr.String())
 		}
 	}
