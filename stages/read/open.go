@@ -109,9 +109,9 @@ func (d *decompressed) Close() error {
 	return err
 }
 
-// Plain reports whether the file at path is stored uncompressed (neither
-// gzip nor zstd), so that any byte range of it can be read on its own, and
-// its size. It reads the file's first four bytes.
+// Plain reports whether the file at path is a regular file stored
+// uncompressed (neither gzip nor zstd), so that any byte range of it can be
+// read on its own, and its size. It reads the file's first four bytes.
 func Plain(path string) (size int64, plain bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -121,6 +121,9 @@ func Plain(path string) (size int64, plain bool, err error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return 0, false, err
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, false, nil // a pipe or a device: read from its start only
 	}
 	head := make([]byte, 4)
 	n, err := f.ReadAt(head, 0)
