@@ -67,6 +67,9 @@ func TestBuild(t *testing.T) {
 		{"quote delimiter", func(o *Options) { o.CSV = &CSVOptions{Delimiter: `"`} }, 0, "csv.delimiter: cannot be"},
 		{"zero max", func(o *Options) { o.Lines = &LinesOptions{}; o.MaxRecordBytes = 0 }, 0, "max_record_bytes: must be between 1 and 1GiB"},
 		{"two problems", func(o *Options) { o.XML = &XMLOptions{}; o.MaxRecordBytes = -1 }, 0, "xml.element: is empty"},
+		{"no ranges", func(o *Options) { o.Lines = &LinesOptions{}; o.Chunk = 0 }, core.Line, ""},
+		{"tiny chunk", func(o *Options) { o.Lines = &LinesOptions{}; o.Chunk = 4096 }, 0, "chunk: must be 0 (split files whole) or between 1MiB and 1GiB, got 4KiB"},
+		{"huge chunk", func(o *Options) { o.Lines = &LinesOptions{}; o.Chunk = 2 << 30 }, 0, "chunk: must be 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := Kind().Build(withDefaults(tc.opts))
