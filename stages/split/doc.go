@@ -1,6 +1,6 @@
 // Package split is the split stage: it streams each input file into
 // records, on as many workers as the stage has. One large file uses every
-// worker: it is cut into byte ranges (chunk, 8 MiB by default) that the
+// worker: it is cut into byte ranges (chunk, 4 MiB by default) that the
 // workers split at once, with exactly the records, positions, order and
 // errors of a scan of the whole file.
 //

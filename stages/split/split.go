@@ -65,7 +65,7 @@ const DefaultMaxRecordBytes = 64 << 20
 const maxMaxRecordBytes = 1 << 30
 
 // DefaultChunk is the default of chunk.
-const DefaultChunk = 8 << 20
+const DefaultChunk = 4 << 20
 
 // minChunk and maxChunk bound chunk: a range must hold many records for
 // its handoff to be cheap, and a worker holds its range's records.
