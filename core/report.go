@@ -102,7 +102,8 @@ type StageReport struct {
 	Busy time.Duration `json:"busy_ns"`
 	// Batches counts the batches the stage's workers processed.
 	Batches int64 `json:"batches"`
-	// RecordsPerSecond is In over the run's wall time.
+	// RecordsPerSecond is In over the time records flowed (Report.Running:
+	// setup, such as building and starting plugins, left out).
 	RecordsPerSecond float64 `json:"records_per_second"`
 	// Stats are the stage's own numbers, for stages that implement
 	// StatsReporter (a plugin stage's restarts).
@@ -143,6 +144,16 @@ func (r *runner) inputBytes() int64 {
 	return total
 }
 
+// Running is the part of Duration after setup, when records flowed: what
+// rates are measured over, so that a plugin's first build or a slow start
+// does not make a run look slow.
+func (r *Report) Running() time.Duration {
+	if r.Setup >= r.Duration {
+		return r.Duration
+	}
+	return r.Duration - r.Setup
+}
+
 func (r *runner) fill(rep *Report, runErr error) {
 	rep.Version = ReportVersion
 	if t := r.running.Load(); t != 0 {
@@ -158,7 +169,7 @@ func (r *runner) fill(rep *Report, runErr error) {
 		n := sr.node
 		st := sr.ledger()
 		st.Batches = int64(sr.lat.snapshot().Count)
-		if secs := rep.Duration.Seconds(); secs > 0 {
+		if secs := rep.Running().Seconds(); secs > 0 {
 			st.RecordsPerSecond = float64(st.In) / secs
 		}
 		st.Stats = sr.stats()

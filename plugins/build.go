@@ -31,7 +31,7 @@ import (
 // module version otherwise. So an edit to the plugin, or to a local package
 // it imports such as the sdk, triggers a rebuild, and nothing else does.
 //
-// The go commands run under a guard (goCommand), so that they and whatever
+// go list and go build run under a guard (goCommand), so that they and what
 // they start end with the host, even one killed with SIGKILL, and at once
 // when ctx is done; go build writes to a temporary file in the cache that
 // the guard removes if the build is stopped. Each use of a cached binary
@@ -145,7 +145,7 @@ type listedPackage struct {
 // the key and the binary's file name.
 func sourceKey(ctx context.Context, goCmd, dir string) (key, name string, err error) {
 	h := sha256.New()
-	env := goCommand(ctx, "", dir, goCmd, "env", "GOVERSION", "GOOS", "GOARCH", "CGO_ENABLED", "GOFLAGS", "GOEXPERIMENT", "GOAMD64", "GOARM64")
+	env := goCommandAlone(ctx, dir, goCmd, "env", "GOVERSION", "GOOS", "GOARCH", "CGO_ENABLED", "GOFLAGS", "GOEXPERIMENT", "GOAMD64", "GOARM64")
 	b, err := env.Output()
 	if err != nil {
 		return "", "", fmt.Errorf("go env: %w%s", err, stderrOf(err))

@@ -1,12 +1,16 @@
 package plugins
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/core"
 )
@@ -94,12 +98,24 @@ func TestBuildSource(t *testing.T) {
 		"go.mod":  "module example.com/tiny\n\ngo 1.22\n",
 		"main.go": "package main\n\nfunc main() {}\n",
 	})
+	// What a build killed with its host left: the next build removes it.
+	stale := filepath.Join(cache, "sluice", "plugins", "0123", "p.tmp-999999999-1")
+	os.MkdirAll(filepath.Dir(stale), 0o755)
+	if err := os.WriteFile(stale, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	sink := &logSink{}
 	log := slog.New(sink)
 	path, err := buildSource(t.Context(), mod, "", log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Errorf("a build left the stale temporary output %s", stale)
+	}
+	// A use of the cached binary marks it as used now.
+	old := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(path, old, old)
 	if !strings.HasPrefix(path, filepath.Join(cache, "sluice", "plugins")) {
 		t.Errorf("built %s, not under the user cache directory %s", path, cache)
 	}
@@ -109,6 +125,9 @@ func TestBuildSource(t *testing.T) {
 	}
 	if _, ok := sink.find(func(r logRecord) bool { return r.Msg == "plugin binary is up to date" }); !ok {
 		t.Errorf("the second build did not use the cache")
+	}
+	if fi, err := os.Stat(path); err != nil || time.Since(fi.ModTime()) > time.Hour {
+		t.Errorf("using the cached binary did not touch it: %v %v", fi.ModTime(), err)
 	}
 
 	broken := writeModule(t, map[string]string{
@@ -120,6 +139,44 @@ func TestBuildSource(t *testing.T) {
 	}
 	if _, err := buildSource(t.Context(), filepath.Join(mod, "missing"), "", log); err == nil || !strings.Contains(err.Error(), "no such directory") {
 		t.Errorf("building a missing directory: got %v", err)
+	}
+}
+
+// TestBuildSourceStopped cancels a build that takes seconds (one long
+// function to compile): buildSource returns at once, as an interruption,
+// and leaves no temporary output in the cache.
+func TestBuildSourceStopped(t *testing.T) {
+	cache := isolateCache(t)
+	var src strings.Builder
+	fmt.Fprintf(&src, "package main\n\nvar v [64]int\n\nfunc main() {\n\ts := %d\n", time.Now().UnixNano())
+	for i := range 60000 {
+		fmt.Fprintf(&src, "\tif v[%d] > %d {\n\t\ts += v[%d]\n\t}\n", i%64, i, i*7%64)
+	}
+	src.WriteString("\tprintln(s)\n}\n")
+	mod := writeModule(t, map[string]string{"go.mod": "module example.com/slow\n\ngo 1.22\n", "main.go": src.String()})
+	ctx, cancel := context.WithCancel(t.Context())
+	steps := &BuildSteps{}
+	ctx = WithBuildSteps(ctx, steps)
+	go func() {
+		for len(steps.Builds()) == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond) // go build is compiling
+		cancel()
+	}()
+	_, err := buildSource(ctx, mod, "slow", slog.New(slog.DiscardHandler))
+	if !errors.Is(err, core.ErrInterrupted) {
+		t.Fatalf("cancelled build: got %v, want ErrInterrupted", err)
+	}
+	b := steps.Builds()
+	if len(b) != 1 || !b[0].Done || !b[0].Failed || b[0].Plugin != filepath.Base(mod) || b[0].Source != "slow" {
+		t.Errorf("build steps %+v", b)
+	}
+	if b[0].Duration > 300*time.Millisecond+time.Second {
+		t.Errorf("the build took %s to stop", b[0].Duration)
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(cache, "sluice", "plugins", "*", "*.tmp-*")); len(tmps) > 0 {
+		t.Errorf("a stopped build left %v", tmps)
 	}
 }
 

@@ -85,6 +85,29 @@
 // the build happens once per change. This needs the go command; a pinned
 // sha256 applies to the built binary.
 //
+// The build belongs to the run. The go commands that may start processes
+// of their own (go list, go build) run under a guard: the host's own
+// executable started again in a hidden mode (an environment variable; this
+// package's init runs it before main), in a process group of its own with
+// SIGTERM as its parent-death signal on Linux (elsewhere it notices its
+// parent change within 100 ms); go env runs alone, as a plugin does. The guard
+// starts the go command in another process group and, when the host dies
+// (even by SIGKILL) or cancels the build (the run's context, as on SIGINT),
+// kills that whole group with SIGKILL, so compile and link go too, and
+// removes the build's temporary output. go build writes to NAME.tmp-PID-*
+// in the cache and the result is renamed into place; a temporary file whose
+// process is gone (or older than a day) is removed by the next build.
+// The log line "building plugin NAME from SOURCE (cached after the first
+// run)" marks the build, and BuildSteps, given to the run's context with
+// WithBuildSteps, records it with its duration for displays and reports.
+//
+// The cache is pruned by this rule: every use of a cached binary, built or
+// found, sets its modification time to now; after each build, sluice
+// removes the other builds not used for 7 days and, of the rest, keeps the
+// 5 most recently used (the new one among them), except that a build used
+// within the last hour is always kept, since a running pipeline may start
+// it again. Removing the directory by hand is safe while no run uses it.
+//
 // # Paths
 //
 // Relative paths (the executable, source) are taken from Config.Dir, which

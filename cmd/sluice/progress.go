@@ -12,6 +12,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/plugins"
 )
 
 // Progress modes, as --progress takes them (auto resolves to one of the
@@ -52,10 +53,10 @@ func (noDisplay) stop(*core.Report) {}
 // startDisplay starts the display for mode. The tty display takes over
 // stderr: while it runs, whatever is written to sink (the logger's
 // output) is printed above it.
-func startDisplay(mode string, stderr io.Writer, sink *switchWriter, mon *core.Monitor, log *slog.Logger, interval time.Duration) display {
+func startDisplay(mode string, stderr io.Writer, sink *switchWriter, mon *core.Monitor, builds *plugins.BuildSteps, log *slog.Logger, interval time.Duration) display {
 	switch mode {
 	case progressTTY:
-		return startTTY(stderr, sink, mon)
+		return startTTY(stderr, sink, mon, builds)
 	case progressPlain:
 		return startPlain(mon, log, interval)
 	}

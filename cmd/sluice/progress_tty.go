@@ -14,6 +14,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/plugins"
 )
 
 // ttyDisplay is the live display on a terminal, drawn by mpb: a bar of the
@@ -26,6 +27,7 @@ import (
 // the run: the cost to the pipeline is the snapshot's atomic loads.
 type ttyDisplay struct {
 	mon    *core.Monitor
+	builds *plugins.BuildSteps // plugins built from source during setup
 	sink   *switchWriter
 	p      *mpb.Progress
 	main   *mpb.Bar
@@ -39,9 +41,9 @@ type ttyDisplay struct {
 // stage rows are named with this width at most; longer names are cut.
 const maxNameWidth = 24
 
-func startTTY(stderr io.Writer, sink *switchWriter, mon *core.Monitor) *ttyDisplay {
+func startTTY(stderr io.Writer, sink *switchWriter, mon *core.Monitor, builds *plugins.BuildSteps) *ttyDisplay {
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &ttyDisplay{mon: mon, sink: sink, cancel: cancel}
+	d := &ttyDisplay{mon: mon, builds: builds, sink: sink, cancel: cancel}
 	d.cur.Store(d.t.update(mon.Snapshot()))
 	d.p = mpb.New(mpb.WithOutput(stderr), mpb.WithAutoRefresh(), mpb.WithRefreshRate(sampleEvery))
 
@@ -173,6 +175,12 @@ func (d *ttyDisplay) headline() string {
 	var b strings.Builder
 	switch s.Phase {
 	case core.PhaseIdle, core.PhaseSetup:
+		// A plugin build is a step of its own: it can take seconds.
+		for _, b := range d.builds.Builds() {
+			if !b.Done {
+				return fmt.Sprintf("building plugin %s from %s (cached after the first run)  %s", b.Plugin, b.Source, b.Duration.Round(100*time.Millisecond))
+			}
+		}
 		return "setting up…"
 	}
 	if v.known {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/plugins"
 )
 
 // reportFile is where --report goes. It is created (under a temporary
@@ -32,12 +33,19 @@ func createReport(path string) (*reportFile, error) {
 	return &reportFile{path: path, tmp: tmp}, nil
 }
 
-// write writes rep as indented JSON (the schema is docs/report.schema.json)
-// and renames it into place.
-func (f *reportFile) write(rep *core.Report) error {
+// runReport is the report file's content: the run's Report, and the
+// plugins built from source during its setup.
+type runReport struct {
+	*core.Report
+	PluginBuilds []plugins.Build `json:"plugin_builds,omitempty"`
+}
+
+// write writes rep and builds as indented JSON (the schema is
+// docs/report.schema.json) and renames it into place.
+func (f *reportFile) write(rep *core.Report, builds []plugins.Build) error {
 	enc := json.NewEncoder(f.tmp)
 	enc.SetIndent("", "  ")
-	err := enc.Encode(rep)
+	err := enc.Encode(runReport{rep, builds})
 	if cerr := f.tmp.Close(); err == nil {
 		err = cerr
 	}

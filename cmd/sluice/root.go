@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/plugins"
 )
 
 const defaultPipeline = "pipeline.yaml"
@@ -218,13 +219,17 @@ func runPipeline(cmd *cobra.Command, path string, f runFlags) error {
 	}
 	ctx, stop := interruptible(cmd.Context(), sink, notice)
 	defer stop()
+	// Plugins built from source during setup are a step of their own, shown
+	// by the display and listed in the summary and the report.
+	builds := &plugins.BuildSteps{}
+	ctx = plugins.WithBuildSteps(ctx, builds)
 	log.Debug("run starting", "pipeline", g.Name, "file", g.File, "stages", len(g.Nodes), "progress", mode)
-	disp := startDisplay(mode, stderr, sink, mon, log, f.progressInterval)
+	disp := startDisplay(mode, stderr, sink, mon, builds, log, f.progressInterval)
 	rep, err := sluice.New().Run(ctx, g, core.RunOptions{Log: log, Monitor: mon})
 	disp.stop(rep)
-	printSummary(stderr, rep)
+	printSummary(stderr, rep, builds.Builds())
 	if report != nil {
-		if werr := report.write(rep); werr != nil {
+		if werr := report.write(rep, builds.Builds()); werr != nil {
 			err = errors.Join(err, werr)
 		} else {
 			log.Debug("report written", "path", f.report)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/plugins"
 )
 
 // printSummary writes the end-of-run summary, whatever the outcome: a
@@ -15,8 +16,11 @@ import (
 // records, peak RSS),
 // the ledger of every stage with how busy it was and its rate, the stages'
 // own counters (plugin restarts), the totals, and the outputs and
-// dead-letter files. --report writes the same as JSON.
-func printSummary(w io.Writer, rep *core.Report) {
+// dead-letter files. A plugin built from source during setup has a line of
+// its own with the build's duration, a step apart from every stage (the
+// build is part of the setup time, not of a stage's busy time).
+// --report writes the same as JSON.
+func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 	if rep == nil {
 		return
 	}
@@ -31,7 +35,7 @@ func printSummary(w io.Writer, rep *core.Report) {
 	if name == "" {
 		name = rep.File
 	}
-	secs := rep.Duration.Seconds()
+	secs := rep.Running().Seconds() // rates leave setup (plugin builds) out
 	fmt.Fprintf(w, "\npipeline %s: %s in %s", name, status, rep.Duration.Round(time.Millisecond))
 	if rep.Setup >= 50*time.Millisecond && rep.Setup < rep.Duration {
 		fmt.Fprintf(w, " (setup %s)", rep.Setup.Round(time.Millisecond))
@@ -58,6 +62,9 @@ func printSummary(w io.Writer, rep *core.Report) {
 		}
 	}
 	fmt.Fprintln(w)
+	for _, b := range builds {
+		fmt.Fprintln(w, buildLine(b))
+	}
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "stage\tkind\tworkers\tin\tout\tskipped\tdead-lettered\terrored\tdropped\tbusy\tbusy%\trecords/s\t")
@@ -105,6 +112,19 @@ func printSummary(w io.Writer, rep *core.Report) {
 		}
 		tw.Flush()
 	}
+}
+
+// buildLine describes a plugin build: "plugin go-classifier built from
+// examples/go-classifier in 12.3s".
+func buildLine(b plugins.Build) string {
+	took := b.Duration.Round(time.Millisecond)
+	switch {
+	case !b.Done:
+		return fmt.Sprintf("plugin %s building from %s for %s", b.Plugin, b.Source, took)
+	case b.Failed:
+		return fmt.Sprintf("plugin %s: build from %s failed or stopped after %s", b.Plugin, b.Source, took)
+	}
+	return fmt.Sprintf("plugin %s built from %s in %s (cached for the next runs)", b.Plugin, b.Source, took)
 }
 
 // humanBytes writes a size in binary units: 512 B, 1.5 KiB, 2.0 GiB.
