@@ -157,7 +157,12 @@ func (s *Rules) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 	if err != nil {
 		return err
 	}
-	c := *r
+	// The copy lives in the pooled worker: Emit copies it again, and a
+	// local would escape to the heap through the interface, one
+	// allocation per record.
+	c := &w.rec
+	*c = *r
+	defer func() { *c = core.Record{} }() // keep nothing of the record in the pool
 	c.Category = w.intern(cat)
 	if len(s.labels) > 0 {
 		ev.SetCategory(cat)
@@ -174,7 +179,7 @@ func (s *Rules) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 		}
 		c.Labels = labels
 	}
-	return out.Emit(&c)
+	return out.Emit(c)
 }
 
 // worker is what one call of Process takes from the pool: an evaluator,
@@ -182,6 +187,7 @@ func (s *Rules) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 type worker struct {
 	ev       *recexpr.Evaluator
 	interned map[string]string
+	rec      core.Record // the record being emitted
 }
 
 // maxInterned bounds a worker's interned values; past it, values are
