@@ -38,17 +38,7 @@ func buildWorkspace(t *testing.T) (dir, cache string, env []string) {
 		"slow/go.mod":  "module example.com/slow\n\ngo 1.22\n",
 		"slow/main.go": slow.String(),
 		"in.txt":       "a\nb\nc\n",
-		"p.yaml": `name: build
-stages:
-  files: {use: read, with: {path: in.txt}}
-  lines: {use: split, from: files, with: {lines: {}}}
-  labelled:
-    use: classify
-    from: lines
-    with:
-      plugin: {source: slow, instances: 1}
-  sorted: {use: write, from: labelled, with: {dir: out/sorted}}
-`,
+		"p.yaml":       buildPipeline("slow"),
 	}
 	for name, content := range files {
 		path := filepath.Join(dir, name)
@@ -68,6 +58,22 @@ stages:
 		"GOCACHE="+strings.TrimSpace(string(gocache)),
 		"GOTOOLCHAIN=local", "GOFLAGS=")
 	return dir, cache, env
+}
+
+// buildPipeline classifies the lines of in.txt with the plugin built from
+// source.
+func buildPipeline(source string) string {
+	return fmt.Sprintf(`name: build
+stages:
+  files: {use: read, with: {path: in.txt}}
+  lines: {use: split, from: files, with: {lines: {}}}
+  labelled:
+    use: classify
+    from: lines
+    with:
+      plugin: {source: %q, instances: 1}
+  sorted: {use: write, from: labelled, with: {dir: out/sorted}}
+`, source)
 }
 
 // proc is what /proc/PID/stat says of a process.
@@ -253,18 +259,7 @@ func TestPluginBuildStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pipeline := fmt.Sprintf(`name: build
-stages:
-  files: {use: read, with: {path: in.txt}}
-  lines: {use: split, from: files, with: {lines: {}}}
-  labelled:
-    use: classify
-    from: lines
-    with:
-      plugin: {source: %q, instances: 1}
-  sorted: {use: write, from: labelled, with: {dir: out/sorted}}
-`, src)
-	if err := os.WriteFile(filepath.Join(dir, "p.yaml"), []byte(pipeline), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "p.yaml"), []byte(buildPipeline(src)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for run, wantBuild := range []bool{true, false} {

@@ -47,21 +47,10 @@ func testPlugin(t *testing.T) string {
 
 // children returns the live processes whose parent is pid.
 func children(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
 	var out []int
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so cut at the last ')'.
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) && f[0] != "Z" {
-			out = append(out, child)
+	for _, p := range processes() {
+		if p.ppid == pid {
+			out = append(out, p.pid)
 		}
 	}
 	return out

@@ -339,6 +339,11 @@ func BenchmarkClassifyW1(b *testing.B) {
 		size += int64(len(recs[i].Data))
 	}
 	b.SetBytes(size / int64(len(recs)))
+	benchProcess(b, s, recs)
+}
+
+// benchProcess classifies recs round and round on every core.
+func benchProcess(b *testing.B, s *Rules, recs []core.Record) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -370,18 +375,5 @@ func BenchmarkClassifyW2(b *testing.B) {
 		recs[i] = core.Record{Type: core.CSV, Header: h, Fields: f, Data: []byte(strings.Join(f, ","))}
 	}
 	s := mustBuild(b, &Options{Rules: []Rule{{Expr: `(field("type") == "" ? "unknown" : field("type")) + (field("title") matches "[0-9]" ? "/numbered" : "/plain")`}}})
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		em := &discard{}
-		i := 0
-		for pb.Next() {
-			if err := s.Process(context.Background(), &recs[i%len(recs)], em); err != nil {
-				b.Error(err)
-				return
-			}
-			i++
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	benchProcess(b, s, recs)
 }

@@ -185,7 +185,7 @@ func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) 
 			if spec.err != nil {
 				return spec.err
 			}
-			h = spec.liveHandoff()
+			h = spec.handoff(spec.ord)
 			return nil
 		}
 	}
@@ -197,11 +197,12 @@ func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) 
 		h = prev // nothing of this range is left to split, or may be
 		return nil
 	}
-	if spec != nil {
+	if spec != nil && !spec.failed {
 		start := time.Now()
-		if from, hh, ok := spec.verify(prev); ok {
+		if from, ok := spec.check(prev, -1, 0); ok {
 			j.s.stats.replayed.Add(1)
-			h = hh
+			spec.prev = prev
+			h = spec.handoff(prev.ord + int64(spec.buf.n-from))
 			// The next part may go on while this one emits, unless a
 			// rejected record here could fail the file: then an error in
 			// a later part must not come first.
@@ -256,11 +257,6 @@ func (j *fileJob) prolog(x *xmlsplit.Context, hdr *core.Header) {
 	}
 	j.xmlGuess, j.hdrGuess = x, hdr
 	close(j.prologDone)
-}
-
-// open returns the file's bytes from off on, checking ctx once per read.
-func (j *fileJob) open(ctx context.Context, off int64) (io.Reader, func() error, error) {
-	return openAt(ctx, j.path, off)
 }
 
 // openAt returns the bytes of the file at path from off on, checking ctx
@@ -357,10 +353,9 @@ type speculation struct {
 	xml     *xmlsplit.Splitter
 	stopped bool
 	stop    scan.Origin // where the scan stopped, its line counted from origin
-	hdr     *core.Header
-	delta   int64 // once verified: what its lines are moved by
-	err     error // once live: the scan's error, if any
-	outErr  error // the last error out returned (already in the file's terms)
+	delta   int64       // once verified: what its lines are moved by
+	err     error       // once live: the scan's error, if any
+	outErr  error       // the last error out returned (already in the file's terms)
 
 	// Going live: once the previous part's handoff has arrived and the
 	// speculation checks out against it, the scan goes on straight into
@@ -375,7 +370,7 @@ type speculation struct {
 	ord      int64       // once live: the ordinal of the last record emitted
 	rowState *scanState  // CSV and lines: the scan's state (its header)
 	rec      core.Record // once live: reused for every record
-	checked  bool        // the records\' Checked (see core.Record), when not rejected
+	checked  bool        // the records' Checked (see core.Record), when not rejected
 }
 
 // errAbort stops a speculative scan that turned out wrong.
@@ -429,33 +424,49 @@ func (sp *speculation) take(r *core.Record, rerr error) error {
 // place on and turns live. err is an emitting error (a rejection under
 // on_error: fail).
 func (sp *speculation) goLive(cur, curLine int64) (ok bool, err error) {
-	at := sp.prev.at
-	from, found := sp.buf.search(at.Offset)
-	if sp.xml != nil {
-		if sp.delta, ok = sp.xml.Confirm(at, sp.prev.xml); !ok {
-			return false, nil
-		}
-	} else {
-		var line int64
-		switch {
-		case at.Offset == sp.origin:
-			line = 1
-		case found:
-			line = sp.buf.at(from).line
-		case at.Offset == cur:
-			line = curLine
-		default:
-			return false, nil
-		}
-		if !sameHeader(sp.rowState.hdr, sp.prev.hdr) {
-			return false, nil
-		}
-		sp.delta = at.Line - line
+	from, ok := sp.check(sp.prev, cur, curLine)
+	if !ok {
+		return false, nil
 	}
 	sp.startLive(sp.prev)
 	err = sp.flush(from)
 	sp.buf.release()
 	return true, err
+}
+
+// check reports whether the speculation passed through prev's place in
+// prev's state, and if so sets delta; from is the index of the first
+// buffered record at or after the place. cur is the offset of the record
+// being taken and curLine its line, or cur is -1 once the scan has ended.
+func (sp *speculation) check(prev handoff, cur, curLine int64) (from int, ok bool) {
+	at := prev.at
+	from, found := sp.buf.search(at.Offset)
+	if sp.xml != nil {
+		if cur < 0 {
+			sp.delta, ok = sp.xml.Verify(at, prev.xml)
+		} else {
+			sp.delta, ok = sp.xml.Confirm(at, prev.xml)
+		}
+		return from, ok
+	}
+	// A row or line start is a state of its own: the speculation is right
+	// from there on if it started there or took a record there.
+	var line int64
+	switch {
+	case at.Offset == sp.origin:
+		line = 1
+	case found:
+		line = sp.buf.at(from).line
+	case at.Offset == cur:
+		line = curLine
+	default:
+		return 0, false
+	}
+	if !sameHeader(sp.rowState.hdr, prev.hdr) {
+		return 0, false
+	}
+	sp.delta = at.Line - line
+	return from, true
 }
 
 // startLive makes the speculation emit to out from now on, its lines
@@ -538,7 +549,7 @@ func (j *fileJob) speculate(ctx context.Context, k int, out core.Emitter) *specu
 		}
 		var r io.Reader
 		var closeFile func() error
-		if r, closeFile, err = j.open(ctx, j.cuts[k]); err != nil {
+		if r, closeFile, err = openAt(ctx, j.path, j.cuts[k]); err != nil {
 			return nil
 		}
 		defer closeFile()
@@ -575,7 +586,7 @@ func (sp *speculation) scanRows(ctx context.Context, k int, inQuote bool) error 
 		return err
 	}
 	sp.origin = start
-	r, closeFile, err := j.open(ctx, start)
+	r, closeFile, err := openAt(ctx, j.path, start)
 	if err != nil {
 		return err
 	}
@@ -591,68 +602,22 @@ func (sp *speculation) scanRows(ctx context.Context, k int, inQuote bool) error 
 	} else {
 		err = s.splitLines(linesplit.New(r, linesplit.Options{File: j.path, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Origin: origin}), st, sp)
 	}
-	sp.stopped, sp.stop, sp.hdr = st.stopped, st.stop, st.hdr
+	sp.stopped, sp.stop = st.stopped, st.stop
 	return err
 }
 
-// liveHandoff is the handoff of a speculation that went live, once its
-// scan has ended.
-func (sp *speculation) liveHandoff() handoff {
-	h := handoff{eof: !sp.stopped, at: sp.stop, ord: sp.ord, hdr: sp.prev.hdr}
+// handoff is the handoff of a checked speculation whose scan has ended,
+// the last record it emits having ordinal ord.
+func (sp *speculation) handoff(ord int64) handoff {
+	h := handoff{eof: !sp.stopped, at: sp.stop, ord: ord, hdr: sp.prev.hdr}
 	h.at.Line += sp.delta
 	if sp.xml != nil {
 		_, h.xml, _ = sp.xml.Stop()
 		if h.at.LastNL < 0 {
-			h.at.LastNL = sp.prev.at.LastNL
+			h.at.LastNL = sp.prev.at.LastNL // no line end since the place checked
 		}
 	}
 	return h
-}
-
-// verify checks, once the scan has ended without going live, whether the
-// speculation passed through prev's place in prev's state; if it did, its
-// records from index from on are exact, once shifted, and h is its
-// handoff.
-func (sp *speculation) verify(prev handoff) (from int, h handoff, ok bool) {
-	if sp.failed {
-		return 0, handoff{}, false
-	}
-	var delta int64
-	if sp.xml != nil {
-		if delta, ok = sp.xml.Verify(prev.at, prev.xml); !ok {
-			return 0, handoff{}, false
-		}
-		from, _ = sp.buf.search(prev.at.Offset)
-		_, h.xml, _ = sp.xml.Stop()
-	} else {
-		// A row or line start is a state of its own: the speculation is
-		// right from there on if it started there or took a record there.
-		var found bool
-		from, found = sp.buf.search(prev.at.Offset)
-		var line int64
-		switch {
-		case prev.at.Offset == sp.origin:
-			line = 1
-		case found:
-			line = sp.buf.at(from).line
-		default:
-			return 0, handoff{}, false
-		}
-		if !sameHeader(sp.hdr, prev.hdr) {
-			return 0, handoff{}, false
-		}
-		delta = prev.at.Line - line
-		h.hdr = prev.hdr
-	}
-	sp.delta = delta
-	h.ord = prev.ord + int64(sp.buf.n-from)
-	h.eof = !sp.stopped
-	h.at = sp.stop
-	h.at.Line += delta
-	if sp.xml != nil && h.at.LastNL < 0 {
-		h.at.LastNL = prev.at.LastNL // no line end since the place verified
-	}
-	return from, h, true
 }
 
 // replay emits the verified speculation's records from index from on,
@@ -668,7 +633,7 @@ func (sp *speculation) replay(from int, prev handoff, out core.Emitter) error {
 // position after the first '\n' from off-1 on that is outside quotes (for
 // CSV, given whether off-1 is inside a quoted field).
 func (j *fileJob) rowStart(ctx context.Context, off int64, csv, inQuote bool) (int64, error) {
-	r, closeFile, err := j.open(ctx, off-1)
+	r, closeFile, err := openAt(ctx, j.path, off-1)
 	if err != nil {
 		return 0, err
 	}
@@ -700,7 +665,7 @@ func (j *fileJob) rowStart(ctx context.Context, off int64, csv, inQuote bool) (i
 func (j *fileJob) countQuotes(ctx context.Context, k int, out core.Emitter) {
 	p := &j.parts[k]
 	defer close(p.counted)
-	r, closeFile, err := j.open(ctx, j.cuts[k])
+	r, closeFile, err := openAt(ctx, j.path, j.cuts[k])
 	if err != nil {
 		p.qfailed = true
 		return
@@ -742,7 +707,7 @@ func (j *fileJob) quoteStateAt(ctx context.Context, k int) (inQuote, ok bool) {
 	}
 	n := prev.quotes
 	// The quotes before cut-1: minus one if the byte at cut-1 is one.
-	r, closeFile, err := j.open(ctx, j.cuts[k]-1)
+	r, closeFile, err := openAt(ctx, j.path, j.cuts[k]-1)
 	if err != nil {
 		return false, false
 	}

@@ -157,21 +157,7 @@ func (s *Splitter) fill() bool {
 	if s.shared && !s.w.EOF {
 		// Rows handed out are slices of the window: read on into a new
 		// buffer holding the rest, so that their bytes never change.
-		// This is what Fill(keep) does, with a new buffer: lines are
-		// counted up to the discarded bytes first (Fill would count
-		// them), then the rest moves into the new buffer, sized like
-		// the first one unless the rest needs more.
-		w := s.w
-		w.Line(w.Base + int64(keep))
-		rest := w.End - keep
-		n := s.size
-		if 2*rest+scan.MinRead > n {
-			n = min(2*rest+scan.MinRead, s.max+scan.MinRead)
-		}
-		nb := make([]byte, n)
-		w.End = copy(nb, w.Buf[keep:w.End])
-		w.Buf = nb
-		w.Base += int64(keep)
+		s.w.Detach(keep, s.size)
 		s.pos -= keep
 		keep = 0
 		s.shared = false

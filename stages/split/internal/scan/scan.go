@@ -113,6 +113,22 @@ func (w *Window) AssumeLastNL(off int64) {
 	}
 }
 
+// Detach discards Buf[:keep] and moves the rest into a new buffer of size
+// bytes (more if the rest needs it, within the limit), so that slices of
+// the old buffer already handed out never change: the next Fill reads
+// into the new one. Indexes into Buf shift down by keep.
+func (w *Window) Detach(keep, size int) {
+	w.countLines(w.Base + int64(keep))
+	rest := w.End - keep
+	if 2*rest+w.minRead > size {
+		size = min(2*rest+w.minRead, w.limit)
+	}
+	nb := make([]byte, max(size, rest))
+	w.End = copy(nb, w.Buf[keep:w.End])
+	w.Buf = nb
+	w.Base += int64(keep)
+}
+
 // Origin returns the position of stream offset off, at or after every
 // offset passed to Line or Pos and within the window, as an Origin from
 // which another window can resume.

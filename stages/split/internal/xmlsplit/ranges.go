@@ -2,6 +2,7 @@ package xmlsplit
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"io"
 	"slices"
@@ -101,31 +102,16 @@ func (s *Splitter) Stop() (at scan.Origin, ctx *Context, ok bool) {
 	return s.stopAt, s.stopCtx, s.stopped
 }
 
-// Syncs returns the places a speculative scan passed through, in order.
-func (s *Splitter) Syncs() []Sync { return s.syncs }
-
 // Verify reports whether a speculative scan passed through the markup at
 // at.Offset in context ctx, and did nothing there or later that an exact
 // scan would not (ignore an end tag, stop at an error); when it did, its
 // records from at.Offset on are exact once their lines are moved by
 // lineDelta. The scan must have ended (Next returned io.EOF).
 func (s *Splitter) Verify(at scan.Origin, ctx *Context) (lineDelta int64, ok bool) {
-	if s.err != io.EOF || s.lenient >= at.Offset {
+	if s.err != io.EOF {
 		return 0, false
 	}
-	i, found := slices.BinarySearchFunc(s.syncs, at.Offset, func(y Sync, off int64) int {
-		switch {
-		case y.Offset < off:
-			return -1
-		case y.Offset > off:
-			return 1
-		}
-		return 0
-	})
-	if !found || !s.syncs[i].Context.Equal(ctx) {
-		return 0, false
-	}
-	return at.Line - s.syncs[i].Line, true
+	return s.passed(at, ctx)
 }
 
 // Confirm is Verify for a speculative scan still under way: at must be at
@@ -136,25 +122,28 @@ func (s *Splitter) Verify(at scan.Origin, ctx *Context) (lineDelta int64, ok boo
 // what its lines are to be moved by. Errors it returns later are exact
 // but for that move.
 func (s *Splitter) Confirm(at scan.Origin, ctx *Context) (lineDelta int64, ok bool) {
-	if s.err != nil || s.lenient >= at.Offset {
+	if s.err != nil {
 		return 0, false
 	}
-	i, found := slices.BinarySearchFunc(s.syncs, at.Offset, func(y Sync, off int64) int {
-		switch {
-		case y.Offset < off:
-			return -1
-		case y.Offset > off:
-			return 1
-		}
-		return 0
-	})
+	if lineDelta, ok = s.passed(at, ctx); ok {
+		s.spec, s.syncs = false, nil
+		s.w.AssumeLastNL(at.LastNL)
+	}
+	return lineDelta, ok
+}
+
+// passed reports whether the speculative scan passed through the markup
+// at at.Offset in context ctx and ignored no end tag from there on, and by
+// how much its lines are to be moved.
+func (s *Splitter) passed(at scan.Origin, ctx *Context) (lineDelta int64, ok bool) {
+	if s.lenient >= at.Offset {
+		return 0, false
+	}
+	i, found := slices.BinarySearchFunc(s.syncs, at.Offset, func(y Sync, off int64) int { return cmp.Compare(y.Offset, off) })
 	if !found || !s.syncs[i].Context.Equal(ctx) {
 		return 0, false
 	}
-	lineDelta = at.Line - s.syncs[i].Line
-	s.spec, s.syncs = false, nil
-	s.w.AssumeLastNL(at.LastNL)
-	return lineDelta, true
+	return at.Line - s.syncs[i].Line, true
 }
 
 // resume sets a new Splitter up for a range scan.
