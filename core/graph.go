@@ -72,12 +72,12 @@ func (g *Graph) Mermaid() string {
 	for gi, grp := range g.groups() {
 		indent := "  "
 		if grp.use != "" {
-			fmt.Fprintf(&b, "  subgraph g%d[\"%s\"]\n", gi, strings.ReplaceAll(grp.label(), `"`, "#quot;"))
+			fmt.Fprintf(&b, "  subgraph g%d[%s]\n", gi, mermaidText(grp.label()))
 			indent = "    "
 		}
 		for _, n := range grp.nodes {
 			ids[n] = fmt.Sprintf("s%d", len(ids))
-			fmt.Fprintf(&b, "%s%s[\"%s\"]\n", indent, ids[n], strings.ReplaceAll(n.label("<br/>"), `"`, "#quot;"))
+			fmt.Fprintf(&b, "%s%s[%s]\n", indent, ids[n], mermaidText(n.label("<br/>")))
 		}
 		if grp.use != "" {
 			b.WriteString("  end\n")
@@ -85,10 +85,16 @@ func (g *Graph) Mermaid() string {
 	}
 	for _, n := range g.Nodes {
 		for _, in := range n.Inputs {
-			fmt.Fprintf(&b, "  %s -->|%s| %s\n", ids[in], in.Out.String(), ids[n])
+			fmt.Fprintf(&b, "  %s -->|%s| %s\n", ids[in], mermaidText(in.Out.String()), ids[n])
 		}
 	}
 	return b.String()
+}
+
+// mermaidText quotes s for a Mermaid node or edge label: inside quotes,
+// Mermaid reads | [ ] ( ) and spaces as text; a quote itself is an entity.
+func mermaidText(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, "#quot;") + `"`
 }
 
 func (g *Graph) title() string {

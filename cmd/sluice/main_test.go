@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -198,9 +199,11 @@ func TestExitCodes(t *testing.T) {
 		{"missing file", []string{"run", "nope.yaml"}, 2, []string{"open nope.yaml: no such file or directory"}},
 		{"run fails", []string{"run", "fails.yaml"}, 1, []string{"broken.xml:3:", "FAILED"}},
 		{"bad flag", []string{"run", "--log-level", "loud"}, 2, []string{"--log-level"}},
-		{"graph mermaid", []string{"graph", "--format", "mermaid"}, 0, []string{"flowchart LR", "-->|xml|"}},
+		{"graph mermaid", []string{"graph", "--format", "mermaid"}, 0, []string{"flowchart LR", `-->|"xml"|`}},
 		{"graph dot", []string{"graph"}, 0, []string{`digraph "catalog-index"`, `"records" -> "labelled" [label="xml"]`}},
 		{"stages", []string{"stages"}, 0, []string{"classify", "split", "write"}},
+		{"version", []string{"version"}, 0, []string{"sluice ", runtime.Version() + " " + runtime.GOOS}},
+		{"--version", []string{"--version"}, 0, []string{"sluice ", runtime.Version() + " " + runtime.GOOS}},
 		{"stages kind", []string{"stages", "split"}, 0, []string{"max_record_bytes", "sample:"}},
 	}
 	for _, tc := range tests {

@@ -27,13 +27,15 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short:         "Run declarative dataflow pipelines over large files on every core",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{exitInvalid, fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
-	root.AddCommand(runCmd(), validateCmd(), graphCmd(), stagesCmd(), testCmd())
+	root.AddCommand(runCmd(), validateCmd(), graphCmd(), stagesCmd(), testCmd(), versionCmd())
 	return root
 }
 
