@@ -145,7 +145,7 @@ var _ core.Accumulator = (*accumulator)(nil)
 // record id each time, as a real corpus has: "add" is the whole of Add
 // (the parse included), "tree" the counting of an already parsed record.
 func BenchmarkCountW1(b *testing.B) {
-	doc, err := os.ReadFile("../internal/xmlview/testdata/w1-records.xml")
+	doc, err := os.ReadFile("../../internal/xmlview/testdata/w1-records.xml")
 	if err != nil {
 		b.Fatal(err)
 	}
