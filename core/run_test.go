@@ -277,7 +277,7 @@ stages:
 		}
 	}
 	mm := g.Mermaid()
-	for _, want := range []string{"flowchart LR", `s1["m<br/>map ×3 ordered<br/>on_error: skip"]`, "s0 -->|line| s1", "s1 -->|line| s2", "s0 -->|line| s2"} {
+	for _, want := range []string{"flowchart LR", `s1["m<br/>map ×3 ordered<br/>on_error: skip"]`, `s0 -->|"line"| s1`, `s1 -->|"line"| s2`, `s0 -->|"line"| s2`} {
 		if !strings.Contains(mm, want) {
 			t.Errorf("Mermaid lacks %s:\n%s", want, mm)
 		}

@@ -138,6 +138,7 @@ type runFlags struct {
 	progressInterval    time.Duration
 	report              string
 	metricsAddr         string
+	summary             string
 }
 
 func runCmd() *cobra.Command {
@@ -171,6 +172,7 @@ no output under a final name; a second signal exits at once.`,
 	c.Flags().StringVar(&f.progress, "progress", progressAuto, "progress display: auto (tty on a terminal, plain otherwise), tty, plain (a log line every --progress-interval) or none")
 	c.Flags().DurationVar(&f.progressInterval, "progress-interval", 5*time.Second, "time between plain progress lines")
 	c.Flags().StringVar(&f.report, "report", "", "write the run report (JSON, docs/report.schema.json) to this file, whatever the outcome")
+	c.Flags().StringVar(&f.summary, "summary", summaryAuto, "end-of-run summary on stderr: text (a table), json (one JSON log line holding the report), none, or auto (json with --log-format json, so every line of the stream is JSON; text otherwise)")
 	c.Flags().StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (and /healthz) during the run, e.g. :9090 or 127.0.0.1:9090; off when empty")
 	return c
 }
@@ -189,6 +191,10 @@ func runPipeline(cmd *cobra.Command, path string, f runFlags) error {
 	}
 	sink := &switchWriter{base: stderr}
 	log, err := newLogger(sink, f.logLevel, f.logFormat)
+	if err != nil {
+		return &exitError{exitInvalid, err}
+	}
+	summary, err := resolveSummary(f.summary, f.logFormat)
 	if err != nil {
 		return &exitError{exitInvalid, err}
 	}
@@ -229,7 +235,7 @@ func runPipeline(cmd *cobra.Command, path string, f runFlags) error {
 	disp := startDisplay(mode, stderr, sink, mon, builds, log, f.progressInterval)
 	rep, err := sluice.New().Run(ctx, g, core.RunOptions{Log: log, Monitor: mon})
 	disp.stop(rep)
-	printSummary(stderr, rep, builds.Builds())
+	summary(stderr, rep, builds.Builds())
 	if report != nil {
 		if werr := report.write(rep, builds.Builds()); werr != nil {
 			err = errors.Join(err, werr)

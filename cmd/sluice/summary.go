@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -10,6 +12,43 @@ import (
 	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/plugins"
 )
+
+const summaryAuto = "auto"
+
+// resolveSummary picks how --summary prints the end of a run: auto is json
+// when the log is JSON, so that a log collector reads every line of stderr
+// as JSON, and text otherwise.
+func resolveSummary(mode, logFormat string) (func(io.Writer, *core.Report, []plugins.Build), error) {
+	if mode == summaryAuto {
+		mode = "text"
+		if logFormat == "json" {
+			mode = "json"
+		}
+	}
+	switch mode {
+	case "text":
+		return printSummary, nil
+	case "json":
+		return printJSONSummary, nil
+	case "none":
+		return func(io.Writer, *core.Report, []plugins.Build) {}, nil
+	}
+	return nil, fmt.Errorf("--summary: expected auto, text, json or none, got %q", mode)
+}
+
+// printJSONSummary writes the summary as one JSON log line (time, level,
+// msg "run summary") whose "report" holds what --report writes
+// (docs/report.schema.json).
+func printJSONSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
+	if rep == nil {
+		return
+	}
+	level := slog.LevelInfo
+	if rep.Status != core.StatusOK {
+		level = slog.LevelError
+	}
+	slog.New(slog.NewJSONHandler(w, nil)).Log(context.Background(), level, "run summary", "report", runReport{rep, builds})
+}
 
 // printSummary writes the end-of-run summary, whatever the outcome: a
 // headline (status, wall time and setup time, input and throughput,

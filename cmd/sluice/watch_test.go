@@ -539,3 +539,39 @@ func TestProgressFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestSummaryModes: with --log-format json every line of stderr is JSON, the
+// summary included (a "run summary" record holding the report); --summary
+// none leaves the table out; a bad mode is refused before the run.
+func TestSummaryModes(t *testing.T) {
+	dir, _ := watchWorkspace(t, 2, 500)
+	res := runSluice(t, dir, "run", "--progress", "none", "--log-format", "json")
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	var last struct {
+		Msg    string `json:"msg"`
+		Level  string `json:"level"`
+		Report struct {
+			Status string            `json:"status"`
+			Stages []json.RawMessage `json:"stages"`
+		} `json:"report"`
+	}
+	for i, line := range strings.Split(strings.TrimSpace(res.stderr), "\n") {
+		if err := json.Unmarshal([]byte(line), &last); err != nil {
+			t.Fatalf("stderr line %d is not JSON (%v): %q", i+1, err, line)
+		}
+	}
+	if last.Msg != "run summary" || last.Level != "INFO" || last.Report.Status != "ok" || len(last.Report.Stages) == 0 {
+		t.Errorf("last line: %+v, want the run summary holding an ok report with its stages", last)
+	}
+
+	res = runSluice(t, dir, "run", "--progress", "none", "--summary", "none")
+	if res.code != 0 || strings.Contains(res.stderr, "pipeline ") {
+		t.Errorf("--summary none: exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+	res = runSluice(t, dir, "run", "--summary", "yaml")
+	if res.code != 2 || !strings.Contains(res.stderr, "--summary: expected auto, text, json or none") {
+		t.Errorf("--summary yaml: exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+}
