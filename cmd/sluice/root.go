@@ -36,6 +36,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		return &exitError{exitInvalid, fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
 	root.AddCommand(runCmd(), validateCmd(), graphCmd(), stagesCmd(), testCmd(), versionCmd())
+	addCompletions(root)
 	return root
 }
 
