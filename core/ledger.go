@@ -9,9 +9,22 @@ type Counters struct {
 	In           atomic.Int64 // records received
 	Out          atomic.Int64 // records emitted
 	Processed    atomic.Int64 // records handled without error
+	Filtered     atomic.Int64 // of Processed, records a filter dropped on purpose (Drop)
 	Skipped      atomic.Int64 // records rejected under on_error: skip
 	DeadLettered atomic.Int64 // records rejected under on_error: dead_letter
 	Errored      atomic.Int64 // records whose error failed the run
 	Dropped      atomic.Int64 // records received but not processed because the run was stopping
 	BytesIn      atomic.Int64 // input bytes consumed (sources and splitters), on disk: compressed bytes for compressed files
+}
+
+// Drop tells the runner that r, the record being processed, is
+// deliberately not passed on: a filter's decision, not a failure. It is
+// counted in the stage's filtered column (a part of processed), never as
+// skipped or errored. Calling it is optional (a record that is not emitted
+// is simply processed) and costs one atomic add; with an Emitter that is
+// not the runner's it does nothing.
+func Drop(out Emitter, r *Record) {
+	if e, ok := out.(*emitter); ok {
+		e.sr.c.Filtered.Add(1)
+	}
 }

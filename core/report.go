@@ -63,7 +63,9 @@ type Totals struct {
 	// Records is the number of records made from input files: what the
 	// stages that take File records (splitters) emitted.
 	Records int64 `json:"records"`
-	// Skipped, DeadLettered, Errored and Dropped sum the stages' columns.
+	// Filtered, Skipped, DeadLettered, Errored and Dropped sum the
+	// stages' columns.
+	Filtered     int64 `json:"filtered"`
 	Skipped      int64 `json:"skipped"`
 	DeadLettered int64 `json:"dead_lettered"`
 	Errored      int64 `json:"errored"`
@@ -83,10 +85,12 @@ type StageReport struct {
 	Inputs []string `json:"inputs,omitempty"`
 	// In counts records received; Out records emitted. Every record
 	// received is exactly one of Processed, Skipped, DeadLettered, Errored
-	// or Dropped (received while the run was stopping).
+	// or Dropped (received while the run was stopping). Filtered counts the
+	// processed records a filter dropped on purpose (Drop).
 	In           int64 `json:"in"`
 	Out          int64 `json:"out"`
 	Processed    int64 `json:"processed"`
+	Filtered     int64 `json:"filtered"`
 	Skipped      int64 `json:"skipped"`
 	DeadLettered int64 `json:"dead_lettered"`
 	Errored      int64 `json:"errored"`
@@ -119,7 +123,7 @@ func (sr *stageRun) ledger() StageReport {
 	n := sr.node
 	st := StageReport{
 		Name: n.Name, Kind: n.Kind, Workers: n.Workers,
-		In: sr.c.In.Load(), Out: sr.c.Out.Load(), Processed: sr.c.Processed.Load(),
+		In: sr.c.In.Load(), Out: sr.c.Out.Load(), Processed: sr.c.Processed.Load(), Filtered: sr.c.Filtered.Load(),
 		Skipped: sr.c.Skipped.Load(), DeadLettered: sr.c.DeadLettered.Load(),
 		Errored: sr.c.Errored.Load(), Dropped: sr.c.Dropped.Load(), BytesIn: sr.c.BytesIn.Load(),
 		Busy: time.Duration(sr.busy.Load()), Files: sr.files.Load(),
@@ -179,6 +183,7 @@ func (r *runner) fill(rep *Report, runErr error) {
 		if n.In == File && n.Out&Records != 0 {
 			t.Records += st.Out
 		}
+		t.Filtered += st.Filtered
 		t.Skipped += st.Skipped
 		t.DeadLettered += st.DeadLettered
 		t.Errored += st.Errored
@@ -219,6 +224,9 @@ func (rep *Report) Check() error {
 		if sum := s.Processed + s.Skipped + s.DeadLettered + s.Errored + s.Dropped; sum != s.In {
 			errs = append(errs, fmt.Errorf("ledger: stage %q received %d records but accounts for %d (processed %d, skipped %d, dead-lettered %d, errored %d, dropped %d)",
 				s.Name, s.In, sum, s.Processed, s.Skipped, s.DeadLettered, s.Errored, s.Dropped))
+		}
+		if s.Filtered > s.Processed {
+			errs = append(errs, fmt.Errorf("ledger: stage %q filtered %d records but processed %d", s.Name, s.Filtered, s.Processed))
 		}
 		if len(s.Inputs) > 0 {
 			var sent int64

@@ -27,9 +27,9 @@ import (
 type runCollector struct {
 	mon *core.Monitor
 
-	runInfo, phase, inputSize, inputRead                      *prometheus.Desc
-	stageInfo, workers, recIn, recOut, errs, dropped, bytesIn *prometheus.Desc
-	busy, queued, queueCap, batches                           *prometheus.Desc
+	runInfo, phase, inputSize, inputRead                                *prometheus.Desc
+	stageInfo, workers, recIn, recOut, filtered, errs, dropped, bytesIn *prometheus.Desc
+	busy, queued, queueCap, batches                                     *prometheus.Desc
 
 	mu    sync.Mutex
 	stats map[string]*prometheus.Desc // by Prometheus name
@@ -51,6 +51,7 @@ func newRunCollector(mon *core.Monitor) *runCollector {
 		recIn:     d("sluice_stage_records_in_total", "Records the stage received.", stage...),
 		recOut:    d("sluice_stage_records_out_total", "Records the stage emitted.", stage...),
 		errs:      d("sluice_stage_errors_total", "Records the stage could not process, by what became of them: skipped, dead_lettered, or errored (failed the run).", "stage", "outcome"),
+		filtered:  d("sluice_stage_records_filtered_total", "Records the stage processed and dropped on purpose (a filter's drops).", stage...),
 		dropped:   d("sluice_stage_records_dropped_total", "Records the stage received but did not process because the run was stopping.", stage...),
 		bytesIn:   d("sluice_stage_bytes_in_total", "Input bytes the stage consumed (sources and splitters), on disk.", stage...),
 		busy:      d("sluice_stage_busy_seconds_total", "Time the stage's workers spent processing, summed over workers; its rate over sluice_stage_workers is how busy the stage is.", stage...),
@@ -90,6 +91,7 @@ func (c *runCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.workers, float64(st.Workers), name)
 		counter(c.recIn, float64(st.In), name)
 		counter(c.recOut, float64(st.Out), name)
+		counter(c.filtered, float64(st.Filtered), name)
 		counter(c.errs, float64(st.Skipped), name, "skipped")
 		counter(c.errs, float64(st.DeadLettered), name, "dead_lettered")
 		counter(c.errs, float64(st.Errored), name, "errored")

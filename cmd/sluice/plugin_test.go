@@ -182,6 +182,10 @@ func runKillingPlugin(t *testing.T, dir, pipeline, name, match string) int {
 	// every new instance can finish its handshake and take batches, however
 	// slowly the machine starts it (a Python plugin imports grpc first):
 	// killed sooner, a loaded machine could restart instances for ever.
+	// After maxKills the killer stops, so that the run ends however slowly
+	// a loaded machine brings instances up (an instance killed before its
+	// handshake is a failed start, retried, not a restart).
+	const maxKills = 8
 	seen := map[int]time.Time{}
 	for {
 		select {
@@ -205,7 +209,7 @@ func runKillingPlugin(t *testing.T, dir, pipeline, name, match string) int {
 			}
 			// Kill only once records flow: a plugin that dies while starting
 			// fails the run's setup, by design.
-			if staged, _ := filepath.Glob(filepath.Join(dir, "out", name, "sorted", ".sluice-tmp-*", "*")); len(staged) == 0 {
+			if staged, _ := filepath.Glob(filepath.Join(dir, "out", name, "sorted", ".sluice-tmp-*", "*")); len(staged) == 0 || kills >= maxKills {
 				continue
 			}
 			for _, pid := range plugins {

@@ -109,8 +109,8 @@ func TestPythonExampleMatchesGoExample(t *testing.T) {
 	sameTree(t, py, goOut)
 }
 
-// TestPythonPluginKilledRepeatedly kills the Python plugin's processes
-// every 250 ms during a run: it is restarted, and the outputs are identical
+// TestPythonPluginKilledRepeatedly kills the Python plugin's processes (up to 8 times,
+// 250 ms apart) during a run: it is restarted, and the outputs are identical
 // to the built-in classifier's on the same data.
 func TestPythonPluginKilledRepeatedly(t *testing.T) {
 	dir := pythonWorkspace(t)

@@ -106,7 +106,13 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 	}
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "stage\tkind\tworkers\tin\tout\tskipped\tdead-lettered\terrored\tdropped\tbusy\tbusy%\trecords/s\t")
+	// The filtered column appears when a stage dropped records on purpose.
+	filtered := rep.Totals.Filtered > 0
+	header := "stage\tkind\tworkers\tin\tout\t"
+	if filtered {
+		header += "filtered\t"
+	}
+	fmt.Fprintln(tw, header+"skipped\tdead-lettered\terrored\tdropped\tbusy\tbusy%\trecords/s\t")
 	for _, s := range rep.Stages {
 		busyPct, rate := "", ""
 		if secs > 0 && len(s.Inputs) > 0 { // sources keep no busy time
@@ -116,8 +122,12 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 				rate = formatCount(float64(s.Out) / secs) // a splitter: the records it made
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n", s.Name, s.Kind, s.Workers,
-			s.In, s.Out, s.Skipped, s.DeadLettered, s.Errored, s.Dropped, s.Busy.Round(time.Millisecond), busyPct, rate)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t", s.Name, s.Kind, s.Workers, s.In, s.Out)
+		if filtered {
+			fmt.Fprintf(tw, "%d\t", s.Filtered)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n",
+			s.Skipped, s.DeadLettered, s.Errored, s.Dropped, s.Busy.Round(time.Millisecond), busyPct, rate)
 	}
 	tw.Flush()
 

@@ -1,0 +1,80 @@
+package filter
+
+import (
+	"context"
+	_ "embed"
+	"sync"
+
+	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stages/internal/recexpr"
+)
+
+//go:embed sample.yaml
+var sample []byte
+
+// Options configure the filter stage: exactly one of Keep or Drop.
+type Options struct {
+	Keep string `yaml:"keep" doc:"Pass on the records for which this expression is true (an expression giving true or false, as in classify); set keep or drop."`
+	Drop string `yaml:"drop" doc:"Drop the records for which this expression is true and pass on the others; set keep or drop."`
+}
+
+// Kind returns the filter stage kind.
+func Kind() core.Kind {
+	return core.Define("filter",
+		"Keep the records for which an expression holds (or drop them): dropped records are counted as filtered, never as errors.",
+		sample, func() *Options { return &Options{} }, build)
+}
+
+func build(o *Options) (core.Stage, error) {
+	switch {
+	case o.Keep == "" && o.Drop == "":
+		return nil, core.OptionError("keep", "required: set keep (an expression: pass on the records where it is true) or drop (drop the records where it is true)")
+	case o.Keep != "" && o.Drop != "":
+		return nil, core.OptionError("drop", "set keep or drop, not both")
+	}
+	option, src := "keep", o.Keep
+	if o.Drop != "" {
+		option, src = "drop", o.Drop
+	}
+	p, err := recexpr.Compile(option, src, recexpr.Bool)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stage{prog: p, keep: o.Keep != ""}
+	s.pool.New = func() any { return recexpr.NewEvaluator() }
+	return s, nil
+}
+
+// Stage is a built filter. Process is safe for concurrent use: the
+// compiled expression is read-only and each call takes its own evaluator
+// from a pool.
+type Stage struct {
+	prog *recexpr.Program
+	keep bool // pass on records where prog is true; else where it is false
+	pool sync.Pool
+}
+
+var _ core.Processor = (*Stage)(nil)
+
+// Signature implements core.Stage: any record kind in, the same kinds out.
+func (s *Stage) Signature() core.Signature {
+	return core.Signature{In: core.Records, Passthrough: true}
+}
+
+// Process passes r on unchanged, or drops it with core.Drop. An expression
+// that fails on r is an error about r, handled by the stage's on_error.
+func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
+	ev := s.pool.Get().(*recexpr.Evaluator)
+	defer s.pool.Put(ev)
+	ev.Reset(r)
+	defer ev.Release()
+	holds, err := ev.Bool(s.prog)
+	if err != nil {
+		return err
+	}
+	if holds == s.keep {
+		return out.Emit(r)
+	}
+	core.Drop(out, r)
+	return nil
+}
