@@ -93,6 +93,10 @@ func (d *optionDecoder) value(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // an empty value keeps the default
 	}
+	if v.Type() == pairsType {
+		d.pairs(n, v, path)
+		return
+	}
 	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			d.fail(n, "%s: %s", path, cleanYAMLError(err))
@@ -315,6 +319,8 @@ func typeName(t reflect.Type) string {
 		return "duration"
 	case reflect.TypeOf(ByteSize(0)):
 		return "size"
+	case pairsType:
+		return "ordered mapping"
 	}
 	switch t.Kind() {
 	case reflect.String:

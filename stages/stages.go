@@ -1,5 +1,5 @@
 // Package stages holds Sluice's built-in stage kinds, one folder each
-// (read, split, filter, classify, count, write), and the one explicit list that
+// (read, split, filter, map, classify, count, write), and the one explicit list that
 // registers them.
 //
 // A program that embeds Sluice starts from Registry and may Register its
@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/stages/classify"
 	"github.com/sluicehq/sluice/stages/count"
 	"github.com/sluicehq/sluice/stages/filter"
+	"github.com/sluicehq/sluice/stages/mapper"
 	"github.com/sluicehq/sluice/stages/read"
 	"github.com/sluicehq/sluice/stages/split"
 	"github.com/sluicehq/sluice/stages/write"
@@ -21,6 +22,7 @@ func Register(r *core.Registry) {
 	r.Register(read.Kind())
 	r.Register(split.Kind())
 	r.Register(filter.Kind())
+	r.Register(mapper.Kind())
 	r.Register(classify.Kind())
 	r.Register(count.Kind())
 	r.Register(write.Kind())

@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -66,7 +65,7 @@ func build(o *Options) (core.Stage, error) {
 type Rules struct {
 	rules  []rule
 	def    string
-	labels []label // sorted by name, so errors are deterministic
+	labels recexpr.Labels
 	pool   sync.Pool
 }
 
@@ -74,11 +73,6 @@ type rule struct {
 	when     *recexpr.Program // nil: always
 	category string           // literal, or "" when expr is set
 	expr     *recexpr.Program
-}
-
-type label struct {
-	name string
-	prog *recexpr.Program
 }
 
 var _ core.Processor = (*Rules)(nil)
@@ -114,24 +108,9 @@ func newRules(o *Options) (*Rules, error) {
 		}
 		s.rules = append(s.rules, c)
 	}
-	names := make([]string, 0, len(o.Labels))
-	for name := range o.Labels {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		path := "labels." + name
-		if name == "" {
-			errs = append(errs, core.OptionError("labels", "a label needs a name"))
-			continue
-		}
-		p, err := recexpr.Compile(path, o.Labels[name], recexpr.String)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		s.labels = append(s.labels, label{name: name, prog: p})
-	}
+	labels, lerrs := recexpr.CompileLabels(o.Labels)
+	s.labels = labels
+	errs = append(errs, lerrs...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -166,16 +145,9 @@ func (s *Rules) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 	c.Category = w.intern(cat)
 	if len(s.labels) > 0 {
 		ev.SetCategory(cat)
-		labels := make(map[string]string, len(r.Labels)+len(s.labels))
-		for k, v := range r.Labels {
-			labels[k] = v
-		}
-		for _, l := range s.labels {
-			v, err := ev.String(l.prog)
-			if err != nil {
-				return err
-			}
-			labels[l.name] = w.intern(v)
+		labels, err := s.labels.Apply(ev, r.Labels, w.intern)
+		if err != nil {
+			return err
 		}
 		c.Labels = labels
 	}

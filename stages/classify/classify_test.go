@@ -334,36 +334,8 @@ func TestErrorTypes(t *testing.T) {
 func BenchmarkClassifyW1(b *testing.B) {
 	recs := catalogtest.Records(b, catalogtest.Document(2000, 1), "cat.xml")
 	s := mustBuild(b, &Options{Rules: []Rule{{Expr: w1}}})
-	var size int64
-	for i := range recs {
-		size += int64(len(recs[i].Data))
-	}
-	b.SetBytes(size / int64(len(recs)))
-	benchProcess(b, s, recs)
+	catalogtest.BenchProcess(b, s, recs)
 }
-
-// benchProcess classifies recs round and round on every core.
-func benchProcess(b *testing.B, s *Rules, recs []core.Record) {
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		em := &discard{}
-		i := 0
-		for pb.Next() {
-			if err := s.Process(context.Background(), &recs[i%len(recs)], em); err != nil {
-				b.Error(err)
-				return
-			}
-			i++
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-}
-
-type discard struct{}
-
-func (*discard) Emit(*core.Record) error                { return nil }
-func (*discard) Reject(_ *core.Record, err error) error { return err }
 
 // BenchmarkClassifyW2 is W2's rule on CSV rows: three field calls and a
 // regular expression per row.
@@ -375,5 +347,5 @@ func BenchmarkClassifyW2(b *testing.B) {
 		recs[i] = core.Record{Type: core.CSV, Header: h, Fields: f, Data: []byte(strings.Join(f, ","))}
 	}
 	s := mustBuild(b, &Options{Rules: []Rule{{Expr: `(field("type") == "" ? "unknown" : field("type")) + (field("title") matches "[0-9]" ? "/numbered" : "/plain")`}}})
-	benchProcess(b, s, recs)
+	catalogtest.BenchProcess(b, s, recs)
 }

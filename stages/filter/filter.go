@@ -3,7 +3,6 @@ package filter
 import (
 	"context"
 	_ "embed"
-	"sync"
 
 	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
@@ -40,9 +39,7 @@ func build(o *Options) (core.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stage{prog: p, keep: o.Keep != ""}
-	s.pool.New = func() any { return recexpr.NewEvaluator() }
-	return s, nil
+	return &Stage{prog: p, keep: o.Keep != ""}, nil
 }
 
 // Stage is a built filter. Process is safe for concurrent use: the
@@ -51,7 +48,7 @@ func build(o *Options) (core.Stage, error) {
 type Stage struct {
 	prog *recexpr.Program
 	keep bool // pass on records where prog is true; else where it is false
-	pool sync.Pool
+	pool recexpr.Pool
 }
 
 var _ core.Processor = (*Stage)(nil)
@@ -64,10 +61,8 @@ func (s *Stage) Signature() core.Signature {
 // Process passes r on unchanged, or drops it with core.Drop. An expression
 // that fails on r is an error about r, handled by the stage's on_error.
 func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
-	ev := s.pool.Get().(*recexpr.Evaluator)
+	ev := s.pool.Get(r)
 	defer s.pool.Put(ev)
-	ev.Reset(r)
-	defer ev.Release()
 	holds, err := ev.Bool(s.prog)
 	if err != nil {
 		return err

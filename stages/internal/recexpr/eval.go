@@ -101,13 +101,8 @@ func (e *Evaluator) Bool(p *Program) (bool, error) {
 
 // String evaluates a String program on the current record.
 func (e *Evaluator) String(p *Program) (string, error) {
-	switch p.variable { // a key such as count's by: [category], without the VM
-	case "category":
-		return e.env.Category, nil
-	case "file":
-		return e.env.File, nil
-	case "kind":
-		return e.env.Kind, nil
+	if v, ok := e.variable(p); ok { // a key such as count's by: [category], without the VM
+		return v, nil
 	}
 	v, err := e.run(p)
 	if err != nil {
@@ -118,6 +113,30 @@ func (e *Evaluator) String(p *Program) (string, error) {
 		return "", e.fail(p, 0, err)
 	}
 	return s, nil
+}
+
+// Value evaluates a program of any Result on the current record and
+// returns its value as the expression gave it. A string may share the
+// record's bytes (a CSV field): copy it to keep it past the record.
+func (e *Evaluator) Value(p *Program) (any, error) {
+	if v, ok := e.variable(p); ok {
+		return v, nil
+	}
+	return e.run(p)
+}
+
+// variable returns the value of a program that is one string variable
+// alone, which needs no VM.
+func (e *Evaluator) variable(p *Program) (string, bool) {
+	switch p.variable {
+	case "category":
+		return e.env.Category, true
+	case "file":
+		return e.env.File, true
+	case "kind":
+		return e.env.Kind, true
+	}
+	return "", false
 }
 
 // Tree returns the current record parsed as XML (cached for the record),

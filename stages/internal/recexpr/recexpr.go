@@ -27,6 +27,10 @@ const (
 	// number or boolean, which is formatted (42, 2.5, true). Anything else,
 	// nil included, is an error on the record.
 	String
+	// Any programs give a value of any type: a string, number, boolean,
+	// nil, list or map (the value of a field that map puts in a JSON
+	// record).
+	Any
 )
 
 // Program is an expression compiled once at build time. It is immutable
@@ -69,7 +73,7 @@ func Compile(option, src string, want Result) (*Program, error) {
 		}
 	}
 	p := &Program{option: option, src: src, want: want, prog: prog, usesLine: pt.usesLine}
-	if id, ok := prog.Node().(*ast.IdentifierNode); ok && want == String {
+	if id, ok := prog.Node().(*ast.IdentifierNode); ok && (want == String || want == Any) {
 		switch id.Value {
 		case "category", "file", "kind":
 			p.variable = id.Value
