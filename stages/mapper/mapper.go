@@ -5,10 +5,10 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stages/internal/jsonout"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 )
 
@@ -138,44 +138,9 @@ func (s *Stage) object(ev *recexpr.Evaluator) ([]byte, error) {
 			b = append(b, ',')
 		}
 		b = append(b, f.key...)
-		if b, err = appendJSON(b, v); err != nil {
+		if b, err = jsonout.Value(b, v); err != nil {
 			return nil, &recexpr.Error{Source: ev.Record().Source, Option: f.prog.Option(), Err: err}
 		}
 	}
 	return append(b, '}'), nil
-}
-
-// appendJSON appends v as JSON. Strings, the common case, are quoted
-// without an allocation of their own.
-func appendJSON(b []byte, v any) ([]byte, error) {
-	switch x := v.(type) {
-	case string:
-		return appendString(b, x), nil
-	case nil:
-		return append(b, "null"...), nil
-	}
-	j, err := json.Marshal(v)
-	if err != nil {
-		return b, fmt.Errorf("the value cannot be written as JSON: %w", err)
-	}
-	return append(b, j...), nil
-}
-
-// appendString appends s as a JSON string, escaped as encoding/json does
-// (HTML characters included, invalid UTF-8 replaced).
-func appendString(b []byte, s string) []byte {
-	plain := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= 0x80 {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		b = append(b, '"')
-		b = append(b, s...)
-		return append(b, '"')
-	}
-	j, _ := json.Marshal(s) // a string always marshals
-	return append(b, j...)
 }
