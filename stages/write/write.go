@@ -32,6 +32,8 @@ type Options struct {
 	Buffer      core.ByteSize `yaml:"buffer" doc:"Write buffer per open file; the stage holds at most max_open of them."`
 	XMLRoot     string        `yaml:"xml_root" doc:"Name of the root element that wraps the records of each XML output."`
 	Sync        bool          `yaml:"sync" doc:"Flush each file to stable storage (fsync) before it is renamed into place, so that a crash cannot leave a partial file under a final name."`
+	Format      string        `yaml:"format" doc:"How records are written: native (each kind as itself: XML, CSV, lines, JSON lines), jsonl (JSON records, CSV rows as objects of their header's names, lines as {\"line\": …}) or csv (CSV rows, and JSON objects as rows of the columns in fields). XML records are written natively only: turn them into fields with a map stage first."`
+	Fields      []string      `yaml:"fields" doc:"The columns to write, in order, with format csv or jsonl: names of JSON object fields or of the CSV header's columns; required for JSON records written as csv."`
 	WriteBehind core.ByteSize `yaml:"write_behind" doc:"Linux: every this many bytes of a file, start writing them to disk, and drop from the page cache what lies 4 such steps back, so that outputs of any size hold little memory and fsync has little left to do; 0 leaves it all to the kernel."`
 }
 
@@ -44,6 +46,7 @@ func DefaultOptions() Options {
 		MaxOpen:     256,
 		Buffer:      64 << 10,
 		XMLRoot:     "records",
+		Format:      formatNative,
 		Sync:        true,
 		WriteBehind: 8 << 20,
 	}
@@ -100,10 +103,27 @@ func New(opts Options) (*Writer, error) {
 	if err := checkXMLName(opts.XMLRoot); err != nil {
 		errs = append(errs, core.OptionError("xml_root", "%s", err))
 	}
+	switch opts.Format {
+	case formatNative:
+		if len(opts.Fields) > 0 {
+			errs = append(errs, core.OptionError("fields", "fields choose columns for format: csv or jsonl; set one of those"))
+		}
+	case formatCSV, formatJSONL:
+		seen := map[string]bool{}
+		for i, f := range opts.Fields {
+			if f == "" || seen[f] {
+				errs = append(errs, core.OptionError(fmt.Sprintf("fields[%d]", i), "a column needs a name, given once, got %q", f))
+			}
+			seen[f] = true
+		}
+	default:
+		errs = append(errs, core.OptionError("format", "expected native, jsonl or csv, got %q", opts.Format))
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return &Writer{
+		conv:     newConverter(opts.Format, opts.Fields),
 		opts:     opts,
 		dir:      filepath.Clean(opts.Dir),
 		label:    label,

@@ -35,7 +35,8 @@ const stagingPrefix = ".sluice-tmp-"
 type Writer struct {
 	opts  Options
 	dir   string
-	label string // label name for by: label:NAME, "" for by: category
+	label string     // label name for by: label:NAME, "" for by: category
+	conv  *converter // converts records to the output format; nil for native
 	names *namer
 	log   *slog.Logger
 
@@ -156,6 +157,13 @@ func (w *Writer) Setup(ctx context.Context, env core.Env) error {
 func (w *Writer) Process(_ context.Context, r *core.Record, _ core.Emitter) error {
 	if w.state != stateReady {
 		return core.Fatal(fmt.Errorf("write: Process called %s", w.state.when()))
+	}
+	if w.conv != nil {
+		c, err := w.conv.convert(r)
+		if err != nil {
+			return err
+		}
+		r = c
 	}
 	key := r.Category
 	if w.label != "" {
