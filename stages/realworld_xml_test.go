@@ -176,21 +176,6 @@ func writeMimeDB(w io.Writer, seed uint64, n int, fixedOnly bool) {
 // attributes of every element inside a mime-type, and globs by weight.
 func countMimeDB(t *testing.T, doc []byte, want *attributeCounts, weights map[string]int64) {
 	t.Helper()
-	clark := func(n xml.Name) string {
-		if n.Space != "" {
-			return "{" + n.Space + "}" + n.Local
-		}
-		return n.Local
-	}
-	add := func(el, at, v string) {
-		if want.Attributes[el] == nil {
-			want.Attributes[el] = map[string]map[string]int64{}
-		}
-		if want.Attributes[el][at] == nil {
-			want.Attributes[el][at] = map[string]int64{}
-		}
-		want.Attributes[el][at][v]++
-	}
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	depth := 0
 	for {
@@ -231,11 +216,11 @@ func countMimeDB(t *testing.T, doc []byte, want *attributeCounts, weights map[st
 				if a.Name.Local == "weight" {
 					weight = v
 				}
-				add(el, clark(a.Name), v)
+				want.add(el, clark(a.Name), v)
 			}
 			for at, v := range mimeDefaults[tk.Name.Local] {
 				if !seen[at] {
-					add(el, at, v)
+					want.add(el, at, v)
 					if at == "weight" {
 						weight = v
 					}

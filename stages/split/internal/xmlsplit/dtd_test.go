@@ -71,19 +71,19 @@ var dtdCases = []xmlCase{
 
 func TestDTD(t *testing.T) {
 	for _, tc := range dtdCases {
-		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc, 1<<20) })
 	}
 }
 
 // runCase splits tc.doc and checks the records (each must parse on its
 // own) or the error.
-func runCase(t *testing.T, tc xmlCase) {
+func runCase(t *testing.T, tc xmlCase, max int) {
 	t.Helper()
 	spec := tc.spec
 	if spec == "" {
 		spec = "record"
 	}
-	recs, err := splitAll(t, []byte(tc.doc), spec, 1<<20)
+	recs, err := splitAll(t, []byte(tc.doc), spec, max)
 	if tc.err != "" {
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Fatalf("error = %v, want one containing %q", err, tc.err)
@@ -204,6 +204,10 @@ var malformedDTDs = []struct{ doc, err string }{
 	{`<!DOCTYPE doc [<!ENTITY % pe "text"> %pe;]><doc/>`, "doc.xml:1:38: malformed DOCTYPE: in parameter entity %pe;: expected a markup declaration"},
 	{`<!DOCTYPE doc [<!ENTITY % a "&#37;b;"><!ENTITY % b "&#37;a;"> %a;]><doc/>`, "doc.xml:1:63: malformed DOCTYPE: in parameter entity %a;: in parameter entity %b;: parameter entity %a; refers to itself"},
 	{`<!DOCTYPE doc [<!ELEMENT doc ANY>] ><doc/>`, ""},
+	{`<!DOCTYPE doc [<!ENTITY a:b "x">]><doc/>`, `doc.xml:1:25: malformed DOCTYPE: an entity name may not contain a colon`},
+	{`<!DOCTYPE doc [<!NOTATION a:b SYSTEM "x">]><doc/>`, `doc.xml:1:27: malformed DOCTYPE: a notation name may not contain a colon`},
+	{`<!DOCTYPE doc [<?a:b?>]><doc/>`, `doc.xml:1:18: malformed DOCTYPE: a processing instruction target may not contain a colon`},
+	{`<!DOCTYPE doc><!-- x --><!DOCTYPE doc><doc/>`, "doc.xml:1:25: a second DOCTYPE declaration"},
 	{`<!DOCTYPE doc [<!ELEMENT doc ANY>] x><doc/>`, "doc.xml:1:36: malformed DOCTYPE: expected > or [ after the document type name"},
 }
 
@@ -279,18 +283,20 @@ func TestDTDAcrossRanges(t *testing.T) {
 		"<r><g p='a'/>" + strings.Repeat(" ", 100) + `<g p="b" w="7" t=" a  b ">&e;&nope;</g></r>`)
 	m, _ := ParseMatch("{urn:x}g")
 	cut := int64(bytes.Index(doc, []byte("<g p=\"b\"")) - 50)
-	first := New(bytes.NewReader(doc), Options{File: "doc.xml", Match: m, Range: &Range{End: cut}})
-	var got []string
-	for {
-		r, err := first.Next()
-		if err == io.EOF {
-			break
+	drain := func(s *Splitter, got []string) []string {
+		for {
+			r, err := s.Next()
+			if err == io.EOF {
+				return got
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, string(r.Data))
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, string(r.Data))
 	}
+	first := New(bytes.NewReader(doc), Options{File: "doc.xml", Match: m, Range: &Range{End: cut}})
+	got := drain(first, nil)
 	at, ctx, ok := first.Stop()
 	if !ok {
 		t.Fatal("the first range did not stop at its end")
@@ -307,16 +313,7 @@ func TestDTDAcrossRanges(t *testing.T) {
 		t.Fatalf("the context does not survive JSON: %s", b)
 	}
 	second := New(bytes.NewReader(doc[at.Offset:]), Options{File: "doc.xml", Match: m, Range: &Range{Origin: at, Context: &back}})
-	for {
-		r, err := second.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, string(r.Data))
-	}
+	got = drain(second, got)
 	want := []string{`<g xmlns="urn:x" p='a' w="50"/>`, `<g xmlns="urn:x" p="b" w="7" t="a b">E</g>`}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("records (-want +got):\n%s", diff)

@@ -157,6 +157,15 @@ func (t *entities) attrText(e *entity, depth int) ([]byte, error) {
 	return v, nil
 }
 
+// attrTextOf is attrText of the entity called name.
+func (t *entities) attrTextOf(name []byte, depth int) ([]byte, error) {
+	e, err := t.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return t.attrText(e, depth)
+}
+
 // expandText expands declared entities in attribute text, leaving
 // predefined and character references as they are.
 func (t *entities) expandText(raw []byte, depth int) ([]byte, error) {
@@ -183,11 +192,7 @@ func (t *entities) expandText(raw []byte, depth int) ([]byte, error) {
 		if name == nil {
 			out = append(out, raw[i:end]...)
 		} else {
-			e, err := t.lookup(name)
-			if err != nil {
-				return nil, err
-			}
-			v, err := t.attrText(e, depth)
+			v, err := t.attrTextOf(name, depth)
 			if err != nil {
 				return nil, err
 			}

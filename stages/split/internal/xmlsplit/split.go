@@ -395,7 +395,7 @@ func (s *Splitter) scanOuter() int {
 				s.ctxGen++
 			}
 		case '!':
-			if !s.seenRoot && !s.ents.parsed && isDoctype(buf, p) {
+			if !s.seenRoot && isDoctype(buf, p) {
 				q = s.doctype(p)
 			} else {
 				q = s.bang(p, false)
@@ -736,7 +736,9 @@ func (s *Splitter) startTag(p int, outer bool) int {
 	s.tagNameEnd = i
 	s.tagSelf = false
 	al := s.attlist(buf[p+1 : i])
-	s.specd = s.specd[:0]
+	if al != nil {
+		s.specd = s.specd[:0]
+	}
 	for {
 		i = xmlname.SkipSpace(buf, i)
 		if i == len(buf) {
