@@ -283,10 +283,11 @@ func needsNormal(raw []byte) bool {
 // that is only a validity error: it expands to nothing.
 var undeclared = &entity{name: "undeclared", contentOK: true, content: []byte{}, attrOK: true, attr: []byte{}, quoted: [2][]byte{{}, {}}}
 
-// crRefs returns content with each CR that is character data (in text or
-// in an attribute value) written as &#13;, so that it does not read back
-// as a line end; in a CDATA section the section is split around the
-// reference. A CR in a comment or processing instruction is left as is.
+// crRefs returns content with each CR that is character data written as
+// &#13;, so that it does not read back as a line end; in a CDATA section
+// the section is split around the reference. In an attribute value a CR
+// becomes the space that normalisation makes of it. A CR in a comment or
+// processing instruction is left as is (no reference can stand there).
 func crRefs(c []byte) []byte {
 	if bytes.IndexByte(c, '\r') < 0 {
 		return c
@@ -321,9 +322,11 @@ func crRefs(c []byte) []byte {
 			quote = b
 		case inTag && b == quote:
 			quote = 0
-		case b == '\r' && (!inTag || quote != 0):
+		case b == '\r' && !inTag:
 			out = append(out, "&#13;"...)
 			continue
+		case b == '\r' && quote != 0:
+			b = ' ' // what normalising the attribute value makes of it
 		}
 		out = append(out, b)
 	}

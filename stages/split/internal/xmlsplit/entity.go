@@ -153,8 +153,11 @@ func (t *entities) attrText(e *entity, depth int) ([]byte, error) {
 		e.attrErr = fmt.Errorf("in the text of entity &%s;: %w", e.name, err)
 		return nil, e.attrErr
 	}
-	e.attr = v
-	return v, nil
+	// A CR here comes from a character reference (line ends in the
+	// literal are LF): normalisation makes it a space, which a reader of
+	// a raw CR (then a line end) might merge with a following LF.
+	e.attr = bytes.ReplaceAll(v, []byte{'\r'}, []byte{' '})
+	return e.attr, nil
 }
 
 // attrTextOf is attrText of the entity called name.
