@@ -18,11 +18,12 @@ import (
 
 // attList is what the ATTLIST declarations of one element type say, merged
 // in document order; the first definition of an attribute binds.
+// It is immutable once the DOCTYPE is read, and shared by the splitters
+// of one file's ranges.
 type attList struct {
-	defs []attDef
-	// defaults is how many defs carry a default or #FIXED value; tokens
-	// how many have a declared type other than CDATA.
-	defaults, tokens int
+	defs     []attDef
+	index    map[string]int // defs by attribute name
+	defaults int            // how many defs carry a default or #FIXED value
 }
 
 // attDef is one attribute definition.
@@ -31,6 +32,7 @@ type attDef struct {
 	token bool   // a declared type other than CDATA: values are normalised
 	value []byte // the normalised default or #FIXED value, nil if none
 	lit   []byte // value escaped for writing between double quotes
+	attr  []byte // ` name="lit"`, what a start tag without it gets
 }
 
 // declare merges the definitions of one ATTLIST for element elem.
@@ -40,23 +42,22 @@ func (t *entities) declare(elem string, defs []attDef) {
 	}
 	l := t.atts[elem]
 	if l == nil {
-		l = &attList{}
+		l = &attList{index: map[string]int{}}
 		t.atts[elem] = l
 	}
-next:
 	for _, def := range defs {
-		for _, old := range l.defs {
-			if old.name == def.name {
-				continue next // the first definition binds
-			}
+		if _, dup := l.index[def.name]; dup {
+			continue // the first definition binds
 		}
-		l.defs = append(l.defs, def)
 		if def.value != nil {
+			def.lit = escapeAttr(def.value, '"')
+			def.attr = make([]byte, 0, len(def.name)+len(def.lit)+4)
+			def.attr = append(append(append(append(def.attr, ' '), def.name...), '=', '"'), def.lit...)
+			def.attr = append(def.attr, '"')
 			l.defaults++
 		}
-		if def.token {
-			l.tokens++
-		}
+		l.index[def.name] = len(l.defs)
+		l.defs = append(l.defs, def)
 	}
 }
 
@@ -163,78 +164,61 @@ func escapeAttr(v []byte, quote byte) []byte {
 
 // The start tags of declared elements.
 
-// specAttr is an attribute specified on the start tag being scanned.
-type specAttr struct {
-	name  []byte
-	start int // the raw value's bounds in the buffer
-	end   int
-	quote byte
-	edits int // len(s.edits) before the value's references were recorded
-}
-
-// replaceValue makes one edit of the attribute value a, in place of the
-// edits of the references in it, keeping the edits in stream order.
-func (s *Splitter) replaceValue(a *specAttr, exp []byte) {
-	lo, hi := s.w.Base+int64(a.start), s.w.Base+int64(a.end)
-	k := a.edits
-	for k < len(s.edits) && s.edits[k].off < lo {
-		k++ // a later attribute's value, normalised first
-	}
-	j := k
-	for j < len(s.edits) && s.edits[j].off < hi {
-		j++
-	}
-	e := edit{off: lo, n: a.end - a.start, exp: exp}
-	if j > k {
-		s.edits[k] = e
-		s.edits = append(s.edits[:k+1], s.edits[j:]...)
-		return
-	}
-	s.edits = slices.Insert(s.edits, k, e)
-}
-
-// attlist returns the declarations of element name, or nil. It costs one
-// nil check when the document declares no attributes.
+// attlist returns the declarations of element name, or nil, and readies
+// the scan of its start tag. It costs one nil check when the document
+// declares no attributes.
 func (s *Splitter) attlist(name []byte) *attList {
 	if s.ents.atts == nil {
 		return nil
 	}
-	return s.ents.atts[string(name)]
+	l := s.ents.atts[string(name)]
+	if l != nil {
+		if cap(s.defSeen) < len(l.defs) {
+			s.defSeen = make([]bool, len(l.defs))
+		}
+		s.defSeen = s.defSeen[:len(l.defs)]
+		clear(s.defSeen)
+	}
+	return l
 }
 
-// applyAttlist completes the start tag whose '>' or "/>" is at buf[end]
-// and whose specified attributes are s.spec_: tokenized values are
-// normalised and missing attributes with a default are added, as edits;
-// with outer set, defaulted namespace declarations join s.tagDecls.
-func (s *Splitter) applyAttlist(l *attList, end int, outer bool) int {
-	buf := s.buf()
-	if l.tokens > 0 {
-		for k := range s.specd {
-			a := &s.specd[k]
-			def := l.find(a.name)
-			if def == nil || !def.token || !needsNormal(buf[a.start:a.end]) {
-				continue
-			}
-			v, err := s.ents.normalize(buf[a.start:a.end], true)
-			if err != nil {
-				return s.fail(a.start, "%v", err)
-			}
-			s.replaceValue(a, escapeAttr(v, a.quote))
-		}
+// declaredAttr notes the attribute name, whose raw value is buf[a:b]
+// quoted with quote, on a start tag of an element with declarations l; a
+// tokenized value is normalised by an edit in place of the edits of its
+// references (those from ne on).
+func (s *Splitter) declaredAttr(l *attList, name []byte, a, b int, quote byte, ne int) int {
+	i, ok := l.index[string(name)]
+	if !ok {
+		return cont
 	}
+	s.defSeen[i] = true
+	buf := s.buf()
+	if !l.defs[i].token || !needsNormal(buf[a:b]) {
+		return cont
+	}
+	v, err := s.ents.normalize(buf[a:b], true)
+	if err != nil {
+		return s.fail(a, "%v", err)
+	}
+	s.edits = append(s.edits[:ne], edit{off: s.w.Base + int64(a), n: b - a, exp: escapeAttr(v, quote)})
+	return cont
+}
+
+// applyAttlist completes the start tag whose '>' or "/>" is at buf[end]:
+// the declared attributes with a default that it does not specify are
+// added before it, as edits; with outer set, defaulted namespace
+// declarations join s.tagDecls.
+func (s *Splitter) applyAttlist(l *attList, end int, outer bool) int {
 	if l.defaults == 0 {
 		return cont
 	}
 	off := s.w.Base + int64(end)
 	for k := range l.defs {
 		def := &l.defs[k]
-		if def.value == nil || s.specified(def.name) {
+		if def.value == nil || s.defSeen[k] {
 			continue
 		}
-		exp := make([]byte, 0, len(def.name)+len(def.lit)+4)
-		exp = append(append(append(append(exp, ' '), def.name...), '=', '"'), def.lit...)
-		exp = append(exp, '"')
-		s.edits = append(s.edits, edit{off: off, exp: exp})
+		s.edits = append(s.edits, edit{off: off, exp: def.attr})
 		if outer {
 			if prefix, ok := declPrefix([]byte(def.name)); ok {
 				s.tagDecls = append(s.tagDecls, tagDecl{prefix: prefix, uri: string(def.value), lit: def.lit, quote: '"'})
@@ -242,24 +226,6 @@ func (s *Splitter) applyAttlist(l *attList, end int, outer bool) int {
 		}
 	}
 	return cont
-}
-
-func (s *Splitter) specified(name string) bool {
-	for _, a := range s.specd {
-		if string(a.name) == name {
-			return true
-		}
-	}
-	return false
-}
-
-func (l *attList) find(name []byte) *attDef {
-	for k := range l.defs {
-		if l.defs[k].name == string(name) {
-			return &l.defs[k]
-		}
-	}
-	return nil
 }
 
 // needsNormal reports whether a raw tokenized value may read differently
@@ -394,7 +360,6 @@ func (t *entities) setDTD(j dtdJSON) {
 			def := attDef{name: d.Name, token: d.Token}
 			if d.Value != nil {
 				def.value = append([]byte{}, *d.Value...)
-				def.lit = escapeAttr(def.value, '"')
 			}
 			defs = append(defs, def)
 		}

@@ -748,7 +748,6 @@ func (d *dtdParser) attlistDecl(i int) (int, *dtdError) {
 			if def.value, err = d.attValue(a, b, def.token); err != nil {
 				return 0, err
 			}
-			def.lit = escapeAttr(def.value, '"')
 			j = b + 1
 		}
 		defs = append(defs, def)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -318,4 +319,50 @@ func TestDTDAcrossRanges(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("records (-want +got):\n%s", diff)
 	}
+}
+
+func benchSplit(b *testing.B, doc []byte) {
+	m, _ := ParseMatch("record")
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		s := New(bytes.NewReader(doc), Options{File: "doc.xml", Match: m})
+		for {
+			if _, err := s.Next(); err != nil {
+				if err != io.EOF {
+					b.Fatal(err)
+				}
+				break
+			}
+		}
+	}
+}
+
+// BenchmarkSplitDTDDefaults splits records whose elements get defaults
+// and normalised values from the DTD.
+func BenchmarkSplitDTDDefaults(b *testing.B) {
+	var doc bytes.Buffer
+	doc.WriteString(`<!DOCTYPE c [<!ATTLIST c xmlns CDATA #FIXED "urn:x"><!ATTLIST record w CDATA "50" kind (a|b) "a"><!ATTLIST i t NMTOKENS #IMPLIED n CDATA "1">]><c>`)
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&doc, `<record id="%d"><i t=" x  y "/><i n="2">text</i></record>`, i)
+	}
+	doc.WriteString("</c>")
+	benchSplit(b, doc.Bytes())
+}
+
+// BenchmarkSplitManyDeclaredAttributes: one start tag with 20,000
+// attributes, of an element with 20,000 declared defaults, costs time
+// linear in both.
+func BenchmarkSplitManyDeclaredAttributes(b *testing.B) {
+	var doc bytes.Buffer
+	doc.WriteString(`<!DOCTYPE c [<!ATTLIST record`)
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&doc, " d%d CDATA 'v' a%d NMTOKEN #IMPLIED", i, i)
+	}
+	doc.WriteString(`>]><c><record`)
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&doc, " a%d=' v '", i)
+	}
+	doc.WriteString("/></c>")
+	benchSplit(b, doc.Bytes())
 }

@@ -71,7 +71,7 @@ type Splitter struct {
 	tagNameEnd int
 	tagSelf    bool
 	tagDecls   []tagDecl
-	specd      []specAttr // its attributes, when the DTD declares some for it
+	defSeen    []bool // which of its declared attributes it specifies (see attlist)
 
 	standalone bool // the XML declaration says standalone="yes"
 
@@ -736,9 +736,6 @@ func (s *Splitter) startTag(p int, outer bool) int {
 	s.tagNameEnd = i
 	s.tagSelf = false
 	al := s.attlist(buf[p+1 : i])
-	if al != nil {
-		s.specd = s.specd[:0]
-	}
 	for {
 		i = xmlname.SkipSpace(buf, i)
 		if i == len(buf) {
@@ -803,10 +800,11 @@ func (s *Splitter) startTag(p int, outer bool) int {
 		if lt := s.nextLT(a); lt < b {
 			return s.fail(lt, "unescaped < inside the value of attribute %s (write &lt;)", buf[an:ae])
 		}
-		if al != nil {
-			s.specd = append(s.specd, specAttr{name: buf[an:ae], start: a, end: b, quote: q, edits: len(s.edits)})
-		}
+		ne := len(s.edits)
 		if s.nextAmp(a) < b && !s.refs(a, b, q) {
+			return failed
+		}
+		if al != nil && s.declaredAttr(al, buf[an:ae], a, b, q, ne) == failed {
 			return failed
 		}
 		if outer {
