@@ -343,3 +343,64 @@ func readJSON(t *testing.T, path string, v any) {
 		t.Fatalf("%s: %v", path, err)
 	}
 }
+
+// TestDTDDefaultsReproduction is issue 14's reproduction through a whole
+// pipeline: split on {urn:x}g finds both records, count sees w on both,
+// classify's attr("w") sees the default, and the written records carry
+// the namespace and the defaulted attribute.
+func TestDTDDefaultsReproduction(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "repro.xml")
+	doc := `<!DOCTYPE r [ <!ATTLIST r xmlns CDATA #FIXED "urn:x"> <!ATTLIST g w CDATA "50"> ]>` + "\n" + `<r><g p="a"/><g p="b" w="7"/></r>`
+	if err := os.WriteFile(in, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	attrs, byW, out := filepath.Join(dir, "attrs.json"), filepath.Join(dir, "w.json"), filepath.Join(dir, "out")
+	src := fmt.Sprintf(`name: repro
+stages:
+  files: {use: read, with: {path: %q}}
+  gs: {use: split, from: files, with: {xml: {element: "{urn:x}g"}}}
+  attrs: {use: count, from: gs, with: {attributes: true, output: %q}}
+  tagged: {use: classify, from: gs, with: {rules: [{expr: 'attr("w") ?? "none"'}]}}
+  byw: {use: count, from: tagged, with: {by: [category], output: %q}}
+  out: {use: write, from: tagged, with: {dir: %q}}
+`, in, attrs, byW, out)
+	g, err := core.Load("repro.yaml", []byte(src), stages.Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := core.Run(context.Background(), g, core.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var got attributeCounts
+	readJSON(t, attrs, &got)
+	want := &attributeCounts{Records: 2, Attributes: map[string]map[string]map[string]int64{
+		"{urn:x}g": {"p": {"a": 1, "b": 1}, "w": {"50": 1, "7": 1}},
+	}}
+	if diff := cmp.Diff(want, &got); diff != "" {
+		t.Fatalf("attribute counts (-want +got):\n%s", diff)
+	}
+	var w map[string]int64
+	readJSON(t, byW, &w)
+	if diff := cmp.Diff(map[string]int64{"50": 1, "7": 1}, w); diff != "" {
+		t.Fatalf(`records by attr("w") (-want +got):\n%s`, diff)
+	}
+	for _, key := range []string{"50", "7"} {
+		b, err := os.ReadFile(filepath.Join(out, key+".xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs struct {
+			G []struct {
+				XMLName xml.Name
+				W       string `xml:"w,attr"`
+			} `xml:",any"`
+		}
+		if err := xml.Unmarshal(b, &recs); err != nil {
+			t.Fatal(err)
+		}
+		if len(recs.G) != 1 || recs.G[0].XMLName.Space != "urn:x" || recs.G[0].W != key {
+			t.Fatalf("%s.xml holds %+v, want one {urn:x}g with w=%s:\n%s", key, recs.G, key, b)
+		}
+	}
+}
