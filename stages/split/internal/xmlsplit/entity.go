@@ -19,7 +19,7 @@ type entities struct {
 	external bool // the DOCTYPE names an external DTD, which is not read
 	max      int
 
-	// atts holds the ATTLIST declarations by element name (see dtd.go);
+	// atts holds the ATTLIST declarations by element name (attlist.go);
 	// nil when there are none.
 	atts map[string]*attList
 	// peRefs is set when the internal subset references a parameter
