@@ -26,18 +26,31 @@ type attributeCounts struct {
 	Attributes map[string]map[string]map[string]int64 `json:"attributes"`
 }
 
+// add counts one (element, attribute, value).
+func (c *attributeCounts) add(el, at, v string) {
+	if c.Attributes[el] == nil {
+		c.Attributes[el] = map[string]map[string]int64{}
+	}
+	if c.Attributes[el][at] == nil {
+		c.Attributes[el][at] = map[string]int64{}
+	}
+	c.Attributes[el][at][v]++
+}
+
+// clark writes a name in Clark notation, {uri}local.
+func clark(n xml.Name) string {
+	if n.Space != "" {
+		return "{" + n.Space + "}" + n.Local
+	}
+	return n.Local
+}
+
 // countWithEncodingXML is the independent computation: one encoding/xml
 // pass over a whole document, counting (element, attribute, value) of every
 // element inside a <record>, names in Clark notation, namespace
 // declarations excluded.
 func countWithEncodingXML(t *testing.T, doc []byte, want *attributeCounts) {
 	t.Helper()
-	clark := func(n xml.Name) string {
-		if n.Space != "" {
-			return "{" + n.Space + "}" + n.Local
-		}
-		return n.Local
-	}
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	depth := 0 // depth inside the current record, 0 outside
 	for {
@@ -61,14 +74,7 @@ func countWithEncodingXML(t *testing.T, doc []byte, want *attributeCounts) {
 				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
 					continue
 				}
-				el, at := clark(tk.Name), clark(a.Name)
-				if want.Attributes[el] == nil {
-					want.Attributes[el] = map[string]map[string]int64{}
-				}
-				if want.Attributes[el][at] == nil {
-					want.Attributes[el][at] = map[string]int64{}
-				}
-				want.Attributes[el][at][a.Value]++
+				want.add(clark(tk.Name), clark(a.Name), a.Value)
 			}
 		case xml.EndElement:
 			if depth > 0 {

@@ -48,8 +48,49 @@
 //     redeclared on it) are added to its start tag, after the element name;
 //   - general entities declared in the DOCTYPE's internal subset are
 //     expanded (nesting and size are capped against "billion laughs");
-//     predefined entities and character references are kept as written;
-//     an undeclared or external entity is an error.
+//     predefined entities and character references are kept as written
+//     (a CR that an entity's character reference puts in text is written
+//     &#13;, so that it does not read back as a line end); an undeclared
+//     or external entity is an error;
+//   - the internal subset's attribute-list declarations are applied, as
+//     XML 1.0 §5.1 has every parser do: an attribute with a default or
+//     #FIXED value that a start tag leaves out is added to it (after its
+//     attributes), in the record's own element and in its descendants, and
+//     the values of attributes declared with a type other than CDATA (ID,
+//     NMTOKENS, an enumeration ...) are normalised (leading and trailing
+//     spaces dropped, runs of spaces collapsed). A default xmlns or xmlns:p
+//     puts elements in a namespace, for xml.element's {uri}name as for the
+//     records' readers. Documents without ATTLIST declarations pay one nil
+//     check per start tag.
+//
+// # DTDs
+//
+// The DOCTYPE is read once per file and strictly, as XML 1.0 (fifth
+// edition) requires of a non-validating processor: the grammar of every
+// ELEMENT, ATTLIST, ENTITY and NOTATION declaration, comments and
+// processing instructions in the internal subset, names and literals; a
+// parameter-entity reference may stand only between declarations (not
+// inside one), and an internal parameter entity is expanded there, so the
+// declarations in it count. Conditional sections are refused (they belong
+// to external subsets). A malformed DOCTYPE fails the file at its
+// file:line:col.
+//
+// External DTDs and external parameter entities are never fetched. So the
+// defaults, #FIXED values and entities declared only there are not
+// applied or known: a record does not carry such an attribute, and a
+// reference to such an entity is an error that says so. After a reference
+// to an external parameter entity, the ENTITY and ATTLIST declarations
+// that follow are checked but not applied (§5.1: what was not read might
+// have declared them first), unless the document is standalone="yes".
+// Expand such documents first (xmllint --noent --dtdattr --loaddtd) when
+// those declarations matter.
+//
+// When the internal subset references a parameter entity and the document
+// is not standalone="yes", a reference to an undeclared general entity is
+// only a validity error (XML 1.0 WFC: Entity Declared): if no external DTD
+// or unread parameter entity could declare it, it stands for nothing and
+// the record carries nothing in its place, as in expat; otherwise it is an
+// error.
 //
 // Inside records the scanner is as strict as encoding/xml (names,
 // references, characters, comments, CDATA, attribute quoting), so a record

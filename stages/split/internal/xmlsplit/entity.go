@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"unicode/utf8"
 
-	"github.com/sluicehq/sluice/internal/xmlname"
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
 )
 
@@ -20,6 +18,15 @@ type entities struct {
 	parsed   bool
 	external bool // the DOCTYPE names an external DTD, which is not read
 	max      int
+
+	// atts holds the ATTLIST declarations by element name (attlist.go);
+	// nil when there are none.
+	atts map[string]*attList
+	// peRefs is set when the internal subset references a parameter
+	// entity; skipUndeclared when an undeclared general entity is then
+	// only a validity error and expands to nothing (not standalone, no
+	// external DTD or parameter entity that could declare it).
+	peRefs, skipUndeclared bool
 }
 
 const maxEntityDepth = 32
@@ -44,6 +51,8 @@ type entity struct {
 func (t *entities) lookup(name []byte) (*entity, error) {
 	e := t.m[string(name)]
 	switch {
+	case e == nil && t.skipUndeclared:
+		return undeclared, nil
 	case e == nil && t.external:
 		return nil, fmt.Errorf("undeclared entity &%s; (the DOCTYPE names an external DTD, which split does not read: declare the entity in the internal subset, or replace the reference)", name)
 	case e == nil:
@@ -90,7 +99,7 @@ func (t *entities) content(e *entity, depth int) ([]byte, error) {
 		e.contentErr = fmt.Errorf("in the text of entity &%s;: %w", e.name, err)
 		return nil, e.contentErr
 	}
-	e.content = rec.Data[3 : len(rec.Data)-4]
+	e.content = crRefs(rec.Data[3 : len(rec.Data)-4])
 	return e.content, nil
 }
 
@@ -144,8 +153,20 @@ func (t *entities) attrText(e *entity, depth int) ([]byte, error) {
 		e.attrErr = fmt.Errorf("in the text of entity &%s;: %w", e.name, err)
 		return nil, e.attrErr
 	}
-	e.attr = v
-	return v, nil
+	// A CR here comes from a character reference (line ends in the
+	// literal are LF): normalisation makes it a space, which a reader of
+	// a raw CR (then a line end) might merge with a following LF.
+	e.attr = bytes.ReplaceAll(v, []byte{'\r'}, []byte{' '})
+	return e.attr, nil
+}
+
+// attrTextOf is attrText of the entity called name.
+func (t *entities) attrTextOf(name []byte, depth int) ([]byte, error) {
+	e, err := t.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return t.attrText(e, depth)
 }
 
 // expandText expands declared entities in attribute text, leaving
@@ -174,11 +195,7 @@ func (t *entities) expandText(raw []byte, depth int) ([]byte, error) {
 		if name == nil {
 			out = append(out, raw[i:end]...)
 		} else {
-			e, err := t.lookup(name)
-			if err != nil {
-				return nil, err
-			}
-			v, err := t.attrText(e, depth)
+			v, err := t.attrTextOf(name, depth)
 			if err != nil {
 				return nil, err
 			}
@@ -203,152 +220,4 @@ func (t *entities) expandAttrText(raw []byte, quote byte, depth int) ([]byte, er
 		return nil, err
 	}
 	return escapeQuote(v, quote), nil
-}
-
-// parseDoctype reads the general entity declarations of a DOCTYPE's
-// internal subset; d is the declaration without "<!" and ">". It is
-// lenient: what it cannot parse it skips, since encoding/xml does not
-// parse DTDs at all and a document it accepts must not fail here.
-// Parameter entities are not expanded.
-func (t *entities) parseDoctype(d []byte) {
-	t.parsed = true
-	i := len("DOCTYPE")
-	var q byte
-	for ; i < len(d); i++ {
-		c := d[i]
-		if q != 0 {
-			if c == q {
-				q = 0
-			}
-			continue
-		}
-		if c == '"' || c == '\'' {
-			q = c
-			continue
-		}
-		if c == '[' {
-			break
-		}
-	}
-	if bytes.Contains(d[:i], []byte("SYSTEM")) || bytes.Contains(d[:i], []byte("PUBLIC")) {
-		t.external = true
-	}
-	if i >= len(d) {
-		return
-	}
-	sub := d[i+1:]
-	for j := 0; j < len(sub); {
-		rest := sub[j:]
-		switch {
-		case bytes.HasPrefix(rest, []byte("<!--")):
-			k := bytes.Index(rest[4:], commentEnd)
-			if k < 0 {
-				return
-			}
-			j += 4 + k + 3
-		case bytes.HasPrefix(rest, []byte("<?")):
-			k := bytes.Index(rest, piEnd)
-			if k < 0 {
-				return
-			}
-			j += k + 2
-		case bytes.HasPrefix(rest, []byte("<!ENTITY")) && len(rest) > 8 && xmlname.IsSpace(rest[8]):
-			j += 8 + t.entityDecl(rest[8:])
-		case bytes.HasPrefix(rest, []byte("<!")):
-			j += 2 + declEnd(rest[2:])
-		case rest[0] == ']':
-			return
-		default:
-			j++
-		}
-	}
-}
-
-// declEnd returns the index after the '>' ending a markup declaration,
-// skipping quoted strings, or len(b).
-func declEnd(b []byte) int {
-	var q byte
-	for i, c := range b {
-		switch {
-		case q != 0:
-			if c == q {
-				q = 0
-			}
-		case c == '"' || c == '\'':
-			q = c
-		case c == '>':
-			return i + 1
-		}
-	}
-	return len(b)
-}
-
-// entityDecl parses the rest of <!ENTITY ...> and returns its length.
-func (t *entities) entityDecl(b []byte) int {
-	n := declEnd(b)
-	i := xmlname.SkipSpace(b, 0)
-	if i < len(b) && b[i] == '%' {
-		return n // a parameter entity
-	}
-	ne, _, _ := readName(b, i)
-	name := b[i:ne]
-	if !validName(name, nil) {
-		return n
-	}
-	i = xmlname.SkipSpace(b, ne)
-	if i >= len(b) {
-		return n
-	}
-	e := &entity{name: string(name)}
-	switch {
-	case b[i] == '"' || b[i] == '\'':
-		k := bytes.IndexByte(b[i+1:], b[i])
-		if k < 0 {
-			return n
-		}
-		e.value, e.bad = entityValue(b[i+1 : i+1+k])
-		n = max(n, i+1+k+1+declEnd(b[i+1+k+1:]))
-	case bytes.HasPrefix(b[i:], []byte("SYSTEM")) || bytes.HasPrefix(b[i:], []byte("PUBLIC")):
-		e.external = true
-	default:
-		return n
-	}
-	if t.m == nil {
-		t.m = map[string]*entity{}
-	}
-	_, pre := predefined[e.name]
-	if _, dup := t.m[e.name]; !dup && !pre {
-		t.m[e.name] = e // the first declaration binds
-	}
-	return n
-}
-
-// entityValue turns an entity's literal into its replacement text:
-// character references are decoded, entity references kept for later.
-func entityValue(lit []byte) (value []byte, bad string) {
-	if bytes.IndexByte(lit, '%') >= 0 {
-		return nil, "its value uses a parameter entity reference, which split does not expand"
-	}
-	if bytes.IndexByte(lit, '&') < 0 {
-		return lit, ""
-	}
-	out := make([]byte, 0, len(lit))
-	for i := 0; i < len(lit); {
-		if lit[i] != '&' {
-			out = append(out, lit[i])
-			i++
-			continue
-		}
-		end, _, msg := parseRef(lit, i)
-		if msg != "" {
-			return nil, msg
-		}
-		if lit[i+1] == '#' {
-			out = utf8.AppendRune(out, charRef(lit[i+2:end-1]))
-		} else {
-			out = append(out, lit[i:end]...)
-		}
-		i = end
-	}
-	return out, ""
 }

@@ -15,6 +15,12 @@ func FuzzSplitXML(f *testing.F) {
 	for _, c := range xmlCases {
 		f.Add([]byte(c.doc), uint8(0))
 	}
+	for _, c := range dtdCases {
+		f.Add([]byte(c.doc), uint8(0))
+	}
+	for _, c := range malformedDTDs {
+		f.Add([]byte(c.doc), uint8(8))
+	}
 	g := &gen{r: rand.New(rand.NewPCG(7, 7))}
 	for i := 0; i < 40; i++ {
 		doc, _ := g.doc()

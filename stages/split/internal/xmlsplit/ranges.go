@@ -188,7 +188,7 @@ func (t *entities) equal(u *entities) bool {
 	if t == u {
 		return true
 	}
-	if t == nil || u == nil || t.parsed != u.parsed || t.external != u.external || len(t.m) != len(u.m) {
+	if t == nil || u == nil || t.parsed != u.parsed || t.external != u.external || len(t.m) != len(u.m) || !t.equalDTD(u) {
 		return false
 	}
 	for k, e := range t.m {
@@ -203,7 +203,8 @@ func (t *entities) equal(u *entities) bool {
 // clone returns a copy of t with the same declarations and no cached
 // expansions, for a splitter of its own (expansions are cached in place).
 func (t *entities) clone(max int) *entities {
-	c := &entities{parsed: t.parsed, external: t.external, max: max, m: make(map[string]*entity, len(t.m))}
+	c := &entities{parsed: t.parsed, external: t.external, max: max, m: make(map[string]*entity, len(t.m)),
+		atts: t.atts, peRefs: t.peRefs, skipUndeclared: t.skipUndeclared}
 	for k, e := range t.m {
 		c.m[k] = &entity{name: e.name, value: e.value, external: e.external, bad: e.bad}
 	}
@@ -230,6 +231,7 @@ type entriesJSON struct {
 	Parsed   bool         `json:"parsed,omitempty"`
 	External bool         `json:"external,omitempty"`
 	Decls    []entityJSON `json:"decls,omitempty"`
+	dtdJSON
 }
 
 type entityJSON struct {
@@ -257,6 +259,7 @@ func (c *Context) MarshalJSON() ([]byte, error) {
 			j.Entities.Decls = append(j.Entities.Decls, entityJSON{Name: e.name, Value: string(e.value), External: e.external, Bad: e.bad})
 		}
 		slices.SortFunc(j.Entities.Decls, func(a, b entityJSON) int { return strings.Compare(a.Name, b.Name) })
+		j.Entities.dtdJSON = t.dtdJSON()
 	}
 	return json.Marshal(j)
 }
@@ -278,6 +281,7 @@ func (c *Context) UnmarshalJSON(b []byte) error {
 	}
 	if e := j.Entities; e != nil {
 		c.ents = &entities{parsed: e.Parsed, external: e.External, m: map[string]*entity{}}
+		c.ents.setDTD(e.dtdJSON)
 		for _, d := range e.Decls {
 			c.ents.m[d.Name] = &entity{name: d.Name, value: []byte(d.Value), external: d.External, bad: d.Bad}
 		}

@@ -71,6 +71,9 @@ type Splitter struct {
 	tagNameEnd int
 	tagSelf    bool
 	tagDecls   []tagDecl
+	defSeen    []bool // which of its declared attributes it specifies (see attlist)
+
+	standalone bool // the XML declaration says standalone="yes"
 
 	// The record being scanned.
 	inRec      bool
@@ -119,7 +122,8 @@ type nsDecl struct {
 type tagDecl struct {
 	prefix     string
 	uri        string
-	start, end int // the raw value in the buffer
+	start, end int    // the raw value in the buffer
+	lit        []byte // or, for a default from the DTD, the value escaped
 	quote      byte
 }
 
@@ -391,9 +395,10 @@ func (s *Splitter) scanOuter() int {
 				s.ctxGen++
 			}
 		case '!':
-			q = s.bang(p, false)
-			if q >= 0 && !s.seenRoot && !s.ents.parsed && q-p > 10 && string(buf[p+2:p+9]) == "DOCTYPE" {
-				s.ents.parseDoctype(buf[p+2 : q-1])
+			if !s.seenRoot && isDoctype(buf, p) {
+				q = s.doctype(p)
+			} else {
+				q = s.bang(p, false)
 			}
 		case '?':
 			q = s.pi(p, false)
@@ -553,14 +558,17 @@ outer:
 // renderDecl returns ` xmlns:p="v"` for a declaration on an ancestor,
 // with declared entities in v expanded.
 func (s *Splitter) renderDecl(td tagDecl) ([]byte, error) {
-	buf := s.buf()
-	raw := buf[td.start:td.end]
-	if i, msg := scan.BadChar(raw); i >= 0 {
-		return nil, fmt.Errorf("%s in namespace declaration", msg)
-	}
-	val, err := s.ents.expandAttrText(raw, td.quote, s.depth)
-	if err != nil {
-		return nil, err
+	val := td.lit
+	if val == nil {
+		buf := s.buf()
+		raw := buf[td.start:td.end]
+		if i, msg := scan.BadChar(raw); i >= 0 {
+			return nil, fmt.Errorf("%s in namespace declaration", msg)
+		}
+		var err error
+		if val, err = s.ents.expandAttrText(raw, td.quote, s.depth); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]byte, 0, len(td.prefix)+len(val)+10)
 	out = append(out, " xmlns"...)
@@ -727,6 +735,7 @@ func (s *Splitter) startTag(p int, outer bool) int {
 	}
 	s.tagNameEnd = i
 	s.tagSelf = false
+	al := s.attlist(buf[p+1 : i])
 	for {
 		i = xmlname.SkipSpace(buf, i)
 		if i == len(buf) {
@@ -734,6 +743,9 @@ func (s *Splitter) startTag(p int, outer bool) int {
 		}
 		c := buf[i]
 		if c == '>' {
+			if al != nil && s.applyAttlist(al, i, outer) == failed {
+				return failed
+			}
 			return i + 1
 		}
 		if c == '/' {
@@ -744,6 +756,9 @@ func (s *Splitter) startTag(p int, outer bool) int {
 				return s.fail(i, "expected /> in element")
 			}
 			s.tagSelf = true
+			if al != nil && s.applyAttlist(al, i, outer) == failed {
+				return failed
+			}
 			return i + 2
 		}
 		an := i
@@ -785,7 +800,11 @@ func (s *Splitter) startTag(p int, outer bool) int {
 		if lt := s.nextLT(a); lt < b {
 			return s.fail(lt, "unescaped < inside the value of attribute %s (write &lt;)", buf[an:ae])
 		}
+		ne := len(s.edits)
 		if s.nextAmp(a) < b && !s.refs(a, b, q) {
+			return failed
+		}
+		if al != nil && s.declaredAttr(al, buf[an:ae], a, b, q, ne) == failed {
 			return failed
 		}
 		if outer {
@@ -938,6 +957,9 @@ func (s *Splitter) pi(p int, inRec bool) int {
 	if string(target) == "xml" {
 		content := buf[xmlname.SkipSpace(buf[:i+k], i) : i+k]
 		ver, enc := xmlname.PseudoAttr("version", content), xmlname.PseudoAttr("encoding", content)
+		if !inRec {
+			s.standalone = xmlname.PseudoAttr("standalone", content) == "yes"
+		}
 		if inRec {
 			if ver != "" && ver != "1.0" {
 				return s.fail(p, "unsupported XML version %q in <?xml ...?>", ver)

@@ -109,38 +109,11 @@ const laughs = `<!DOCTYPE c [
 func TestSplit(t *testing.T) {
 	for _, tc := range xmlCases {
 		t.Run(tc.name, func(t *testing.T) {
-			spec := tc.spec
-			if spec == "" {
-				spec = "record"
-			}
 			max := 1 << 20
 			if tc.name == "too large" {
 				max = 100
 			}
-			recs, err := splitAll(t, []byte(tc.doc), spec, max)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error = %v, want one containing %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := []string{}
-			for _, r := range recs {
-				got = append(got, string(r.Data))
-				if _, err := canonical(r.Data); err != nil {
-					t.Errorf("record %q does not parse standalone: %v", r.Data, err)
-				}
-			}
-			want := tc.want
-			if want == nil {
-				want = []string{}
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("records (-want +got):\n%s", diff)
-			}
+			runCase(t, tc, max)
 		})
 	}
 }
