@@ -120,6 +120,14 @@ func (e *Evaluator) String(p *Program) (string, error) {
 	return s, nil
 }
 
+// Value evaluates a program of any Result on the current record and
+// returns its value as expr gives it (nil, bool, int, float64, string, a
+// list or a map), without the conversions of Bool and String; sluice eval
+// shows it with Format.
+func (e *Evaluator) Value(p *Program) (any, error) {
+	return e.run(p)
+}
+
 // Tree returns the current record parsed as XML (cached for the record),
 // for stages that read every element, such as count's attribute mode. It is
 // valid until the next Reset. Errors are *Error values naming the record;
