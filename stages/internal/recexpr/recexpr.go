@@ -166,8 +166,12 @@ func (v *pathVisitor) Visit(node *ast.Node) {
 			continue
 		}
 		attr := s.Value[strings.LastIndexByte(s.Value, '@')+1:]
-		v.msg = fmt.Sprintf("%s(%q): a path names elements, not attributes; test the root's attribute with hasattr(%q) and read it with attr(%q) (at byte %d of the expression)",
-			id.Value, s.Value, attr, attr, s.Location().From+1)
+		hint := fmt.Sprintf("test the root's attribute with hasattr(%q) and read it with attr(%q)", attr, attr)
+		if !strings.HasPrefix(s.Value, "@") {
+			hint = "attr and hasattr read the attributes of the record's root element, and expressions cannot read those of other elements"
+		}
+		v.msg = fmt.Sprintf("%s(%q): a path names elements, not attributes; %s (at byte %d of the expression)",
+			id.Value, s.Value, hint, s.Location().From+1)
 	}
 }
 

@@ -171,7 +171,7 @@ func TestCompileErrors(t *testing.T) {
 		{`categori == "x"`, Bool, `did you mean category?`},
 		{`zzzzzzzzzz`, Bool, `known names: attr, category,`},
 		{`has("@alt")`, Bool, `has("@alt"): a path names elements, not attributes; test the root's attribute with hasattr("alt")`},
-		{`kind == "xml" && text("img/@src") != ""`, Bool, `text("img/@src"): a path names elements, not attributes`},
+		{`kind == "xml" && text("img/@src") != ""`, Bool, `text("img/@src"): a path names elements, not attributes; attr and hasattr read the attributes of the record's root element`},
 		{`hasatr("alt")`, Bool, `did you mean hasattr?`},
 	}
 	for _, tt := range tests {
