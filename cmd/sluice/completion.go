@@ -81,6 +81,9 @@ func addCompletions(root *cobra.Command) {
 	flag(eval, "record", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return nil, cobra.ShellCompDirectiveDefault
 	})
+	flag(eval, "pipeline", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+	})
 	tap := sub("tap")
 	tap.ValidArgsFunction = completeTap
 	flag(tap, "format", completeWords("text", "json"))

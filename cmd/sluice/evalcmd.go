@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice/stages/exprlang"
+	"github.com/sluicehq/sluice/stages/split"
 )
 
 // evalFlags are the flags of `sluice eval`.
@@ -15,6 +17,8 @@ type evalFlags struct {
 	input  exprlang.Input
 	as     string
 	limit  int
+	// split names a split stage of pipeline whose options cut the file.
+	split, pipeline string
 }
 
 func evalCmd() *cobra.Command {
@@ -26,7 +30,8 @@ func evalCmd() *cobra.Command {
 stage cuts them (same code, same positions), and print each record's
 position and the value, or the error. The record kind comes from --kind or
 the file's extension (.xml, .csv, .tsv, .jsonl, .ndjson, .txt, .log; gzip
-and zstd are read); XML needs --element, the split element.
+and zstd are read); XML needs --element, the split element. --split STAGE takes every option
+from a split stage of the pipeline instead.
 
 --as bool checks the value as a classify when does, --as string as a
 category, label or count key (nil is then an error); any shows the value
@@ -35,7 +40,8 @@ failed, 2 when the expression or a flag is wrong.
 
 Examples:
   sluice eval 'attr("type") ?? "none"' --record catalog.xml --element record
-  sluice eval 'field("lang") == "fr"' --record books.csv --as bool -n 5`,
+  sluice eval 'field("lang") == "fr"' --record books.csv --as bool -n 5
+  sluice eval 'text("title")' --record data/a.xml --split records --pipeline pipeline.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runEval(cmd, args[0], f)
@@ -48,6 +54,8 @@ Examples:
 	c.Flags().BoolVar(&f.input.NoHeader, "no-header", false, `csv: the first row is a record, and fields are named "1", "2", ...`)
 	c.Flags().StringVar(&f.as, "as", string(exprlang.Any), "what the value must be: any, bool (as a when) or string (as a category, label or key)")
 	c.Flags().IntVarP(&f.limit, "records", "n", 0, "stop after this many records (0: all)")
+	c.Flags().StringVar(&f.split, "split", "", "cut the file as this split stage of --pipeline does, with all its options (instead of --kind and the flags after it)")
+	c.Flags().StringVar(&f.pipeline, "pipeline", defaultPipeline, "the pipeline file that --split names a stage of")
 	_ = c.MarkFlagRequired("record")
 	return c
 }
@@ -60,9 +68,20 @@ func runEval(cmd *cobra.Command, src string, f evalFlags) error {
 	if err := exprlang.Compile(src, want); err != nil {
 		return &exitError{exitInvalid, err}
 	}
+	opts := exprlang.Options{Input: f.input, Want: want, Limit: f.limit}
+	if f.split != "" {
+		if f.input != (exprlang.Input{}) {
+			return &exitError{exitInvalid, errors.New("--split: the split stage gives the options; drop --kind, --element, --delimiter and --no-header")}
+		}
+		sp, err := pipelineSplit(f.pipeline, f.split)
+		if err != nil {
+			return err
+		}
+		opts.Split = sp
+	}
 	w := cmd.OutOrStdout()
 	var n, failed int
-	err := exprlang.Eval(cmd.Context(), src, f.record, exprlang.Options{Input: f.input, Want: want, Limit: f.limit}, func(r exprlang.Result) error {
+	err := exprlang.Eval(cmd.Context(), src, f.record, opts, func(r exprlang.Result) error {
 		n++
 		if r.Err != nil {
 			failed++
@@ -96,3 +115,25 @@ func isFlagError(err error) bool {
 
 // oneLine keeps a multi-line message on the record's line.
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+// pipelineSplit returns the split stage named name in the pipeline file.
+func pipelineSplit(path, name string) (*split.Stage, error) {
+	g, err := load(path)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, n := range g.Nodes {
+		if n.Name == name {
+			sp, ok := n.Stage.(*split.Stage)
+			if !ok {
+				return nil, &exitError{exitInvalid, fmt.Errorf("--split: stage %q of %s is a %s stage, not a split", name, path, n.Kind)}
+			}
+			return sp, nil
+		}
+		if _, ok := n.Stage.(*split.Stage); ok {
+			names = append(names, n.Name)
+		}
+	}
+	return nil, &exitError{exitInvalid, fmt.Errorf("--split: no stage %q in %s (split stages: %s)", name, path, strings.Join(names, ", "))}
+}

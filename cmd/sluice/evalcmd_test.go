@@ -125,3 +125,33 @@ func TestExprCommand(t *testing.T) {
 		t.Errorf("sluice stages write lists the expression functions; write takes no expressions")
 	}
 }
+
+// TestEvalSplitStage: --split cuts the file with every option of a
+// pipeline's split stage (here lines.skip_empty, which no flag sets).
+func TestEvalSplitStage(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "log.txt"), []byte("a\n\nb\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "p.yaml"), []byte(`stages:
+  in: {use: read, with: {path: log.txt}}
+  lines: {use: split, from: in, with: {lines: {skip_empty: true}}}
+  n: {use: count, from: lines, with: {by: [line], output: n.csv}}
+`), 0o644)
+	res := runSluice(t, dir, "eval", "line", "--record", "log.txt", "--split", "lines", "--pipeline", "p.yaml")
+	if want := "log.txt:1 (record 1, byte 0): \"a\"\nlog.txt:3 (record 2, byte 3): \"b\"\n"; res.code != 0 || res.stdout != want {
+		t.Errorf("--split: exit %d, stderr %s\ngot:\n%s\nwant:\n%s", res.code, res.stderr, res.stdout, want)
+	}
+	res = runSluice(t, dir, "eval", "line", "--record", "log.txt")
+	if want := "log.txt:1 (record 1, byte 0): \"a\"\nlog.txt:2 (record 2, byte 2): \"\"\nlog.txt:3 (record 3, byte 3): \"b\"\n"; res.code != 0 || res.stdout != want {
+		t.Errorf("without --split: exit %d, stderr %s\ngot:\n%s\nwant:\n%s", res.code, res.stderr, res.stdout, want)
+	}
+	for _, tt := range []struct{ args, want string }{
+		{"--split n --pipeline p.yaml", `stage "n" of p.yaml is a count stage, not a split`},
+		{"--split x --pipeline p.yaml", `no stage "x" in p.yaml (split stages: lines)`},
+		{"--split lines --pipeline p.yaml --kind lines", "drop --kind"},
+	} {
+		res := runSluice(t, dir, append([]string{"eval", "line", "--record", "log.txt"}, strings.Fields(tt.args)...)...)
+		if res.code != exitInvalid || !strings.Contains(res.stderr, tt.want) {
+			t.Errorf("%s: exit %d, stderr %s; want exit 2 and %q", tt.args, res.code, res.stderr, tt.want)
+		}
+	}
+}

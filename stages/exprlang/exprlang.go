@@ -131,6 +131,10 @@ type Options struct {
 	Want  Want
 	// Limit stops after this many records; 0 evaluates every record.
 	Limit int
+	// Split, when set, cuts the file instead of a split stage built from
+	// Input: a stage of a planned pipeline, so that records are cut with
+	// all of its options.
+	Split *split.Stage
 }
 
 // Compile checks an expression as Eval would compile it: a syntax or type
@@ -162,9 +166,11 @@ func Eval(ctx context.Context, src, path string, opts Options, f func(Result) er
 	if err != nil {
 		return err
 	}
-	sp, err := opts.Input.splitter(path)
-	if err != nil {
-		return err
+	sp := opts.Split
+	if sp == nil {
+		if sp, err = opts.Input.splitter(path); err != nil {
+			return err
+		}
 	}
 	if err := sp.Setup(ctx, core.Env{Stage: "split", Workers: 1}); err != nil {
 		return err
