@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -69,6 +71,10 @@ func runTap(cmd *cobra.Command, stage, path string, f tapFlags) error {
 		return &exitError{exitFailed, fmt.Errorf("tap: %w", err)}
 	}
 	defer os.RemoveAll(scratch)
+	// A closed stdout (sluice tap … | head) is then a write error, which
+	// stops the run cleanly, instead of SIGPIPE killing sluice before it
+	// removes scratch and stops its plugins.
+	signal.Ignore(syscall.SIGPIPE)
 
 	eng := sluice.New()
 	cfg, err := eng.Loader().ParseFile(path)
@@ -100,8 +106,10 @@ func runTap(cmd *cobra.Command, stage, path string, f tapFlags) error {
 	}
 	log, _ := newLogger(cmd.ErrOrStderr(), "warn", "text")
 	_, err = eng.Run(ctx, g, core.RunOptions{Log: log})
-	n, ended := sink.result()
+	n, ended, closed := sink.result()
 	switch {
+	case closed:
+		return nil // stdout's reader has all it wanted
 	case ended || n >= f.n:
 		// The tap stopped the run itself, so it was interrupted: nothing
 		// was committed.
@@ -174,10 +182,10 @@ type tapSink struct {
 	f    tapFlags
 	stop context.CancelFunc
 
-	mu    sync.Mutex
-	n     int
-	ended bool
-	err   error
+	mu     sync.Mutex
+	n      int
+	ended  bool
+	closed bool // the reader of stdout went away (| head): stop quietly
 }
 
 var (
@@ -192,7 +200,7 @@ func (s *tapSink) Signature() core.Signature {
 func (s *tapSink) Process(ctx context.Context, r *core.Record, _ core.Emitter) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.n >= s.f.n {
+	if s.n >= s.f.n || s.closed {
 		return nil
 	}
 	s.n++
@@ -201,6 +209,11 @@ func (s *tapSink) Process(ctx context.Context, r *core.Record, _ core.Emitter) e
 		err = writeTapJSON(s.w, r)
 	} else {
 		_, err = fmt.Fprintln(s.w, tapLine(s.n, r, s.f.width))
+	}
+	if errors.Is(err, syscall.EPIPE) {
+		s.closed = true
+		s.stop()
+		return nil
 	}
 	if err != nil {
 		return core.Fatal(fmt.Errorf("tap: write: %w", err))
@@ -221,10 +234,10 @@ func (s *tapSink) Finish(ctx context.Context, _ core.Emitter) error {
 	return nil
 }
 
-func (s *tapSink) result() (n int, ended bool) {
+func (s *tapSink) result() (n int, ended, closed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.n, s.ended && s.n < s.f.n
+	return s.n, s.ended && s.n < s.f.n, s.closed
 }
 
 // tapLine renders a record on one line: its number, position, kind,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,5 +175,39 @@ func TestTapErrors(t *testing.T) {
 		if res.code != exitInvalid || !strings.Contains(res.stderr, tt.want) {
 			t.Errorf("tap %q: exit %d, stderr %s; want exit 2 and %q", tt.args, res.code, res.stderr, tt.want)
 		}
+	}
+}
+
+// TestTapClosedStdout: when the reader of stdout goes away (sluice tap … |
+// head -1), tap stops cleanly: exit 0 and nothing left behind, rather than
+// dying of SIGPIPE.
+func TestTapClosedStdout(t *testing.T) {
+	dir, rows := tapWorkspace(t, 5000)
+	tmp := t.TempDir()
+	cmd := exec.Command(sluiceBin, "tap", "rows", "-n", fmt.Sprint(len(rows)), "--width", "0")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 16)
+	if _, err := io.ReadFull(out, first); err != nil || !strings.HasPrefix(string(first), "#1 ") {
+		t.Fatalf("first bytes %q, %v", first, err)
+	}
+	out.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("tap with a closed stdout: %v\n%s", err, errb.String())
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("tap left %d temporary entries, e.g. %s", len(left), left[0].Name())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out")); !os.IsNotExist(err) {
+		t.Errorf("tap created out/ (%v)", err)
 	}
 }
