@@ -77,7 +77,7 @@ var pitfalls = []string{
 
 // WriteText writes the reference as `sluice expr` shows it.
 func WriteText(w io.Writer) {
-	fmt.Fprintln(w, "The expression language of classify (rules[].when, rules[].expr, labels) and count (by).")
+	fmt.Fprintln(w, "The expression language of classify (rules[].when, rules[].expr, labels), filter (keep, drop) and count (by).")
 	fmt.Fprintln(w, "Examples run on the sample records at the end; sluice eval tries an expression on a file.")
 	fmt.Fprintln(w, "\nvariables:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -138,7 +138,8 @@ func WriteMarkdown(w io.Writer) {
 file equal to the code (go test ./stages/exprlang -run TestReferenceFile -update). -->
 
 Expressions are the conditions and categories of `+"`classify`"+` (`+"`rules[].when`"+`,
-`+"`rules[].expr`, `labels`"+`) and the keys of `+"`count`"+` (`+"`by`"+`). They are
+`+"`rules[].expr`, `labels`"+`), the conditions of `+"`filter`"+` (`+"`keep`, `drop`"+`) and the
+keys of `+"`count`"+` (`+"`by`"+`). They are
 [expr](https://expr-lang.org) programs, compiled once when the pipeline is planned
 and evaluated on each record. The guide is [expressions-guide.md](expressions-guide.md);
 `+"`sluice eval 'EXPR' --record FILE`"+` tries an expression on the records of a file.
