@@ -74,4 +74,37 @@ func addCompletions(root *cobra.Command) {
 		return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
 	})
 	flag(sub("graph"), "format", completeWords("dot", "mermaid", "svg", "png"))
+	eval := sub("eval")
+	eval.ValidArgsFunction = cobra.NoFileCompletions
+	flag(eval, "kind", completeWords("xml", "csv", "lines", "jsonl"))
+	flag(eval, "as", completeWords("any", "bool", "string"))
+	flag(eval, "record", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return nil, cobra.ShellCompDirectiveDefault
+	})
+	flag(eval, "pipeline", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+	})
+	tap := sub("tap")
+	tap.ValidArgsFunction = completeTap
+	flag(tap, "format", completeWords("text", "json"))
+}
+
+// completeTap offers the stage names of the pipeline (the one named on the
+// line, else ./pipeline.yaml) for tap's first argument, and YAML files for
+// its second.
+func completeTap(_ *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return completePipeline(nil, args[1:], prefix)
+	}
+	cfg, err := sluice.New().Loader().ParseFile(defaultPipeline)
+	if cfg == nil || err != nil && len(cfg.Stages) == 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, name := range cfg.StageNames() {
+		if strings.HasPrefix(name, prefix) {
+			out = append(out, name)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -11,6 +13,7 @@ import (
 // and pipeline files for a pipeline argument.
 func TestCompletion(t *testing.T) {
 	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "pipeline.yaml"), []byte(tapPipeline), 0o644) // for tap's stage names
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -21,6 +24,11 @@ func TestCompletion(t *testing.T) {
 		{"log level", []string{"run", "--log-level", ""}, []string{"debug", "info", "warn", "error", ":4"}},
 		{"stage kinds", []string{"stages", "s"}, []string{"split\tStream files into records: XML subtrees, CSV rows, lines or JSON lines.", ":4"}},
 		{"pipeline file", []string{"validate", ""}, []string{"yaml", "yml", ":8"}},
+		{"eval kind", []string{"eval", "x", "--kind", ""}, []string{"xml", "csv", "lines", "jsonl", ":4"}},
+		{"eval as", []string{"eval", "x", "--as", ""}, []string{"any", "bool", "string", ":4"}},
+		{"tap stage", []string{"tap", "l"}, []string{"labelled", ":4"}},
+		{"tap pipeline", []string{"tap", "labelled", ""}, []string{"yaml", "yml", ":8"}},
+		{"tap format", []string{"tap", "labelled", "--format", ""}, []string{"text", "json", ":4"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := runSluice(t, dir, append([]string{"__complete"}, tc.args...)...)

@@ -10,4 +10,12 @@
 // the summary (summary.go) and the JSON report (report.go, --report, whose
 // schema is docs/report.schema.json). `sluice graph --format svg|png` runs
 // Graphviz's dot (graphviz.go).
+//
+// `sluice expr` and `sluice eval` (exprcmd.go, evalcmd.go) go through
+// package stages/exprlang: the generated expression reference, and an
+// expression evaluated on the records the split stage cuts from a file.
+// `sluice tap` (tapcmd.go) edits the parsed Config, keeping only the
+// stages upstream of the tapped one, adds a printing sink, re-roots every
+// output in a temporary directory and cancels the run once it has its
+// records (or its input ends), so that nothing is ever committed.
 package main

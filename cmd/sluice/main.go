@@ -5,6 +5,9 @@
 //	sluice validate [pipeline.yaml]  check a pipeline without running it
 //	sluice graph [pipeline.yaml]     draw the pipeline (DOT, Mermaid, SVG or PNG)
 //	sluice stages [kind]             list stage kinds, their options and samples
+//	sluice expr                      the expression language's reference
+//	sluice eval EXPR --record FILE   an expression on each record of a file
+//	sluice tap STAGE [pipeline.yaml] the first records a stage emits; writes nothing
 //
 // Exit codes: 0 success, 1 the run failed, 2 the pipeline is invalid (or
 // the command line is wrong), 130 interrupted by SIGINT or SIGTERM.

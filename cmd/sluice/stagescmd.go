@@ -60,6 +60,7 @@ template's parameters. A template can also be named by its file path.`,
 			}
 			if k, ok := reg.Lookup(args[0]); ok {
 				describeKind(w, k)
+				expressionsNote(w, k.Name)
 				return nil
 			}
 			for _, t := range templates {

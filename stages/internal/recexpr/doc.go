@@ -27,7 +27,9 @@
 //	                  "" when no element matches; "*" matches any element,
 //	                  "" or "." is the root
 //	texts("a/b")      the text of every matching element, as a list
-//	has("a/b")        whether any element matches
+//	has("a/b")        whether any element matches: a child element, never
+//	                  an attribute (a path with @ is a compile error)
+//	hasattr("alt")    whether the root element has the attribute
 //
 // Functions on other kinds:
 //
@@ -38,6 +40,14 @@
 //	                  is the whole value. Integers are int, other numbers
 //	                  float64, objects map[string]any, arrays []any.
 //	label("k")        a label set by an earlier classifier, or nil
+//
+// text(".") is all of the record's text (every descendant's, concatenated);
+// text("g") only the first <g> child's.
+//
+// The table in table.go registers every function and variable and
+// documents it (signature, doc, examples on the sample records of Samples);
+// Functions, Variables and WriteMarkdown render it, so the reference in
+// docs/expressions.md cannot drift from the code.
 //
 // Everything else is expr's language: ==, !=, <, &&, ||, !, ?:, ??, in,
 // matches (a regular expression), contains, startsWith, endsWith, and

@@ -9,35 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/expr-lang/expr"
-
 	"github.com/sluicehq/sluice/core"
 )
-
-// recordFunction lists the functions that read the record, and so take
-// the environment as a hidden first argument (see patcher).
-var recordFunction = map[string]bool{
-	"attr": true, "name": true, "text": true, "texts": true, "has": true,
-	"field": true, "json": true, "label": true,
-}
-
-// compileOptions returns the environment and functions every program is
-// compiled with. The declared types let expr check calls at compile time
-// (attr(1) or text() is a compile error at the option).
-func compileOptions() []expr.Option {
-	return []expr.Option{
-		expr.Env(&env{}),
-		expr.Function("attr", fnAttr, new(func(*env, string) any)),
-		expr.Function("name", fnName, new(func(*env) string)),
-		expr.Function("text", fnText, new(func(*env, string) string)),
-		expr.Function("texts", fnTexts, new(func(*env, string) []string)),
-		expr.Function("has", fnHas, new(func(*env, string) bool)),
-		expr.Function("field", fnField, new(func(*env, string) string)),
-		expr.Function("json", fnJSON, new(func(*env, string) any)),
-		expr.Function("label", fnLabel, new(func(*env, string) any)),
-		expr.Function(matchFunction, fnMatches, new(func(string, *matcher) bool)),
-	}
-}
 
 // call unpacks the hidden environment and the string argument (if any) of
 // a record function.
@@ -142,6 +115,22 @@ func fnHas(params ...any) (any, error) {
 	ok, err := t.Has(path)
 	if err != nil {
 		return nil, pathError("has", path, ev.xmlFailed(err))
+	}
+	return ok, nil
+}
+
+func fnHasAttr(params ...any) (any, error) {
+	ev, name, err := call(params, "hasattr")
+	if err != nil {
+		return nil, err
+	}
+	root, err := ev.xmlRoot("hasattr")
+	if err != nil {
+		return nil, err
+	}
+	_, ok, err := root.Attr(name)
+	if err != nil {
+		return nil, fmt.Errorf("hasattr(%q): %w", name, err)
 	}
 	return ok, nil
 }

@@ -64,6 +64,9 @@ func Compile(option, src string, want Result) (*Program, error) {
 	if err != nil {
 		return nil, core.OptionError(option, "%s", compileMessage(err))
 	}
+	if msg := attributePath(prog.Node()); msg != "" {
+		return nil, core.OptionError(option, "%s", msg)
+	}
 	if t := prog.Node().Type(); t != nil {
 		switch {
 		case want == Bool && t.Kind() != reflect.Bool && t.Kind() != reflect.Interface:
@@ -128,12 +131,6 @@ func compileMessage(err error) string {
 	return fmt.Sprintf("%s (column %d of the expression)", msg, fe.Column+1)
 }
 
-// names is every name the environment defines, for suggestions.
-var names = []string{
-	"attr", "name", "text", "texts", "has", "field", "json", "label",
-	"category", "file", "ordinal", "kind", "line",
-}
-
 func suggest(name string) string {
 	best, ok := suggestpkg.Closest(name, names)
 	if !ok {
@@ -142,6 +139,42 @@ func suggest(name string) string {
 		return fmt.Sprintf(" (known names: %s)", strings.Join(sortedNames, ", "))
 	}
 	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+// attributePath returns a message when a path function (text, texts,
+// has) is given a constant path naming an attribute ("@alt"), which paths
+// cannot: has("alt") tests for a child element, and attributes have
+// functions of their own.
+func attributePath(root ast.Node) string {
+	v := &pathVisitor{}
+	ast.Walk(&root, v)
+	return v.msg
+}
+
+type pathVisitor struct{ msg string }
+
+func (v *pathVisitor) Visit(node *ast.Node) {
+	n, ok := (*node).(*ast.CallNode)
+	if !ok || v.msg != "" {
+		return
+	}
+	id, ok := n.Callee.(*ast.IdentifierNode)
+	if !ok || (id.Value != "text" && id.Value != "texts" && id.Value != "has") {
+		return
+	}
+	for _, a := range n.Arguments {
+		s, ok := a.(*ast.StringNode)
+		if !ok || !strings.Contains(s.Value, "@") {
+			continue
+		}
+		attr := s.Value[strings.LastIndexByte(s.Value, '@')+1:]
+		hint := fmt.Sprintf("test the root's attribute with hasattr(%q) and read it with attr(%q)", attr, attr)
+		if !strings.HasPrefix(s.Value, "@") {
+			hint = "attr and hasattr read the attributes of the record's root element, and expressions cannot read those of other elements"
+		}
+		v.msg = fmt.Sprintf("%s(%q): a path names elements, not attributes; %s (at byte %d of the expression)",
+			id.Value, s.Value, hint, s.Location().From+1)
+	}
 }
 
 // patcher passes the evaluation's environment to the record functions as a
@@ -164,7 +197,7 @@ func (pt *patcher) Visit(node *ast.Node) {
 		}
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
-		if !ok || !recordFunction[id.Value] {
+		if !ok || !recordFunction(id.Value) {
 			return
 		}
 		if len(n.Arguments) > 0 {

@@ -3,6 +3,7 @@ package recexpr
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -70,6 +71,13 @@ func TestFunctions(t *testing.T) {
 		{"xml", `len(texts("authors/nobody"))`, "0", ""},
 		{"xml", `has("authors/author")`, "true", ""},
 		{"xml", `has("author")`, "false", ""},
+		{"xml", `hasattr("type")`, "true", ""},
+		{"xml", `hasattr("missing")`, "false", ""},
+		{"xml", `hasattr("xml:lang")`, "true", ""},
+		{"xml", `has("type")`, "false", ""},                    // an attribute, not a child element
+		{"xml", `hasattr("title")`, "false", ""},               // a child element, not an attribute
+		{"xml", `text(".")`, "\n  Atlas 3\n  Ann\n  XY\n", ""}, // every descendant's text
+		{"csv", `hasattr("id")`, "", `hasattr() reads xml records, and this is a csv record`},
 		{"xml", `text("a//b")`, "", `invalid path "a//b"`},
 		{"xml", `category + "/" + kind`, "old/xml", ""},
 		{"xml", `label("src")`, "legacy", ""},
@@ -162,6 +170,9 @@ func TestCompileErrors(t *testing.T) {
 		{`  `, Bool, `empty expression`},
 		{`categori == "x"`, Bool, `did you mean category?`},
 		{`zzzzzzzzzz`, Bool, `known names: attr, category,`},
+		{`has("@alt")`, Bool, `has("@alt"): a path names elements, not attributes; test the root's attribute with hasattr("alt")`},
+		{`kind == "xml" && text("img/@src") != ""`, Bool, `text("img/@src"): a path names elements, not attributes; attr and hasattr read the attributes of the record's root element`},
+		{`hasatr("alt")`, Bool, `did you mean hasattr?`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
@@ -436,4 +447,41 @@ func FuzzEvaluate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReference checks the reference against what the language defines:
+// every variable of the environment is documented, every function has a
+// signature that matches its registered type, and every name suggested
+// compiles.
+func TestReference(t *testing.T) {
+	vars := map[string]bool{}
+	for _, v := range Variables() {
+		vars[v.Name] = true
+		if v.Doc == "" || len(v.Examples) == 0 {
+			t.Errorf("variable %s lacks a doc or an example", v.Name)
+		}
+	}
+	et := reflect.TypeOf(env{})
+	for i := 0; i < et.NumField(); i++ {
+		if tag := et.Field(i).Tag.Get("expr"); tag != "" && !vars[tag] {
+			t.Errorf("variable %s is not in the reference", tag)
+		}
+	}
+	for _, f := range Functions() {
+		if f.Doc == "" || !strings.HasPrefix(f.Signature, f.Name+"(") {
+			t.Errorf("function %s: signature %q, doc %q", f.Name, f.Signature, f.Doc)
+		}
+	}
+	for _, n := range names {
+		src := n
+		if recordFunction(n) {
+			src = n + `("x")`
+			if n == "name" {
+				src = "name()"
+			}
+		}
+		if _, err := Compile("x", src, Any); err != nil {
+			t.Errorf("%s: %v", src, err)
+		}
+	}
 }
