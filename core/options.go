@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -179,8 +180,21 @@ func (d *optionDecoder) structValue(n *yaml.Node, v reflect.Value, path string) 
 			d.fail(k, "unknown option %q%s", join(path, k.Value), suggest(k.Value, names))
 			continue
 		}
+		f := v.Type().FieldByIndex(idx)
 		d.value(val, v.FieldByIndex(idx), join(path, k.Value))
+		if enum := f.Tag.Get("enum"); enum != "" && f.Type.Kind() == reflect.String {
+			d.checkEnum(val, v.FieldByIndex(idx).String(), strings.Split(enum, "|"), join(path, k.Value))
+		}
 	}
+}
+
+// checkEnum reports a string option tagged enum:"a|b|c" whose value s is
+// none of them.
+func (d *optionDecoder) checkEnum(n *yaml.Node, s string, values []string, path string) {
+	if s == "" || slices.Contains(values, s) {
+		return
+	}
+	d.fail(n, "%s: expected one of %s, got %q%s", path, strings.Join(values, ", "), s, suggest(s, values))
 }
 
 func orOptions(path string) string {
@@ -282,6 +296,23 @@ func DescribeOptions(k Kind) []OptionDoc {
 }
 
 func describeStruct(v reflect.Value, path string, out *[]OptionDoc) {
+	eachOption(v, func(name string, f reflect.StructField, fv, sub reflect.Value) {
+		p := join(path, name)
+		if sub.IsValid() {
+			*out = append(*out, OptionDoc{Path: p, Type: "mapping", Doc: f.Tag.Get("doc")})
+			describeStruct(sub, p, out)
+			return
+		}
+		*out = append(*out, OptionDoc{Path: p, Type: typeName(f.Type), Default: formatDefault(fv), Doc: f.Tag.Get("doc")})
+	})
+}
+
+// eachOption calls fn for each option of the options struct v (holding
+// defaults), in field order, with its field and value. For a nested
+// options struct (a struct, or a pointer to one, that does not decode
+// itself), sub is that struct, with its defaults when the pointer is nil;
+// otherwise sub is the zero Value.
+func eachOption(v reflect.Value, fn func(name string, f reflect.StructField, fv, sub reflect.Value)) {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -290,24 +321,23 @@ func describeStruct(v reflect.Value, path string, out *[]OptionDoc) {
 			continue
 		}
 		fv := v.Field(i)
-		p := join(path, name)
-		ft := f.Type
-		if ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct && !reflect.PointerTo(ft.Elem()).Implements(unmarshalerType) {
-			*out = append(*out, OptionDoc{Path: p, Type: "mapping", Doc: f.Tag.Get("doc")})
-			if fv.IsNil() {
-				fv = newWithDefaults(ft.Elem())
+		var sub reflect.Value
+		switch ft := f.Type; {
+		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct && !decodesItself(ft.Elem()):
+			sub = fv
+			if sub.IsNil() {
+				sub = newWithDefaults(ft.Elem())
 			}
-			describeStruct(fv.Elem(), p, out)
-			continue
+			sub = sub.Elem()
+		case ft.Kind() == reflect.Struct && !decodesItself(ft):
+			sub = fv
 		}
-		if ft.Kind() == reflect.Struct && !reflect.PointerTo(ft).Implements(unmarshalerType) {
-			*out = append(*out, OptionDoc{Path: p, Type: "mapping", Doc: f.Tag.Get("doc")})
-			describeStruct(fv, p, out)
-			continue
-		}
-		*out = append(*out, OptionDoc{Path: p, Type: typeName(ft), Default: formatDefault(fv), Doc: f.Tag.Get("doc")})
+		fn(name, f, fv, sub)
 	}
 }
+
+// decodesItself says whether a *t is a yaml.Unmarshaler.
+func decodesItself(t reflect.Type) bool { return reflect.PointerTo(t).Implements(unmarshalerType) }
 
 func typeName(t reflect.Type) string {
 	switch t {

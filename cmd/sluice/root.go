@@ -35,7 +35,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{exitInvalid, fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
-	root.AddCommand(runCmd(), validateCmd(), graphCmd(), stagesCmd(), testCmd(), versionCmd())
+	root.AddCommand(runCmd(), validateCmd(), graphCmd(), stagesCmd(), testCmd(), versionCmd(), schemaCmd())
 	addCompletions(root)
 	return root
 }
