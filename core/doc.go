@@ -27,6 +27,11 @@
 // between Parse and Plan (AddStage, SetOptions, RemoveStages, OutputDir);
 // the pipeline test runner, package pipetest, does so.
 //
+// The keys of a pipeline (PipelineKeys, StageKeys) and each Kind's options
+// struct (its yaml, doc and enum tags, its defaults) drive decoding, the
+// option reference (DescribeOptions) and the JSON Schema editors use
+// (PipelineSchema, schema.go), so the three cannot disagree.
+//
 // # Records and batches
 //
 // A Record carries its bytes, where it came from (Position) and what stages

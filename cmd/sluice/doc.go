@@ -9,5 +9,7 @@
 // Prometheus metrics server (metrics.go, --metrics-addr) and, at the end,
 // the summary (summary.go) and the JSON report (report.go, --report, whose
 // schema is docs/report.schema.json). `sluice graph --format svg|png` runs
-// Graphviz's dot (graphviz.go).
+// Graphviz's dot (graphviz.go). `sluice schema` prints the pipeline
+// file's JSON Schema (core.PipelineSchema; committed as
+// docs/pipeline.schema.json, kept fresh by TestSchemaFile).
 package main
