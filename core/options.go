@@ -40,6 +40,7 @@ func decodeOptions(node *yaml.Node, dst any, src sources, file string) (ErrorLis
 	d := &optionDecoder{nodes: map[string]*yaml.Node{}, src: src, file: file}
 	if node != nil {
 		d.value(node, reflect.ValueOf(dst).Elem(), "")
+		d.checkEnums(reflect.ValueOf(dst).Elem(), "")
 	}
 	return d.errs, d.nodes
 }
@@ -180,21 +181,8 @@ func (d *optionDecoder) structValue(n *yaml.Node, v reflect.Value, path string) 
 			d.fail(k, "unknown option %q%s", join(path, k.Value), suggest(k.Value, names))
 			continue
 		}
-		f := v.Type().FieldByIndex(idx)
 		d.value(val, v.FieldByIndex(idx), join(path, k.Value))
-		if enum := f.Tag.Get("enum"); enum != "" && f.Type.Kind() == reflect.String {
-			d.checkEnum(val, v.FieldByIndex(idx).String(), strings.Split(enum, "|"), join(path, k.Value))
-		}
 	}
-}
-
-// checkEnum reports a string option tagged enum:"a|b|c" whose value s is
-// none of them.
-func (d *optionDecoder) checkEnum(n *yaml.Node, s string, values []string, path string) {
-	if s == "" || slices.Contains(values, s) {
-		return
-	}
-	d.fail(n, "%s: expected one of %s, got %q%s", path, strings.Join(values, ", "), s, suggest(s, values))
 }
 
 func orOptions(path string) string {
@@ -296,23 +284,6 @@ func DescribeOptions(k Kind) []OptionDoc {
 }
 
 func describeStruct(v reflect.Value, path string, out *[]OptionDoc) {
-	eachOption(v, func(name string, f reflect.StructField, fv, sub reflect.Value) {
-		p := join(path, name)
-		if sub.IsValid() {
-			*out = append(*out, OptionDoc{Path: p, Type: "mapping", Doc: f.Tag.Get("doc")})
-			describeStruct(sub, p, out)
-			return
-		}
-		*out = append(*out, OptionDoc{Path: p, Type: typeName(f.Type), Default: formatDefault(fv), Doc: f.Tag.Get("doc")})
-	})
-}
-
-// eachOption calls fn for each option of the options struct v (holding
-// defaults), in field order, with its field and value. For a nested
-// options struct (a struct, or a pointer to one, that does not decode
-// itself), sub is that struct, with its defaults when the pointer is nil;
-// otherwise sub is the zero Value.
-func eachOption(v reflect.Value, fn func(name string, f reflect.StructField, fv, sub reflect.Value)) {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -321,23 +292,24 @@ func eachOption(v reflect.Value, fn func(name string, f reflect.StructField, fv,
 			continue
 		}
 		fv := v.Field(i)
-		var sub reflect.Value
-		switch ft := f.Type; {
-		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct && !decodesItself(ft.Elem()):
-			sub = fv
-			if sub.IsNil() {
-				sub = newWithDefaults(ft.Elem())
+		p := join(path, name)
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct && !reflect.PointerTo(ft.Elem()).Implements(unmarshalerType) {
+			*out = append(*out, OptionDoc{Path: p, Type: "mapping", Doc: f.Tag.Get("doc")})
+			if fv.IsNil() {
+				fv = newWithDefaults(ft.Elem())
 			}
-			sub = sub.Elem()
-		case ft.Kind() == reflect.Struct && !decodesItself(ft):
-			sub = fv
+			describeStruct(fv.Elem(), p, out)
+			continue
 		}
-		fn(name, f, fv, sub)
+		if ft.Kind() == reflect.Struct && !reflect.PointerTo(ft).Implements(unmarshalerType) {
+			*out = append(*out, OptionDoc{Path: p, Type: "mapping", Doc: f.Tag.Get("doc")})
+			describeStruct(fv, p, out)
+			continue
+		}
+		*out = append(*out, OptionDoc{Path: p, Type: typeName(ft), Default: formatDefault(fv), Doc: f.Tag.Get("doc")})
 	}
 }
-
-// decodesItself says whether a *t is a yaml.Unmarshaler.
-func decodesItself(t reflect.Type) bool { return reflect.PointerTo(t).Implements(unmarshalerType) }
 
 func typeName(t reflect.Type) string {
 	switch t {
@@ -456,3 +428,53 @@ func ParseByteSize(text string) (ByteSize, error) {
 	}
 	return ByteSize(v * mult), nil
 }
+
+// checkEnums reports each string option of the options struct v that is
+// tagged enum:"a|b|c", was set, and holds none of those values.
+func (d *optionDecoder) checkEnums(v reflect.Value, path string) {
+	eachOption(v, func(name string, f reflect.StructField, fv, sub reflect.Value) {
+		p := join(path, name)
+		n, set := d.nodes[p]
+		switch enum := f.Tag.Get("enum"); {
+		case !set:
+		case sub.IsValid():
+			d.checkEnums(sub, p)
+		case enum != "" && fv.Kind() == reflect.String && fv.String() != "":
+			if values := strings.Split(enum, "|"); !slices.Contains(values, fv.String()) {
+				d.fail(n, "%s: expected one of %s, got %q%s", p, strings.Join(values, ", "), fv.String(), suggest(fv.String(), values))
+			}
+		}
+	})
+}
+
+// eachOption calls fn for each option of the options struct v (holding
+// defaults), in field order, with its field and value. For a nested
+// options struct (a struct, or a pointer to one, that does not decode
+// itself), sub is that struct, with its defaults when the pointer is nil;
+// otherwise sub is the zero Value.
+func eachOption(v reflect.Value, fn func(name string, f reflect.StructField, fv, sub reflect.Value)) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, ok := optionName(f)
+		if !ok {
+			continue
+		}
+		fv := v.Field(i)
+		var sub reflect.Value
+		switch ft := f.Type; {
+		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct && !decodesItself(ft.Elem()):
+			sub = fv
+			if sub.IsNil() {
+				sub = newWithDefaults(ft.Elem())
+			}
+			sub = sub.Elem()
+		case ft.Kind() == reflect.Struct && !decodesItself(ft):
+			sub = fv
+		}
+		fn(name, f, fv, sub)
+	}
+}
+
+// decodesItself says whether a *t is a yaml.Unmarshaler.
+func decodesItself(t reflect.Type) bool { return reflect.PointerTo(t).Implements(unmarshalerType) }

@@ -33,9 +33,8 @@ type Kind struct {
 // included). A string option tagged enum:"a|b|c" takes only those values
 // (decoding rejects others); pattern:"RE" documents, for the pipeline
 // schema, the form build accepts (build still checks it and says why);
-// min:"N" and max:"N" are the schema's hook for bounds (see
-// PipelineSchema); and an option type that decodes itself implements
-// OptionSchema.
+// max:"N" becomes the schema's maximum (see PipelineSchema); and an option
+// type that decodes itself implements OptionSchema.
 func Define[O any](name, summary string, sample []byte, defaults func() *O, build func(*O) (Stage, error)) Kind {
 	return Kind{
 		Name:       name,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -30,7 +29,7 @@ type schemaObj = map[string]any
 // file, an included file and a template file, as indented JSON ending in a
 // newline. It is generated from what drives decoding: PipelineKeys and
 // StageKeys, and per kind in reg its options struct (yaml, doc, enum,
-// pattern, min and max tags; the defaults of Kind.Defaults). `with:` is
+// pattern and max tags; the defaults of Kind.Defaults). `with:` is
 // checked per kind through if/then on `use:`; under a `use:` naming one of
 // templates (by name, as found on the search path) it is checked against
 // the template's parameters, and under any other `use:` (a template's
@@ -347,28 +346,28 @@ func (g *schemaGen) structSchema(v reflect.Value) schemaObj {
 	return schemaObj{"type": "object", "additionalProperties": false, "properties": props}
 }
 
-// typeSchema is the schema of an option of type t; tag's enum, pattern,
-// min and max apply to its scalar values (to the items of a list).
+// typeSchema is the schema of an option of type t; tag's enum, pattern
+// and max apply to its scalar values (to the items of a list).
 func (g *schemaGen) typeSchema(t reflect.Type, tag reflect.StructTag) schemaObj {
 	if s, ok := reflect.New(t).Interface().(OptionSchema); ok {
-		return interpolable(constrain(s.OptionSchema(), t, tag))
+		return interpolable(constrain(s.OptionSchema(), tag))
 	}
 	if decodesItself(t) {
-		return schemaObj{} // its form is unknown; TestSchemaOfEveryOption asks for OptionSchema
+		return schemaObj{} // its form is unknown; TestEveryOptionHasSchema asks for OptionSchema
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		return g.typeSchema(t.Elem(), tag)
 	case reflect.String:
-		return interpolable(constrain(schemaObj{"type": "string"}, t, tag))
+		return interpolable(constrain(schemaObj{"type": "string"}, tag))
 	case reflect.Bool:
 		return interpolable(schemaObj{"type": "boolean"})
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return interpolable(constrain(schemaObj{"type": "integer"}, t, tag))
+		return interpolable(constrain(schemaObj{"type": "integer"}, tag))
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return interpolable(constrain(schemaObj{"type": "integer", "minimum": 0}, t, tag))
+		return interpolable(constrain(schemaObj{"type": "integer", "minimum": 0}, tag))
 	case reflect.Float32, reflect.Float64:
-		return interpolable(constrain(schemaObj{"type": "number"}, t, tag))
+		return interpolable(constrain(schemaObj{"type": "number"}, tag))
 	case reflect.Slice:
 		items := g.typeSchema(t.Elem(), tag)
 		list := schemaObj{"type": "array", "items": items}
@@ -393,63 +392,47 @@ func (g *schemaGen) typeSchema(t reflect.Type, tag reflect.StructTag) schemaObj 
 //   - pattern:"RE" is a regular expression (ECMA-262, as JSON Schema has
 //     them) that the value matches; the kind's build function checks the
 //     same and says why.
-//   - min:"N" and max:"N" bound a number or a size (schemaBounds).
-func constrain(s schemaObj, t reflect.Type, tag reflect.StructTag) schemaObj {
+//   - max:"N" bounds a number or a size (schemaMax).
+func constrain(s schemaObj, tag reflect.StructTag) schemaObj {
 	if e := tag.Get("enum"); e != "" {
 		s["enum"] = strings.Split(e, "|")
 	}
 	if p := tag.Get("pattern"); p != "" {
 		s["pattern"] = p
 	}
-	lo, hi := schemaBounds(t, tag)
-	for _, b := range []struct {
-		key string
-		v   *int64
-	}{{"minimum", lo}, {"maximum", hi}} {
-		if b.v == nil {
-			continue
-		}
-		if s["type"] == "integer" || s["type"] == "number" {
-			s[b.key] = *b.v
-		}
-		if alts, ok := s["anyOf"].([]any); ok {
-			for _, a := range alts {
-				if a, ok := a.(schemaObj); ok && a["type"] == "integer" {
-					a[b.key] = *b.v
-				}
+	max, ok := schemaMax(tag)
+	if !ok {
+		return s
+	}
+	if s["type"] == "integer" || s["type"] == "number" {
+		s["maximum"] = max
+	}
+	if alts, ok := s["anyOf"].([]any); ok {
+		for _, a := range alts {
+			if a, ok := a.(schemaObj); ok && a["type"] == "integer" {
+				a["maximum"] = max
 			}
 		}
 	}
 	return s
 }
 
-// schemaBounds is the hook through which option bounds reach the schema:
-// the min and max tags of an option, parsed as its type parses values
-// (min:"1MiB" on a ByteSize). No decoding step reads these tags yet: the
-// kinds check their bounds in their build functions. Where a kind moves a
-// bound into a tag, the schema gets it as minimum or maximum (on the
-// integer form of a size; a size written "64MiB" is not bounded by the
-// schema).
-func schemaBounds(t reflect.Type, tag reflect.StructTag) (lo, hi *int64) {
-	parse := func(s string) *int64 {
-		if s == "" {
-			return nil
-		}
-		var v int64
-		var err error
-		if t == reflect.TypeOf(ByteSize(0)) {
-			var b ByteSize
-			b, err = ParseByteSize(s)
-			v = int64(b)
-		} else {
-			v, err = strconv.ParseInt(s, 10, 64)
-		}
-		if err != nil {
-			panic(fmt.Sprintf("core: bad bound %q on an option of type %s: %v", s, t, err))
-		}
-		return &v
+// schemaMax is the hook through which option bounds reach the schema: an
+// option's max tag, a number or a size (max:"65536", max:"1GiB"), parsed
+// as ParseByteSize parses it. The decoder enforcing these tags is another
+// change (helper branch h-hostile, core.OptionMax); once both are in, this
+// should call OptionMax. A size's bound applies to its integer form: the
+// schema cannot compare "64MiB" with a number.
+func schemaMax(tag reflect.StructTag) (int64, bool) {
+	s, ok := tag.Lookup("max")
+	if !ok {
+		return 0, false
 	}
-	return parse(tag.Get("min")), parse(tag.Get("max"))
+	v, err := ParseByteSize(s)
+	if err != nil {
+		panic(fmt.Sprintf("core: invalid max tag %q: %v", s, err))
+	}
+	return int64(v), true
 }
 
 // schemaDefault is an option's default as a JSON value, or nil when the

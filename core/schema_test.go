@@ -18,8 +18,8 @@ func (s *selfDecoded) UnmarshalYAML(n *yaml.Node) error { s.v = n.Value; return 
 
 type tunedOptions struct {
 	Mode  string        `yaml:"mode" enum:"loud|quiet" doc:"How loud."`
-	Level int           `yaml:"level" min:"1" max:"9" doc:"A bounded level."`
-	Size  core.ByteSize `yaml:"size" min:"4KiB" max:"1GiB"`
+	Level int           `yaml:"level" max:"9" doc:"A bounded level."`
+	Size  core.ByteSize `yaml:"size" max:"1GiB"`
 	Raw   selfDecoded   `yaml:"raw"`
 	Names []string      `yaml:"names"`
 	Wait  core.Duration `yaml:"wait"`
@@ -62,12 +62,12 @@ func TestSchemaOfOptions(t *testing.T) {
 				"description": "How loud.",
 			},
 			"level": map[string]any{
-				"anyOf":       []any{map[string]any{"type": "integer", "minimum": 1.0, "maximum": 9.0}, env},
+				"anyOf":       []any{map[string]any{"type": "integer", "maximum": 9.0}, env},
 				"default":     3.0,
 				"description": "A bounded level.",
 			},
 			"size": map[string]any{"anyOf": []any{
-				map[string]any{"type": "integer", "minimum": 4096.0, "maximum": float64(1 << 30)},
+				map[string]any{"type": "integer", "minimum": 0.0, "maximum": float64(1 << 30)},
 				map[string]any{"type": "string", "pattern": `^\s*[0-9]+\s*(KiB|MiB|GiB|KB|MB|GB|K|M|G|B)?\s*$`, "examples": []any{"64KiB", "16MiB", "1GiB"}},
 				env,
 			}},
