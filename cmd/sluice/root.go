@@ -32,10 +32,11 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.AddCommand(schemaCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{exitInvalid, fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
-	root.AddCommand(runCmd(), validateCmd(), graphCmd(), stagesCmd(), testCmd(), versionCmd(), schemaCmd())
+	root.AddCommand(runCmd(), validateCmd(), graphCmd(), stagesCmd(), testCmd(), versionCmd())
 	addCompletions(root)
 	return root
 }
