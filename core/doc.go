@@ -13,7 +13,9 @@
 // Parse and Plan report every problem at once, each as
 // "file:line:col: stage "x": message" with a "did you mean" where one
 // helps (see ErrorList). Plan is pure: building a stage must not touch the
-// outside world, so `sluice validate` is safe to run anywhere.
+// outside world, so `sluice validate` is safe to run anywhere; the one
+// look at the filesystem it adds is Graph.CheckInputs, a stat of each path
+// a stage reads (InputPather), which it skips with --no-path-check.
 //
 // # Includes and templates
 //
@@ -26,6 +28,11 @@
 // the template's position in Error.Trace. Config can also be edited in Go
 // between Parse and Plan (AddStage, SetOptions, RemoveStages, OutputDir);
 // the pipeline test runner, package pipetest, does so.
+//
+// The keys of a pipeline (PipelineKeys, StageKeys) and each Kind's options
+// struct (its yaml, doc and enum tags, its defaults) drive decoding, the
+// option reference (DescribeOptions) and the JSON Schema editors use
+// (PipelineSchema, schema.go), so the three cannot disagree.
 //
 // # Records and batches
 //

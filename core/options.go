@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +40,7 @@ func decodeOptions(node *yaml.Node, dst any, src sources, file string) (ErrorLis
 	d := &optionDecoder{nodes: map[string]*yaml.Node{}, src: src, file: file}
 	if node != nil {
 		d.value(node, reflect.ValueOf(dst).Elem(), "")
+		d.checkEnums(reflect.ValueOf(dst).Elem(), "")
 	}
 	return d.errs, d.nodes
 }
@@ -432,3 +434,53 @@ func ParseByteSize(text string) (ByteSize, error) {
 	}
 	return ByteSize(v * mult), nil
 }
+
+// checkEnums reports each string option of the options struct v that is
+// tagged enum:"a|b|c", was set, and holds none of those values.
+func (d *optionDecoder) checkEnums(v reflect.Value, path string) {
+	eachOption(v, func(name string, f reflect.StructField, fv, sub reflect.Value) {
+		p := join(path, name)
+		n, set := d.nodes[p]
+		switch enum := f.Tag.Get("enum"); {
+		case !set:
+		case sub.IsValid():
+			d.checkEnums(sub, p)
+		case enum != "" && fv.Kind() == reflect.String && fv.String() != "":
+			if values := strings.Split(enum, "|"); !slices.Contains(values, fv.String()) {
+				d.fail(n, "%s: expected one of %s, got %q%s", p, strings.Join(values, ", "), fv.String(), suggest(fv.String(), values))
+			}
+		}
+	})
+}
+
+// eachOption calls fn for each option of the options struct v (holding
+// defaults), in field order, with its field and value. For a nested
+// options struct (a struct, or a pointer to one, that does not decode
+// itself), sub is that struct, with its defaults when the pointer is nil;
+// otherwise sub is the zero Value.
+func eachOption(v reflect.Value, fn func(name string, f reflect.StructField, fv, sub reflect.Value)) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, ok := optionName(f)
+		if !ok {
+			continue
+		}
+		fv := v.Field(i)
+		var sub reflect.Value
+		switch ft := f.Type; {
+		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct && !decodesItself(ft.Elem()):
+			sub = fv
+			if sub.IsNil() {
+				sub = newWithDefaults(ft.Elem())
+			}
+			sub = sub.Elem()
+		case ft.Kind() == reflect.Struct && !decodesItself(ft):
+			sub = fv
+		}
+		fn(name, f, fv, sub)
+	}
+}
+
+// decodesItself says whether a *t is a yaml.Unmarshaler.
+func decodesItself(t reflect.Type) bool { return reflect.PointerTo(t).Implements(unmarshalerType) }

@@ -41,6 +41,8 @@ type Node struct {
 	// file) this stage was expanded from, and UseTemplate that template's
 	// name; both "" for a stage written in the pipeline.
 	Use, UseTemplate string
+
+	inputs []inputRef // paths the stage reads (InputPather), for CheckInputs
 }
 
 // Plan looks up each stage's kind in reg, decodes and validates its
@@ -167,6 +169,7 @@ func (pl *planner) build(n *Node, sc *StageConfig) {
 		return
 	}
 	n.Stage = st
+	pl.noteInputs(n, sc, st, nodes)
 	sig := st.Signature()
 	workers := sc.Workers
 	if workers == 0 {

@@ -30,7 +30,11 @@ type Kind struct {
 // tagged path:"output" is a path the stage writes to: Config.OutputDir
 // re-roots it (pipeline tests write under a temporary directory), and Plan
 // reports two stages that would write one path (a dead-letter file
-// included).
+// included). A string option tagged enum:"a|b|c" takes only those values
+// (decoding rejects others); pattern:"RE" documents, for the pipeline
+// schema, the form build accepts (build still checks it and says why);
+// max:"N" becomes the schema's maximum (see PipelineSchema); and an option
+// type that decodes itself implements OptionSchema.
 func Define[O any](name, summary string, sample []byte, defaults func() *O, build func(*O) (Stage, error)) Kind {
 	return Kind{
 		Name:       name,

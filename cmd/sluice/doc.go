@@ -2,6 +2,9 @@
 // loads the pipeline with core.Load against the built-in registry
 // (stages.Registry) and either prints something about the graph or runs it
 // with core.Run, turning the result into a summary and an exit code.
+// `sluice schema` prints the pipeline file's JSON Schema
+// (core.PipelineSchema; committed as docs/pipeline.schema.json, kept fresh
+// by TestSchemaFile).
 //
 // While a run goes, `sluice run` watches it through a core.Monitor, which
 // reads the runner's counters and never touches records: the progress

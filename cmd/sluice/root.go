@@ -32,6 +32,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.AddCommand(schemaCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{exitInvalid, fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
@@ -71,20 +72,33 @@ func load(path string) (*core.Graph, error) {
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") }
 
 func validateCmd() *cobra.Command {
-	return &cobra.Command{
+	var noPathCheck bool
+	c := &cobra.Command{
 		Use:   "validate [pipeline.yaml]",
-		Short: "Check a pipeline (syntax, kinds, options, graph) without running it",
-		Args:  cobra.MaximumNArgs(1),
+		Short: "Check a pipeline (syntax, kinds, options, graph, input paths) without running it",
+		Long: `Check a pipeline without running it: its syntax, stage kinds, options,
+expressions and graph, and that the paths its stages read exist (read's
+path, a plugin's source or executable). Paths under with: are relative to
+the working directory, so run it from where the pipeline will run, or pass
+--no-path-check for a pipeline meant for another machine.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := pipelineArg(args)
 			g, err := load(path)
 			if err != nil {
 				return err
 			}
+			if !noPathCheck {
+				if err := g.CheckInputs(); err != nil {
+					return &exitError{exitInvalid, fmt.Errorf("%s: missing inputs:\n%w\n(paths under with: are relative to the working directory: run from the directory they are written for, or fix them; --no-path-check skips this check, for a pipeline meant for another machine)", path, err)}
+				}
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d stages)\n", path, len(g.Nodes))
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&noPathCheck, "no-path-check", false, "do not check that the input paths exist (for a pipeline meant for another machine)")
+	return c
 }
 
 func graphCmd() *cobra.Command {

@@ -176,7 +176,7 @@ func markdownReference(w io.Writer, reg *core.Registry) {
 	keyTable(core.PipelineKeys())
 	fmt.Fprint(w, "Keys of each stage:\n\n")
 	keyTable(core.StageKeys())
-	fmt.Fprint(w, "Scalar values may use environment variables: `${NAME}`, `${NAME:-default}` (used when NAME is unset or empty); `$${` stands for a literal `${`. An unset variable without a default is an error. Paths in `with:` are relative to the working directory; paths in `include:` and `use:` are relative to the file that names them.\n\n")
+	fmt.Fprint(w, "Scalar values may use environment variables: `${NAME}`, `${NAME:-default}` (used when NAME is unset or empty); `$${` stands for a literal `${`. An unset variable without a default is an error. How paths resolve: paths under `with:` (inputs such as `read`'s `path` and a plugin's `source` or `command`, outputs such as `write`'s `dir`) and `dead_letter:` are relative to the working directory, so run a pipeline from the directory its paths are written for; `sluice validate` checks that its input paths exist there (`--no-path-check` skips that, for a pipeline meant for another machine). Paths in `include:` and in `use:` (a `use:` naming a file, such as `./lib/x.yaml`) are relative to the file that names them; a `use:` that is a bare name and no stage kind is a template found as NAME.yaml in the directories of `SLUICE_PATH`; a plugin `command:` that is a bare name is found on `PATH`.\n\n")
 	for _, k := range reg.Kinds() {
 		fmt.Fprintf(w, "### `%s`\n\n%s\n\n", k.Name, k.Summary)
 		fmt.Fprintln(w, "| option | type | default | description |")

@@ -22,7 +22,7 @@ type Options struct {
 	By         []string `yaml:"by" doc:"Keys to count by, outermost first: each a string expression over the record, such as category or attr(\"lang\")."`
 	Names      []string `yaml:"names" doc:"Column names of the by keys in CSV output, one per key; by default the expressions themselves."`
 	Attributes bool     `yaml:"attributes" doc:"Count every (element, attribute, value) occurrence in XML records, per key when by is set."`
-	Output     string   `yaml:"output" path:"output" doc:"File written at the end of the run: .json for JSON nested by key, .csv for one row per count."`
+	Output     string   `yaml:"output" path:"output" pattern:"\\.([jJ][sS][oO][nN]|[cC][sS][vV])$" doc:"File written at the end of the run: .json for JSON nested by key, .csv for one row per count."`
 	Top        int      `yaml:"top" doc:"When above 0, keep only the N largest counts of each innermost group (ties broken by key)."`
 }
 

@@ -26,7 +26,7 @@ func Kind() core.Kind {
 // DefaultOptions and set Dir.
 type Options struct {
 	Dir         string        `yaml:"dir" path:"output" doc:"Directory the output files go into; created if missing (required)."`
-	By          string        `yaml:"by" doc:"What picks a record's file: \"category\", or \"label:NAME\" for the value of the record's label NAME; records with no value go to \"uncategorised\"."`
+	By          string        `yaml:"by" pattern:"^(category|label:.+)$" doc:"What picks a record's file: \"category\", or \"label:NAME\" for the value of the record's label NAME; records with no value go to \"uncategorised\"."`
 	Name        string        `yaml:"name" doc:"File name template: {key} is the sanitised key and {ext} is .xml, .csv, .txt or .jsonl by record kind."`
 	MaxOpen     int           `yaml:"max_open" doc:"Most files held open at once; beyond it the least recently used file is flushed and closed, and reopened for append when needed."`
 	Buffer      core.ByteSize `yaml:"buffer" doc:"Write buffer per open file; the stage holds at most max_open of them."`

@@ -1,0 +1,14 @@
+package plugins
+
+import "github.com/sluicehq/sluice/core"
+
+// OptionSchema implements core.OptionSchema: "auto" or a number of 1 or
+// more, as UnmarshalYAML accepts.
+func (Instances) OptionSchema() map[string]any {
+	return map[string]any{"anyOf": []any{
+		map[string]any{"const": "auto"},
+		map[string]any{"type": "integer", "minimum": 1},
+	}}
+}
+
+var _ core.OptionSchema = Instances(0)
