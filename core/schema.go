@@ -349,6 +349,9 @@ func (g *schemaGen) structSchema(v reflect.Value) schemaObj {
 // typeSchema is the schema of an option of type t; tag's enum, pattern
 // and max apply to its scalar values (to the items of a list).
 func (g *schemaGen) typeSchema(t reflect.Type, tag reflect.StructTag) schemaObj {
+	if t == pairsType { // an ordered mapping of names to strings
+		return schemaObj{"type": "object", "additionalProperties": schemaObj{"type": "string"}}
+	}
 	if s, ok := reflect.New(t).Interface().(OptionSchema); ok {
 		return interpolable(constrain(s.OptionSchema(), tag))
 	}
