@@ -604,8 +604,13 @@ func (f *faults) at(name string) error {
 	if f.seen != f.n {
 		return nil
 	}
-	if f.action == "kill" {
+	switch f.action {
+	case "kill":
 		killSelf()
+	case "stall":
+		fmt.Fprintf(os.Stderr, "commit stalled at step %d (%s)\n", f.n, name)
+		time.Sleep(2 * time.Second)
+		return nil
 	}
 	return fmt.Errorf("%w at commit step %d (%s)", ErrInjected, f.n, name)
 }

@@ -19,7 +19,7 @@ func faultsFromEnv() *faults {
 	}
 	n, action, _ := strings.Cut(v, ":")
 	f := &faults{action: action}
-	if _, err := fmt.Sscan(n, &f.n); err != nil || (action != "fail" && action != "kill") {
+	if _, err := fmt.Sscan(n, &f.n); err != nil || (action != "fail" && action != "kill" && action != "stall") {
 		panic(fmt.Sprintf("SLUICE_TEST_COMMIT_FAULT: want N:fail or N:kill, got %q", v))
 	}
 	return f
