@@ -64,8 +64,9 @@ type journal struct {
 	Entries  []journalEntry `json:"entries"`
 	Cleanup  []string       `json:"cleanup,omitempty"`
 
-	path string // where the journal is
-	dir  string // its directory, synced after each change
+	path   string  // where the journal is
+	dir    string  // its directory, synced after each change
+	faults *faults // fault injection for tests; nil in production
 }
 
 // journalEntry is one output. Backup is where Final's previous file is
@@ -119,8 +120,7 @@ func newRunID(t time.Time) string {
 // committer runs one commit: the plans of a run's stages made final at
 // once, under a journal.
 type committer struct {
-	j     journal
-	steps *faults // fault injection for tests; nil in production
+	j journal
 }
 
 // commitPlans makes every output of plans final, or none: if any step
@@ -132,7 +132,8 @@ type committer struct {
 // only backups and the journal are left to remove) is returned as a
 // *CleanupError: the commit happened.
 func commitPlans(meta journal, plans []CommitPlan, keep map[string]string, dirs []string) error {
-	c := &committer{j: meta, steps: faultsFromEnv()}
+	c := &committer{j: meta}
+	c.j.faults = faultsFromEnv()
 	c.j.Version, c.j.PID, c.j.State = 1, os.Getpid(), stateCommitting
 	if err := c.plan(plans, keep, dirs); err != nil {
 		return err
@@ -145,7 +146,7 @@ func commitPlans(meta journal, plans []CommitPlan, keep map[string]string, dirs 
 		return fmt.Errorf("commit: lock %s: %w", c.j.dir, err)
 	}
 	defer unlock()
-	if err := c.step("write journal", func() error { return c.j.write() }); err != nil {
+	if err := c.j.do("write journal", func() error { return c.j.write() }); err != nil {
 		c.removeTemps()
 		return fmt.Errorf("commit: write journal %s: %w; no output was changed", c.j.path, err)
 	}
@@ -155,7 +156,7 @@ func commitPlans(meta journal, plans []CommitPlan, keep map[string]string, dirs 
 		}
 		return fmt.Errorf("commit: %w; it was undone: the previous outputs are as they were", err)
 	}
-	if err := c.finish(); err != nil {
+	if err := c.j.cleanUp(); err != nil {
 		return &CleanupError{Journal: c.j.path, Err: err}
 	}
 	return nil
@@ -239,59 +240,29 @@ func (c *committer) plan(plans []CommitPlan, keep map[string]string, dirs []stri
 // forward makes every rename, keeping what each replaces, then syncs the
 // directories and records that the commit is done.
 func (c *committer) forward() error {
-	dirs := map[string]bool{}
 	for _, e := range c.j.Entries {
 		if e.Backup != "" {
-			if err := c.step("keep "+e.Final, func() error { return os.Rename(e.Final, e.Backup) }); err != nil {
+			if err := c.j.do("keep "+e.Final, func() error { return os.Rename(e.Final, e.Backup) }); err != nil {
 				return fmt.Errorf("keep the previous %s: %w", e.Final, err)
 			}
 		}
 		if e.Temp != "" {
-			if err := c.step("rename "+e.Final, func() error { return os.Rename(e.Temp, e.Final) }); err != nil {
+			if err := c.j.do("rename "+e.Final, func() error { return os.Rename(e.Temp, e.Final) }); err != nil {
 				return fmt.Errorf("rename %s into place: %w", e.Final, err)
 			}
 		}
-		dirs[filepath.Dir(e.Final)] = true
 	}
-	for _, d := range slices.Sorted(mapKeys(dirs)) {
-		if err := c.step("sync "+d, func() error { return syncDir(d) }); err != nil {
-			return err
-		}
-	}
-	c.j.State = stateCommitted
-	return c.step("record commit", func() error { return c.j.write() })
-}
-
-func mapKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-// finish removes what the commit kept: previous outputs, staging
-// directories, the journal.
-func (c *committer) finish() error {
-	for _, e := range c.j.Entries {
-		if e.Backup != "" {
-			if err := c.step("remove "+e.Backup, func() error { return removeIfExists(e.Backup) }); err != nil {
-				return err
-			}
-		}
-	}
-	if err := c.step("remove staging", c.j.removeCleanup); err != nil {
+	if err := c.j.syncDirs(); err != nil {
 		return err
 	}
-	return c.step("remove journal", c.j.remove)
+	c.j.State = stateCommitted
+	return c.j.do("record commit", c.j.write)
 }
 
 // undo takes the commit back (live, after a failed step).
 func (c *committer) undo() error {
 	c.j.State = stateRollingBack
-	c.j.write() // if this fails, recovery decides from the files, as it can
+	c.j.do("record undo", c.j.write) // if this fails, recovery decides from the files, as it can
 	return c.j.rollBack()
 }
 
@@ -306,9 +277,10 @@ func (c *committer) removeTemps() {
 	c.j.removeCleanup()
 }
 
-// step runs one step of a commit, through the fault injector in tests.
-func (c *committer) step(name string, f func() error) error {
-	if err := c.steps.at(name); err != nil {
+// do runs one step of a commit or a recovery, through the fault injector
+// in tests.
+func (j *journal) do(name string, f func() error) error {
+	if err := j.faults.at(name); err != nil {
 		return err
 	}
 	return f()
@@ -323,27 +295,27 @@ func (j *journal) rollBack() error {
 	for i := len(j.Entries) - 1; i >= 0; i-- {
 		e := j.Entries[i]
 		if e.Temp != "" && !exists(e.Temp) && exists(e.Final) && (e.Backup == "" || exists(e.Backup)) {
-			if err := os.Rename(e.Final, e.Temp); err != nil {
+			if err := j.do("take back "+e.Final, func() error { return os.Rename(e.Final, e.Temp) }); err != nil {
 				return fmt.Errorf("take %s back: %w", e.Final, err)
 			}
 		}
 		if e.Backup != "" && exists(e.Backup) {
-			if err := os.Rename(e.Backup, e.Final); err != nil {
+			if err := j.do("restore "+e.Final, func() error { return os.Rename(e.Backup, e.Final) }); err != nil {
 				return fmt.Errorf("restore the previous %s: %w", e.Final, err)
 			}
 		}
 	}
 	for _, e := range j.Entries {
-		if e.Temp != "" {
-			if err := settleTemp(e); err != nil {
+		if e.Temp != "" && exists(e.Temp) {
+			if err := j.do("settle "+e.Temp, func() error { return settleTemp(e) }); err != nil {
 				return err
 			}
 		}
 	}
-	if err := j.removeCleanup(); err != nil {
+	if err := j.do("remove staging", j.removeCleanup); err != nil {
 		return err
 	}
-	return j.remove()
+	return j.do("remove journal", j.remove)
 }
 
 // rollForward completes every entry not yet done (after a crash), then
@@ -351,42 +323,56 @@ func (j *journal) rollBack() error {
 func (j *journal) rollForward() error {
 	for _, e := range j.Entries {
 		if e.Backup != "" && !exists(e.Backup) && exists(e.Final) {
-			if err := os.Rename(e.Final, e.Backup); err != nil {
+			if err := j.do("keep "+e.Final, func() error { return os.Rename(e.Final, e.Backup) }); err != nil {
 				return fmt.Errorf("keep the previous %s: %w", e.Final, err)
 			}
 		}
 		if e.Temp != "" && exists(e.Temp) {
-			if err := os.Rename(e.Temp, e.Final); err != nil {
+			if err := j.do("rename "+e.Final, func() error { return os.Rename(e.Temp, e.Final) }); err != nil {
 				return fmt.Errorf("rename %s into place: %w", e.Final, err)
 			}
 		}
 	}
-	for _, e := range j.Entries {
-		if err := syncDir(filepath.Dir(e.Final)); err != nil {
-			return err
-		}
+	if err := j.syncDirs(); err != nil {
+		return err
 	}
 	j.State = stateCommitted
-	if err := j.write(); err != nil {
+	if err := j.do("record commit", j.write); err != nil {
 		return err
 	}
 	return j.cleanUp()
+}
+
+// syncDirs syncs the directories of the outputs, each once.
+func (j *journal) syncDirs() error {
+	var dirs []string
+	for _, e := range j.Entries {
+		if d := filepath.Dir(e.Final); !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	for _, d := range dirs {
+		if err := j.do("sync "+d, func() error { return syncDir(d) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // cleanUp removes the previous outputs kept, the staging directories and
 // the journal of a commit that is done.
 func (j *journal) cleanUp() error {
 	for _, e := range j.Entries {
-		if e.Backup != "" {
-			if err := removeIfExists(e.Backup); err != nil {
+		if e.Backup != "" && exists(e.Backup) {
+			if err := j.do("remove "+e.Backup, func() error { return removeIfExists(e.Backup) }); err != nil {
 				return err
 			}
 		}
 	}
-	if err := j.removeCleanup(); err != nil {
+	if err := j.do("remove staging", j.removeCleanup); err != nil {
 		return err
 	}
-	return j.remove()
+	return j.do("remove journal", j.remove)
 }
 
 // canRollForward reports whether every entry is either done or still has
@@ -560,7 +546,7 @@ func recoverJournal(path string) (Recovery, error) {
 	if j.Version != 1 {
 		return fail(fmt.Errorf("journal version %d is not known to this sluice", j.Version))
 	}
-	j.path, j.dir = path, filepath.Dir(path)
+	j.path, j.dir, j.faults = path, filepath.Dir(path), faultsFromEnv()
 	rec := Recovery{Journal: path, Run: j.Run, Pipeline: j.Pipeline, Outputs: len(j.Entries)}
 	switch {
 	case j.State == stateCommitted:
@@ -571,7 +557,7 @@ func recoverJournal(path string) (Recovery, error) {
 		err = j.rollForward()
 	case j.State == stateCommitting || j.State == stateRollingBack:
 		j.State = stateRollingBack
-		if err = j.write(); err == nil {
+		if err = j.do("record undo", j.write); err == nil {
 			err = j.rollBack()
 		}
 	default:
@@ -586,7 +572,7 @@ func recoverJournal(path string) (Recovery, error) {
 // faults injects failures and kills into commit steps, for tests that run
 // a real sluice process built with the sluicefaults build tag (see
 // faultsFromEnv); production builds have none. Steps are counted from 1
-// within one commit.
+// within one commit, or one recovery of a journal.
 type faults struct {
 	n      int
 	action string

@@ -567,3 +567,60 @@ func TestInterruptDuringCommit(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoverKilledAtEveryStep kills `sluice recover` itself before each
+// of its steps, both when it finishes a commit (the run was killed in the
+// middle of its renames) and when it undoes one (a staged file is gone):
+// the next `sluice recover` completes the job, with the same outcome as an
+// uninterrupted recovery.
+func TestRecoverKilledAtEveryStep(t *testing.T) {
+	old, new := expectedTrees(t)
+	scenarios := []struct {
+		name    string
+		kill    string // the step at which the run is killed
+		prepare func(t *testing.T, dir string)
+		say     string
+		want    func(t *testing.T, tree map[string]string) string
+	}{
+		{"finish", "8:kill", func(*testing.T, string) {}, "its commit was finished",
+			func(t *testing.T, tree map[string]string) string { return diffTrees(tree, new) }},
+		{"undo", "3:kill", func(t *testing.T, dir string) {
+			staged, _ := filepath.Glob(filepath.Join(dir, "out", "sorted", ".sluice-tmp-*", "b.txt"))
+			if len(staged) != 1 {
+				t.Fatalf("staged b.txt: %v", staged)
+			}
+			os.Remove(staged[0])
+		}, "its commit was undone",
+			func(t *testing.T, tree map[string]string) string {
+				return diffTrees(withoutFailedDeadLetters(t, tree, new["dead.jsonl"]), old)
+			}},
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			for k := 1; ; k++ {
+				dir := commitCase(t)
+				if _, killed := runFaulty(t, dir, sc.kill, "run", "c.yaml"); !killed {
+					t.Fatal("run not killed")
+				}
+				sc.prepare(t, dir)
+				res, killed := runFaulty(t, dir, fmt.Sprintf("%d:kill", k), "recover", "c.yaml")
+				if !killed {
+					if res.code != 0 || !strings.Contains(res.stdout, sc.say) {
+						t.Fatalf("recover: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+					}
+					if k < 4 {
+						t.Fatalf("recovery has only %d steps: the fault injection does not reach them", k-1)
+					}
+					return
+				}
+				rec := runSluice(t, dir, "recover", "c.yaml")
+				if rec.code != 0 || !strings.Contains(rec.stdout, sc.say) {
+					t.Fatalf("recover after a recover killed at step %d: exit %d\n%s%s", k, rec.code, rec.stdout, rec.stderr)
+				}
+				if d := sc.want(t, outTree(t, dir)); d != "" {
+					t.Fatalf("outputs after a recover killed at step %d:\n%s", k, d)
+				}
+			}
+		})
+	}
+}
