@@ -47,16 +47,23 @@ func faultySluice(t *testing.T) string {
 	return faultyBin
 }
 
-// commitPipeline writes to three places: write's category files in
-// out/sorted, count's out/counts.json, and the dead letters of lines no
-// rule matches in out/dead.jsonl.
+// commitPipeline writes to four places: write's category files in
+// out/sorted, count's out/counts.json, the dead letters of lines starting
+// with "e" in out/checked.jsonl, and those of lines no rule of labelled
+// matches in out/dead.jsonl.
 const commitPipeline = `name: commit
 stages:
   files: {use: read, with: {path: in.txt}}
   lines: {use: split, from: files, with: {lines: {}}}
-  labelled:
+  checked:
     use: classify
     from: lines
+    on_error: dead_letter
+    dead_letter: out/checked.jsonl
+    with: {rules: [{when: 'not (line startsWith "e")', category: pass}]}
+  labelled:
+    use: classify
+    from: checked
     on_error: dead_letter
     dead_letter: out/dead.jsonl
     with:
@@ -70,10 +77,11 @@ stages:
 `
 
 const (
-	// oldInput makes a.txt, b.txt, c.txt and one dead letter.
-	oldInput = "a1\nb1\nc1\nx-old\na2\n"
+	// oldInput makes a.txt, b.txt, c.txt and a dead letter in each file.
+	oldInput = "a1\nb1\nc1\nx-old\na2\ne-old\n"
 	// newInput replaces a.txt and b.txt, adds d.txt, leaves c.txt alone,
-	// and has other dead letters.
+	// has other dead letters in dead.jsonl and none in checked.jsonl (so
+	// the commit removes it).
 	newInput = "a3\nb3\nb4\nd1\ny-new\nz-new\n"
 )
 
@@ -138,7 +146,10 @@ func expectedTrees(t *testing.T) (old, new map[string]string) {
 		t.Fatalf("new run: exit %d\n%s", res.code, res.stderr)
 	}
 	new = outTree(t, dir)
-	for _, want := range []string{"sorted/a.txt", "sorted/c.txt", "counts.json", "dead.jsonl"} {
+	if _, ok := new["checked.jsonl"]; ok {
+		t.Fatal("a run without rejections left the previous checked.jsonl")
+	}
+	for _, want := range []string{"sorted/a.txt", "sorted/c.txt", "counts.json", "dead.jsonl", "checked.jsonl"} {
 		if _, ok := old[want]; !ok {
 			t.Fatalf("old run made no %s: %v", want, slices.Sorted(maps.Keys(old)))
 		}
@@ -321,7 +332,7 @@ func TestCommitKilledAtEveryStep(t *testing.T) {
 				t.Fatalf("journals after a kill during the commit: %v", journals)
 			}
 			rec := runSluice(t, dir, "recover", "c.yaml")
-			if rec.code != 0 || !strings.Contains(rec.stdout, "was stopped while committing its outputs; its commit was finished: its 5 outputs are final") {
+			if rec.code != 0 || !strings.Contains(rec.stdout, "was stopped while committing its outputs; its commit was finished: its 6 outputs are final") {
 				t.Fatalf("recover: exit %d\n%s%s", rec.code, rec.stdout, rec.stderr)
 			}
 			if d := diffTrees(outTree(t, dir), new); d != "" {
@@ -454,8 +465,8 @@ func TestDeadLetterNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	failed := "out/dead.jsonl.failed-" + rep.RunID
-	if rep.Stages[2].DeadLetterFile != failed || rep.Stages[2].DeadLettered != 2 {
-		t.Fatalf("report: run %s, stage %+v, want dead letters in %s", rep.RunID, rep.Stages[2], failed)
+	if rep.Stages[3].DeadLetterFile != failed || rep.Stages[3].DeadLettered != 2 {
+		t.Fatalf("report: run %s, stage %+v, want dead letters in %s", rep.RunID, rep.Stages[3], failed)
 	}
 	if !strings.Contains(res.stderr, "dead letters of labelled, kept from this failed run: "+failed+" (2 records)") {
 		t.Errorf("summary does not name %s\n%s", failed, res.stderr)
@@ -622,5 +633,68 @@ func TestRecoverKilledAtEveryStep(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInterruptKeepsDeadLetters interrupts a run that has dead-lettered
+// records: it exits 130, no output is final, the previous dead.jsonl is
+// untouched, and the records it rejected so far are kept as
+// dead.jsonl.failed-<run id>, named in the summary; no temporary file is
+// left.
+func TestInterruptKeepsDeadLetters(t *testing.T) {
+	dir := commitCase(t)
+	before := outTree(t, dir)
+	var in bytes.Buffer
+	for i := range 3_000_000 {
+		if i%100 == 7 {
+			fmt.Fprintf(&in, "x%d\n", i)
+		} else {
+			fmt.Fprintf(&in, "a%d\n", i)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "in.txt"), in.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sluiceBin, "run", "c.yaml")
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if staged, _ := filepath.Glob(filepath.Join(dir, "out", ".dead.jsonl.tmp-*")); len(staged) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no record was dead-lettered\n%s", stderr.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130 (if 0, the run ended before the signal: make the input longer)\n%s", err, stderr.String())
+	}
+	m := regexp.MustCompile(`dead letters of labelled, kept from this interrupted run: (out/dead\.jsonl\.failed-\S+) \((\d+) records\)`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("summary does not name the interrupted run's dead letters\n%s", stderr.String())
+	}
+	recs := deadRecords(t, filepath.Join(dir, m[1]))
+	if fmt.Sprint(len(recs)) != m[2] || len(recs) == 0 {
+		t.Errorf("%s holds %d records, the summary says %s", m[1], len(recs), m[2])
+	}
+	for _, r := range recs {
+		if !strings.HasPrefix(r, "x") {
+			t.Errorf("dead letter %q was not rejected", r)
+		}
+	}
+	after := outTree(t, dir)
+	delete(after, strings.TrimPrefix(m[1], "out/"))
+	if d := diffTrees(after, before); d != "" {
+		t.Fatalf("outputs changed by an interrupted run:\n%s", d)
 	}
 }

@@ -5,6 +5,7 @@
 //	sluice validate [pipeline.yaml]  check a pipeline without running it
 //	sluice graph [pipeline.yaml]     draw the pipeline (DOT, Mermaid, SVG or PNG)
 //	sluice stages [kind]             list stage kinds, their options and samples
+//	sluice recover [pipeline.yaml]   finish or undo the commit of a run killed while committing
 //
 // Exit codes: 0 success, 1 the run failed, 2 the pipeline is invalid (or
 // the command line is wrong), 130 interrupted by SIGINT or SIGTERM.
