@@ -655,24 +655,7 @@ func TestInterruptKeepsDeadLetters(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "in.txt"), in.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(sluiceBin, "run", "c.yaml")
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if staged, _ := filepath.Glob(filepath.Join(dir, "out", ".dead.jsonl.tmp-*")); len(staged) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no record was dead-lettered\n%s", stderr.String())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	cmd, stderr := startSluiceUntil(t, dir, "out/.dead.jsonl.tmp-*", "run", "c.yaml")
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	var ee *exec.ExitError
