@@ -587,6 +587,10 @@ func (f *faults) at(name string) error {
 		return nil
 	}
 	f.seen++
+	if f.action == "trace" {
+		fmt.Fprintf(os.Stderr, "commit step %d: %s\n", f.seen, name)
+		return nil
+	}
 	if f.seen != f.n {
 		return nil
 	}

@@ -5,6 +5,7 @@ package core
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -19,7 +20,7 @@ func faultsFromEnv() *faults {
 	}
 	n, action, _ := strings.Cut(v, ":")
 	f := &faults{action: action}
-	if _, err := fmt.Sscan(n, &f.n); err != nil || (action != "fail" && action != "kill" && action != "stall") {
+	if _, err := fmt.Sscan(n, &f.n); err != nil || !slices.Contains([]string{"fail", "kill", "stall", "trace"}, action) {
 		panic(fmt.Sprintf("SLUICE_TEST_COMMIT_FAULT: want N:fail or N:kill, got %q", v))
 	}
 	return f

@@ -230,6 +230,26 @@ func withoutFailedDeadLetters(t *testing.T, tree map[string]string, want string)
 	return out
 }
 
+// traceSteps runs the faulty sluice with args in a fresh commit case,
+// after prepare, and returns the names of the commit (or recovery) steps
+// it traces, with the case directory left out of them.
+func traceSteps(t *testing.T, prepare func(dir string), args ...string) []string {
+	t.Helper()
+	dir := commitCase(t)
+	prepare(dir)
+	res, _ := runFaulty(t, dir, "0:trace", args...)
+	var steps []string
+	for _, m := range traceRE.FindAllStringSubmatch(res.stderr, -1) {
+		steps = append(steps, strings.ReplaceAll(m[2], dir+string(filepath.Separator), ""))
+	}
+	if len(steps) < 4 {
+		t.Fatalf("%d steps traced: the fault injection does not reach them\n%s", len(steps), res.stderr)
+	}
+	return steps
+}
+
+var traceRE = regexp.MustCompile(`(?m)^commit step (\d+): (.*)$`)
+
 // TestCommitFailureAtEveryStep fails each step of the commit in turn (the
 // journal, keeping each previous output, each rename, each directory
 // sync, recording the commit, then each cleanup step). Before the commit
@@ -240,20 +260,19 @@ func withoutFailedDeadLetters(t *testing.T, tree map[string]string, want string)
 // `sluice recover` finishes the cleanup.
 func TestCommitFailureAtEveryStep(t *testing.T) {
 	old, new := expectedTrees(t)
-	steps := 0
-	for k := 1; ; k++ {
-		dir := commitCase(t)
-		res, _ := runFaulty(t, dir, fmt.Sprintf("%d:fail", k), "run", "c.yaml")
-		m := stepRE.FindStringSubmatch(res.stderr)
-		if m == nil {
-			if res.code != 0 {
-				t.Fatalf("step %d: no fault injected, exit %d\n%s", k, res.code, res.stderr)
-			}
-			break // past the last step
-		}
-		steps++
-		name := strings.ReplaceAll(m[2], dir+string(filepath.Separator), "")
+	steps := traceSteps(t, func(string) {}, "run", "c.yaml")
+	if len(steps) < 15 {
+		t.Fatalf("only %d commit steps: %v", len(steps), steps)
+	}
+	for i, name := range steps {
+		k := i + 1
 		t.Run(fmt.Sprintf("%d %s", k, name), func(t *testing.T) {
+			t.Parallel()
+			dir := commitCase(t)
+			res, _ := runFaulty(t, dir, fmt.Sprintf("%d:fail", k), "run", "c.yaml")
+			if m := stepRE.FindStringSubmatch(res.stderr); m == nil || m[1] != fmt.Sprint(k) {
+				t.Fatalf("no fault injected at step %d: exit %d\n%s", k, res.code, res.stderr)
+			}
 			tree := outTree(t, dir)
 			if !strings.HasPrefix(name, "remove") {
 				want := "it was undone: the previous outputs are as they were"
@@ -261,7 +280,7 @@ func TestCommitFailureAtEveryStep(t *testing.T) {
 					want = "no output was changed"
 				}
 				if res.code != 1 || !strings.Contains(res.stderr, want) {
-					t.Fatalf("exit %d, want 1 and the commit undone\n%s", res.code, res.stderr)
+					t.Fatalf("exit %d, want 1 and %q\n%s", res.code, want, res.stderr)
 				}
 				if !strings.Contains(res.stderr, "kept from this failed run: out/dead.jsonl.failed-") {
 					t.Errorf("summary does not say where the failed run's dead letters are\n%s", res.stderr)
@@ -288,9 +307,6 @@ func TestCommitFailureAtEveryStep(t *testing.T) {
 			}
 		})
 	}
-	if steps < 15 {
-		t.Fatalf("only %d commit steps: the fault injection does not reach them", steps)
-	}
 }
 
 // TestCommitKilledAtEveryStep SIGKILLs sluice before each step of the
@@ -301,21 +317,17 @@ func TestCommitFailureAtEveryStep(t *testing.T) {
 // temporary file, journal or kept previous output.
 func TestCommitKilledAtEveryStep(t *testing.T) {
 	old, new := expectedTrees(t)
-	for k := 1; ; k++ {
-		dir := commitCase(t)
-		res, killed := runFaulty(t, dir, fmt.Sprintf("%d:kill", k), "run", "c.yaml")
-		if !killed {
-			if res.code != 0 {
-				t.Fatalf("step %d: not killed, exit %d\n%s", k, res.code, res.stderr)
+	steps := traceSteps(t, func(string) {}, "run", "c.yaml")
+	for i, name := range steps {
+		k := i + 1
+		t.Run(fmt.Sprintf("%d %s", k, name), func(t *testing.T) {
+			t.Parallel()
+			dir := commitCase(t)
+			if res, killed := runFaulty(t, dir, fmt.Sprintf("%d:kill", k), "run", "c.yaml"); !killed {
+				t.Fatalf("not killed at step %d: exit %d\n%s", k, res.code, res.stderr)
 			}
-			if k < 15 {
-				t.Fatalf("only %d commit steps: the fault injection does not reach them", k-1)
-			}
-			break
-		}
-		t.Run(fmt.Sprint(k), func(t *testing.T) {
 			journals, _ := filepath.Glob(filepath.Join(dir, "out", ".sluice-commit-*.json"))
-			if k == 1 {
+			if name == "write journal" {
 				if len(journals) != 0 {
 					t.Fatalf("a journal exists after a kill before it was written: %v", journals)
 				}
@@ -607,22 +619,21 @@ func TestRecoverKilledAtEveryStep(t *testing.T) {
 			}},
 	}
 	for _, sc := range scenarios {
-		t.Run(sc.name, func(t *testing.T) {
-			for k := 1; ; k++ {
+		killRun := func(t *testing.T, dir string) {
+			if _, killed := runFaulty(t, dir, sc.kill, "run", "c.yaml"); !killed {
+				t.Fatal("run not killed")
+			}
+			sc.prepare(t, dir)
+		}
+		steps := traceSteps(t, func(dir string) { killRun(t, dir) }, "recover", "c.yaml")
+		for i, name := range steps {
+			k := i + 1
+			t.Run(fmt.Sprintf("%s/%d %s", sc.name, k, name), func(t *testing.T) {
+				t.Parallel()
 				dir := commitCase(t)
-				if _, killed := runFaulty(t, dir, sc.kill, "run", "c.yaml"); !killed {
-					t.Fatal("run not killed")
-				}
-				sc.prepare(t, dir)
-				res, killed := runFaulty(t, dir, fmt.Sprintf("%d:kill", k), "recover", "c.yaml")
-				if !killed {
-					if res.code != 0 || !strings.Contains(res.stdout, sc.say) {
-						t.Fatalf("recover: exit %d\n%s%s", res.code, res.stdout, res.stderr)
-					}
-					if k < 4 {
-						t.Fatalf("recovery has only %d steps: the fault injection does not reach them", k-1)
-					}
-					return
+				killRun(t, dir)
+				if res, killed := runFaulty(t, dir, fmt.Sprintf("%d:kill", k), "recover", "c.yaml"); !killed {
+					t.Fatalf("recover not killed at step %d: exit %d\n%s%s", k, res.code, res.stdout, res.stderr)
 				}
 				rec := runSluice(t, dir, "recover", "c.yaml")
 				if rec.code != 0 || !strings.Contains(rec.stdout, sc.say) {
@@ -631,8 +642,8 @@ func TestRecoverKilledAtEveryStep(t *testing.T) {
 				if d := sc.want(t, outTree(t, dir)); d != "" {
 					t.Fatalf("outputs after a recover killed at step %d:\n%s", k, d)
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
