@@ -489,7 +489,8 @@ func Recover(g *Graph) ([]Recovery, error) {
 	var errs []error
 	for _, dir := range journalDirs(g) {
 		names, _ := filepath.Glob(filepath.Join(dir, journalPrefix+"*.json"))
-		if len(names) == 0 {
+		torn, _ := filepath.Glob(filepath.Join(dir, journalPrefix+"*.json.tmp"))
+		if len(names)+len(torn) == 0 {
 			continue
 		}
 		unlock, ok, err := tryLockDir(dir)
@@ -499,6 +500,9 @@ func Recover(g *Graph) ([]Recovery, error) {
 		}
 		if !ok {
 			continue // a live commit; it is not ours to touch
+		}
+		for _, name := range torn {
+			os.Remove(name) // a journal being written when its run died: no rename had begun
 		}
 		for _, name := range names {
 			rec, err := recoverJournal(name)
