@@ -60,7 +60,9 @@ func (m *Monitor) attach(r *runner) {
 // context), unless the run is committing its outputs: a commit is never
 // left half done, so it goes on, cancel is not called, and the run ends as
 // it would have. It returns the phase the run was in, so that the caller
-// can say what happens; PhaseIdle (no run attached yet) also cancels.
+// can say what happens: PhaseDone once the outputs are committed (only
+// teardown is left; cancel is not called); PhaseIdle (no run attached
+// yet) also cancels.
 func (m *Monitor) Interrupt(cancel func()) Phase {
 	var r *runner
 	if m != nil {

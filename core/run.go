@@ -120,6 +120,7 @@ type runner struct {
 	// run is either cancelled before its commit or commits (see
 	// Monitor.Interrupt).
 	gate      sync.Mutex
+	committed bool       // under gate: the commit is over
 	recovered []Recovery // earlier runs' commits finished or undone at start
 
 	// For observers (Monitor); none of these is touched per record.
@@ -237,11 +238,14 @@ func (r *runner) startCommit(ctx context.Context) bool {
 }
 
 // interrupt calls cancel unless the run is committing; it returns the
-// phase the run was in.
+// phase the run was in, PhaseDone once the commit is over.
 func (r *runner) interrupt(cancel func()) Phase {
 	r.gate.Lock()
 	defer r.gate.Unlock()
 	p := Phase(r.phase.Load())
+	if r.committed {
+		return PhaseDone // committed; only teardown is left
+	}
 	if p != PhaseCommitting {
 		cancel()
 	}
@@ -279,6 +283,9 @@ func (r *runner) commit(ctx context.Context) error {
 		}
 		sr.dl.settle(r.runID, true)
 	}
+	r.gate.Lock()
+	r.committed = true
+	r.gate.Unlock()
 	return nil
 }
 

@@ -284,7 +284,7 @@ func interruptible(parent context.Context, stderr io.Writer, prefix string, mon 
 			case core.PhaseCommitting:
 				fmt.Fprintf(stderr, "%s%v: the outputs are being committed; finishing the commit (signal again to exit at once: the next run or sluice recover then finishes or undoes it)\n", prefix, s)
 			case core.PhaseDone:
-				fmt.Fprintf(stderr, "%s%v: the run is over; exiting\n", prefix, s)
+				fmt.Fprintf(stderr, "%s%v: the outputs are committed; finishing (signal again to exit at once)\n", prefix, s)
 			default:
 				fmt.Fprintf(stderr, "%s%v: stopping; outputs will not be committed (signal again to exit at once)\n", prefix, s)
 			}
