@@ -287,15 +287,22 @@ func (j *journal) do(name string, f func() error) error {
 }
 
 // rollBack undoes every entry, last first: an output renamed into place
-// goes back to its staged name and the previous file comes back; then the
-// staged files are removed (or kept under KeepAs) with the staging
-// directories, and the journal. Each step looks at the files, so it can be
+// is removed (or moved to KeepAs) and the previous file comes back; then
+// the staged files are removed (or moved to KeepAs) with the staging
+// directories, and the journal. It never needs a staging directory, so it
+// works after the stages have aborted. Each step looks at the files, so it can be
 // repeated after a crash at any point.
 func (j *journal) rollBack() error {
 	for i := len(j.Entries) - 1; i >= 0; i-- {
 		e := j.Entries[i]
 		if e.Temp != "" && !exists(e.Temp) && exists(e.Final) && (e.Backup == "" || exists(e.Backup)) {
-			if err := j.do("take back "+e.Final, func() error { return os.Rename(e.Final, e.Temp) }); err != nil {
+			// The run's file is in place: take it away (to KeepAs, or
+			// removed), without needing its staging directory.
+			take := func() error { return os.Remove(e.Final) }
+			if e.KeepAs != "" {
+				take = func() error { return os.Rename(e.Final, e.KeepAs) }
+			}
+			if err := j.do("take back "+e.Final, take); err != nil {
 				return fmt.Errorf("take %s back: %w", e.Final, err)
 			}
 		}
