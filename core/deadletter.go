@@ -11,17 +11,21 @@ import (
 
 // deadLetters is the dead-letter file of one stage: JSON lines, one per
 // rejected record, with the stage, the error and the record. It is written
-// under a temporary name and renamed when the run ends, whatever the
-// outcome (it is the record of what was rejected, most needed when a run
-// fails). Rejections are rare, so a mutex is fine here.
+// under a temporary name. A successful run commits it with its other
+// outputs, so the file under path is always the last successful run's own:
+// a successful run without rejections removes the previous one. A run that
+// fails or is interrupted keeps its dead letters (they are how its failure
+// is debugged) under path + FailedInfix + run id, a name no successful run
+// uses. Rejections are rare, so a mutex is fine here.
 type deadLetters struct {
 	path string
 
-	mu  sync.Mutex
-	tmp string
-	f   *os.File
-	w   *bufio.Writer
-	n   int64
+	mu   sync.Mutex
+	tmp  string
+	f    *os.File
+	w    *bufio.Writer
+	n    int64
+	kept string // where the records ended up, once the run is over
 }
 
 type deadLetter struct {
@@ -63,6 +67,20 @@ func (d *deadLetters) write(stage string, r *Record, cause error) error {
 	return d.w.WriteByte('\n')
 }
 
+// file is where the records are: where they were kept once the run is
+// over, the final path while it runs (if there are any).
+func (d *deadLetters) file() string {
+	if d == nil {
+		return ""
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.kept != "" || d.n == 0 {
+		return d.kept
+	}
+	return d.path
+}
+
 func (d *deadLetters) count() int64 {
 	if d == nil {
 		return 0
@@ -72,8 +90,8 @@ func (d *deadLetters) count() int64 {
 	return d.n
 }
 
-// finish closes the file and moves it to its final name.
-func (d *deadLetters) finish() error {
+// close flushes and closes the file.
+func (d *deadLetters) close() error {
 	if d == nil {
 		return nil
 	}
@@ -88,8 +106,53 @@ func (d *deadLetters) finish() error {
 	}
 	d.f = nil
 	if err != nil {
-		os.Remove(d.tmp)
 		return fmt.Errorf("%s: %w", d.path, err)
 	}
-	return os.Rename(d.tmp, d.path)
+	return nil
+}
+
+// failedName is where a failed run's dead letters go.
+func (d *deadLetters) failedName(run string) string {
+	return d.path + FailedInfix + run
+}
+
+// plan returns the dead letters' part of the run's commit: the file to
+// rename into place, or the previous run's file to remove when this run
+// rejected nothing. keep gets the name its records keep if the commit is
+// undone.
+func (d *deadLetters) plan(run string, keep map[string]string) CommitPlan {
+	if d == nil {
+		return CommitPlan{}
+	}
+	if d.tmp == "" {
+		return CommitPlan{Renames: []Rename{{Final: d.path}}}
+	}
+	keep[d.tmp] = d.failedName(run)
+	return CommitPlan{Renames: []Rename{{Temp: d.tmp, Final: d.path}}}
+}
+
+// settle records where the records are after the run: under path when the
+// commit succeeded, else under the failed name (moved there now, unless
+// the commit already did). A failure to move them is returned, and the
+// temporary file removed: nothing of a run outlives it under a temporary
+// name.
+func (d *deadLetters) settle(run string, committed bool) error {
+	if d == nil || d.tmp == "" {
+		return nil
+	}
+	if committed {
+		d.kept = d.path
+		return nil
+	}
+	failed := d.failedName(run)
+	if exists(d.tmp) {
+		if err := os.Rename(d.tmp, failed); err != nil {
+			os.Remove(d.tmp)
+			return fmt.Errorf("keep the dead letters of the failed run as %s: %w", failed, err)
+		}
+	}
+	if exists(failed) {
+		d.kept = failed
+	}
+	return nil
 }

@@ -78,6 +78,23 @@
 // temporary names and committed only when every stage succeeded, so no
 // partial output is left under a final name after a failure or a signal.
 //
+// # Committing
+//
+// The commit is the runner's, and all or nothing across every stage:
+// each Committer hands over its renames (Prepare), the dead-letter files
+// join them, and the runner writes a journal (.sluice-commit-<run id>.json,
+// in the directory of the first output, written whole and synced), keeps
+// each file it replaces (or removes) beside it, renames, syncs the
+// directories, records in the journal that the commit is done, and only
+// then removes the kept files and the journal. A failed step is undone:
+// the previous outputs come back. A process killed during the commit
+// leaves the journal; Recover (called by Run before it sets stages up, and
+// by `sluice recover`) finishes that commit when every output not yet in
+// place still has its staged file and it was not being undone, and undoes
+// it otherwise; every step of a recovery looks at the files first, so a
+// recovery can itself be stopped and run again. A failed or interrupted
+// run keeps its dead letters under <dead_letter>.failed-<run id>.
+//
 // Every run returns a Report, a ledger per stage (in, out, processed,
 // skipped, dead-lettered, errored, dropped) that adds up: Report.Check
 // verifies it, and Run fails a run whose ledger does not balance. The

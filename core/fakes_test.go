@@ -103,10 +103,11 @@ func (s *sink) Process(ctx context.Context, r *core.Record, out core.Emitter) er
 	return nil
 }
 
-func (s *sink) Finish(ctx context.Context, out core.Emitter) error { s.finished = true; return nil }
-func (s *sink) Commit(ctx context.Context) error                   { s.committed = true; return nil }
-func (s *sink) Abort()                                             { s.aborted = true }
-func (s *sink) Teardown(ctx context.Context) error                 { s.tornDown = true; return nil }
+func (s *sink) Finish(ctx context.Context, out core.Emitter) error   { s.finished = true; return nil }
+func (s *sink) Prepare(ctx context.Context) (core.CommitPlan, error) { return core.CommitPlan{}, nil }
+func (s *sink) Committed()                                           { s.committed = true }
+func (s *sink) Abort()                                               { s.aborted = true }
+func (s *sink) Teardown(ctx context.Context) error                   { s.tornDown = true; return nil }
 
 type counter struct{ total *int64 }
 type countAcc struct{ n int64 }

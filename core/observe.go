@@ -56,6 +56,25 @@ func (m *Monitor) attach(r *runner) {
 	}
 }
 
+// Interrupt stops the run by calling cancel (which must cancel the run's
+// context), unless the run is committing its outputs: a commit is never
+// left half done, so it goes on, cancel is not called, and the run ends as
+// it would have. It returns the phase the run was in, so that the caller
+// can say what happens: PhaseDone once the outputs are committed (only
+// teardown is left; cancel is not called); PhaseIdle (no run attached
+// yet) also cancels.
+func (m *Monitor) Interrupt(cancel func()) Phase {
+	var r *runner
+	if m != nil {
+		r = m.r.Load()
+	}
+	if r == nil {
+		cancel()
+		return PhaseIdle
+	}
+	return r.interrupt(cancel)
+}
+
 // Snapshot returns the run's state now. Its cost is a few atomic loads per
 // stage, plus the Stats calls of stages that implement StatsReporter, and
 // a few small allocations; taking one every 100ms is harmless.

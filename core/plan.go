@@ -20,6 +20,10 @@ type Graph struct {
 	Queue     int
 	// Nodes are in topological order: every node comes after its inputs.
 	Nodes []*Node
+	// Outputs are the paths the stages write (options tagged
+	// path:"output", dead-letter files), in the pipeline's order: where a
+	// run leaves its commit journal (see Recover).
+	Outputs []string
 }
 
 // Node is one planned stage.
@@ -70,6 +74,7 @@ type planner struct {
 	// outputs are the paths stages write (see claimOutput), by absolute
 	// path.
 	outputs map[string]claimedOutput
+	outList []string // the same paths, in the pipeline's order
 }
 
 // claimedOutput is a path a stage writes.
@@ -124,6 +129,7 @@ func (pl *planner) plan() *Graph {
 		return nil
 	}
 	g.Nodes = order
+	g.Outputs = pl.outList
 	pl.checkShape(order)
 	if len(pl.errs) > 0 {
 		return nil
@@ -212,6 +218,7 @@ func (pl *planner) claimOutput(at Pos, stage, option, path string) {
 		return
 	}
 	pl.outputs[key] = claimedOutput{stage: stage, option: option}
+	pl.outList = append(pl.outList, path)
 }
 
 // buildErrors reports errors from a kind's build function, each at the

@@ -25,9 +25,12 @@ const (
 // Check verifies it. Its JSON form (encoding/json) is the run report that
 // `sluice run --report` writes, with the stable keys of its tags.
 type Report struct {
-	Version  int           `json:"report_version"`
-	Pipeline string        `json:"pipeline"`
-	File     string        `json:"file"`
+	Version  int    `json:"report_version"`
+	Pipeline string `json:"pipeline"`
+	File     string `json:"file"`
+	// RunID names the run: the UTC time it started and random digits. A
+	// failed run's dead letters and its commit journal carry it.
+	RunID    string        `json:"run_id"`
 	Status   string        `json:"status"`          // StatusOK, StatusFailed or StatusInterrupted
 	Error    string        `json:"error,omitempty"` // Err's text
 	Started  time.Time     `json:"started"`
@@ -50,10 +53,13 @@ type Report struct {
 	// ru_maxrss for RUSAGE_SELF and RUSAGE_CHILDREN (Linux gives no peak
 	// for the process tree as a whole). Both are 0 where the system does
 	// not say.
-	PeakRSS      int64         `json:"peak_rss_bytes"`
-	PeakChildRSS int64         `json:"peak_child_rss_bytes"`
-	Totals       Totals        `json:"totals"`
-	Stages       []StageReport `json:"stages"`
+	PeakRSS      int64 `json:"peak_rss_bytes"`
+	PeakChildRSS int64 `json:"peak_child_rss_bytes"`
+	// Recovered lists the commits of earlier runs, killed while
+	// committing, that this run finished or undid before it started.
+	Recovered []Recovery    `json:"recovered,omitempty"`
+	Totals    Totals        `json:"totals"`
+	Stages    []StageReport `json:"stages"`
 	// Err is the run's error, nil on success.
 	Err error `json:"-"`
 }
@@ -112,7 +118,9 @@ type StageReport struct {
 	// Stats are the stage's own numbers, for stages that implement
 	// StatsReporter (a plugin stage's restarts).
 	Stats Stats `json:"stats,omitempty"`
-	// DeadLetterFile is where rejected records went, if any did.
+	// DeadLetterFile is where rejected records went, if any did: the
+	// stage's dead_letter path when the run succeeded, that path +
+	// ".failed-" + RunID when it did not (see FailedInfix).
 	DeadLetterFile string   `json:"dead_letter_file,omitempty"`
 	Outputs        []Output `json:"outputs,omitempty"`
 }
@@ -131,9 +139,7 @@ func (sr *stageRun) ledger() StageReport {
 	for _, in := range n.Inputs {
 		st.Inputs = append(st.Inputs, in.Name)
 	}
-	if sr.dl != nil && sr.dl.count() > 0 {
-		st.DeadLetterFile = sr.dl.path
-	}
+	st.DeadLetterFile = sr.dl.file()
 	return st
 }
 
@@ -168,6 +174,7 @@ func (r *runner) fill(rep *Report, runErr error) {
 	rep.InputBytes = r.inputBytes()
 	rep.ReadBytes = r.readBytes(rep.InputBytes)
 	rep.PeakRSS, rep.PeakChildRSS = peakRSS()
+	rep.Recovered = r.recovered
 	t := &rep.Totals
 	for _, sr := range r.stages {
 		n := sr.node

@@ -59,7 +59,14 @@ var ErrInterrupted = errors.New("run interrupted")
 //
 // The first error cancels the run (under on_error: fail, a record error is
 // such an error). Outputs are committed only when every stage finished
-// without error; otherwise they are aborted. Teardown runs in every case.
+// without error; otherwise they are aborted. The commit is all or nothing
+// across every stage: every output of the run becomes final, or the
+// previous outputs are left as they were (see Committer). Once the commit
+// has begun, cancelling ctx no longer stops the run: the commit is
+// finished and the run succeeds (Monitor.Interrupt tells which happened).
+// Before setting up stages, Run finishes or undoes any commit that an
+// earlier run over the same outputs left unfinished (see Recover); the
+// Report lists them. Teardown runs in every case.
 func Run(ctx context.Context, g *Graph, opt RunOptions) (*Report, error) {
 	log := opt.Log
 	if log == nil {
@@ -69,8 +76,9 @@ func Run(ctx context.Context, g *Graph, opt RunOptions) (*Report, error) {
 		opt.TeardownTimeout = 30 * time.Second
 	}
 	r := &runner{g: g, log: log, byNode: map[*Node]*stageRun{}, started: time.Now()}
+	r.runID = newRunID(r.started)
 	r.phase.Store(int32(PhaseSetup))
-	rep := &Report{Pipeline: g.Name, File: g.File, Started: r.started}
+	rep := &Report{Pipeline: g.Name, File: g.File, Started: r.started, RunID: r.runID}
 	for _, n := range g.Nodes {
 		sr := &stageRun{r: r, node: n, c: &Counters{}, batchSize: g.BatchSize, log: log.With("stage", n.Name)}
 		if len(n.Inputs) > 0 {
@@ -106,6 +114,14 @@ type runner struct {
 	log    *slog.Logger
 	stages []*stageRun
 	byNode map[*Node]*stageRun
+	runID  string
+
+	// gate makes the decision to commit and an interruption exclusive: a
+	// run is either cancelled before its commit or commits (see
+	// Monitor.Interrupt).
+	gate      sync.Mutex
+	committed bool       // under gate: the commit is over
+	recovered []Recovery // earlier runs' commits finished or undone at start
 
 	// For observers (Monitor); none of these is touched per record.
 	started    time.Time
@@ -129,6 +145,9 @@ func (r *runner) run(ctx context.Context, opt RunOptions) (err error) {
 			}
 		}
 	}()
+	if err := r.recoverCommits(); err != nil {
+		return err
+	}
 	for _, sr := range r.stages {
 		env := Env{Stage: sr.node.Name, Workers: sr.node.Workers, Log: sr.log, Counters: sr.c}
 		if su, ok := sr.node.Stage.(Setupper); ok {
@@ -165,35 +184,122 @@ func (r *runner) run(ctx context.Context, opt RunOptions) (err error) {
 		err = ctx.Err()
 	}
 	for _, sr := range r.stages {
-		if dlErr := sr.dl.finish(); dlErr != nil {
+		if dlErr := sr.dl.close(); dlErr != nil {
 			err = errors.Join(err, fmt.Errorf("stage %q: dead letters: %w", sr.node.Name, dlErr))
 		}
 	}
+	if err == nil {
+		err = r.checkLedger()
+	}
+	if err == nil && !r.startCommit(ctx) {
+		err = ctx.Err()
+	}
 	if err != nil {
-		r.abort()
+		err = errors.Join(err, r.abort())
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return fmt.Errorf("%w: no outputs were committed", ErrInterrupted)
 		}
 		return err
 	}
-	r.phase.Store(int32(PhaseCommitting))
-	for i, sr := range r.stages {
-		if c, ok := sr.node.Stage.(Committer); ok {
-			if err := sr.protect(func() error { return c.Commit(ctx) }); err != nil {
-				for _, rest := range r.stages[i+1:] {
-					rest.abortStage()
-				}
-				return fmt.Errorf("stage %q: commit: %w", sr.node.Name, err)
-			}
-		}
+	return r.commit(context.WithoutCancel(ctx))
+}
+
+// recoverCommits finishes or undoes the commits that earlier runs over the same
+// outputs left unfinished.
+func (r *runner) recoverCommits() error {
+	recs, err := Recover(r.g)
+	for _, rc := range recs {
+		r.log.Warn(rc.String())
 	}
+	r.recovered = recs
+	return err
+}
+
+// checkLedger checks, before anything is committed, that the ledger adds
+// up (see Report.Check).
+func (r *runner) checkLedger() error {
+	rep := Report{}
+	for _, sr := range r.stages {
+		rep.Stages = append(rep.Stages, sr.ledger())
+	}
+	return rep.Check()
+}
+
+// startCommit moves the run to its commit phase, unless ctx was cancelled
+// first; interrupt cannot come in between.
+func (r *runner) startCommit(ctx context.Context) bool {
+	r.gate.Lock()
+	defer r.gate.Unlock()
+	if ctx.Err() != nil {
+		return false
+	}
+	r.phase.Store(int32(PhaseCommitting))
+	return true
+}
+
+// interrupt calls cancel unless the run is committing; it returns the
+// phase the run was in, PhaseDone once the commit is over.
+func (r *runner) interrupt(cancel func()) Phase {
+	r.gate.Lock()
+	defer r.gate.Unlock()
+	p := Phase(r.phase.Load())
+	if r.committed {
+		return PhaseDone // committed; only teardown is left
+	}
+	if p != PhaseCommitting {
+		cancel()
+	}
+	return p
+}
+
+// commit gathers every stage's plan (and the dead letters) and commits
+// them as one. A commit that fails is undone and every stage aborted.
+func (r *runner) commit(ctx context.Context) error {
+	var plans []CommitPlan
+	keep := map[string]string{}
+	for _, sr := range r.stages {
+		if c, ok := sr.node.Stage.(Committer); ok {
+			var p CommitPlan
+			err := sr.protect(func() (err error) { p, err = c.Prepare(ctx); return err })
+			if err != nil {
+				return errors.Join(fmt.Errorf("stage %q: commit: %w", sr.node.Name, err), r.abort())
+			}
+			plans = append(plans, p)
+		}
+		plans = append(plans, sr.dl.plan(r.runID, keep))
+	}
+	meta := journal{Run: r.runID, Pipeline: r.g.Name, File: r.g.File, Started: r.started}
+	err := commitPlans(meta, plans, keep, journalDirs(r.g))
+	var ce *CleanupError
+	if err != nil && !errors.As(err, &ce) {
+		return errors.Join(err, r.abort())
+	}
+	if ce != nil {
+		r.log.Warn(ce.Error())
+	}
+	for _, sr := range r.stages {
+		if c, ok := sr.node.Stage.(Committer); ok {
+			_ = sr.protect(func() error { c.Committed(); return nil })
+		}
+		sr.dl.settle(r.runID, true)
+	}
+	r.gate.Lock()
+	r.committed = true
+	r.gate.Unlock()
 	return nil
 }
 
-func (r *runner) abort() {
+// abort aborts every stage and keeps the dead letters of the failed run
+// under their failed names.
+func (r *runner) abort() error {
+	var errs []error
 	for _, sr := range r.stages {
 		sr.abortStage()
+		if err := sr.dl.settle(r.runID, false); err != nil {
+			errs = append(errs, fmt.Errorf("stage %q: %w", sr.node.Name, err))
+		}
 	}
+	return errors.Join(errs...)
 }
 
 // stageRun is the runner's state for one stage.

@@ -151,14 +151,20 @@ type Finisher interface {
 	Finish(ctx context.Context, out Emitter) error
 }
 
-// Committer is implemented by stages that write outputs. Outputs are
-// prepared under temporary names; after every stage has finished without
-// error the runner calls Commit on each, which makes them final (renames).
-// If the run fails or is cancelled, Abort is called instead and must remove
-// what was prepared. Both are called at most once, Commit possibly with a
-// cancelled context never.
+// Committer is implemented by stages that write outputs. A stage writes
+// its outputs under temporary names (staged, beside their final names, on
+// the same filesystem). When every stage has finished without error the
+// runner calls Prepare on each and commits all their plans at once:
+// either every output of the run becomes final, or none does and the
+// files they would have replaced are as they were, even if the process is
+// killed during the commit (a journal lets the next run finish or undo
+// it; see Recover). Committed is then called after a commit that made the
+// outputs final; Abort after a failed or cancelled run or a commit that
+// was undone, and must remove what the stage staged. Prepare must not
+// make anything final. Each method is called at most once.
 type Committer interface {
-	Commit(ctx context.Context) error
+	Prepare(ctx context.Context) (CommitPlan, error)
+	Committed()
 	Abort()
 }
 
@@ -170,7 +176,7 @@ type Teardowner interface {
 }
 
 // Outputter is implemented by stages that write files, so the run summary
-// can say where outputs went. It is called after Commit.
+// can say where outputs went. It is called after Committed.
 type Outputter interface {
 	Outputs() []Output
 }

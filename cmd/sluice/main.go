@@ -8,6 +8,7 @@
 //	sluice expr                      the expression language's reference
 //	sluice eval EXPR --record FILE   an expression on each record of a file
 //	sluice tap STAGE [pipeline.yaml] the first records a stage emits; writes nothing
+//	sluice recover [pipeline.yaml]   finish or undo the commit of a run killed while committing
 //
 // Exit codes: 0 success, 1 the run failed, 2 the pipeline is invalid (or
 // the command line is wrong), 130 interrupted by SIGINT or SIGTERM.

@@ -225,6 +225,31 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+// startSluiceUntil starts sluice in dir and returns once a file matching
+// glob (relative to dir) exists, with the process and its stderr.
+func startSluiceUntil(t *testing.T, dir, glob string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(sluiceBin, args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if found, _ := filepath.Glob(filepath.Join(dir, glob)); len(found) > 0 {
+			return cmd, &stderr
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("no %s within 20s\n%s", glob, stderr.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // TestInterrupt sends a real SIGINT to a real sluice process in the middle
 // of a run: it must exit 130 promptly and leave no output under a final
 // name, and no staging files behind.
@@ -254,26 +279,8 @@ stages:
   sorted: {use: write, from: labelled, with: {dir: out/sorted}}
 `
 	os.WriteFile(filepath.Join(dir, "long.yaml"), []byte(pipeline), 0o644)
-	cmd := exec.Command(sluiceBin, "run", "long.yaml")
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	// Wait until the writer has staged files: the run is under way.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		staged, _ := filepath.Glob(filepath.Join(dir, "out", "sorted", ".sluice-tmp-*", "*"))
-		if len(staged) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("run never started writing\n%s", stderr.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	cmd, stderr := startSluiceUntil(t, dir, "out/sorted/.sluice-tmp-*/*", "run", "long.yaml")
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{exitInvalid, fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
-	root.AddCommand(runCmd(), validateCmd(), graphCmd(), stagesCmd(), testCmd(), versionCmd(), exprCmd(), evalCmd(), tapCmd())
+	root.AddCommand(runCmd(), validateCmd(), graphCmd(), stagesCmd(), testCmd(), versionCmd(), exprCmd(), evalCmd(), tapCmd(), recoverCmd())
 	addCompletions(root)
 	return root
 }
@@ -174,9 +174,14 @@ instead (--progress).
 --metrics-addr serves Prometheus metrics at /metrics and a health check at
 /healthz while the run lasts.
 
-Outputs are written under temporary names and renamed only when the whole
-run succeeds. SIGINT or SIGTERM stops the run cleanly (exit 130) and leaves
-no output under a final name; a second signal exits at once.`,
+Outputs are written under temporary names and made final only when the
+whole run succeeds, all in one commit: every output of the run becomes
+final, or none does and the previous outputs stay as they were. SIGINT or
+SIGTERM stops the run cleanly (exit 130) and leaves no output under a final
+name; a signal during the commit lets the commit finish (the run then
+succeeds); a second signal exits at once. A run killed during its commit
+leaves a journal that the next run (or sluice recover) uses to finish or
+undo that commit.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPipeline(cmd, pipelineArg(args), f)
@@ -240,7 +245,7 @@ func runPipeline(cmd *cobra.Command, path string, f runFlags) error {
 	if mode == progressTTY {
 		notice = "\rsluice: "
 	}
-	ctx, stop := interruptible(cmd.Context(), sink, notice)
+	ctx, stop := interruptible(cmd.Context(), sink, notice, mon)
 	defer stop()
 	// Plugins built from source during setup are a step of their own, shown
 	// by the display and listed in the summary and the report.
@@ -284,8 +289,10 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 // interruptible returns a context cancelled by the first SIGINT or SIGTERM,
-// which it reports on stderr after prefix; a second signal exits at once.
-func interruptible(parent context.Context, stderr io.Writer, prefix string) (context.Context, func()) {
+// which it reports on stderr after prefix, unless the run that mon watches
+// is committing its outputs: that commit is finished (see
+// core.Monitor.Interrupt). A second signal exits at once.
+func interruptible(parent context.Context, stderr io.Writer, prefix string, mon *core.Monitor) (context.Context, func()) {
 	if parent == nil {
 		parent = context.Background()
 	}
@@ -296,8 +303,14 @@ func interruptible(parent context.Context, stderr io.Writer, prefix string) (con
 	go func() {
 		select {
 		case s := <-sigs:
-			fmt.Fprintf(stderr, "%s%v: stopping; outputs will not be committed (signal again to exit at once)\n", prefix, s)
-			cancel()
+			switch mon.Interrupt(cancel) {
+			case core.PhaseCommitting:
+				fmt.Fprintf(stderr, "%s%v: the outputs are being committed; finishing the commit (signal again to exit at once: the next run or sluice recover then finishes or undoes it)\n", prefix, s)
+			case core.PhaseDone:
+				fmt.Fprintf(stderr, "%s%v: the outputs are committed; finishing (signal again to exit at once)\n", prefix, s)
+			default:
+				fmt.Fprintf(stderr, "%s%v: stopping; outputs will not be committed (signal again to exit at once)\n", prefix, s)
+			}
 		case <-done:
 			return
 		}
@@ -311,5 +324,42 @@ func interruptible(parent context.Context, stderr io.Writer, prefix string) (con
 		signal.Stop(sigs)
 		close(done)
 		cancel()
+	}
+}
+
+func recoverCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "recover [pipeline.yaml]",
+		Short: "Finish or undo the commit of a run that was killed while committing its outputs",
+		Long: `Finish or undo the commit of a run of this pipeline that was killed while
+committing its outputs (sluice run does the same before it starts).
+
+A run commits its outputs under a journal, a file named
+.sluice-commit-<run id>.json in the directory of its first output. A
+journal left behind is rolled forward (every output of that run made final)
+when every output not yet in place still has its staged file and the commit
+was not being undone; otherwise it is rolled back (the outputs before that
+commit restored). Either way the staged files, the previous outputs kept
+during the commit and the journal are removed. A commit still running in
+another process is left alone.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			g, err := load(pipelineArg(args))
+			if err != nil {
+				return err
+			}
+			recs, err := core.Recover(g)
+			out := cmd.OutOrStdout()
+			for _, r := range recs {
+				fmt.Fprintln(out, r.String())
+			}
+			if err != nil {
+				return &exitError{exitFailed, err}
+			}
+			if len(recs) == 0 {
+				fmt.Fprintln(out, "no interrupted commit to recover")
+			}
+			return nil
+		},
 	}
 }

@@ -53,9 +53,10 @@ func printJSONSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 // printSummary writes the end-of-run summary, whatever the outcome: a
 // headline (status, wall time and setup time, input and throughput,
 // records, peak RSS),
-// the ledger of every stage with how busy it was and its rate, the stages'
-// own counters (plugin restarts), the totals, and the outputs and
-// dead-letter files. A plugin built from source during setup has a line of
+// what it did about commits that earlier runs left unfinished, the ledger
+// of every stage with how busy it was and its rate, the stages' own
+// counters (plugin restarts), the totals, and the outputs and dead-letter
+// files (a failed run's under their .failed-<run id> names). A plugin built from source during setup has a line of
 // its own with the build's duration, a step apart from every stage (the
 // build is part of the setup time, not of a stage's busy time).
 // --report writes the same as JSON.
@@ -101,6 +102,9 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 		}
 	}
 	fmt.Fprintln(w)
+	for _, r := range rep.Recovered {
+		fmt.Fprintf(w, "before this run: %s\n", r)
+	}
 	for _, b := range builds {
 		fmt.Fprintln(w, buildLine(b))
 	}
@@ -147,8 +151,12 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 		fmt.Fprintf(w, "rejected records: %d skipped, %d dead-lettered, %d errored, %d dropped\n", t.Skipped, t.DeadLettered, t.Errored, t.Dropped)
 	}
 	for _, s := range rep.Stages {
-		if s.DeadLetterFile != "" {
+		switch {
+		case s.DeadLetterFile == "":
+		case rep.Status == core.StatusOK:
 			fmt.Fprintf(w, "dead letters of %s: %s (%d records)\n", s.Name, s.DeadLetterFile, s.DeadLettered)
+		default:
+			fmt.Fprintf(w, "dead letters of %s, kept from this %s run: %s (%d records)\n", s.Name, rep.Status, s.DeadLetterFile, s.DeadLettered)
 		}
 	}
 	if t.OutputFiles > 0 {

@@ -60,7 +60,7 @@ type Result struct {
 type Options struct {
 	// FailOnReject makes Reject return the error, as under on_error: fail.
 	FailOnReject bool
-	// NoCommit calls Abort instead of Commit at the end.
+	// NoCommit calls Abort instead of committing at the end.
 	NoCommit bool
 	// Workers is reported to the stage in its Env (default 1).
 	Workers int
@@ -82,7 +82,7 @@ func Run(ctx context.Context, s core.Stage, input []core.Record, opt Options) (R
 	err := drive(ctx, s, input, em)
 	if c, ok := s.(core.Committer); ok {
 		if err == nil && !opt.NoCommit {
-			err = c.Commit(ctx)
+			err = core.Commit(ctx, c)
 		} else {
 			c.Abort()
 		}

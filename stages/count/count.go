@@ -83,8 +83,9 @@ func build(o *Options) (core.Stage, error) {
 
 // Stage is a built count stage. Workers add records to their own
 // accumulators (NewAccumulator) without locks; the runner merges them and
-// calls Finish once, which writes the totals to a temporary file that
-// Commit renames to the output name and Abort removes.
+// calls Finish once, which writes the totals to a temporary file that the
+// run's commit renames to the output name (Prepare hands it over) and
+// Abort removes.
 type Stage struct {
 	by         []*recexpr.Program
 	names      []string // of the keys, for CSV
@@ -93,7 +94,7 @@ type Stage struct {
 	format     format
 	top        int
 
-	tmp     string // prepared by Finish, renamed by Commit
+	tmp     string // prepared by Finish, renamed by the run's commit
 	records int64  // records counted, for Outputs
 	bytes   int64
 	done    bool // committed
@@ -197,16 +198,19 @@ func createTemp(path string) (*os.File, error) {
 	}
 }
 
-// Commit renames the prepared file to the output name.
-func (s *Stage) Commit(ctx context.Context) error {
+// Prepare hands the runner the prepared file to rename to the output name.
+func (s *Stage) Prepare(context.Context) (core.CommitPlan, error) {
 	if s.tmp == "" {
-		return nil
+		return core.CommitPlan{}, nil
 	}
-	if err := os.Rename(s.tmp, s.output); err != nil {
-		return fmt.Errorf("commit %s: %w", s.output, err)
+	return core.CommitPlan{Renames: []core.Rename{{Temp: s.tmp, Final: s.output}}}, nil
+}
+
+// Committed records that the output is final.
+func (s *Stage) Committed() {
+	if s.tmp != "" {
+		s.tmp, s.done = "", true
 	}
-	s.tmp, s.done = "", true
-	return nil
 }
 
 // Abort removes the prepared file, if any.

@@ -110,7 +110,7 @@ func run(t *testing.T, o Options, records []core.Record, workers int) []byte {
 	if _, err := os.Stat(o.Output); !os.IsNotExist(err) {
 		t.Fatalf("output exists before Commit (%v)", err)
 	}
-	if err := s.Commit(ctx); err != nil {
+	if err := core.Commit(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(o.Output)

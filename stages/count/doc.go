@@ -28,7 +28,8 @@
 //
 // The output is written once, when the input is exhausted, to a temporary
 // file beside `output`; it gets its final name only when the whole run
-// succeeds (Commit), and is removed otherwise (Abort). Every order is
+// succeeds, in the run's one commit with every other output (Prepare), and
+// is removed otherwise (Abort). Every order is
 // deterministic: keys sort by their bytes (UTF-8 code point order). With
 // `top: N` each innermost group keeps only its N largest counts, largest
 // first, ties broken by key.

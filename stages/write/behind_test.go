@@ -72,7 +72,7 @@ func writeKeys(t *testing.T, keys []string, rounds int, edit func(*Options)) str
 	if err := w.Finish(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Commit(ctx); err != nil {
+	if err := core.Commit(ctx, w); err != nil {
 		t.Fatal(err)
 	}
 	return dir

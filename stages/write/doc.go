@@ -62,17 +62,19 @@
 // # Atomic finalisation
 //
 // Files are written in a hidden staging directory, dir/.sluice-tmp-*, on the
-// same filesystem. Commit (the run succeeded) renames each into dir, with
-// sync: true after flushing it to disk, then removes the staging directory;
-// Abort (the run failed or was cancelled) removes the staging directory.
-// No partial file ever appears under a final name. A file of the same name
-// already in dir is replaced atomically by the rename; other files in dir,
-// such as the outputs of earlier runs for keys that did not occur this
-// time, are left as they are. If a rename fails (say, a directory has the
-// name of an output), the error names the staging directory, which is then
-// kept with the files not yet renamed. A run killed outright (SIGKILL, power loss)
-// leaves its staging directory behind; the next run warns about it, and it
-// is safe to delete once no run is writing to dir.
+// same filesystem, and flushed to disk with sync: true. When the run
+// succeeded, Prepare hands their renames into dir to the runner, which
+// commits them together with every other output of the run (all or
+// nothing, under a journal that survives a kill; see core.Committer) and
+// removes the staging directory; Abort (the run failed or was cancelled,
+// or the commit was undone) removes the staging directory. No partial file
+// ever appears under a final name. A file of the same name already in dir
+// is replaced by the commit (and restored if the commit is undone); other
+// files in dir, such as the outputs of earlier runs for keys that did not
+// occur this time, are left as they are. A run killed outright (SIGKILL,
+// power loss) before its commit leaves its staging directory behind; the
+// next run warns about it, and it is safe to delete once no run is
+// writing to dir.
 //
 // # Cost
 //

@@ -363,7 +363,7 @@ func TestMaxOpen(t *testing.T) {
 			if w.open != 0 {
 				t.Errorf("%d files still open after Finish", w.open)
 			}
-			if err := w.Commit(ctx); err != nil {
+			if err := core.Commit(ctx, w); err != nil {
 				t.Fatal(err)
 			}
 			if w.peakOpen != maxOpen {
@@ -611,7 +611,7 @@ func TestAbort(t *testing.T) {
 			if w.open != 0 || w.head != nil {
 				t.Errorf("%d files open after Abort", w.open)
 			}
-			if err := w.Commit(ctx); err == nil {
+			if err := core.Commit(ctx, w); err == nil {
 				t.Error("Commit after Abort succeeded")
 			}
 		})
@@ -661,7 +661,10 @@ func TestCommitReplaces(t *testing.T) {
 	}
 }
 
-func TestCommitFailureKeepsStaged(t *testing.T) {
+// TestCommitFailureUndoesAll makes the rename of one file fail: the
+// commit is undone, so the file of the other key that was renamed first is
+// back to its previous content, and nothing of the run is left.
+func TestCommitFailureUndoesAll(t *testing.T) {
 	w, dir := newWriter(t, nil)
 	ctx := context.Background()
 	if err := w.Setup(ctx, env()); err != nil {
@@ -673,18 +676,23 @@ func TestCommitFailureKeepsStaged(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.WriteFile(filepath.Join(dir, "a.xml"), []byte("previous\n"), 0o666); err != nil {
+		t.Fatal(err)
+	}
 	// A non-empty directory where b.xml should go makes its rename fail.
 	if err := os.MkdirAll(filepath.Join(dir, "b.xml", "x"), 0o777); err != nil {
 		t.Fatal(err)
 	}
-	err := w.Commit(ctx)
-	if err == nil || !core.IsFatal(err) || !strings.Contains(err.Error(), "b.xml") || !strings.Contains(err.Error(), w.staging) {
-		t.Fatalf("Commit error %v, want a fatal error naming b.xml and the staging directory", err)
+	err := core.Commit(ctx, w)
+	if err == nil || !strings.Contains(err.Error(), "b.xml") || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("commit error %v, want one naming b.xml as a directory", err)
 	}
-	w.Abort()
 	w.Teardown(ctx)
-	if _, err := os.Stat(filepath.Join(w.staging, "b.xml")); err != nil {
-		t.Errorf("the file that could not be renamed is gone: %v", err)
+	if b, _ := os.ReadFile(filepath.Join(dir, "a.xml")); string(b) != "previous\n" {
+		t.Errorf("a.xml = %q after a failed commit, want its previous content", b)
+	}
+	if got := listDir(t, dir); !slices.Equal(got, []string{"a.xml", "b.xml"}) {
+		t.Errorf("output directory holds %v, want a.xml and the directory b.xml", got)
 	}
 }
 
@@ -931,7 +939,7 @@ func BenchmarkWrite(b *testing.B) {
 				b.Fatal(err)
 			}
 			if !bc.devnull {
-				if err := w.Commit(ctx); err != nil {
+				if err := core.Commit(ctx, w); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -22,7 +22,7 @@ import (
 )
 
 // stagingPrefix starts the name of the hidden directory, inside the output
-// directory, that holds a run's files until Commit.
+// directory, that holds a run's files until the run's commit.
 const stagingPrefix = ".sluice-tmp-"
 
 // Writer is the write stage: it routes each record to the output file of
@@ -30,8 +30,8 @@ const stagingPrefix = ".sluice-tmp-"
 //
 // A Writer is used by one goroutine at a time (its Signature caps its
 // workers at 1), in the runner's order: Setup, Process (many times),
-// Finish, then Commit or Abort, then Teardown. It holds at most max_open
-// files open, each with a buffer of the configured size.
+// Finish, then Prepare and Committed, or Abort, then Teardown. It holds at
+// most max_open files open, each with a buffer of the configured size.
 type Writer struct {
 	opts  Options
 	dir   string
@@ -70,7 +70,6 @@ const (
 	stateReady
 	stateFinished
 	stateCommitted
-	stateCommitFailed
 	stateAborted
 )
 
@@ -122,7 +121,7 @@ func (w *Writer) Signature() core.Signature {
 }
 
 // Setup creates the output directory if needed and a staging directory
-// inside it, on the same filesystem so that Commit can rename. It warns
+// inside it, on the same filesystem so that the commit can rename. It warns
 // about staging directories left behind by runs that were killed.
 func (w *Writer) Setup(ctx context.Context, env core.Env) error {
 	if w.state != stateNew {
@@ -557,57 +556,38 @@ func (w *Writer) complete(f *file) error {
 	return w.close(f, w.opts.Sync)
 }
 
-// Commit renames every file from the staging directory to its final name,
-// replacing any file of that name, syncs the output directory when the
-// sync option is set, and removes the staging directory. If a rename
-// fails, the files not yet renamed stay in the staging directory, which
-// the error names, so that nothing is lost.
-func (w *Writer) Commit(ctx context.Context) error {
+// Prepare finishes the files if Finish was not called, and hands the
+// runner their renames from the staging directory to their final names
+// (replacing files of those names), and the staging directory to remove
+// once the run's commit is over. The runner syncs the output directory
+// after the renames.
+func (w *Writer) Prepare(ctx context.Context) (core.CommitPlan, error) {
 	if w.state == stateReady {
 		if err := w.Finish(ctx, nil); err != nil {
-			return err
+			return core.CommitPlan{}, err
 		}
 	}
 	if w.state != stateFinished {
-		return fmt.Errorf("write: Commit called %s", w.state.when())
+		return core.CommitPlan{}, fmt.Errorf("write: Prepare called %s", w.state.when())
 	}
 	files := w.created()
+	plan := core.CommitPlan{Renames: make([]core.Rename, len(files)), Cleanup: []string{w.staging}}
 	for i, f := range files {
-		if err := os.Rename(f.tmp, f.final); err != nil {
-			w.state = stateCommitFailed
-			return core.Fatal(fmt.Errorf("commit %s: %w; %d of %d files are in place, the other %d remain in %s",
-				f.final, err, i, len(files), len(files)-i, w.staging))
-		}
+		plan.Renames[i] = core.Rename{Temp: f.tmp, Final: f.final}
 	}
-	w.state = stateCommitted
-	var errs []error
-	if w.opts.Sync && len(files) > 0 {
-		errs = append(errs, syncDir(w.dir))
-	}
-	if err := os.RemoveAll(w.staging); err != nil {
-		errs = append(errs, fmt.Errorf("remove staging directory: %w", err))
-	}
-	return errors.Join(errs...)
+	return plan, nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
+// Committed records that the run's commit made the files final.
+func (w *Writer) Committed() {
+	if w.state == stateFinished {
+		w.state = stateCommitted
 	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil && !errors.Is(err, syscall.EINVAL) { // some systems cannot sync directories
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // Abort closes every file and removes the staging directory, so that
 // nothing of the run appears under the output directory. It does nothing
-// after a successful Commit. Failures are logged: there is no one left to
+// after Committed. Failures are logged: there is no one left to
 // return them to.
 func (w *Writer) Abort() {
 	switch w.state {
@@ -634,8 +614,8 @@ func (w *Writer) discard() {
 	}
 }
 
-// Teardown releases whatever the run still holds. If neither Commit nor
-// Abort was called, it discards the staged files as Abort does.
+// Teardown releases whatever the run still holds. If neither Committed
+// nor Abort was called, it discards the staged files as Abort does.
 func (w *Writer) Teardown(context.Context) error {
 	if w.state == stateReady || w.state == stateFinished {
 		w.state = stateAborted
@@ -647,7 +627,7 @@ func (w *Writer) Teardown(context.Context) error {
 
 // Outputs lists the files of the run, sorted by path, with their record
 // and byte counts and, for files whose name is not the plain mapping of
-// their key, a note saying why. After Commit the paths are final.
+// their key, a note saying why. After Committed the paths are final.
 func (w *Writer) Outputs() []core.Output {
 	files := w.created()
 	out := make([]core.Output, len(files))
@@ -677,8 +657,8 @@ func (s state) when() string {
 		return "before Finish"
 	case stateFinished:
 		return "after Finish"
-	case stateCommitted, stateCommitFailed:
-		return "after Commit"
+	case stateCommitted:
+		return "after the commit"
 	}
 	return "after Abort"
 }
