@@ -330,7 +330,7 @@ func entityValue(lit []byte) (value []byte, bad string) {
 		return nil, "its value uses a parameter entity reference, which split does not expand"
 	}
 	if bytes.IndexByte(lit, '&') < 0 {
-		return lit, ""
+		return bytes.Clone(lit), "" // lit is in the read window, which moves
 	}
 	out := make([]byte, 0, len(lit))
 	for i := 0; i < len(lit); {

@@ -159,7 +159,7 @@ func (s *Splitter) resume(r *Range) {
 	s.spec, s.skipText = r.Speculative, r.Speculative
 	s.names = slices.Clone(c.names)
 	s.ends = slices.Clone(c.ends)
-	s.ns = slices.Clone(c.ns)
+	s.setNS(c.ns)
 	s.pathDepth = c.pathDepth
 	s.seenRoot = c.seenRoot
 	if c.ents != nil {
