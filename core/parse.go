@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -71,16 +72,17 @@ func (p *parser) parse(src []byte) *Config {
 		return nil
 	}
 	var entries []entry
-	var stagesNode *yaml.Node
+	var stagesNode, queueAt *yaml.Node
 	hasInclude := false
 	p.eachKey(root, "", topKeys, func(k, v *yaml.Node) {
 		switch k.Value {
 		case "name":
 			cfg.Name = p.str(v, "")
 		case "batch_size":
-			cfg.BatchSize = p.positiveInt(v, "", "batch_size")
+			cfg.BatchSize = p.positiveInt(v, "", "batch_size", MaxBatchSize)
 		case "queue":
-			cfg.Queue = p.positiveInt(v, "", "queue")
+			cfg.Queue = p.positiveInt(v, "", "queue", MaxQueue)
+			queueAt = v
 		case "include":
 			hasInclude = true
 			p.include(v, p.file, []string{p.file}, &entries)
@@ -88,6 +90,9 @@ func (p *parser) parse(src []byte) *Config {
 			stagesNode = v
 		}
 	})
+	if n := cfg.BatchSize * cfg.Queue; n > MaxHeld && queueAt != nil {
+		p.errorf(p.pos(queueAt), "", "queue: batch_size × queue is %d records held between two stages, more than %d: lower one of them", n, MaxHeld)
+	}
 	switch {
 	case stagesNode != nil:
 		p.collect(stagesNode, &entries, hasInclude)
@@ -426,7 +431,7 @@ func (p *parser) stage(k, v *yaml.Node, name string) *StageConfig {
 				sc.Workers = 0
 				return
 			}
-			sc.Workers = p.positiveInt(v, sc.Name, "workers")
+			sc.Workers = p.positiveInt(v, sc.Name, "workers", MaxWorkers)
 		case "ordered":
 			var b bool
 			if v.Kind != yaml.ScalarNode || v.Decode(&b) != nil {
@@ -489,8 +494,14 @@ func (p *parser) str(v *yaml.Node, stage string) string {
 	return v.Value
 }
 
-func (p *parser) positiveInt(v *yaml.Node, stage, key string) int {
+// positiveInt reads an integer from 1 to most, reporting anything else at
+// v.
+func (p *parser) positiveInt(v *yaml.Node, stage, key string, most int) int {
 	n, err := strconv.Atoi(v.Value)
+	if v.Kind == yaml.ScalarNode && (n > most || errors.Is(err, strconv.ErrRange)) {
+		p.errorf(p.pos(v), stage, "%s: at most %d, got %s: a larger value would exhaust memory at run time", key, most, v.Value)
+		return 0
+	}
 	if v.Kind != yaml.ScalarNode || err != nil || n < 1 {
 		hint := ""
 		if key == "workers" {
