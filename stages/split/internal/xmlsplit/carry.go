@@ -47,16 +47,57 @@ func (s *Splitter) truncNS(n int) {
 			delete(s.nsIdx, d.prefix)
 		}
 	}
+	total := len(s.ns)
+	for len(s.frames) > 0 && total > n {
+		total -= len(s.frames[len(s.frames)-1])
+		s.frames = s.frames[:len(s.frames)-1]
+	}
 	s.ns = s.ns[:n]
 	s.nsGen++
 }
 
-// setNS replaces the scope by ns (a range scan resuming), and indexes it.
-func (s *Splitter) setNS(ns []nsDecl) {
-	s.ns, s.nsIdx, s.nsBytes = s.ns[:0], nil, 0
-	for _, d := range ns {
-		s.pushNS(d)
+// sealFrame records the last k declarations pushed (those of one element)
+// as a frame: a copy that Contexts share, never modified, so that a
+// snapshot of the scope costs its depth, not its size.
+func (s *Splitter) sealFrame(k int) {
+	if k > 0 {
+		s.frames = append(s.frames, slices.Clone(s.ns[len(s.ns)-k:]))
 	}
+}
+
+// setNS replaces the scope by that of frames (a range scan resuming), and
+// indexes it.
+func (s *Splitter) setNS(frames [][]nsDecl) {
+	s.ns, s.nsIdx, s.nsBytes = s.ns[:0], nil, 0
+	for _, f := range frames {
+		for _, d := range f {
+			s.pushNS(d)
+		}
+	}
+	s.frames = slices.Clone(frames)
+}
+
+// flatNS returns the declarations of frames in order.
+func flatNS(frames [][]nsDecl) []nsDecl {
+	var out []nsDecl
+	for _, f := range frames {
+		out = append(out, f...)
+	}
+	return out
+}
+
+// framesOf groups declarations in order into frames, one per depth.
+func framesOf(ns []nsDecl) [][]nsDecl {
+	var out [][]nsDecl
+	for i := 0; i < len(ns); {
+		j := i + 1
+		for j < len(ns) && ns[j].depth == ns[i].depth {
+			j++
+		}
+		out = append(out, ns[i:j:j])
+		i = j
+	}
+	return out
 }
 
 // ownDecl reports whether the record's start tag declares prefix itself.

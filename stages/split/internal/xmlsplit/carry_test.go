@@ -2,6 +2,7 @@ package xmlsplit
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -178,5 +179,61 @@ func TestCarryLinear(t *testing.T) {
 	}
 	if small, large := out(1000), out(8000); large > small+small/10 {
 		t.Fatalf("output grew from %d to %d bytes with 8 times the declarations in scope", small, large)
+	}
+}
+
+// TestContextSharesScope checks that a Context snapshot shares the
+// declarations in scope instead of copying them: a speculative range scan
+// takes one at every piece of markup outside records, and 50,000
+// declarations on the root copied into each made range splitting of such a
+// document hold hundreds of MB. Snapshots taken in different states (after
+// an end tag outside records) share the root's frame, and a snapshot
+// survives JSON (resuming from one is TestRangesManyNamespaces's).
+func TestContextSharesScope(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString(`<root xmlns="urn:d"`)
+	for i := range 3000 {
+		fmt.Fprintf(&b, ` xmlns:p%d="urn:%d"`, i, i)
+	}
+	b.WriteString(">")
+	for i := range 3 {
+		fmt.Fprintf(&b, `<g xmlns:q="urn:q%d"><r><p%d:x q:y="1"/></r></g>`, i, i)
+	}
+	b.WriteString("</root>")
+	m, _ := ParseMatch("r")
+	s := New(bytes.NewReader(b.Bytes()), Options{Match: m})
+	var snaps []*Context
+	for {
+		_, err := s.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		snaps = append(snaps, s.Context())
+	}
+	if len(snaps) != 3 {
+		t.Fatalf("%d records, want 3", len(snaps))
+	}
+	for i, c := range snaps {
+		if len(c.ns) != 2 || len(c.ns[0]) != 3001 || len(c.ns[1]) != 1 {
+			t.Fatalf("snapshot %d: %d frames, want the root's (3001) and g's (1)", i, len(c.ns))
+		}
+		if &c.ns[0][0] != &snaps[0].ns[0][0] {
+			t.Fatalf("snapshot %d copies the root's declarations", i)
+		}
+		if c.ns[1][0].uri != fmt.Sprintf("urn:q%d", i) {
+			t.Fatalf("snapshot %d: g declares %q", i, c.ns[1][0].uri)
+		}
+	}
+	// A Context survives JSON.
+	j, err := json.Marshal(snaps[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Context
+	if err := json.Unmarshal(j, &back); err != nil || !back.Equal(snaps[0]) {
+		t.Fatalf("context after JSON differs (%v)", err)
 	}
 }

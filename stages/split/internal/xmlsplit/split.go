@@ -66,6 +66,7 @@ type Splitter struct {
 	ns        []nsDecl // namespace declarations of open elements outside records
 	nsGen     int
 	nsIdx     map[string]int // prefix -> its innermost declaration in ns
+	frames    [][]nsDecl     // ns again, one immutable slice per element, for Contexts
 	nsBytes   int            // size of the innermost declarations (carry.go)
 	pathDepth int            // leading steps of an anchored match satisfied by open elements
 
@@ -464,6 +465,7 @@ func (s *Splitter) outerStart(p int) int {
 			}
 			s.pushNS(nsDecl{depth: d, prefix: td.prefix, uri: td.uri, attr: attr})
 		}
+		s.sealFrame(len(s.tagDecls))
 		s.push(name)
 		s.ctxGen++
 		return q
