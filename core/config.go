@@ -43,6 +43,16 @@ const (
 	DefaultQueue     = 8
 )
 
+// Bounds of the pipeline settings, checked by Parse (so by `sluice
+// validate`): each batch is allocated whole and each queue holds batches,
+// so unbounded values would exhaust memory at run time.
+const (
+	MaxBatchSize = 1 << 16 // batch_size
+	MaxQueue     = 1 << 12 // queue
+	MaxHeld      = 1 << 20 // batch_size × queue: records between two stages
+	MaxWorkers   = 1 << 10 // a stage's workers
+)
+
 // ErrorPolicy says what a stage does with a record it cannot process.
 type ErrorPolicy string
 
@@ -95,15 +105,15 @@ type KeyDoc struct{ Key, Type, Default, Doc string }
 var pipelineKeys = []KeyDoc{
 	{"name", "string", "", "The pipeline's name, shown in summaries and graphs."},
 	{"include", "path or list of paths", "", "Files whose `stages:` join this pipeline's (relative to the including file); they may include others. A stage name defined twice, in any of the files, is an error."},
-	{"batch_size", "integer", "512", "Records per batch between stages: larger batches amortise channel costs, smaller ones lower latency and memory."},
-	{"queue", "integer", "8", "Capacity of each stage's input channel, in batches; with batch_size it bounds the memory held between two stages."},
+	{"batch_size", "integer", "512", "Records per batch between stages: larger batches amortise channel costs, smaller ones lower latency and memory. At most 65536, and batch_size × queue at most 1048576."},
+	{"queue", "integer", "8", "Capacity of each stage's input channel, in batches; with batch_size it bounds the memory held between two stages. At most 4096."},
 	{"stages", "mapping", "", "The stages, by name (letters, digits, `_`, `-`). Each stage is a mapping with the keys below."},
 }
 
 var stageKeyDocs = []KeyDoc{
 	{"use", "string", "", "The stage kind (see the stage reference), or a template: a path (`./lib/x.yaml`, relative to this file) or a name found on SLUICE_PATH. Required."},
 	{"from", "string or list", "", "The stage(s) whose output this stage reads. Several names are a fan-in; a stage named by several others is a fan-out (each consumer gets every record). Required except for sources."},
-	{"workers", "integer or `auto`", "auto", "Concurrent workers; `auto` is one per core. Sources always run on one."},
+	{"workers", "integer or `auto`", "auto", "Concurrent workers; `auto` is one per core. Sources always run on one. At most 1024."},
 	{"ordered", "bool", "false", "Keep input order in the output when workers > 1: each batch's output waits in a bounded queue until the batches before it are sent, so a worker may idle but memory stays bounded."},
 	{"on_error", "`fail`, `skip` or `dead_letter`", "fail", "What to do with a record the stage cannot process: stop the run and report it, count and log it, or write it with the reason to the dead-letter file."},
 	{"dead_letter", "path", "dead-letters/STAGE.jsonl", "The dead-letter file (JSON lines) for `on_error: dead_letter`."},

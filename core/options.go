@@ -186,7 +186,58 @@ func (d *optionDecoder) structValue(n *yaml.Node, v reflect.Value, path string) 
 			continue
 		}
 		d.value(val, v.FieldByIndex(idx), join(path, k.Value))
+		d.checkMax(val, v.Type().FieldByIndex(idx), v.FieldByIndex(idx), join(path, k.Value))
 	}
+}
+
+// OptionMax returns the upper bound that an option field declares with its
+// `max` tag (`max:"65536"`, `max:"1GiB"`), and whether it declares one.
+// Every integer and size option of a stage kind declares one, so that
+// `sluice validate` refuses a value that would exhaust memory at run time
+// (batch_size: 1000000000); the decoder reports a value above it at its
+// position. A malformed tag is a programmer error and panics.
+func OptionMax(f reflect.StructField) (int64, bool) {
+	tag, ok := f.Tag.Lookup("max")
+	if !ok {
+		return 0, false
+	}
+	v, err := ParseByteSize(tag)
+	if err != nil {
+		panic(fmt.Sprintf("option field %s: invalid max tag %q", f.Name, tag))
+	}
+	return int64(v), true
+}
+
+// checkMax reports the integer option v, decoded from n, when it exceeds
+// the bound its field f declares.
+func (d *optionDecoder) checkMax(n *yaml.Node, f reflect.StructField, v reflect.Value, path string) {
+	limit, ok := OptionMax(f)
+	if !ok {
+		return
+	}
+	var x int64
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		x = v.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if v.Uint() > uint64(limit) {
+			x = limit + 1
+		}
+	default:
+		return
+	}
+	if x > limit {
+		d.fail(n, "%s: at most %s, got %s: a larger value would exhaust memory or handles at run time", path, formatBound(v.Type(), limit), n.Value)
+	}
+}
+
+// formatBound writes a bound as its option is written: a size with its
+// unit, a count as a number.
+func formatBound(t reflect.Type, n int64) string {
+	if t == reflect.TypeOf(ByteSize(0)) {
+		return ByteSize(n).String()
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 func orOptions(path string) string {
@@ -311,7 +362,11 @@ func describeStruct(v reflect.Value, path string, out *[]OptionDoc) {
 			describeStruct(fv, p, out)
 			continue
 		}
-		*out = append(*out, OptionDoc{Path: p, Type: typeName(ft), Default: formatDefault(fv), Doc: f.Tag.Get("doc")})
+		doc := f.Tag.Get("doc")
+		if limit, ok := OptionMax(f); ok {
+			doc += " At most " + formatBound(ft, limit) + "."
+		}
+		*out = append(*out, OptionDoc{Path: p, Type: typeName(ft), Default: formatDefault(fv), Doc: doc})
 	}
 }
 

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -66,25 +67,22 @@ func (p *parser) parse(src []byte) *Config {
 	if root == nil {
 		return nil
 	}
-	if root.Kind != yaml.MappingNode {
-		p.errorf(p.pos(root), "", "expected a mapping with `name:` and `stages:`, got %s", yamlnode.Describe(root))
-		return nil
-	}
 	if k, _ := mappingKey(root, "template"); k != nil {
 		p.errorf(p.pos(k), "", "this file is a template, not a pipeline: use it from a pipeline's stage (use: ./%s)", p.file)
 		return nil
 	}
 	var entries []entry
-	var stagesNode *yaml.Node
+	var stagesNode, queueAt *yaml.Node
 	hasInclude := false
 	p.eachKey(root, "", topKeys, func(k, v *yaml.Node) {
 		switch k.Value {
 		case "name":
 			cfg.Name = p.str(v, "")
 		case "batch_size":
-			cfg.BatchSize = p.positiveInt(v, "", "batch_size")
+			cfg.BatchSize = p.positiveInt(v, "", "batch_size", MaxBatchSize)
 		case "queue":
-			cfg.Queue = p.positiveInt(v, "", "queue")
+			cfg.Queue = p.positiveInt(v, "", "queue", MaxQueue)
+			queueAt = v
 		case "include":
 			hasInclude = true
 			p.include(v, p.file, []string{p.file}, &entries)
@@ -92,6 +90,9 @@ func (p *parser) parse(src []byte) *Config {
 			stagesNode = v
 		}
 	})
+	if n := cfg.BatchSize * cfg.Queue; n > MaxHeld && queueAt != nil {
+		p.errorf(p.pos(queueAt), "", "queue: batch_size × queue is %d records held between two stages, more than %d: lower one of them", n, MaxHeld)
+	}
 	switch {
 	case stagesNode != nil:
 		p.collect(stagesNode, &entries, hasInclude)
@@ -138,11 +139,38 @@ func (p *parser) readYAML(name string, src []byte, o *origin, template bool) *ya
 		p.errorf(Pos{Line: 1, Col: 1, src: o}, "", "empty %s", what)
 		return nil
 	}
+	if what := notLike(doc.Content[0], o != nil, template); what != "" {
+		p.errorf(Pos{Line: 1, Col: 1, src: o}, "", "this file does not look like %s (its content is not shown)", what)
+		return nil
+	}
 	if o != nil {
 		p.src.mark(&doc, o)
 	}
 	p.interpolate(&doc, template)
 	return doc.Content[0]
+}
+
+// notLike says what a file should have been when its top node does not
+// look like one (a pipeline, an included file or a template: a mapping
+// with one of their keys), and "" when it does. Such a file (a path
+// mistyped for another, /etc/shadow) is reported without echoing any of
+// its content, which errors about its keys or values would do.
+func notLike(root *yaml.Node, included, template bool) string {
+	keys, what := topKeys, "a pipeline file: a YAML mapping with `stages:`"
+	switch {
+	case template:
+		keys, what = templateKeys, "a template: a YAML mapping with `template:`, `params:` and `stages:`"
+	case included:
+		keys, what = []string{"stages", "include", "template"}, "a pipeline file to include: a YAML mapping with `stages:`"
+	}
+	if root.Kind == yaml.MappingNode {
+		for i := 0; i < len(root.Content); i += 2 {
+			if slices.Contains(keys, root.Content[i].Value) {
+				return ""
+			}
+		}
+	}
+	return what
 }
 
 // include reads the files named by an `include:` value (in file from),
@@ -176,10 +204,6 @@ func (p *parser) include(v *yaml.Node, from string, stack []string, entries *[]e
 		p.cfg.Files = append(p.cfg.Files, path)
 		root := p.readYAML(path, src, &origin{file: path}, false)
 		if root == nil {
-			continue
-		}
-		if root.Kind != yaml.MappingNode {
-			p.errorf(p.pos(root), "", "an included file is a mapping with `stages:` (and `include:`), got %s", yamlnode.Describe(root))
 			continue
 		}
 		if k, _ := mappingKey(root, "template"); k != nil {
@@ -407,7 +431,7 @@ func (p *parser) stage(k, v *yaml.Node, name string) *StageConfig {
 				sc.Workers = 0
 				return
 			}
-			sc.Workers = p.positiveInt(v, sc.Name, "workers")
+			sc.Workers = p.positiveInt(v, sc.Name, "workers", MaxWorkers)
 		case "ordered":
 			var b bool
 			if v.Kind != yaml.ScalarNode || v.Decode(&b) != nil {
@@ -470,8 +494,14 @@ func (p *parser) str(v *yaml.Node, stage string) string {
 	return v.Value
 }
 
-func (p *parser) positiveInt(v *yaml.Node, stage, key string) int {
+// positiveInt reads an integer from 1 to most, reporting anything else at
+// v.
+func (p *parser) positiveInt(v *yaml.Node, stage, key string, most int) int {
 	n, err := strconv.Atoi(v.Value)
+	if v.Kind == yaml.ScalarNode && (n > most || errors.Is(err, strconv.ErrRange)) {
+		p.errorf(p.pos(v), stage, "%s: at most %d, got %s: a larger value would exhaust memory at run time", key, most, v.Value)
+		return 0
+	}
 	if v.Kind != yaml.ScalarNode || err != nil || n < 1 {
 		hint := ""
 		if key == "workers" {

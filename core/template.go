@@ -199,10 +199,6 @@ func (p *parser) parseTemplate(path string, src []byte) *Template {
 	if root == nil {
 		return nil
 	}
-	if root.Kind != yaml.MappingNode {
-		p.errorf(p.pos(root), "", "a template is a mapping with `template:`, `params:` and `stages:`, got %s", yamlnode.Describe(root))
-		return nil
-	}
 	var input, output, stagesNode *yaml.Node
 	p.eachKey(root, "", templateKeys, func(k, v *yaml.Node) {
 		switch k.Value {

@@ -22,13 +22,13 @@ type Config struct {
 	Command      []string          `yaml:"command" doc:"The plugin's argv: an executable and its arguments, run without a shell; a relative executable path is resolved against the working directory, a bare name through PATH."`
 	Source       string            `yaml:"source" doc:"Instead of command: a Go main package directory, built with go build (cached by content hash under the user cache directory) and started."`
 	Config       map[string]any    `yaml:"config" doc:"Passed to the plugin's Init as a JSON object."`
-	Instances    Instances         `yaml:"instances" doc:"Plugin processes to run, each initialised once: a number, or auto for one per core (default auto)."`
-	BatchSize    int               `yaml:"batch_size" doc:"Most records sent in one request."`
-	BatchBytes   core.ByteSize     `yaml:"batch_bytes" doc:"Most record bytes sent in one request (a larger single record is sent alone)."`
-	InFlight     int               `yaml:"in_flight" doc:"Batches sent to one instance before its first answer comes back."`
+	Instances    Instances         `yaml:"instances" max:"1024" doc:"Plugin processes to run, each initialised once: a number, or auto for one per core (default auto)."`
+	BatchSize    int               `yaml:"batch_size" max:"1048576" doc:"Most records sent in one request."`
+	BatchBytes   core.ByteSize     `yaml:"batch_bytes" max:"256MiB" doc:"Most record bytes sent in one request (a larger single record is sent alone)."`
+	InFlight     int               `yaml:"in_flight" max:"64" doc:"Batches sent to one instance before its first answer comes back."`
 	Timeout      core.Duration     `yaml:"timeout" doc:"Longest an instance may go without answering while a batch waits; past it the instance is replaced and the batch retried."`
 	StartTimeout core.Duration     `yaml:"start_timeout" doc:"Longest starting one instance may take: process start, handshake, Describe and Init."`
-	MaxRestarts  int               `yaml:"max_restarts" doc:"Restarts allowed per run before it fails (restarts spent isolating a poison record are not counted)."`
+	MaxRestarts  int               `yaml:"max_restarts" max:"10000" doc:"Restarts allowed per run before it fails (restarts spent isolating a poison record are not counted)."`
 	SHA256       string            `yaml:"sha256" doc:"Optional hex SHA-256 of the executable (of the script, for a Python plugin run as [python3, script.py]); a mismatch refuses to start it."`
 	Env          map[string]string `yaml:"env" doc:"Environment variables added to the plugin's environment."`
 	SharedMemory bool              `yaml:"shared_memory" doc:"Send the records of each batch through memory shared with the plugin process rather than through its socket (Linux, plugins built with the sluice sdk); requests and answers still go over the socket. On by default; it nearly halves what sending a 1 KB record to a plugin and back costs (bench/README.md)."`

@@ -86,6 +86,7 @@ func (e *SyntaxError) Error() string {
 type binding struct {
 	prefix, uri string
 	uriSpan     span
+	shadow      int32 // the binding of the same prefix it hides, or -1 (nsIndex)
 }
 
 // span locates a string the Parser holds, so that the tree refers to its
@@ -168,6 +169,10 @@ type Parser struct {
 	skip  bool            // keep no character data (Elements)
 	dec   []byte          // attribute values that needed decoding, for this record
 	names map[string]bool // non-ASCII names checked, and whether valid
+
+	nsIdx   nsIndex // prefix index of a large scope (scope.go)
+	attrSet attrSet // names of a large element's attributes (scope.go)
+	work    int     // lookups and comparisons made, for tests of linearity
 }
 
 // dataSpan returns the span of p.data[a:b].
@@ -248,6 +253,8 @@ func (p *Parser) begin(data []byte) {
 	p.pos, p.seen, p.done, p.err = 0, false, false, nil
 	p.skip = false
 	p.ns = p.ns[:0]
+	p.nsIdx.reset()
+	p.attrSet.reset()
 	p.open = p.open[:0]
 }
 
@@ -384,7 +391,7 @@ func (p *Parser) endTag(i int) (int, error) {
 			k := xmlname.SkipSpace(data, e)
 			if k < len(data) && data[k] == '>' {
 				p.tree.nodes[top.node].text1 = int32(len(p.tree.text))
-				p.ns = p.ns[:top.nsLen]
+				p.popNS(top.nsLen)
 				p.open = p.open[:len(p.open)-1]
 				return k + 1, nil
 			}
@@ -415,7 +422,7 @@ func (p *Parser) endTag(i int) (int, error) {
 		return 0, p.errorf(i, "element <%s> closed by </%s>", data[top.qs:top.qe], data[i+2:ne])
 	}
 	p.tree.nodes[top.node].text1 = int32(len(p.tree.text))
-	p.ns = p.ns[:top.nsLen]
+	p.popNS(top.nsLen)
 	p.open = p.open[:len(p.open)-1]
 	return k + 1, nil
 }
@@ -667,7 +674,7 @@ func (p *Parser) startTag(i int, seenRoot bool) (int, error) {
 	if selfClosing {
 		top := p.open[len(p.open)-1]
 		p.tree.nodes[top.node].text1 = int32(len(p.tree.text))
-		p.ns = p.ns[:top.nsLen]
+		p.popNS(top.nsLen)
 		p.open = p.open[:len(p.open)-1]
 	}
 	return k, nil
@@ -753,9 +760,9 @@ func (p *Parser) start(at, qs, qe int, prefix, local span) error {
 			case v == namespaceXMLNS || (v == NamespaceXML && l != "xml"):
 				return p.errorf(a.at, "namespace %q cannot be bound to the prefix %q", v, l)
 			}
-			p.ns = append(p.ns, binding{prefix: l, uri: v, uriSpan: a.value})
+			p.pushNS(binding{prefix: l, uri: v, uriSpan: a.value})
 		} else {
-			p.ns = append(p.ns, binding{prefix: "", uri: p.str(a.value), uriSpan: a.value})
+			p.pushNS(binding{prefix: "", uri: p.str(a.value), uriSpan: a.value})
 		}
 	}
 	name := nameSpan{local: local, prefix: prefix}
@@ -766,7 +773,7 @@ func (p *Parser) start(at, qs, qe int, prefix, local span) error {
 		// encoding/xml leaves an element named xmlns in no namespace.
 	default:
 		if len(p.ns) > 0 || ps != "" {
-			uri, ok := lookupSpan(p.ns, ps)
+			uri, ok := p.lookupNS(ps)
 			if !ok && ps != "" {
 				return p.errorf(at, "element <%s> uses the undeclared namespace prefix %q", p.data[qs:qe], ps)
 			}
@@ -784,18 +791,16 @@ func (p *Parser) start(at, qs, qe int, prefix, local span) error {
 			case "xml":
 				an.space = spanXML
 			default:
-				uri, ok := lookupSpan(p.ns, ps)
+				uri, ok := p.lookupNS(ps)
 				if !ok {
 					return p.errorf(a.at, "attribute %s:%s of <%s> uses the undeclared namespace prefix %q", ps, p.str(a.local), p.data[qs:qe], ps)
 				}
 				an.space = uri
 			}
 		}
-		for _, prev := range t.attrs[attr0:] {
-			if prev.name.local.n == an.local.n && (prev.name.space == an.space || p.str(prev.name.space) == p.str(an.space)) && p.str(prev.name.local) == p.str(an.local) {
-				n := p.name(an)
-				return p.errorf(a.at, "attribute %s repeated on <%s>", n.Clark(), p.data[qs:qe])
-			}
+		if p.repeated(an, attr0, len(p.attrs)-p.decls) {
+			n := p.name(an)
+			return p.errorf(a.at, "attribute %s repeated on <%s>", n.Clark(), p.data[qs:qe])
 		}
 		t.attrs = append(t.attrs, attrSpan{name: an, value: a.value})
 	}
@@ -817,16 +822,6 @@ func (p *Parser) start(at, qs, qe int, prefix, local span) error {
 		t.finishRoot(p.ns)
 	}
 	return nil
-}
-
-// lookupSpan returns the URI bound to prefix in scope (innermost first).
-func lookupSpan(scope []binding, prefix string) (span, bool) {
-	for i := len(scope) - 1; i >= 0; i-- {
-		if scope[i].prefix == prefix {
-			return scope[i].uriSpan, true
-		}
-	}
-	return span{}, false
 }
 
 // lookup returns the URI bound to prefix in scope (innermost first). The

@@ -23,7 +23,7 @@ type Options struct {
 	Names      []string `yaml:"names" doc:"Column names of the by keys in CSV output, one per key; by default the expressions themselves."`
 	Attributes bool     `yaml:"attributes" doc:"Count every (element, attribute, value) occurrence in XML records, per key when by is set."`
 	Output     string   `yaml:"output" path:"output" pattern:"\\.([jJ][sS][oO][nN]|[cC][sS][vV])$" doc:"File written at the end of the run: .json for JSON nested by key, .csv for one row per count."`
-	Top        int      `yaml:"top" doc:"When above 0, keep only the N largest counts of each innermost group (ties broken by key)."`
+	Top        int      `yaml:"top" max:"16777216" doc:"When above 0, keep only the N largest counts of each innermost group (ties broken by key)."`
 }
 
 // Kind returns the count stage kind.

@@ -17,4 +17,10 @@
 // A path that does not exist, or a directory with no file matching the
 // glob, fails the run at Setup with a message naming the path: a pipeline
 // that silently reads nothing is almost always a mistake.
+//
+// Only regular files are read. A named pipe, device or socket as path is
+// refused at Setup (and by Open, which checks before opening, since
+// opening a pipe blocks): such a stream has no size, cannot be read by
+// byte ranges, and a read from it can block forever where a run must be
+// able to stop. Inside a directory they are skipped, each with a warning.
 package read

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sync/atomic"
 
@@ -32,6 +33,15 @@ func Open(path string) (io.ReadCloser, error) {
 // needs. The file is read in chunks of 256 KiB, one atomic add each, a
 // little ahead of what the caller has consumed.
 func OpenCounted(path string, n *atomic.Int64) (io.ReadCloser, error) {
+	// A named pipe would block open(2) itself, and its reads could not be
+	// stopped: refuse special files before opening them.
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := regular(path, st.Mode()); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -113,18 +123,18 @@ func (d *decompressed) Close() error {
 // uncompressed (neither gzip nor zstd), so that any byte range of it can be
 // read on its own, and its size. It reads the file's first four bytes.
 func Plain(path string) (size int64, plain bool, err error) {
+	fi, err := os.Stat(path) // not Open: opening a named pipe blocks
+	if err != nil {
+		return 0, false, err
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, false, nil // a pipe or a device: Open refuses it
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, false, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, false, err
-	}
-	if !fi.Mode().IsRegular() {
-		return 0, false, nil // a pipe or a device: read from its start only
-	}
 	head := make([]byte, 4)
 	n, err := f.ReadAt(head, 0)
 	if err != nil && err != io.EOF {
@@ -132,4 +142,36 @@ func Plain(path string) (size int64, plain bool, err error) {
 	}
 	head = head[:n]
 	return fi.Size(), !bytes.HasPrefix(head, gzipMagic) && !bytes.HasPrefix(head, zstdMagic), nil
+}
+
+// regular returns an error naming path unless mode is a regular file's.
+// Sluice reads regular files only: it needs their size (for progress and
+// for splitting one file on every core), reads byte ranges of them, and
+// must be able to stop at any time, none of which holds for a named pipe,
+// a device or a socket, whose reads can block forever.
+func regular(path string, mode fs.FileMode) error {
+	if mode.IsRegular() {
+		return nil
+	}
+	if mode.IsDir() {
+		return fmt.Errorf("read %s: is a directory", path)
+	}
+	return fmt.Errorf("read %s: not a regular file (%s): sluice reads regular files only; copy the stream to a file first (e.g. cat %s > input.xml)", path, specialKind(mode), path)
+}
+
+// specialKind names the type of a file that is not regular.
+func specialKind(mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case mode&fs.ModeSocket != 0:
+		return "a socket"
+	case mode&fs.ModeCharDevice != 0:
+		return "a character device"
+	case mode&fs.ModeDevice != 0:
+		return "a device"
+	case mode&fs.ModeIrregular != 0:
+		return "an irregular file"
+	}
+	return "a special file"
 }

@@ -19,7 +19,7 @@ var sample []byte
 
 // Options configure the read stage.
 type Options struct {
-	Path      string `yaml:"path" doc:"A file, or a directory whose files are read."`
+	Path      string `yaml:"path" doc:"A file, or a directory whose files are read. Regular files only: a named pipe, device or socket is refused (in a directory, skipped with a warning)."`
 	Glob      string `yaml:"glob" doc:"Pattern that file names must match, in path.Match syntax (e.g. \"*.xml\"); empty means every file."`
 	Recursive bool   `yaml:"recursive" doc:"Also read files in subdirectories."`
 	Hidden    bool   `yaml:"hidden" doc:"Include files and directories whose names start with a dot."`
@@ -70,9 +70,12 @@ func (s *Stage) Signature() core.Signature { return core.Signature{Out: core.Fil
 
 // Setup lists the input files and their total size.
 func (s *Stage) Setup(ctx context.Context, env core.Env) error {
-	files, err := s.list()
+	files, skipped, err := s.list()
 	if err != nil {
 		return err
+	}
+	for _, sk := range skipped {
+		env.Log.Warn("special file skipped: only regular files are read", "path", sk.path, "type", sk.kind)
 	}
 	s.files = files
 	for _, f := range files {
@@ -96,16 +99,25 @@ func (s *Stage) Read(ctx context.Context, out core.Emitter) error {
 	return nil
 }
 
-func (s *Stage) list() ([]fileInfo, error) {
+// skippedFile is a special file met in a directory, which list leaves out.
+type skippedFile struct{ path, kind string }
+
+// list returns the input files, and the special files it left out of a
+// directory. A path naming a special file itself is an error.
+func (s *Stage) list() ([]fileInfo, []skippedFile, error) {
 	root := s.opts.Path
 	st, err := os.Stat(root)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", root, errors.Unwrap(err))
+		return nil, nil, fmt.Errorf("read %s: %w", root, errors.Unwrap(err))
 	}
 	if !st.IsDir() {
-		return []fileInfo{{root, st.Size()}}, nil
+		if err := regular(root, st.Mode()); err != nil {
+			return nil, nil, err
+		}
+		return []fileInfo{{root, st.Size()}}, nil, nil
 	}
 	var files []fileInfo
+	var skipped []skippedFile
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -132,14 +144,18 @@ func (s *Stage) list() ([]fileInfo, error) {
 		if err != nil {
 			return err
 		}
-		if !info.Mode().IsRegular() {
-			return nil // a link to a directory, a device, a socket
+		switch m := info.Mode(); {
+		case m.IsDir():
+			return nil // a link to a directory
+		case !m.IsRegular():
+			skipped = append(skipped, skippedFile{p, specialKind(m)})
+			return nil
 		}
 		files = append(files, fileInfo{p, info.Size()})
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", root, err)
+		return nil, nil, fmt.Errorf("read %s: %w", root, err)
 	}
 	if len(files) == 0 {
 		what := "no files"
@@ -150,8 +166,8 @@ func (s *Stage) list() ([]fileInfo, error) {
 		if !s.opts.Recursive {
 			hint = " (subdirectories are not read unless recursive: true)"
 		}
-		return nil, fmt.Errorf("read %s: %s%s", root, what, hint)
+		return nil, nil, fmt.Errorf("read %s: %s%s", root, what, hint)
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
-	return files, nil
+	return files, skipped, nil
 }

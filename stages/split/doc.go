@@ -45,7 +45,15 @@
 // later, by whoever consumes them. Each record is emitted so that it
 // parses on its own:
 //   - namespace declarations in scope from its ancestors (and not
-//     redeclared on it) are added to its start tag, after the element name;
+//     redeclared on it) are added to its start tag, after the element name.
+//     While they total at most 4 KiB all of them are; beyond (a document
+//     declaring thousands of namespaces on its root), only the default
+//     namespace's and those of the prefixes the record uses: a prefix
+//     followed by ':' anywhere in it, in names, in QName values such as
+//     xsi:type="p:t", or in text (character references decoded). Every
+//     name and QName keeps its meaning, and the output does not grow by
+//     the scope's size per record; a query naming a prefix the record does
+//     not use finds nothing in it, so name such namespaces as {uri}local;
 //   - general entities declared in the DOCTYPE's internal subset are
 //     expanded (nesting and size are capped against "billion laughs");
 //     predefined entities and character references are kept as written

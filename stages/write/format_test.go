@@ -182,7 +182,7 @@ stages:
 		t.Errorf("xml as csv: %v", err)
 	}
 	for _, tc := range []struct{ with, want string }{
-		{"format: parquet", `p.yaml:5:58: stage "out": format: expected native, jsonl or csv, got "parquet"`},
+		{"format: parquet", `p.yaml:5:58: stage "out": format: expected one of native, jsonl, csv, got "parquet"`},
 		{"format: csv, fields: [a, a]", `stage "out": fields[1]: a column needs a name, given once, got "a"`},
 		{"fields: [a]", `stage "out": fields: fields choose columns for format: csv or jsonl`},
 	} {

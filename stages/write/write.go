@@ -28,13 +28,13 @@ type Options struct {
 	Dir         string        `yaml:"dir" path:"output" doc:"Directory the output files go into; created if missing (required)."`
 	By          string        `yaml:"by" pattern:"^(category|label:.+)$" doc:"What picks a record's file: \"category\", or \"label:NAME\" for the value of the record's label NAME; records with no value go to \"uncategorised\"."`
 	Name        string        `yaml:"name" doc:"File name template: {key} is the sanitised key and {ext} is .xml, .csv, .txt or .jsonl by record kind."`
-	MaxOpen     int           `yaml:"max_open" doc:"Most files held open at once; beyond it the least recently used file is flushed and closed, and reopened for append when needed."`
-	Buffer      core.ByteSize `yaml:"buffer" doc:"Write buffer per open file; the stage holds at most max_open of them."`
+	MaxOpen     int           `yaml:"max_open" max:"65536" doc:"Most files held open at once; beyond it the least recently used file is flushed and closed, and reopened for append when needed."`
+	Buffer      core.ByteSize `yaml:"buffer" max:"256MiB" doc:"Write buffer per open file; the stage holds at most max_open of them."`
 	XMLRoot     string        `yaml:"xml_root" doc:"Name of the root element that wraps the records of each XML output."`
 	Sync        bool          `yaml:"sync" doc:"Flush each file to stable storage (fsync) before it is renamed into place, so that a crash cannot leave a partial file under a final name."`
-	Format      string        `yaml:"format" doc:"How records are written: native (each kind as itself: XML, CSV, lines, JSON lines), jsonl (JSON records, CSV rows as objects of their header's names, lines as {\"line\": …}) or csv (CSV rows, and JSON objects as rows of the columns in fields). XML records are written natively only: turn them into fields with a map stage first."`
+	Format      string        `yaml:"format" enum:"native|jsonl|csv" doc:"How records are written: native (each kind as itself: XML, CSV, lines, JSON lines), jsonl (JSON records, CSV rows as objects of their header's names, lines as {\"line\": …}) or csv (CSV rows, and JSON objects as rows of the columns in fields). XML records are written natively only: turn them into fields with a map stage first."`
 	Fields      []string      `yaml:"fields" doc:"The columns to write, in order, with format csv or jsonl: names of JSON object fields or of the CSV header's columns; required for JSON records written as csv."`
-	WriteBehind core.ByteSize `yaml:"write_behind" doc:"Linux: every this many bytes of a file, start writing them to disk, and drop from the page cache what lies 4 such steps back, so that outputs of any size hold little memory and fsync has little left to do; 0 leaves it all to the kernel."`
+	WriteBehind core.ByteSize `yaml:"write_behind" max:"1GiB" doc:"Linux: every this many bytes of a file, start writing them to disk, and drop from the page cache what lies 4 such steps back, so that outputs of any size hold little memory and fsync has little left to do; 0 leaves it all to the kernel."`
 }
 
 // DefaultOptions returns the options a pipeline gets when it leaves them

@@ -609,7 +609,7 @@ func (d *dtdParser) entityValue(a, end int) ([]byte, *dtdError) {
 		return nil, d.errf(a+k, "a parameter-entity reference may not occur inside a markup declaration in the internal subset")
 	}
 	if bytes.IndexByte(lit, '&') < 0 && bytes.IndexByte(lit, '\r') < 0 {
-		return lit, nil
+		return bytes.Clone(lit), nil // lit may be in the read window, which moves
 	}
 	out := make([]byte, 0, len(lit))
 	for i := 0; i < len(lit); {

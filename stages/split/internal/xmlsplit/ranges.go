@@ -46,7 +46,7 @@ type Range struct {
 type Context struct {
 	names     []byte
 	ends      []int
-	ns        []nsDecl
+	ns        [][]nsDecl // the frames of the scope, shared and immutable
 	pathDepth int
 	seenRoot  bool
 	ents      *entities
@@ -61,7 +61,7 @@ func (c *Context) Equal(d *Context) bool {
 		return false
 	}
 	return bytes.Equal(c.names, d.names) && slices.Equal(c.ends, d.ends) && c.pathDepth == d.pathDepth &&
-		c.seenRoot == d.seenRoot && c.ents.equal(d.ents) && slices.EqualFunc(c.ns, d.ns, func(a, b nsDecl) bool {
+		c.seenRoot == d.seenRoot && c.ents.equal(d.ents) && slices.EqualFunc(flatNS(c.ns), flatNS(d.ns), func(a, b nsDecl) bool {
 		return a.depth == b.depth && a.prefix == b.prefix && a.uri == b.uri && bytes.Equal(a.attr, b.attr)
 	})
 }
@@ -85,7 +85,7 @@ func (s *Splitter) Context() *Context {
 	c := &Context{
 		names:     slices.Clone(s.names),
 		ends:      slices.Clone(s.ends),
-		ns:        slices.Clone(s.ns),
+		ns:        slices.Clone(s.frames),
 		pathDepth: s.pathDepth,
 		seenRoot:  s.seenRoot,
 		ents:      s.ents,
@@ -159,7 +159,7 @@ func (s *Splitter) resume(r *Range) {
 	s.spec, s.skipText = r.Speculative, r.Speculative
 	s.names = slices.Clone(c.names)
 	s.ends = slices.Clone(c.ends)
-	s.ns = slices.Clone(c.ns)
+	s.setNS(c.ns)
 	s.pathDepth = c.pathDepth
 	s.seenRoot = c.seenRoot
 	if c.ents != nil {
@@ -250,7 +250,7 @@ func (c *Context) MarshalJSON() ([]byte, error) {
 		j.Names = append(j.Names, string(c.names[start:e]))
 		start = e
 	}
-	for _, d := range c.ns {
+	for _, d := range flatNS(c.ns) {
 		j.NS = append(j.NS, nsJSON{Depth: d.depth, Prefix: d.prefix, URI: d.uri, Attr: string(d.attr)})
 	}
 	if t := c.ents; t != nil {
@@ -276,9 +276,11 @@ func (c *Context) UnmarshalJSON(b []byte) error {
 		c.names = append(c.names, n...)
 		c.ends = append(c.ends, len(c.names))
 	}
+	var ns []nsDecl
 	for _, d := range j.NS {
-		c.ns = append(c.ns, nsDecl{depth: d.Depth, prefix: d.Prefix, uri: d.URI, attr: []byte(d.Attr)})
+		ns = append(ns, nsDecl{depth: d.Depth, prefix: d.Prefix, uri: d.URI, attr: []byte(d.Attr)})
 	}
+	c.ns = framesOf(ns)
 	if e := j.Entities; e != nil {
 		c.ents = &entities{parsed: e.Parsed, external: e.External, m: map[string]*entity{}}
 		c.ents.setDTD(e.dtdJSON)

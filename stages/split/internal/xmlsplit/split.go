@@ -65,7 +65,10 @@ type Splitter struct {
 
 	ns        []nsDecl // namespace declarations of open elements outside records
 	nsGen     int
-	pathDepth int // leading steps of an anchored match satisfied by open elements
+	nsIdx     map[string]int // prefix -> its innermost declaration in ns
+	frames    [][]nsDecl     // ns again, one immutable slice per element, for Contexts
+	nsBytes   int            // size of the innermost declarations (carry.go)
+	pathDepth int            // leading steps of an anchored match satisfied by open elements
 
 	// The start tag being scanned.
 	tagNameEnd int
@@ -83,6 +86,13 @@ type Splitter struct {
 	insert     []byte
 	insCache   []byte
 	insGen     int
+	carryUsed  bool                // the record carries only what it uses (carry.go)
+	own        map[string]struct{} // prefixes the record declares, when many
+	picked     []int               // declarations to carry, as indexes in ns
+	nsUsed     []uint32            // by pickGen: picked already
+	pickGen    uint32
+	run        []byte // scratch for prefixes
+	body       []byte // scratch: the record being emitted, to find its prefixes
 	edits      []edit
 	skips      []span
 
@@ -117,6 +127,7 @@ type nsDecl struct {
 	prefix string
 	uri    string
 	attr   []byte // ` xmlns:p="uri"`, ready to insert
+	shadow int    // index in ns of the declaration of prefix it hides, or -1
 }
 
 type tagDecl struct {
@@ -457,9 +468,9 @@ func (s *Splitter) outerStart(p int) int {
 			if err != nil {
 				return s.fail(td.start, "%v", err)
 			}
-			s.ns = append(s.ns, nsDecl{depth: d, prefix: td.prefix, uri: td.uri, attr: attr})
-			s.nsGen++
+			s.pushNS(nsDecl{depth: d, prefix: td.prefix, uri: td.uri, attr: attr})
 		}
+		s.sealFrame(len(s.tagDecls))
 		s.push(name)
 		s.ctxGen++
 		return q
@@ -489,8 +500,7 @@ func (s *Splitter) popNS() {
 		n--
 	}
 	if n != len(s.ns) {
-		s.ns = s.ns[:n]
-		s.nsGen++
+		s.truncNS(n)
 	}
 }
 
@@ -519,40 +529,10 @@ func (s *Splitter) resolve(prefix []byte) string {
 			return s.tagDecls[i].uri
 		}
 	}
-	for i := len(s.ns) - 1; i >= 0; i-- {
-		if s.ns[i].prefix == string(prefix) {
-			return s.ns[i].uri
-		}
+	if i, ok := s.nsIdx[string(prefix)]; ok {
+		return s.ns[i].uri
 	}
 	return string(prefix)
-}
-
-// insertion returns the declarations to add to a record's start tag:
-// those in scope from ancestors, innermost winning for a prefix, minus
-// the prefixes the record declares itself, in document order.
-func (s *Splitter) insertion() []byte {
-	if len(s.tagDecls) == 0 && s.insGen == s.nsGen && s.insCache != nil {
-		return s.insCache
-	}
-	out := []byte{}
-outer:
-	for i, d := range s.ns {
-		for _, later := range s.ns[i+1:] {
-			if later.prefix == d.prefix {
-				continue outer
-			}
-		}
-		for _, own := range s.tagDecls {
-			if own.prefix == d.prefix {
-				continue outer
-			}
-		}
-		out = append(out, d.attr...)
-	}
-	if len(s.tagDecls) == 0 {
-		s.insCache, s.insGen = out, s.nsGen
-	}
-	return out
 }
 
 // renderDecl returns ` xmlns:p="v"` for a declaration on an ancestor,
@@ -984,20 +964,21 @@ func (s *Splitter) emit(end int) int {
 	buf := s.buf()
 	rec := buf[s.recStart:end]
 	base := s.w.Base + int64(s.recStart)
-	from := 0
+	from, sk := 0, 0
 	for {
 		i, msg := scan.BadChar(rec[from:])
 		if i < 0 {
 			break
 		}
 		at := base + int64(from+i)
-		skipped := false
-		for _, sp := range s.skips {
-			if sp.start <= at && at < sp.end {
-				from = int(sp.end - base)
-				skipped = true
-				break
-			}
+		// The skips are in document order and the search moves forward:
+		// one pass over them for the whole record.
+		for sk < len(s.skips) && s.skips[sk].end <= at {
+			sk++
+		}
+		skipped := sk < len(s.skips) && s.skips[sk].start <= at
+		if skipped {
+			from = int(s.skips[sk].end - base)
 		}
 		if !skipped {
 			s.inRec = false
@@ -1007,6 +988,9 @@ func (s *Splitter) emit(end int) int {
 	if len(rec) > s.max {
 		s.tooLarge(s.recStart, "record")
 		return failed
+	}
+	if s.carryUsed {
+		s.insert = s.usedInsertion(s.expanded(rec, base))
 	}
 	size := len(rec) + len(s.insert)
 	for _, e := range s.edits {
