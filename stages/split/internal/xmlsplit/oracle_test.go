@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sluicehq/sluice/internal/xmlname/xmlnametest"
 )
 
 // splitAll runs the splitter over doc and returns the records' bytes.
@@ -95,8 +96,8 @@ func appendCanon(out []string, tok xml.Token) []string {
 // refSplit is the reference splitter: it decodes the whole document with
 // encoding/xml (with entities given as plain text) and collects the
 // canonical token stream of each outermost matching element. It also
-// checks the document-level rules encoding/xml leaves out (one root, no
-// text outside it), reporting wellFormed false when they fail.
+// checks the rules encoding/xml leaves out (one root, no text outside it,
+// and those of strictOK), reporting wellFormed false when they fail.
 func refSplit(doc []byte, spec string, ents map[string]string) (recs [][]string, wellFormed bool) {
 	m, err := ParseMatch(spec)
 	if err != nil {
@@ -115,7 +116,7 @@ func refSplit(doc []byte, spec string, ents map[string]string) (recs [][]string,
 		tok, err := d.Token()
 		rtok, _ := raw.RawToken()
 		if err == io.EOF {
-			return recs, roots == 1 && depth == 0
+			return recs, roots == 1 && depth == 0 && strictOK(doc, ents)
 		}
 		if err != nil {
 			return nil, false
@@ -166,7 +167,7 @@ func refSplit(doc []byte, spec string, ents map[string]string) (recs [][]string,
 			depth--
 			path = path[:depth]
 		case xml.CharData:
-			if depth == 0 && notSpace(rawText) >= 0 && !bytes.HasPrefix(rawText, []byte("<![CDATA[")) && !(prev == int64(len(rawText)) && bytes.HasPrefix(rawText, []byte("\uFEFF")) && notSpace(rawText[3:]) < 0) {
+			if depth == 0 && notSpace(rawText) >= 0 && !(prev == int64(len(rawText)) && bytes.HasPrefix(rawText, []byte("\uFEFF")) && notSpace(rawText[3:]) < 0) {
 				return nil, false
 			}
 		}
@@ -196,6 +197,9 @@ func checkAgainstReference(t *testing.T, doc []byte, spec string, ents map[strin
 	var got [][]string
 	for _, r := range recs {
 		c, err := canonical(r.Data)
+		if err != nil && xmlnametest.EditionsDiffer(r.Data) {
+			return // a name of the fifth edition, which encoding/xml does not know
+		}
 		if err != nil {
 			t.Fatalf("record at line %d does not parse standalone: %v\nrecord: %s\ndocument:\n%s", r.Line, err, r.Data, doc)
 		}
@@ -256,7 +260,13 @@ func (g *gen) doc() ([]byte, map[string]string) {
 	}
 	root := "catalog"
 	g.b.WriteString("<" + root)
-	g.nsDecls()
+	// The prefixes the generated names use are declared on the root (and
+	// maybe redeclared below), as Namespaces 1.0 requires.
+	g.b.WriteString(g.pick(genSpaces) + g.pick([]string{`xmlns:p="urn:p"`, `xmlns:p='urn:p2'`}))
+	g.b.WriteString(g.pick(genSpaces) + g.pick([]string{`xmlns:q="urn:q"`, `xmlns:q="urn:q&amp;x"`}))
+	if g.r.IntN(3) == 0 {
+		g.b.WriteString(g.pick([]string{` xmlns="urn:d"`, ` xmlns=""`}))
+	}
 	g.b.WriteString(">")
 	g.children(0)
 	g.b.WriteString("</" + root + ">")
@@ -266,18 +276,13 @@ func (g *gen) doc() ([]byte, map[string]string) {
 	return []byte(g.b.String()), g.ents
 }
 
+// nsDecls writes namespace declarations, each prefix at most once.
 func (g *gen) nsDecls() {
 	if g.r.IntN(3) == 0 {
-		g.b.WriteString(g.pick(genSpaces) + `xmlns:p="urn:p"`)
+		g.b.WriteString(g.pick(genSpaces) + g.pick([]string{`xmlns:p="urn:p"`, `xmlns:p='urn:p2'`}))
 	}
-	if g.r.IntN(4) == 0 {
-		g.b.WriteString(g.pick(genSpaces) + `xmlns:p='urn:p2'`)
-	}
-	if g.r.IntN(4) == 0 {
-		g.b.WriteString(` xmlns="urn:d"`)
-	}
-	if g.r.IntN(6) == 0 {
-		g.b.WriteString(` xmlns=""`)
+	if g.r.IntN(3) == 0 {
+		g.b.WriteString(g.pick([]string{` xmlns="urn:d"`, ` xmlns=""`}))
 	}
 	if g.r.IntN(5) == 0 {
 		g.b.WriteString(` xmlns:q="urn:q&amp;x"`)

@@ -4,17 +4,17 @@
 // The boundary scan is byte work (bytes.IndexByte jumps over text, a table
 // lookup per name byte), not a token-by-token parse, and runs on the
 // goroutine that reads the file; parsing a record is left to whoever
-// consumes it. Inside records the scanner is as strict as encoding/xml
-// (names, references, characters, comments), so that an emitted record
-// always parses on its own; outside records it checks structure only
-// (matching tags, one root, no text outside the root).
+// consumes it. It applies XML 1.0 (fifth edition) and Namespaces 1.0 as a
+// non-validating processor that reads no external entity (wf.go holds
+// the rules encoding/xml leaves out): an emitted record is well-formed
+// and parses on its own. Between records it checks the structure and the
+// markup that may stand there (see stages/split's doc).
 package xmlsplit
 
 import (
 	"bytes"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/sluicehq/sluice/internal/xmlname"
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
@@ -58,6 +58,7 @@ type Splitter struct {
 
 	started  bool
 	seenRoot bool
+	docStart int64 // offset of the document's first byte, after a BOM
 
 	// Open elements: the name of element i is names[ends[i-1]:ends[i]].
 	names []byte
@@ -71,6 +72,10 @@ type Splitter struct {
 	tagNameEnd int
 	tagSelf    bool
 	tagDecls   []tagDecl
+	tagAttrs   []attrName
+	tagNS      bool // it has a prefixed name or a namespace declaration
+	attrSet    map[string]struct{}
+	expanded   []string
 
 	// The record being scanned.
 	inRec      bool
@@ -81,7 +86,7 @@ type Splitter struct {
 	insCache   []byte
 	insGen     int
 	edits      []edit
-	skips      []span
+	recNS      []nsDecl // declarations of the record's open elements
 
 	out  Record
 	slab scan.Slab
@@ -129,11 +134,6 @@ type edit struct {
 	n   int
 	exp []byte
 }
-
-// span is a stream range whose characters are not checked (comments,
-// processing instructions, directives, which encoding/xml does not check
-// either).
-type span struct{ start, end int64 }
 
 const (
 	cont     = 0
@@ -217,8 +217,30 @@ func (s *Splitter) start() bool {
 		s.err = &scan.Error{File: s.file, Line: 1, Col: 1, Msg: msg}
 		return false
 	}
+	if msg := noBOMUnicode(s.w.Buf[:s.w.End]); msg != "" {
+		s.err = &scan.Error{File: s.file, Line: 1, Col: 1, Msg: msg}
+		return false
+	}
 	s.pos = n
+	s.docStart = int64(n)
 	return true
+}
+
+// noBOMUnicode recognises a document in UTF-16 or UTF-32 without a byte
+// order mark by its first character, '<' with NUL bytes around it.
+func noBOMUnicode(b []byte) string {
+	const hint = "; split reads UTF-8: convert it first, e.g. iconv -f %s -t UTF-8 in > out"
+	switch {
+	case len(b) >= 4 && (b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == '<'):
+		return fmt.Sprintf("the file looks UTF-32 encoded (big-endian, no byte order mark)"+hint, "UTF-32BE")
+	case len(b) >= 4 && (b[0] == '<' && b[1] == 0 && b[2] == 0 && b[3] == 0):
+		return fmt.Sprintf("the file looks UTF-32 encoded (little-endian, no byte order mark)"+hint, "UTF-32LE")
+	case len(b) >= 2 && b[0] == 0 && b[1] == '<':
+		return fmt.Sprintf("the file looks UTF-16 encoded (big-endian, no byte order mark)"+hint, "UTF-16BE")
+	case len(b) >= 2 && b[0] == '<' && b[1] == 0:
+		return fmt.Sprintf("the file looks UTF-16 encoded (little-endian, no byte order mark)"+hint, "UTF-16LE")
+	}
+	return ""
 }
 
 func (s *Splitter) fill() bool {
@@ -392,8 +414,10 @@ func (s *Splitter) scanOuter() int {
 			}
 		case '!':
 			q = s.bang(p, false)
-			if q >= 0 && !s.seenRoot && !s.ents.parsed && q-p > 10 && string(buf[p+2:p+9]) == "DOCTYPE" {
-				s.ents.parseDoctype(buf[p+2 : q-1])
+			if q >= 0 {
+				if r := s.outerBang(p, q); r != cont {
+					return r
+				}
 			}
 		case '?':
 			q = s.pi(p, false)
@@ -463,7 +487,6 @@ func (s *Splitter) outerStart(p int) int {
 	s.recNameEnd = s.tagNameEnd - p
 	s.recDepth = d
 	s.insert = s.insertion()
-	s.skips = s.skips[:0]
 	if s.tagSelf {
 		s.pos = q
 		if r := s.emit(q); r != gotRec {
@@ -471,6 +494,7 @@ func (s *Splitter) outerStart(p int) int {
 		}
 		return gotRec
 	}
+	s.pushRecordNS()
 	s.push(name)
 	s.inRec = true
 	s.pos = q
@@ -596,6 +620,9 @@ func (s *Splitter) scanRecord() int {
 		switch buf[p+1] {
 		case '/':
 			q = s.endTag(p)
+			if q >= 0 {
+				s.popRecordNS()
+			}
 			if q >= 0 && len(s.ends) == s.recDepth {
 				s.pos = q
 				s.inRec = false
@@ -611,6 +638,7 @@ func (s *Splitter) scanRecord() int {
 			if q == needMore {
 				s.edits = s.edits[:n]
 			} else if q >= 0 && !s.tagSelf {
+				s.pushRecordNS()
 				s.push(buf[p+1 : s.tagNameEnd])
 			}
 		}
@@ -710,11 +738,12 @@ func (s *Splitter) endTag(p int) int {
 	return i + 1
 }
 
-// startTag scans the start tag at buf[p]. It sets tagNameEnd and tagSelf;
-// with outer set it collects namespace declarations into tagDecls. It
-// does not push the element.
+// startTag scans the start tag at buf[p]. It sets tagNameEnd and tagSelf,
+// collects namespace declarations into tagDecls and attribute names into
+// tagAttrs, and checks them (checkNS). It does not push the element.
 func (s *Splitter) startTag(p int, outer bool) int {
 	buf := s.buf()
+	s.tagDecls, s.tagAttrs = s.tagDecls[:0], s.tagAttrs[:0]
 	i, flags, colons := readName(buf, p+1)
 	if i == len(buf) {
 		return s.more(p, "unexpected end of file in start tag")
@@ -727,24 +756,31 @@ func (s *Splitter) startTag(p int, outer bool) int {
 	}
 	s.tagNameEnd = i
 	s.tagSelf = false
+	s.tagNS = colons > 0
 	for {
 		i = xmlname.SkipSpace(buf, i)
 		if i == len(buf) {
 			return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
 		}
 		c := buf[i]
-		if c == '>' {
-			return i + 1
-		}
-		if c == '/' {
-			if i+1 == len(buf) {
-				return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
+		if c == '>' || c == '/' {
+			end := i + 1
+			if c == '/' {
+				if i+1 == len(buf) {
+					return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
+				}
+				if buf[i+1] != '>' {
+					return s.fail(i, "expected /> in element")
+				}
+				s.tagSelf = true
+				end = i + 2
 			}
-			if buf[i+1] != '>' {
-				return s.fail(i, "expected /> in element")
+			if s.tagNS {
+				if r := s.checkNS(p); r != cont {
+					return r
+				}
 			}
-			s.tagSelf = true
-			return i + 2
+			return end
 		}
 		an := i
 		i, flags, colons = readName(buf, i)
@@ -757,6 +793,10 @@ func (s *Splitter) startTag(p int, outer bool) int {
 		if !s.validQName(buf[an:i], flags, colons) {
 			return s.fail(an, "invalid XML attribute name %q", buf[an:i])
 		}
+		if s.repeated(buf, an, i) {
+			return s.fail(an, "attribute %s is repeated in element <%s>", buf[an:i], buf[p+1:s.tagNameEnd])
+		}
+		s.tagNS = s.tagNS || colons > 0
 		ae := i
 		i = xmlname.SkipSpace(buf, i)
 		if i == len(buf) {
@@ -788,12 +828,14 @@ func (s *Splitter) startTag(p int, outer bool) int {
 		if s.nextAmp(a) < b && !s.refs(a, b, q) {
 			return failed
 		}
-		if outer {
-			if prefix, ok := declPrefix(buf[an:ae]); ok {
-				s.tagDecls = append(s.tagDecls, tagDecl{prefix: prefix, uri: decodeValue(buf[a:b], s.ents), start: a, end: b, quote: q})
-			}
+		if prefix, ok := declPrefix(buf[an:ae]); ok {
+			s.tagDecls = append(s.tagDecls, tagDecl{prefix: prefix, uri: decodeValue(buf[a:b], s.ents), start: a, end: b, quote: q})
+			s.tagNS = true
 		}
 		i = b + 1
+		if i < len(buf) && !xmlname.IsSpace(buf[i]) && buf[i] != '>' && buf[i] != '/' {
+			return s.fail(i, "expected white space between the attributes of element <%s>", buf[p+1:s.tagNameEnd])
+		}
 	}
 }
 
@@ -853,13 +895,10 @@ func (s *Splitter) bang(p int, inRec bool) int {
 		}
 		return k + 3
 	default:
-		end = s.directive(p)
-		if end < 0 {
-			return end
+		if inRec {
+			return s.fail(p, "markup declaration <!%s is not allowed inside an element (only comments and CDATA sections start with <!)", declWord(buf, p))
 		}
-	}
-	if inRec {
-		s.skips = append(s.skips, span{s.w.Base + int64(p), s.w.Base + int64(end)})
+		end = s.directive(p)
 	}
 	return end
 }
@@ -930,29 +969,30 @@ func (s *Splitter) pi(p int, inRec bool) int {
 	if !s.validName(target) {
 		return s.fail(p+2, "invalid XML name %q", target)
 	}
+	if bytes.IndexByte(target, ':') >= 0 {
+		return s.fail(p+2, "processing instruction target %q has a colon, which Namespaces 1.0 does not allow", target)
+	}
 	k := bytes.Index(buf[i:], piEnd)
 	if k < 0 {
 		return s.more(p, "unterminated processing instruction: <?%s has no ?>", target)
 	}
-	end := i + k + 2
-	if string(target) == "xml" {
-		content := buf[xmlname.SkipSpace(buf[:i+k], i) : i+k]
-		ver, enc := xmlname.PseudoAttr("version", content), xmlname.PseudoAttr("encoding", content)
-		if inRec {
-			if ver != "" && ver != "1.0" {
-				return s.fail(p, "unsupported XML version %q in <?xml ...?>", ver)
-			}
-			if enc != "" && !strings.EqualFold(enc, "utf-8") {
-				return s.fail(p, "encoding %q declared inside a record", enc)
-			}
-		} else if enc != "" && !strings.EqualFold(enc, "utf-8") && !strings.EqualFold(enc, "us-ascii") && !strings.EqualFold(enc, "ascii") {
-			return s.fail(p, "the document declares encoding %q; split reads UTF-8 only: convert the file first, e.g. iconv -f %s -t UTF-8 in.xml > out.xml (and change the declaration)", enc, enc)
+	if k > 0 && !xmlname.IsSpace(buf[i]) {
+		return s.fail(i, "expected white space or ?> after the processing instruction target %q", target)
+	}
+	if reservedTarget(target) {
+		if string(target) != "xml" {
+			return s.fail(p+2, "processing instruction target %q is reserved: names such as xml, XML and xMl belong to XML itself", target)
+		}
+		if r := s.xmlDecl(p, i, i+k, inRec); r != cont {
+			return r
 		}
 	}
-	if inRec {
-		s.skips = append(s.skips, span{s.w.Base + int64(p), s.w.Base + int64(end)})
+	if !inRec {
+		if j, msg := scan.BadChar(buf[i : i+k]); j >= 0 {
+			return s.fail(i+j, "%s in a processing instruction", msg)
+		}
 	}
-	return end
+	return i + k + 2
 }
 
 var piEnd = []byte("?>")
@@ -962,25 +1002,9 @@ func (s *Splitter) emit(end int) int {
 	buf := s.buf()
 	rec := buf[s.recStart:end]
 	base := s.w.Base + int64(s.recStart)
-	from := 0
-	for {
-		i, msg := scan.BadChar(rec[from:])
-		if i < 0 {
-			break
-		}
-		at := base + int64(from+i)
-		skipped := false
-		for _, sp := range s.skips {
-			if sp.start <= at && at < sp.end {
-				from = int(sp.end - base)
-				skipped = true
-				break
-			}
-		}
-		if !skipped {
-			s.inRec = false
-			return s.fail(s.recStart+int(at-base), "%s", msg)
-		}
+	if i, msg := scan.BadChar(rec); i >= 0 {
+		s.inRec = false
+		return s.fail(s.recStart+i, "%s", msg)
 	}
 	if len(rec) > s.max {
 		s.tooLarge(s.recStart, "record")
@@ -1007,7 +1031,7 @@ func (s *Splitter) emit(end int) int {
 	copy(out[n:], rec[at:])
 	s.out = Record{Data: out, Offset: base, Line: s.w.Line(base)}
 	s.edits = s.edits[:0]
-	s.skips = s.skips[:0]
+	s.recNS = s.recNS[:0]
 	s.inRec = false
 	return gotRec
 }
