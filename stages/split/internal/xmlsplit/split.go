@@ -75,7 +75,7 @@ type Splitter struct {
 	tagAttrs   []attrName
 	tagNS      bool // it has a prefixed name or a namespace declaration
 	attrSet    map[string]struct{}
-	expanded   []string
+	expanded   []expandedName
 
 	// The record being scanned.
 	inRec      bool

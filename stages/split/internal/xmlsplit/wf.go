@@ -21,6 +21,12 @@ type attrName struct {
 	start, end int
 }
 
+// expandedName is a prefixed attribute's namespace and local name.
+type expandedName struct {
+	uri   string
+	local attrName
+}
+
 // repeated records the attribute name buf[a:b] of the start tag being
 // scanned and reports whether the tag already has an attribute so named.
 // It compares names one by one up to 16 attributes and uses a set beyond,
@@ -91,13 +97,13 @@ func (s *Splitter) checkNS(p int) int {
 			continue
 		}
 		uri, _ := s.lookupNS(prefix)
-		key := uri + "\x00" + string(local)
-		for _, k := range s.expanded {
-			if k == key {
+		for _, x := range s.expanded {
+			if x.uri == uri && bytes.Equal(buf[x.local.start:x.local.end], local) {
 				return s.fail(at.start, "attribute %s repeats the name {%s}%s of another attribute of the element", an, uri, local)
 			}
 		}
-		s.expanded = append(s.expanded, key)
+		ls := at.end - len(local)
+		s.expanded = append(s.expanded, expandedName{uri, attrName{ls, at.end}})
 	}
 	return cont
 }
