@@ -367,6 +367,7 @@ func (s *Splitter) scanOuter() int {
 	p := s.pos
 	for {
 		lt := s.nextLT(p)
+		keep := len(buf) // where to resume when the text goes on past buf
 		if len(s.ends) == 0 && lt > p && !s.skipText {
 			if i := notSpace(buf[p:lt]); i >= 0 {
 				if s.seenRoot {
@@ -374,9 +375,16 @@ func (s *Splitter) scanOuter() int {
 				}
 				return s.fail(p+i, "text before the root element")
 			}
+		} else if lt > p && !s.skipText {
+			if lt == len(buf) && !s.w.EOF {
+				keep = p + lastSpace(buf[p:lt]) + 1
+			}
+			if r := s.betweenText(p, min(lt, keep)); r != cont {
+				return r
+			}
 		}
 		if lt == len(buf) {
-			s.pos = len(buf)
+			s.pos = keep
 			if !s.w.EOF {
 				return needMore
 			}

@@ -313,6 +313,9 @@ func (s *Splitter) outerBang(p, q int) int {
 		if len(s.ends) == 0 {
 			return s.fail(p, "a CDATA section may not stand outside the root element")
 		}
+		if i, msg := scan.BadChar(buf[p+9 : q-3]); i >= 0 {
+			return s.fail(p+9+i, "%s", msg)
+		}
 	default:
 		switch {
 		case len(s.ends) > 0:
@@ -376,4 +379,46 @@ func doctypeHead(d []byte) string {
 		return fmt.Sprintf("unexpected %q after the external ID", clipped(d[i:]))
 	}
 	return ""
+}
+
+// betweenText checks the character data buf[a:b] between records, inside
+// the root element, which no record carries but the document holds:
+// characters, references (an entity must be declared, unless the
+// DOCTYPE names an external DTD, which is not read) and no "]]>". The
+// caller cuts text that goes on past the buffer after white space, so
+// that no character or reference is cut.
+func (s *Splitter) betweenText(a, b int) int {
+	buf := s.buf()
+	if i, msg := scan.BadChar(buf[a:b]); i >= 0 {
+		return s.fail(a+i, "%s", msg)
+	}
+	if k := bytes.Index(buf[a:b], cdataEnd); k >= 0 {
+		return s.fail(a+k, "]]> is not allowed in text outside a CDATA section (write ]]&gt;)")
+	}
+	for i := bytes.IndexByte(buf[a:b], '&'); i >= 0; {
+		at := a + i
+		end, name, msg := parseRef(buf[:b], at)
+		if msg != "" {
+			return s.fail(at, "%s", msg)
+		}
+		if _, declared := s.ents.m[string(name)]; name != nil && !declared && !s.ents.external {
+			_, err := s.ents.lookup(name)
+			return s.fail(at, "%v", err)
+		}
+		i = bytes.IndexByte(buf[end:b], '&')
+		if i >= 0 {
+			i += end - a
+		}
+	}
+	return cont
+}
+
+// lastSpace returns the index of the last white space byte of b, or -1.
+func lastSpace(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if xmlname.IsSpace(b[i]) {
+			return i
+		}
+	}
+	return -1
 }
