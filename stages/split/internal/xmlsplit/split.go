@@ -74,6 +74,7 @@ type Splitter struct {
 	tagDecls   []tagDecl
 	tagAttrs   []attrName
 	tagNS      bool // it has a prefixed name or a namespace declaration
+	tagColons  int  // attributes with a colon in their name
 	attrSet    map[string]struct{}
 	expanded   []expandedName
 
@@ -764,7 +765,7 @@ func (s *Splitter) startTag(p int, outer bool) int {
 	}
 	s.tagNameEnd = i
 	s.tagSelf = false
-	s.tagNS = colons > 0
+	s.tagNS, s.tagColons = colons > 0, 0
 	for {
 		i = xmlname.SkipSpace(buf, i)
 		if i == len(buf) {
@@ -804,7 +805,10 @@ func (s *Splitter) startTag(p int, outer bool) int {
 		if s.repeated(buf, an, i) {
 			return s.fail(an, "attribute %s is repeated in element <%s>", buf[an:i], buf[p+1:s.tagNameEnd])
 		}
-		s.tagNS = s.tagNS || colons > 0
+		if colons > 0 {
+			s.tagNS = true
+			s.tagColons++
+		}
 		ae := i
 		i = xmlname.SkipSpace(buf, i)
 		if i == len(buf) {

@@ -83,6 +83,9 @@ func (s *Splitter) checkNS(p int) int {
 	if msg := s.qnameBound(name, true); msg != "" {
 		return s.fail(p+1, "element <%s>: %s", name, msg)
 	}
+	if s.tagColons == 0 {
+		return cont
+	}
 	s.expanded = s.expanded[:0]
 	for _, at := range s.tagAttrs {
 		an := buf[at.start:at.end]

@@ -119,6 +119,7 @@ var xmlCases = []xmlCase{
 	{name: "doctype after root", doc: "<c/><!DOCTYPE c>", err: "DOCTYPE declaration after the root element"},
 	{name: "second doctype", doc: "<!DOCTYPE c><!DOCTYPE c><c/>", err: "doc.xml:1:13: a second DOCTYPE declaration"},
 	{name: "doctype keyword case", doc: "<!DOCtYPE c><c/>", err: "only a DOCTYPE declaration"},
+	{name: "doctype name", doc: "<!DOCTYPE 0><A/>", err: "doc.xml:1:1: malformed DOCTYPE declaration: expected the root element's name after <!DOCTYPE"},
 	{name: "doctype without name", doc: `<!DOCTYPE SYSTEM "c.dtd"><c/>`, err: "malformed DOCTYPE declaration: expected SYSTEM, PUBLIC or ["},
 	{name: "doctype external id", doc: `<!DOCTYPE c PUBLIC "-//x//y" "c.dtd" [<!ENTITY e "x">]><c><record>&e;</record></c>`, want: []string{"<record>x</record>"}},
 	{name: "repeated attribute below the root", doc: `<c><record><a x="1" y="2" x="3"/></record></c>`, err: "doc.xml:1:27: attribute x is repeated in element <a>"},
