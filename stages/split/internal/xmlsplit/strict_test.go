@@ -82,11 +82,12 @@ func strictOK(doc []byte, ents map[string]string) bool {
 	}
 }
 
+// XML's white space is [ \t\r\n] (RE2's \s also takes \f).
 var (
-	xmlDeclRE = regexp.MustCompile(`^<\?xml\s+version\s*=\s*("1\.[0-9]+"|'1\.[0-9]+')` +
-		`(\s+encoding\s*=\s*("[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?` +
-		`(\s+standalone\s*=\s*("(yes|no)"|'(yes|no)'))?\s*\?>$`)
-	doctypeRE = regexp.MustCompile(`^DOCTYPE\s+([^\s\[>"']+)(\s+(SYSTEM\s+("[^"]*"|'[^']*')|PUBLIC\s+("[^"]*"|'[^']*')\s+("[^"]*"|'[^']*')))?\s*(\[|$)`)
+	xmlDeclRE = regexp.MustCompile(`^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*("1\.[0-9]+"|'1\.[0-9]+')` +
+		`([ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*("[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?` +
+		`([ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*("(yes|no)"|'(yes|no)'))?[ \t\r\n]*\?>$`)
+	doctypeRE = regexp.MustCompile(`^DOCTYPE[ \t\r\n]+([^ \t\r\n\[>"']+)([ \t\r\n]+(SYSTEM[ \t\r\n]+("[^"]*"|'[^']*')|PUBLIC[ \t\r\n]+("[^"]*"|'[^']*')[ \t\r\n]+("[^"]*"|'[^']*')))?[ \t\r\n]*(\[|$)`)
 	charRefRE = regexp.MustCompile(`&#(x[0-9a-fA-F]+|[0-9]+);`)
 )
 
