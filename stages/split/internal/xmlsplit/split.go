@@ -88,6 +88,8 @@ type Splitter struct {
 	insGen     int
 	edits      []edit
 	recNS      []nsDecl // declarations of the record's open elements
+	nsHit      *nsDecl  // the last declaration lookupNS found in ns
+	nsHitGen   int      // nsGen when nsHit was found
 
 	out  Record
 	slab scan.Slab
@@ -802,7 +804,9 @@ func (s *Splitter) startTag(p int, outer bool) int {
 		if !s.validQName(buf[an:i], flags, colons) {
 			return s.fail(an, "invalid XML attribute name %q", buf[an:i])
 		}
-		if s.repeated(buf, an, i) {
+		if len(s.tagAttrs) == 0 {
+			s.tagAttrs = append(s.tagAttrs, attrName{an, i}) // the first: nothing to compare
+		} else if s.repeated(buf, an, i) {
 			return s.fail(an, "attribute %s is repeated in element <%s>", buf[an:i], buf[p+1:s.tagNameEnd])
 		}
 		if colons > 0 {

@@ -150,8 +150,14 @@ func (s *Splitter) lookupNS(prefix []byte) (string, bool) {
 			return s.recNS[i].uri, true
 		}
 	}
+	// The ancestors' declarations change rarely (nsGen counts the
+	// changes): the last prefix found there is remembered.
+	if s.nsHit != nil && s.nsHitGen == s.nsGen && s.nsHit.prefix == string(prefix) {
+		return s.nsHit.uri, true
+	}
 	for i := len(s.ns) - 1; i >= 0; i-- {
 		if s.ns[i].prefix == string(prefix) {
+			s.nsHit, s.nsHitGen = &s.ns[i], s.nsGen
 			return s.ns[i].uri, true
 		}
 	}
@@ -392,6 +398,9 @@ func doctypeHead(d []byte) string {
 // that no character or reference is cut.
 func (s *Splitter) betweenText(a, b int) int {
 	buf := s.buf()
+	if notSpace(buf[a:b]) < 0 {
+		return cont // the usual indentation between records
+	}
 	if i, msg := scan.BadChar(buf[a:b]); i >= 0 {
 		return s.fail(a+i, "%s", msg)
 	}
