@@ -344,3 +344,23 @@ func TestLargeRecords(t *testing.T) {
 		t.Fatalf("got %d records; the large one intact: %v", len(recs), len(recs) > 1 && string(recs[1].Data) == big)
 	}
 }
+
+// TestManyAttributes: a start tag with 100,000 attributes is checked for
+// repeats in linear time (a quadratic check would take minutes here), and
+// a repeat at the very end is still found.
+func TestManyAttributes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("<c><record")
+	for i := range 100000 {
+		fmt.Fprintf(&b, " a%d=\"\"", i)
+	}
+	tag := b.String()
+	recs, err := splitAll(t, []byte(tag+"/></c>"), "record", 0)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("got %d records, %v", len(recs), err)
+	}
+	_, err = splitAll(t, []byte(tag+` a17=""/></c>`), "record", 0)
+	if err == nil || !strings.Contains(err.Error(), "attribute a17 is repeated") {
+		t.Fatalf("error = %v, want attribute a17 is repeated", err)
+	}
+}
