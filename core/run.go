@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +29,10 @@ type RunOptions struct {
 }
 
 // RecordError is a record that failed a stage under on_error: fail. Its
-// text names the stage and where the record came from.
+// text names the stage and where the record came from, once: when the
+// cause is itself a RecordError of the stage (a row of the file record
+// that failed), or names its own place in the record's file
+// ("file:line:col: ..."), that more precise position stands alone.
 type RecordError struct {
 	Stage  string
 	Source Position
@@ -36,7 +40,15 @@ type RecordError struct {
 }
 
 func (e *RecordError) Error() string {
-	return fmt.Sprintf("stage %q: %s: %v", e.Stage, e.Source, e.Err)
+	var inner *RecordError
+	if errors.As(e.Err, &inner) && inner.Stage == e.Stage {
+		return inner.Error()
+	}
+	msg := e.Err.Error()
+	if e.Source.File != "" && strings.HasPrefix(msg, e.Source.File+":") {
+		return fmt.Sprintf("stage %q: %s", e.Stage, msg)
+	}
+	return fmt.Sprintf("stage %q: %s: %s", e.Stage, e.Source, msg)
 }
 
 func (e *RecordError) Unwrap() error { return e.Err }

@@ -1,6 +1,6 @@
 // Package xmlname holds the lexical rules that the two byte-level XML
-// readers (the splitter and the record view) share, so that both accept
-// exactly what encoding/xml accepts: the bytes of names, character
+// readers (the splitter and the record view) share: the bytes of names and
+// the name tables of XML 1.0 fifth edition (ValidName), character
 // references, white space, and the pseudo-attributes of <?xml ...?>.
 package xmlname
 
@@ -11,7 +11,7 @@ import (
 
 // Flags of a byte in Tab. A name ends at the first byte with no flag;
 // bytes >= 0x80 are taken (High) and the name is then checked against
-// the XML name tables.
+// the XML name tables (ValidName).
 const (
 	Byte  = 1 // may be part of a name
 	First = 2 // may start a name (ASCII letter, '_', ':')
@@ -112,4 +112,43 @@ func PseudoAttr(param string, s []byte) string {
 		return ""
 	}
 	return string(s[i : i+j])
+}
+
+// ValidName reports whether name is valid UTF-8 and an XML name by the
+// tables of XML 1.0 fifth edition (productions [4] and [4a]), which
+// expat and libxml2 apply; encoding/xml still has the fourth edition's.
+// It costs one rune decode per non-ASCII character.
+func ValidName(name []byte) bool {
+	if len(name) == 0 {
+		return false
+	}
+	for i := 0; i < len(name); {
+		c := name[i]
+		if c < utf8.RuneSelf {
+			if Tab[c]&Byte == 0 || i == 0 && Tab[c]&First == 0 {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(name[i:])
+		if r == utf8.RuneError && n == 1 || !nameChar(r, i == 0) {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+// nameChar reports whether the non-ASCII rune r is a NameStartChar (when
+// first) or a NameChar.
+func nameChar(r rune, first bool) bool {
+	switch {
+	case 0xC0 <= r && r <= 0xD6, 0xD8 <= r && r <= 0xF6, 0xF8 <= r && r <= 0x2FF,
+		0x370 <= r && r <= 0x37D, 0x37F <= r && r <= 0x1FFF, 0x200C <= r && r <= 0x200D,
+		0x2070 <= r && r <= 0x218F, 0x2C00 <= r && r <= 0x2FEF, 0x3001 <= r && r <= 0xD7FF,
+		0xF900 <= r && r <= 0xFDCF, 0xFDF0 <= r && r <= 0xFFFD, 0x10000 <= r && r <= 0xEFFFF:
+		return true
+	}
+	return !first && (r == 0xB7 || 0x300 <= r && r <= 0x36F || 0x203F <= r && r <= 0x2040)
 }

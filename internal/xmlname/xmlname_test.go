@@ -76,3 +76,32 @@ func TestPseudoAttr(t *testing.T) {
 		t.Errorf("SkipSpace at the end = %d, want 2", got)
 	}
 }
+
+// TestValidNameFifthEdition checks names at the edges of the fifth
+// edition's tables (XML 1.0 5th ed. §2.3, productions [4] and [4a]).
+func TestValidNameFifthEdition(t *testing.T) {
+	for name, want := range map[string]bool{
+		"a": true, "_x": true, ":a": true, "a-b.c9": true, "-a": false, "9a": false, ".a": false, "": false,
+		"egg\u017f":      true,  // long s: fourth edition says no
+		"\U0001D032":     true,  // Byzantine musical symbol: a NameStartChar since the fifth edition
+		"\U000EFFFF":     true,  // the last NameStartChar
+		"\U000F0000":     false, // past it
+		"IllegalX\u0EC7": true,  // fifth-edition NameChar
+		"a\u00B7":        true,  // middle dot continues a name
+		"\u00B7a":        false, // but cannot start one
+		"a\u0300":        true,  // combining grave
+		"\u0300a":        false,
+		"a\u203F":        true,  // undertie
+		"a\u00D7":        false, // multiplication sign
+		"a\u037E":        false, // Greek question mark
+		"a\uFFFE":        false,
+		"a\xff":          false, // not UTF-8
+		"a b":            false,
+		"a\u2070":        true,
+		"a\u2190":        false,
+	} {
+		if got := ValidName([]byte(name)); got != want {
+			t.Errorf("ValidName(%+q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -8,7 +8,9 @@
 // between markup, table lookups per byte), with encoding/xml's rules: it
 // accepts exactly what encoding/xml's Decoder accepts, with the same
 // names, attributes and text (FuzzTree checks it against encoding/xml),
-// and rejects every malformation with its line and byte offset. It runs
+// except that names follow XML 1.0 fifth edition's tables (xmlname), as
+// split's do; and rejects every malformation with its line and byte
+// offset. It runs
 // several times faster than encoding/xml and allocates nothing per record
 // once its buffers have grown (BenchmarkParse).
 //

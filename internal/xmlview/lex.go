@@ -3,7 +3,6 @@ package xmlview
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/xml"
 	"fmt"
 	"math/bits"
 	"unicode/utf8"
@@ -18,7 +17,7 @@ import (
 // records encoding/xml accepts (plus its own namespace and structure
 // checks), which FuzzTree checks against encoding/xml itself.
 
-// Name bytes, as encoding/xml reads them (package xmlname).
+// Name bytes (package xmlname).
 const (
 	nameByte  = xmlname.Byte
 	nameFirst = xmlname.First
@@ -71,9 +70,9 @@ func readName(data []byte, i int) (end int, flags uint8, colons int) {
 }
 
 // validName reports whether name, read by readName with the given flags,
-// is an XML name by encoding/xml's tables. ASCII names only need a valid
-// first byte; names with other bytes are rare, and are checked by
-// encoding/xml itself, with the answers cached in p.names.
+// is an XML name by the tables of XML 1.0 fifth edition. ASCII names only
+// need a valid first byte; names with other bytes are rare, and are
+// checked by xmlname.ValidName, with the answers cached in p.names.
 func (p *Parser) validName(name []byte, flags uint8) bool {
 	if flags&nameHigh == 0 {
 		return nameTab[name[0]]&nameFirst != 0
@@ -86,11 +85,7 @@ func (p *Parser) validHighName(name []byte) bool {
 	if ok, hit := p.names[string(name)]; hit {
 		return ok
 	}
-	doc := make([]byte, 0, len(name)+4)
-	doc = append(append(append(doc, "<?"...), name...), "?>"...)
-	tok, err := xml.NewDecoder(bytes.NewReader(doc)).RawToken()
-	pi, isPI := tok.(xml.ProcInst)
-	ok := err == nil && isPI && pi.Target == string(name)
+	ok := xmlname.ValidName(name)
 	if p.names == nil {
 		p.names = map[string]bool{}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sluicehq/sluice/internal/xmlname/xmlnametest"
 )
 
 const nsRecord = `<record xmlns="urn:cat" xmlns:dc="http://purl.org/dc/elements/1.1/" id="7" type="book" xml:lang="en" dc:note="n1">
@@ -356,6 +357,9 @@ func FuzzTree(f *testing.F) {
 			return
 		}
 		if refErr != nil {
+			if xmlnametest.EditionsDiffer(data) {
+				return // a name of the fifth edition, which encoding/xml does not know
+			}
 			t.Fatalf("xmlview accepted what encoding/xml rejects: %v", refErr)
 		}
 		var got []string

@@ -100,12 +100,22 @@
 // the record carries nothing in its place, as in expat; otherwise it is an
 // error.
 //
-// Inside records the scanner is as strict as encoding/xml (names,
-// references, characters, comments, CDATA, attribute quoting), so a record
-// it emits always parses with encoding/xml. Outside records it checks
-// structure: matching tags, one root element, no text outside the root.
-// XML names are checked against encoding/xml's tables (XML 1.0 fourth
-// edition).
+// The scanner is a non-validating XML 1.0 (fifth edition) and Namespaces
+// 1.0 processor (internal/xmlconf runs the W3C conformance suite against
+// it). Inside records it checks everything: names, references,
+// characters (comments and processing instructions included), CDATA,
+// attribute quoting and spacing, repeated attributes, declared namespace
+// prefixes and the reserved ones, and no markup declarations or XML
+// declaration in content; so a record it emits parses with any XML
+// parser. Outside records it checks the structure (matching tags, one root
+// element, no text outside it), the XML declaration's grammar and place,
+// the characters of comments and processing instructions, and that only
+// one DOCTYPE stands before the root and nothing but comments and
+// processing instructions after it. Names follow the fifth edition's
+// tables (those of expat and libxml2; encoding/xml keeps the fourth's, so
+// a few names accepted here are refused there). UTF-16 or UTF-32 without
+// a byte order mark is recognised by its first '<' and refused with the
+// iconv command, as with one.
 //
 // # Byte ranges
 //

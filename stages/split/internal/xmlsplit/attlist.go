@@ -206,8 +206,8 @@ func (s *Splitter) declaredAttr(l *attList, name []byte, a, b int, quote byte, n
 
 // applyAttlist completes the start tag whose '>' or "/>" is at buf[end]:
 // the declared attributes with a default that it does not specify are
-// added before it, as edits; with outer set, defaulted namespace
-// declarations join s.tagDecls.
+// added before it, as edits; defaulted namespace declarations join
+// s.tagDecls, for the namespace checks and, with outer set, the scope.
 func (s *Splitter) applyAttlist(l *attList, end int, outer bool) int {
 	if l.defaults == 0 {
 		return cont
@@ -219,10 +219,9 @@ func (s *Splitter) applyAttlist(l *attList, end int, outer bool) int {
 			continue
 		}
 		s.edits = append(s.edits, edit{off: off, exp: def.attr})
-		if outer {
-			if prefix, ok := declPrefix([]byte(def.name)); ok {
-				s.tagDecls = append(s.tagDecls, tagDecl{prefix: prefix, uri: string(def.value), lit: def.lit, quote: '"'})
-			}
+		if prefix, ok := declPrefix([]byte(def.name)); ok {
+			s.tagDecls = append(s.tagDecls, tagDecl{prefix: prefix, uri: string(def.value), lit: def.lit, quote: '"'})
+			s.tagNS = true
 		}
 	}
 	return cont

@@ -2,14 +2,13 @@ package xmlsplit
 
 import (
 	"bytes"
-	"encoding/xml"
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/xmlname"
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
 )
 
-// Name bytes, as encoding/xml reads them (package xmlname).
+// Name bytes (package xmlname).
 const (
 	nameByte  = xmlname.Byte
 	nameFirst = xmlname.First
@@ -34,7 +33,8 @@ func readName(buf []byte, i int) (end int, flags uint8, colons int) {
 }
 
 // validQName checks an element or attribute name: a valid XML name with
-// at most one colon (encoding/xml's rule).
+// at most one colon (the Namespaces rules on colons are checked by
+// checkQName).
 func (s *Splitter) validQName(name []byte, flags uint8, colons int) bool {
 	if colons > 1 {
 		return false
@@ -52,9 +52,9 @@ func (s *Splitter) validName(name []byte) bool {
 	return validName(name, s.nameCache)
 }
 
-// validName reports whether name is an XML name by encoding/xml's tables,
-// so that a record accepted here parses there. Names with non-ASCII bytes
-// are rare and checked by encoding/xml itself, with the answers cached.
+// validName reports whether name is an XML name (XML 1.0 fifth edition,
+// xmlname.ValidName). Names with non-ASCII bytes are rare; their answers
+// are cached when cache is not nil.
 func validName(name []byte, cache map[string]bool) bool {
 	if len(name) == 0 {
 		return false
@@ -73,11 +73,7 @@ func validName(name []byte, cache map[string]bool) bool {
 	if ok, hit := cache[string(name)]; hit {
 		return ok
 	}
-	doc := make([]byte, 0, len(name)+4)
-	doc = append(append(append(doc, "<?"...), name...), "?>"...)
-	tok, err := xml.NewDecoder(bytes.NewReader(doc)).RawToken()
-	pi, isPI := tok.(xml.ProcInst)
-	ok := err == nil && isPI && pi.Target == string(name)
+	ok := xmlname.ValidName(name)
 	if cache != nil && len(cache) < 4096 {
 		cache[string(name)] = ok
 	}
@@ -109,7 +105,7 @@ func parseRef(b []byte, i int) (end int, name []byte, msg string) {
 			return 0, nil, "character reference " + quoteRef(b[i:j]) + " has no closing ;"
 		}
 		r := rune(n)
-		if !digits || n > utf8.MaxRune || !scan.InCharRange(r) && !(0xD800 <= r && r <= 0xDFFF) {
+		if !digits || n > utf8.MaxRune || !scan.InCharRange(r) {
 			return 0, nil, "invalid character reference " + quoteRef(b[i:j+1])
 		}
 		return j + 1, nil, ""

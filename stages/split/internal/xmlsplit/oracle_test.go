@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sluicehq/sluice/internal/xmlname/xmlnametest"
 )
 
 // splitAll runs the splitter over doc and returns the records' bytes.
@@ -136,8 +137,9 @@ next:
 // refSplit is the reference splitter: it decodes the whole document with
 // encoding/xml (with the entities and attribute defaults of dtd) and
 // collects the canonical token stream of each outermost matching element.
-// It also checks the document-level rules encoding/xml leaves out (one
-// root, no text outside it), reporting wellFormed false when they fail.
+// It also checks the rules encoding/xml leaves out (one root, no text
+// outside it, and those of strictOK), reporting wellFormed false when they
+// fail.
 func refSplit(doc []byte, spec string, dtd *refDTD) (recs [][]string, wellFormed bool) {
 	var ents map[string]string
 	if dtd != nil {
@@ -160,7 +162,7 @@ func refSplit(doc []byte, spec string, dtd *refDTD) (recs [][]string, wellFormed
 		tok, err := d.Token()
 		rtok, _ := raw.RawToken()
 		if err == io.EOF {
-			return recs, roots == 1 && depth == 0
+			return recs, roots == 1 && depth == 0 && strictOK(doc, ents)
 		}
 		if err != nil {
 			return nil, false
@@ -212,7 +214,7 @@ func refSplit(doc []byte, spec string, dtd *refDTD) (recs [][]string, wellFormed
 			depth--
 			path = path[:depth]
 		case xml.CharData:
-			if depth == 0 && notSpace(rawText) >= 0 && !bytes.HasPrefix(rawText, []byte("<![CDATA[")) && !(prev == int64(len(rawText)) && bytes.HasPrefix(rawText, []byte("\uFEFF")) && notSpace(rawText[3:]) < 0) {
+			if depth == 0 && notSpace(rawText) >= 0 && !(prev == int64(len(rawText)) && bytes.HasPrefix(rawText, []byte("\uFEFF")) && notSpace(rawText[3:]) < 0) {
 				return nil, false
 			}
 		}
@@ -250,6 +252,9 @@ func checkAgainstReference(t *testing.T, doc []byte, spec string, dtd *refDTD) {
 	var got [][]string
 	for _, r := range recs {
 		c, err := canonical(r.Data)
+		if err != nil && xmlnametest.EditionsDiffer(r.Data) {
+			return // a name of the fifth edition, which encoding/xml does not know
+		}
 		if err != nil {
 			t.Fatalf("record at line %d does not parse standalone: %v\nrecord: %s\ndocument:\n%s", r.Line, err, r.Data, doc)
 		}
@@ -315,7 +320,13 @@ func (g *gen) doc() ([]byte, *refDTD) {
 	}
 	root := "catalog"
 	g.b.WriteString("<" + root)
-	g.nsDecls()
+	// The prefixes the generated names use are declared on the root (and
+	// maybe redeclared below), as Namespaces 1.0 requires.
+	g.b.WriteString(g.pick(genSpaces) + g.pick([]string{`xmlns:p="urn:p"`, `xmlns:p='urn:p2'`}))
+	g.b.WriteString(g.pick(genSpaces) + g.pick([]string{`xmlns:q="urn:q"`, `xmlns:q="urn:q&amp;x"`}))
+	if g.r.IntN(3) == 0 {
+		g.b.WriteString(g.pick([]string{` xmlns="urn:d"`, ` xmlns=""`}))
+	}
 	g.b.WriteString(">")
 	g.children(0)
 	g.b.WriteString("</" + root + ">")
@@ -325,18 +336,13 @@ func (g *gen) doc() ([]byte, *refDTD) {
 	return []byte(g.b.String()), g.dtd
 }
 
+// nsDecls writes namespace declarations, each prefix at most once.
 func (g *gen) nsDecls() {
 	if g.r.IntN(3) == 0 {
-		g.b.WriteString(g.pick(genSpaces) + `xmlns:p="urn:p"`)
+		g.b.WriteString(g.pick(genSpaces) + g.pick([]string{`xmlns:p="urn:p"`, `xmlns:p='urn:p2'`}))
 	}
-	if g.r.IntN(4) == 0 {
-		g.b.WriteString(g.pick(genSpaces) + `xmlns:p='urn:p2'`)
-	}
-	if g.r.IntN(4) == 0 {
-		g.b.WriteString(` xmlns="urn:d"`)
-	}
-	if g.r.IntN(6) == 0 {
-		g.b.WriteString(` xmlns=""`)
+	if g.r.IntN(3) == 0 {
+		g.b.WriteString(g.pick([]string{` xmlns="urn:d"`, ` xmlns=""`}))
 	}
 	if g.r.IntN(5) == 0 {
 		g.b.WriteString(` xmlns:q="urn:q&amp;x"`)

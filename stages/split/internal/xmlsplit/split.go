@@ -4,17 +4,17 @@
 // The boundary scan is byte work (bytes.IndexByte jumps over text, a table
 // lookup per name byte), not a token-by-token parse, and runs on the
 // goroutine that reads the file; parsing a record is left to whoever
-// consumes it. Inside records the scanner is as strict as encoding/xml
-// (names, references, characters, comments), so that an emitted record
-// always parses on its own; outside records it checks structure only
-// (matching tags, one root, no text outside the root).
+// consumes it. It applies XML 1.0 (fifth edition) and Namespaces 1.0 as a
+// non-validating processor that reads no external entity (wf.go holds
+// the rules encoding/xml leaves out): an emitted record is well-formed
+// and parses on its own. Between records it checks the structure and the
+// markup that may stand there (see stages/split's doc).
 package xmlsplit
 
 import (
 	"bytes"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/sluicehq/sluice/internal/xmlname"
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
@@ -58,6 +58,7 @@ type Splitter struct {
 
 	started  bool
 	seenRoot bool
+	docStart int64 // offset of the document's first byte, after a BOM
 
 	// Open elements: the name of element i is names[ends[i-1]:ends[i]].
 	names []byte
@@ -77,6 +78,12 @@ type Splitter struct {
 	defSeen    []bool // which of its declared attributes it specifies (see attlist)
 
 	standalone bool // the XML declaration says standalone="yes"
+	tagAttrs   []attrName
+	tagNS      bool // it has a prefixed name or a namespace declaration
+	tagColons  int  // attributes with a colon in their name
+	attrSet    map[string]struct{}
+	expNames   []expandedName
+	expSet     map[string]struct{} // expNames, past manyExpanded (repeatsExpanded)
 
 	// The record being scanned.
 	inRec      bool
@@ -94,7 +101,9 @@ type Splitter struct {
 	run        []byte // scratch for prefixes
 	body       []byte // scratch: the record being emitted, to find its prefixes
 	edits      []edit
-	skips      []span
+	recNS      []nsDecl // declarations of the record's open elements
+	nsHit      *nsDecl  // the last declaration lookupNS found in ns
+	nsHitGen   int      // nsGen when nsHit was found
 
 	out  Record
 	slab scan.Slab
@@ -144,11 +153,6 @@ type edit struct {
 	n   int
 	exp []byte
 }
-
-// span is a stream range whose characters are not checked (comments,
-// processing instructions, directives, which encoding/xml does not check
-// either).
-type span struct{ start, end int64 }
 
 const (
 	cont     = 0
@@ -232,8 +236,30 @@ func (s *Splitter) start() bool {
 		s.err = &scan.Error{File: s.file, Line: 1, Col: 1, Msg: msg}
 		return false
 	}
+	if msg := noBOMUnicode(s.w.Buf[:s.w.End]); msg != "" {
+		s.err = &scan.Error{File: s.file, Line: 1, Col: 1, Msg: msg}
+		return false
+	}
 	s.pos = n
+	s.docStart = int64(n)
 	return true
+}
+
+// noBOMUnicode recognises a document in UTF-16 or UTF-32 without a byte
+// order mark by its first character, '<' with NUL bytes around it.
+func noBOMUnicode(b []byte) string {
+	const hint = "; split reads UTF-8: convert it first, e.g. iconv -f %s -t UTF-8 in > out"
+	switch {
+	case len(b) >= 4 && (b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == '<'):
+		return fmt.Sprintf("the file looks UTF-32 encoded (big-endian, no byte order mark)"+hint, "UTF-32BE")
+	case len(b) >= 4 && (b[0] == '<' && b[1] == 0 && b[2] == 0 && b[3] == 0):
+		return fmt.Sprintf("the file looks UTF-32 encoded (little-endian, no byte order mark)"+hint, "UTF-32LE")
+	case len(b) >= 2 && b[0] == 0 && b[1] == '<':
+		return fmt.Sprintf("the file looks UTF-16 encoded (big-endian, no byte order mark)"+hint, "UTF-16BE")
+	case len(b) >= 2 && b[0] == '<' && b[1] == 0:
+		return fmt.Sprintf("the file looks UTF-16 encoded (little-endian, no byte order mark)"+hint, "UTF-16LE")
+	}
+	return ""
 }
 
 func (s *Splitter) fill() bool {
@@ -360,6 +386,7 @@ func (s *Splitter) scanOuter() int {
 	p := s.pos
 	for {
 		lt := s.nextLT(p)
+		keep := len(buf) // where to resume when the text goes on past buf
 		if len(s.ends) == 0 && lt > p && !s.skipText {
 			if i := notSpace(buf[p:lt]); i >= 0 {
 				if s.seenRoot {
@@ -367,9 +394,16 @@ func (s *Splitter) scanOuter() int {
 				}
 				return s.fail(p+i, "text before the root element")
 			}
+		} else if lt > p && !s.skipText {
+			if lt == len(buf) && !s.w.EOF {
+				keep = p + lastSpace(buf[p:lt]) + 1
+			}
+			if r := s.betweenText(p, min(lt, keep)); r != cont {
+				return r
+			}
 		}
 		if lt == len(buf) {
-			s.pos = len(buf)
+			s.pos = keep
 			if !s.w.EOF {
 				return needMore
 			}
@@ -407,9 +441,11 @@ func (s *Splitter) scanOuter() int {
 			}
 		case '!':
 			if !s.seenRoot && isDoctype(buf, p) {
-				q = s.doctype(p)
-			} else {
-				q = s.bang(p, false)
+				q = s.doctype(p) // the strict DOCTYPE reader (dtd.go)
+			} else if q = s.bang(p, false); q >= 0 {
+				if r := s.outerBang(p, q); r != cont {
+					return r
+				}
 			}
 		case '?':
 			q = s.pi(p, false)
@@ -479,7 +515,6 @@ func (s *Splitter) outerStart(p int) int {
 	s.recNameEnd = s.tagNameEnd - p
 	s.recDepth = d
 	s.insert = s.insertion()
-	s.skips = s.skips[:0]
 	if s.tagSelf {
 		s.pos = q
 		if r := s.emit(q); r != gotRec {
@@ -487,6 +522,7 @@ func (s *Splitter) outerStart(p int) int {
 		}
 		return gotRec
 	}
+	s.pushRecordNS()
 	s.push(name)
 	s.inRec = true
 	s.pos = q
@@ -584,6 +620,9 @@ func (s *Splitter) scanRecord() int {
 		switch buf[p+1] {
 		case '/':
 			q = s.endTag(p)
+			if q >= 0 {
+				s.popRecordNS()
+			}
 			if q >= 0 && len(s.ends) == s.recDepth {
 				s.pos = q
 				s.inRec = false
@@ -599,6 +638,7 @@ func (s *Splitter) scanRecord() int {
 			if q == needMore {
 				s.edits = s.edits[:n]
 			} else if q >= 0 && !s.tagSelf {
+				s.pushRecordNS()
 				s.push(buf[p+1 : s.tagNameEnd])
 			}
 		}
@@ -698,11 +738,12 @@ func (s *Splitter) endTag(p int) int {
 	return i + 1
 }
 
-// startTag scans the start tag at buf[p]. It sets tagNameEnd and tagSelf;
-// with outer set it collects namespace declarations into tagDecls. It
-// does not push the element.
+// startTag scans the start tag at buf[p]. It sets tagNameEnd and tagSelf,
+// collects namespace declarations into tagDecls and attribute names into
+// tagAttrs, and checks them (checkNS). It does not push the element.
 func (s *Splitter) startTag(p int, outer bool) int {
 	buf := s.buf()
+	s.tagDecls, s.tagAttrs = s.tagDecls[:0], s.tagAttrs[:0]
 	i, flags, colons := readName(buf, p+1)
 	if i == len(buf) {
 		return s.more(p, "unexpected end of file in start tag")
@@ -716,30 +757,34 @@ func (s *Splitter) startTag(p int, outer bool) int {
 	s.tagNameEnd = i
 	s.tagSelf = false
 	al := s.attlist(buf[p+1 : i])
+	s.tagNS, s.tagColons = colons > 0, 0
 	for {
 		i = xmlname.SkipSpace(buf, i)
 		if i == len(buf) {
 			return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
 		}
 		c := buf[i]
-		if c == '>' {
+		if c == '>' || c == '/' {
+			end := i + 1
+			if c == '/' {
+				if i+1 == len(buf) {
+					return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
+				}
+				if buf[i+1] != '>' {
+					return s.fail(i, "expected /> in element")
+				}
+				s.tagSelf = true
+				end = i + 2
+			}
 			if al != nil && s.applyAttlist(al, i, outer) == failed {
 				return failed
 			}
-			return i + 1
-		}
-		if c == '/' {
-			if i+1 == len(buf) {
-				return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
+			if s.tagNS {
+				if r := s.checkNS(p); r != cont {
+					return r
+				}
 			}
-			if buf[i+1] != '>' {
-				return s.fail(i, "expected /> in element")
-			}
-			s.tagSelf = true
-			if al != nil && s.applyAttlist(al, i, outer) == failed {
-				return failed
-			}
-			return i + 2
+			return end
 		}
 		an := i
 		i, flags, colons = readName(buf, i)
@@ -751,6 +796,15 @@ func (s *Splitter) startTag(p int, outer bool) int {
 		}
 		if !s.validQName(buf[an:i], flags, colons) {
 			return s.fail(an, "invalid XML attribute name %q", buf[an:i])
+		}
+		if len(s.tagAttrs) == 0 {
+			s.tagAttrs = append(s.tagAttrs, attrName{an, i}) // the first: nothing to compare
+		} else if s.repeated(buf, an, i) {
+			return s.fail(an, "attribute %s is repeated in element <%s>", buf[an:i], buf[p+1:s.tagNameEnd])
+		}
+		if colons > 0 {
+			s.tagNS = true
+			s.tagColons++
 		}
 		ae := i
 		i = xmlname.SkipSpace(buf, i)
@@ -787,12 +841,14 @@ func (s *Splitter) startTag(p int, outer bool) int {
 		if al != nil && s.declaredAttr(al, buf[an:ae], a, b, q, ne) == failed {
 			return failed
 		}
-		if outer {
-			if prefix, ok := declPrefix(buf[an:ae]); ok {
-				s.tagDecls = append(s.tagDecls, tagDecl{prefix: prefix, uri: decodeValue(buf[a:b], s.ents), start: a, end: b, quote: q})
-			}
+		if prefix, ok := declPrefix(buf[an:ae]); ok {
+			s.tagDecls = append(s.tagDecls, tagDecl{prefix: prefix, uri: decodeValue(buf[a:b], s.ents), start: a, end: b, quote: q})
+			s.tagNS = true
 		}
 		i = b + 1
+		if i < len(buf) && !xmlname.IsSpace(buf[i]) && buf[i] != '>' && buf[i] != '/' {
+			return s.fail(i, "expected white space between the attributes of element <%s>", buf[p+1:s.tagNameEnd])
+		}
 	}
 }
 
@@ -852,13 +908,10 @@ func (s *Splitter) bang(p int, inRec bool) int {
 		}
 		return k + 3
 	default:
-		end = s.directive(p)
-		if end < 0 {
-			return end
+		if inRec {
+			return s.fail(p, "markup declaration <!%s is not allowed inside an element (only comments and CDATA sections start with <!)", declWord(buf, p))
 		}
-	}
-	if inRec {
-		s.skips = append(s.skips, span{s.w.Base + int64(p), s.w.Base + int64(end)})
+		end = s.directive(p)
 	}
 	return end
 }
@@ -929,32 +982,30 @@ func (s *Splitter) pi(p int, inRec bool) int {
 	if !s.validName(target) {
 		return s.fail(p+2, "invalid XML name %q", target)
 	}
+	if bytes.IndexByte(target, ':') >= 0 {
+		return s.fail(p+2, "processing instruction target %q has a colon, which Namespaces 1.0 does not allow", target)
+	}
 	k := bytes.Index(buf[i:], piEnd)
 	if k < 0 {
 		return s.more(p, "unterminated processing instruction: <?%s has no ?>", target)
 	}
-	end := i + k + 2
-	if string(target) == "xml" {
-		content := buf[xmlname.SkipSpace(buf[:i+k], i) : i+k]
-		ver, enc := xmlname.PseudoAttr("version", content), xmlname.PseudoAttr("encoding", content)
-		if !inRec {
-			s.standalone = xmlname.PseudoAttr("standalone", content) == "yes"
+	if k > 0 && !xmlname.IsSpace(buf[i]) {
+		return s.fail(i, "expected white space or ?> after the processing instruction target %q", target)
+	}
+	if reservedTarget(target) {
+		if string(target) != "xml" {
+			return s.fail(p+2, "processing instruction target %q is reserved: names such as xml, XML and xMl belong to XML itself", target)
 		}
-		if inRec {
-			if ver != "" && ver != "1.0" {
-				return s.fail(p, "unsupported XML version %q in <?xml ...?>", ver)
-			}
-			if enc != "" && !strings.EqualFold(enc, "utf-8") {
-				return s.fail(p, "encoding %q declared inside a record", enc)
-			}
-		} else if enc != "" && !strings.EqualFold(enc, "utf-8") && !strings.EqualFold(enc, "us-ascii") && !strings.EqualFold(enc, "ascii") {
-			return s.fail(p, "the document declares encoding %q; split reads UTF-8 only: convert the file first, e.g. iconv -f %s -t UTF-8 in.xml > out.xml (and change the declaration)", enc, enc)
+		if r := s.xmlDecl(p, i, i+k, inRec); r != cont {
+			return r
 		}
 	}
-	if inRec {
-		s.skips = append(s.skips, span{s.w.Base + int64(p), s.w.Base + int64(end)})
+	if !inRec {
+		if j, msg := scan.BadChar(buf[i : i+k]); j >= 0 {
+			return s.fail(i+j, "%s in a processing instruction", msg)
+		}
 	}
-	return end
+	return i + k + 2
 }
 
 var piEnd = []byte("?>")
@@ -964,26 +1015,9 @@ func (s *Splitter) emit(end int) int {
 	buf := s.buf()
 	rec := buf[s.recStart:end]
 	base := s.w.Base + int64(s.recStart)
-	from, sk := 0, 0
-	for {
-		i, msg := scan.BadChar(rec[from:])
-		if i < 0 {
-			break
-		}
-		at := base + int64(from+i)
-		// The skips are in document order and the search moves forward:
-		// one pass over them for the whole record.
-		for sk < len(s.skips) && s.skips[sk].end <= at {
-			sk++
-		}
-		skipped := sk < len(s.skips) && s.skips[sk].start <= at
-		if skipped {
-			from = int(s.skips[sk].end - base)
-		}
-		if !skipped {
-			s.inRec = false
-			return s.fail(s.recStart+int(at-base), "%s", msg)
-		}
+	if i, msg := scan.BadChar(rec); i >= 0 {
+		s.inRec = false
+		return s.fail(s.recStart+i, "%s", msg)
 	}
 	if len(rec) > s.max {
 		s.tooLarge(s.recStart, "record")
@@ -1013,7 +1047,7 @@ func (s *Splitter) emit(end int) int {
 	copy(out[n:], rec[at:])
 	s.out = Record{Data: out, Offset: base, Line: s.w.Line(base)}
 	s.edits = s.edits[:0]
-	s.skips = s.skips[:0]
+	s.recNS = s.recNS[:0]
 	s.inRec = false
 	return gotRec
 }

@@ -50,7 +50,13 @@ var xmlCases = []xmlCase{
 	{name: "entity with unbalanced markup", doc: `<!DOCTYPE c [<!ENTITY m "<b>">]><c><record>&m;</record></c>`, err: "entity &m;"},
 	{name: "entity with < in attribute", doc: `<!DOCTYPE c [<!ENTITY m "<b/>">]><c><record a="&m;"/></c>`, err: "doc.xml:1:48: in the text of entity &m;: < is not allowed"},
 	{name: "undeclared entity", doc: "<c>\n<record>&nope;</record></c>", err: "doc.xml:2:9: undeclared entity &nope;"},
-	{name: "undeclared entity outside records is ignored", doc: "<c>&nope;<record/></c>", want: []string{"<record/>"}},
+	{name: "undeclared entity between records", doc: "<c>\n&nope;<record/></c>", err: "doc.xml:2:1: undeclared entity &nope;"},
+	{name: "entity between records", doc: "<!DOCTYPE c [<!ENTITY e 'x'>]><c>&e;&amp;&#38;<record/></c>", want: []string{"<record/>"}},
+	{name: "entity between records, external DTD", doc: "<!DOCTYPE c SYSTEM 'c.dtd'><c>&e;<record/></c>", want: []string{"<record/>"}},
+	{name: "bad reference between records", doc: "<c>a & b<record/></c>", err: "doc.xml:1:6: & must start a reference"},
+	{name: "control character between records", doc: "<c><record/>\x01<record/></c>", err: "doc.xml:1:13: illegal character code U+0001"},
+	{name: "cdata end between records", doc: "<c>]]><record/></c>", err: "doc.xml:1:4: ]]> is not allowed in text"},
+	{name: "control character in cdata between records", doc: "<c><![CDATA[\x01]]><record/></c>", err: "doc.xml:1:13: illegal character code U+0001"},
 	{name: "external entity", doc: `<!DOCTYPE c [<!ENTITY x SYSTEM "x.txt">]><c><record>&x;</record></c>`, err: "entity &x; is external (SYSTEM or PUBLIC), which split does not support"},
 	{name: "recursive entity", doc: `<!DOCTYPE c [<!ENTITY a "&b;"><!ENTITY b "&a;">]><c><record>&a;</record></c>`, err: "refers to itself"},
 	{name: "billion laughs", doc: laughs, spec: "record", err: "larger than max_record_bytes"},
@@ -85,10 +91,54 @@ var xmlCases = []xmlCase{
 	{name: "unquoted attribute", doc: "<c><record a=1></record></c>", err: "unquoted or missing value of attribute a"},
 	{name: "control character", doc: "<c><record>a\x01b</record></c>", err: "doc.xml:1:13: illegal character code U+0001"},
 	{name: "invalid utf-8", doc: "<c><record>a\xffb</record></c>", err: "invalid UTF-8"},
-	{name: "invalid utf-8 in comment is allowed", doc: "<c><record><!-- \xff --></record></c>", want: []string{"<record><!-- \xff --></record>"}},
+	{name: "invalid utf-8 in comment", doc: "<c><record><!-- \xff --></record></c>", err: "doc.xml:1:17: invalid UTF-8"},
 	{name: "latin-1 declared", doc: `<?xml version="1.0" encoding="ISO-8859-1"?><c/>`, err: "iconv -f ISO-8859-1 -t UTF-8"},
 	{name: "utf-16", doc: "\xff\xfe<\x00c\x00/\x00>\x00", err: "UTF-16"},
-	{name: "directive inside record", doc: "<c><record><!DOCTYPE x [<!ENTITY y '>'>]></record></c>", want: []string{"<record><!DOCTYPE x [<!ENTITY y '>'>]></record>"}},
+	{name: "directive inside record", doc: "<c><record><!DOCTYPE x [<!ENTITY y '>'>]></record></c>", err: "doc.xml:1:12: markup declaration <!DOCTYPE is not allowed inside an element"},
+	{name: "directive between records", doc: "<c><!ELEMENT c ANY><record/></c>", err: "doc.xml:1:4: markup declaration"},
+	// XML 1.0 fifth edition and Namespaces 1.0, beyond encoding/xml.
+	{name: "xml declaration case", doc: `<?xml VERSION="1.0"?><c/>`, err: `doc.xml:1:1: malformed XML declaration: unexpected "VERSION=\"1.0\""`},
+	{name: "xml declaration order", doc: `<?xml encoding="UTF-8" version="1.0"?><c/>`, err: "the version must come first"},
+	{name: "xml declaration spaces", doc: `<?xml version="1.0"encoding="UTF-8"?><c/>`, err: "expected white space before"},
+	{name: "xml declaration standalone", doc: `<?xml version="1.0" standalone="YES"?><c/>`, err: `standalone "YES" must be "yes" or "no"`},
+	{name: "xml declaration version", doc: `<?xml version="1.0 "?><c/>`, err: `version "1.0 " is not 1.0`},
+	{name: "xml declaration valid", doc: "<?xml version='1.1' encoding = 'utf-8' standalone='no' ?><c><record/></c>", want: []string{"<record/>"}},
+	{name: "xml declaration not first", doc: "\n<?xml version=\"1.0\"?><c/>", err: "doc.xml:2:1: an XML declaration <?xml ...?> may only stand at the very start"},
+	{name: "xml declaration after bom", doc: "\uFEFF<?xml version=\"1.0\"?><c><record/></c>", want: []string{"<record/>"}},
+	{name: "xml declaration in record", doc: "<c><record><?xml version=\"1.0\"?></record></c>", err: "doc.xml:1:12: an XML declaration"},
+	{name: "reserved target", doc: "<c><record><?xmL?></record></c>", err: `doc.xml:1:14: processing instruction target "xmL" is reserved`},
+	{name: "reserved target outside", doc: "<?XML version=\"1.0\"?><c/>", err: `target "XML" is reserved`},
+	{name: "target with colon", doc: "<?a:b x?><c/>", err: `target "a:b" has a colon`},
+	{name: "target then no space", doc: "<?pi+++?><c/>", err: "doc.xml:1:5: expected white space or ?>"},
+	{name: "malformed encoding name", doc: `<?xml version="1.0" encoding=" UTF-8"?><c/>`, err: `encoding name " UTF-8" is malformed`},
+	{name: "control character in prolog comment", doc: "<!-- \x0c --><c/>", err: "doc.xml:1:6: illegal character code U+000C in a comment"},
+	{name: "noncharacter in prolog pi", doc: "<?pi \uFFFF?><c/>", err: "in a processing instruction"},
+	{name: "form feed in a comment in a record", doc: "<c><record><!-- \x0c --></record></c>", err: "doc.xml:1:17: illegal character code U+000C"},
+	{name: "cdata before root", doc: "<![CDATA[]]><c/>", err: "doc.xml:1:1: a CDATA section may not stand outside the root element"},
+	{name: "cdata after root", doc: "<c/>\n<![CDATA[]]>", err: "doc.xml:2:1: a CDATA section may not stand outside"},
+	{name: "doctype after root", doc: "<c/><!DOCTYPE c>", err: "DOCTYPE declaration after the root element"},
+	{name: "second doctype", doc: "<!DOCTYPE c><!DOCTYPE c><c/>", err: "doc.xml:1:13: a second DOCTYPE declaration"},
+	{name: "doctype keyword case", doc: "<!DOCtYPE c><c/>", err: "only a DOCTYPE declaration"},
+	{name: "doctype name", doc: "<!DOCTYPE 0><A/>", err: `doc.xml:1:11: malformed DOCTYPE: expected the document type name, found "0><A/>"`},
+	{name: "doctype without name", doc: `<!DOCTYPE SYSTEM "c.dtd"><c/>`, err: `doc.xml:1:18: malformed DOCTYPE: expected > or [ after the document type name, found "\"c.dtd\"><c/>"`},
+	{name: "doctype external id", doc: `<!DOCTYPE c PUBLIC "-//x//y" "c.dtd" [<!ENTITY e "x">]><c><record>&e;</record></c>`, want: []string{"<record>x</record>"}},
+	{name: "repeated attribute below the root", doc: `<c><record><a x="1" y="2" x="3"/></record></c>`, err: "doc.xml:1:27: attribute x is repeated in element <a>"},
+	{name: "repeated attribute outside records", doc: `<c x="1" x="2"><record/></c>`, err: "attribute x is repeated"},
+	{name: "no space between attributes", doc: `<c><record a="1"b="2"/></c>`, err: "doc.xml:1:17: expected white space between the attributes of element <record>"},
+	{name: "surrogate character reference", doc: "<c><record>&#xD800;</record></c>", err: "invalid character reference &#xD800;"},
+	{name: "unbound element prefix in a record", doc: "<c><record><foo:bar/></record></c>", err: "doc.xml:1:13: element <foo:bar>: undeclared namespace prefix foo"},
+	{name: "unbound attribute prefix", doc: `<c><record a:b="1"/></c>`, err: "attribute a:b: undeclared namespace prefix a"},
+	{name: "prefix declared in the record", doc: `<c><record xmlns:p="urn:p"><p:x p:y="1"/><y xmlns:q="urn:q" q:z="2"/></record></c>`, want: []string{`<record xmlns:p="urn:p"><p:x p:y="1"/><y xmlns:q="urn:q" q:z="2"/></record>`}},
+	{name: "prefix out of scope", doc: `<c><record><y xmlns:q="urn:q"/><q:z/></record></c>`, err: "undeclared namespace prefix q"},
+	{name: "xml prefix rebound", doc: `<c xmlns:xml="urn:x"/>`, err: "the prefix xml is bound to"},
+	{name: "xml prefix declared right", doc: `<c xmlns:xml="http://www.w3.org/XML/1998/namespace"><record xml:lang="en"/></c>`, want: []string{`<record xmlns:xml="http://www.w3.org/XML/1998/namespace" xml:lang="en"/>`}},
+	{name: "xmlns prefix declared", doc: `<c><record xmlns:xmlns="urn:x"/></c>`, err: "the prefix xmlns may not be declared"},
+	{name: "xmlns element prefix", doc: `<c><xmlns:record/></c>`, err: "the prefix xmlns is reserved"},
+	{name: "prefix undeclared", doc: `<c xmlns:p=""/>`, err: `xmlns:p="" is not allowed in Namespaces 1.0`},
+	{name: "colon at the end", doc: `<c><record><foo: /></record></c>`, err: "needs a prefix and a local part"},
+	{name: "empty prefix declared", doc: `<c xmlns:="urn:x"/>`, err: "needs a prefix and a local part"},
+	{name: "same expanded name", doc: `<c xmlns:a="urn:x" xmlns:b="urn:x"><record a:z="1" b:z="2"/></c>`, err: "attribute b:z repeats the name {urn:x}z"},
+	{name: "utf-16 without bom", doc: "<\x00c\x00/\x00>\x00", err: "doc.xml:1:1: the file looks UTF-16 encoded (little-endian, no byte order mark); split reads UTF-8: convert it first, e.g. iconv -f UTF-16LE -t UTF-8 in > out"},
 	{name: "non-ascii names", doc: "<c><record><été>x</été></record></c>", want: []string{"<record><été>x</été></record>"}},
 	{name: "too large", doc: "<c><record>" + strings.Repeat("x", 200) + "</record></c>", err: "doc.xml:1:4: record starting here is larger than max_record_bytes"},
 }
@@ -265,5 +315,46 @@ func TestLargeRecords(t *testing.T) {
 	}
 	if len(recs) != 3 || string(recs[1].Data) != big || string(recs[2].Data) != "<record>after</record>" || recs[2].Line != 4 {
 		t.Fatalf("got %d records; the large one intact: %v", len(recs), len(recs) > 1 && string(recs[1].Data) == big)
+	}
+}
+
+// TestManyAttributes: a start tag with 100,000 attributes is checked for
+// repeats in linear time (a quadratic check would take minutes here), and
+// a repeat at the very end is still found.
+func TestManyAttributes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("<c><record")
+	for i := range 100000 {
+		fmt.Fprintf(&b, " a%d=\"\"", i)
+	}
+	tag := b.String()
+	recs, err := splitAll(t, []byte(tag+"/></c>"), "record", 0)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("got %d records, %v", len(recs), err)
+	}
+	_, err = splitAll(t, []byte(tag+` a17=""/></c>`), "record", 0)
+	if err == nil || !strings.Contains(err.Error(), "attribute a17 is repeated") {
+		t.Fatalf("error = %v, want attribute a17 is repeated", err)
+	}
+}
+
+// TestManyPrefixedAttributes: the check that no two attributes share an
+// expanded name stays linear with 100,000 prefixed attributes (it compared
+// each with every earlier one), and finds a repeat through another prefix
+// bound to the same namespace.
+func TestManyPrefixedAttributes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`<c xmlns:p="urn:x" xmlns:q="urn:x"><record`)
+	for i := range 100000 {
+		fmt.Fprintf(&b, " p:a%d=\"\"", i)
+	}
+	tag := b.String()
+	recs, err := splitAll(t, []byte(tag+"/></c>"), "record", 0)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("got %d records, %v", len(recs), err)
+	}
+	_, err = splitAll(t, []byte(tag+` q:a99998=""/></c>`), "record", 0)
+	if err == nil || !strings.Contains(err.Error(), "attribute q:a99998 repeats the name {urn:x}a99998") {
+		t.Fatalf("error = %v, want q:a99998 repeating {urn:x}a99998", err)
 	}
 }
