@@ -108,6 +108,10 @@ type StageReport struct {
 	// Stats are the stage's own numbers, for stages that implement
 	// StatsReporter (a plugin stage's restarts).
 	Stats Stats `json:"stats,omitempty"`
+	// Warnings are the first MaxWarnings warnings of the stage (see
+	// Env.Warnings), and WarningCount counts them all.
+	Warnings     []string `json:"warnings,omitempty"`
+	WarningCount int64    `json:"warning_count,omitempty"`
 	// DeadLetterFile is where rejected records went, if any did.
 	DeadLetterFile string   `json:"dead_letter_file,omitempty"`
 	Outputs        []Output `json:"outputs,omitempty"`
@@ -130,6 +134,7 @@ func (sr *stageRun) ledger() StageReport {
 	if sr.dl != nil && sr.dl.count() > 0 {
 		st.DeadLetterFile = sr.dl.path
 	}
+	st.Warnings, st.WarningCount = sr.warn.List()
 	return st
 }
 

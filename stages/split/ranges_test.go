@@ -472,7 +472,8 @@ func TestRangesGuessRight(t *testing.T) {
 }
 
 // FuzzRanges compares splitting by byte ranges with splitting whole on
-// random inputs and range sizes, for every format.
+// random inputs and range sizes, for every format (CSV strict, and lenient
+// with lazy quotes and ragged rows padded and kept).
 func FuzzRanges(f *testing.F) {
 	for seed := range uint64(4) {
 		rng := rand.New(rand.NewPCG(seed, 7))
@@ -481,11 +482,15 @@ func FuzzRanges(f *testing.F) {
 	}
 	f.Add([]byte("a\n\nb\r\n{\"x\": 1}\n"), uint8(2), uint16(2))
 	f.Add([]byte("{\"a\":1}\n \n{bad\n"), uint8(3), uint16(3))
+	f.Add([]byte("a,b\rc\r\"d\r\ne\"\nf\"g,h,i\r\n\"open"), uint8(4), uint16(3))
 	stages := []*Stage{
 		mustBuild(f, withDefaults(func(o *Options) { o.XML = &XMLOptions{Element: "record"} })),
 		mustBuild(f, withDefaults(func(o *Options) { o.CSV = &CSVOptions{} })),
 		mustBuild(f, withDefaults(func(o *Options) { o.Lines = &LinesOptions{SkipEmpty: true} })),
 		mustBuild(f, withDefaults(func(o *Options) { o.JSONL = &JSONLOptions{} })),
+		mustBuild(f, withDefaults(func(o *Options) {
+			o.CSV = &CSVOptions{LazyQuotes: true, ShortRows: "pad", LongRows: "keep"}
+		})),
 	}
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, format uint8, chunk uint16) {
