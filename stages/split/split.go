@@ -31,7 +31,7 @@ func Kind() core.Kind {
 // and JSONL is set.
 type Options struct {
 	XML            *XMLOptions   `yaml:"xml" doc:"Split XML into the subtrees of one element, e.g. xml: {element: record}."`
-	CSV            *CSVOptions   `yaml:"csv" doc:"Split CSV (RFC 4180) into rows; csv: {} takes the defaults."`
+	CSV            *CSVOptions   `yaml:"csv" doc:"Split CSV (RFC 4180) into rows; csv: {} takes the defaults. A row ends at LF, CRLF or a lone CR (mixed in one file too), and a quoted field keeps its bytes, CRLF included."`
 	Lines          *LinesOptions `yaml:"lines" doc:"Split text into lines, without their line ends; write lines: {} for the defaults."`
 	JSONL          *JSONLOptions `yaml:"jsonl" doc:"Split JSON Lines into one JSON value per line, each checked with json.Valid; blank lines are skipped. Write jsonl: {}."`
 	MaxRecordBytes core.ByteSize `yaml:"max_record_bytes" doc:"A record larger than this fails its file, with the record's position; it bounds memory per worker."`
