@@ -77,6 +77,11 @@ type Window struct {
 	line    int64
 	lastNL  int64
 	afterCR bool
+
+	// With CR: no '\r' is in [crFrom, crAt), and crAt is one unless it
+	// is crEnd, the end of the window when it was searched. So a file
+	// without CRs is searched for them once per window, not per line.
+	crFrom, crAt, crEnd int64
 }
 
 // MinRead is the smallest read Fill asks of the underlying reader, so that
@@ -93,7 +98,7 @@ const MinRead = 64 << 10
 func NewWindow(r io.Reader, size, limit int) *Window {
 	size = max(size, 4<<10)
 	limit = max(limit, size)
-	return &Window{Buf: make([]byte, size), r: r, limit: limit, minRead: min(size, MinRead), line: 1, lastNL: -1}
+	return &Window{Buf: make([]byte, size), r: r, limit: limit, minRead: min(size, MinRead), line: 1, lastNL: -1, crFrom: -1, crAt: -1, crEnd: -1}
 }
 
 // Origin says where a splitter's reader starts in its file when it scans
@@ -192,7 +197,7 @@ func (w *Window) countLines(off int64) {
 		return
 	}
 	b := w.Buf[w.lineAt-w.Base : off-w.Base]
-	if n, last := w.lineEnds(b, w.afterCR); last >= 0 {
+	if n, last := w.lineEnds(b, w.afterCR, w.CR && w.hasCR(w.lineAt, off)); last >= 0 {
 		w.line += int64(n)
 		w.lastNL = w.lineAt + int64(last)
 	}
@@ -200,11 +205,24 @@ func (w *Window) countLines(off int64) {
 	w.lineAt = off
 }
 
+// hasCR reports whether a '\r' is at a stream offset in [from, to), both
+// in the window.
+func (w *Window) hasCR(from, to int64) bool {
+	if from < w.crFrom || from > w.crAt || w.crAt == w.crEnd && to > w.crAt {
+		w.crFrom, w.crEnd = from, w.Base+int64(w.End)
+		w.crAt = w.crEnd
+		if k := bytes.IndexByte(w.Buf[from-w.Base:w.End], '\r'); k >= 0 {
+			w.crAt = from + int64(k)
+		}
+	}
+	return w.crAt < to
+}
+
 // lineEnds returns the number of line ends in b and the index of the last
 // one's last byte (-1 if none); afterCR says that the byte before b is a
-// '\r'. Without CR it is one bytes.Count; with CR, each '\r' costs an
-// IndexByte more.
-func (w *Window) lineEnds(b []byte, afterCR bool) (n, last int) {
+// '\r', and crs whether b may hold one. Without CR it is one bytes.Count;
+// with CR, each '\r' costs an IndexByte more.
+func (w *Window) lineEnds(b []byte, afterCR, crs bool) (n, last int) {
 	n = countNL(b)
 	if n > 0 {
 		last = lastIndexNL(b)
@@ -216,6 +234,9 @@ func (w *Window) lineEnds(b []byte, afterCR bool) (n, last int) {
 	}
 	if afterCR && len(b) > 0 && b[0] == '\n' {
 		n-- // the LF of a CRLF whose CR came before b
+	}
+	if !crs {
+		return n, last
 	}
 	for i := 0; ; i++ {
 		k := bytes.IndexByte(b[i:], '\r')
@@ -251,10 +272,10 @@ func (w *Window) Pos(off int64) (line, col int64) {
 		return 0, 0
 	}
 	b := w.Buf[off-w.Base : w.lineAt-w.Base]
-	n, _ := w.lineEnds(b, off > w.Base && w.Buf[off-w.Base-1] == '\r')
+	n, _ := w.lineEnds(b, off > w.Base && w.Buf[off-w.Base-1] == '\r', true)
 	line = w.line - int64(n)
 	before := w.Buf[:off-w.Base]
-	if _, i := w.lineEnds(before, false); i >= 0 {
+	if _, i := w.lineEnds(before, false, true); i >= 0 {
 		return line, off - (w.Base + int64(i))
 	}
 	if line == 1 && w.Base == 0 {
