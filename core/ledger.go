@@ -14,6 +14,7 @@ type Counters struct {
 	DeadLettered atomic.Int64 // records rejected under on_error: dead_letter
 	Errored      atomic.Int64 // records whose error failed the run
 	Dropped      atomic.Int64 // records received but not processed because the run was stopping
+	MadeRejected atomic.Int64 // records the stage made and rejected itself (a splitter's malformed rows), also in Skipped, DeadLettered or Errored
 	BytesIn      atomic.Int64 // input bytes consumed (sources and splitters), on disk: compressed bytes for compressed files
 }
 

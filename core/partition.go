@@ -118,12 +118,17 @@ func (sr *stageRun) partition(ctx context.Context, pt Partitioner, b *Batch, yie
 
 // runPart runs one part and keeps the ledger of its record: busy time per
 // part, and the record counted once, when its last part returns or when
-// the first one fails.
+// the first one fails. What a part rejects (a malformed CSV row) is a
+// record the stage made, not one it received: it is counted as skipped,
+// dead-lettered or errored, and as Made-rejected, so that the ledger adds
+// up.
 func (sr *stageRun) runPart(ctx context.Context, w work, em *emitter) error {
 	g := w.group
 	start := time.Now()
 	em.idle = 0
+	em.rejected = 0
 	err := w.part(ctx, em)
+	sr.c.MadeRejected.Add(em.rejected)
 	d := time.Since(start) - em.idle
 	sr.busy.Add(int64(d))
 	sr.lat.observe(d)

@@ -101,6 +101,11 @@ type StageReport struct {
 	DeadLettered int64 `json:"dead_lettered"`
 	Errored      int64 `json:"errored"`
 	Dropped      int64 `json:"dropped"`
+	// MadeRejected counts the records among Skipped, DeadLettered and
+	// Errored that the stage made rather than received: a splitter's
+	// malformed rows. The received records are In = Processed + Skipped +
+	// DeadLettered + Errored + Dropped - MadeRejected.
+	MadeRejected int64 `json:"made_rejected,omitempty"`
 	// Files counts the File records the stage took up: the input files a
 	// splitter read.
 	Files int64 `json:"files"`
@@ -118,6 +123,10 @@ type StageReport struct {
 	// Stats are the stage's own numbers, for stages that implement
 	// StatsReporter (a plugin stage's restarts).
 	Stats Stats `json:"stats,omitempty"`
+	// Warnings are the first MaxWarnings warnings of the stage (see
+	// Env.Warnings), and WarningCount counts them all.
+	Warnings     []string `json:"warnings,omitempty"`
+	WarningCount int64    `json:"warning_count,omitempty"`
 	// DeadLetterFile is where rejected records went, if any did: the
 	// stage's dead_letter path when the run succeeded, that path +
 	// ".failed-" + RunID when it did not (see FailedInfix).
@@ -134,12 +143,14 @@ func (sr *stageRun) ledger() StageReport {
 		In: sr.c.In.Load(), Out: sr.c.Out.Load(), Processed: sr.c.Processed.Load(), Filtered: sr.c.Filtered.Load(),
 		Skipped: sr.c.Skipped.Load(), DeadLettered: sr.c.DeadLettered.Load(),
 		Errored: sr.c.Errored.Load(), Dropped: sr.c.Dropped.Load(), BytesIn: sr.c.BytesIn.Load(),
-		Busy: time.Duration(sr.busy.Load()), Files: sr.files.Load(),
+		MadeRejected: sr.c.MadeRejected.Load(),
+		Busy:         time.Duration(sr.busy.Load()), Files: sr.files.Load(),
 	}
 	for _, in := range n.Inputs {
 		st.Inputs = append(st.Inputs, in.Name)
 	}
 	st.DeadLetterFile = sr.dl.file()
+	st.Warnings, st.WarningCount = sr.warn.List()
 	return st
 }
 
@@ -228,7 +239,7 @@ func (rep *Report) Check() error {
 		out[s.Name] = s.Out
 	}
 	for _, s := range rep.Stages {
-		if sum := s.Processed + s.Skipped + s.DeadLettered + s.Errored + s.Dropped; sum != s.In {
+		if sum := s.Processed + s.Skipped + s.DeadLettered + s.Errored + s.Dropped - s.MadeRejected; sum != s.In {
 			errs = append(errs, fmt.Errorf("ledger: stage %q received %d records but accounts for %d (processed %d, skipped %d, dead-lettered %d, errored %d, dropped %d)",
 				s.Name, s.In, sum, s.Processed, s.Skipped, s.DeadLettered, s.Errored, s.Dropped))
 		}

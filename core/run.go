@@ -161,7 +161,7 @@ func (r *runner) run(ctx context.Context, opt RunOptions) (err error) {
 		return err
 	}
 	for _, sr := range r.stages {
-		env := Env{Stage: sr.node.Name, Workers: sr.node.Workers, Log: sr.log, Counters: sr.c}
+		env := Env{Stage: sr.node.Name, Workers: sr.node.Workers, Log: sr.log, Counters: sr.c, Warnings: sr.warnings()}
 		if su, ok := sr.node.Stage.(Setupper); ok {
 			if err := sr.protect(func() error { return su.Setup(ctx, env) }); err != nil {
 				r.abort()
@@ -328,6 +328,7 @@ type stageRun struct {
 	busy      atomic.Int64 // nanoseconds spent in tasks
 	batches   sync.Pool    // of *Batch with room for batchSize records
 	skipLogs  atomic.Int64
+	warn      Warnings // what the stage warned about (Env.Warnings)
 
 	// For observers, updated once per batch at most.
 	lat   latency                // batch latencies

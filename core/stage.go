@@ -206,6 +206,11 @@ type Env struct {
 	// Counters lets a stage report the input bytes it consumes; it is safe
 	// for concurrent use.
 	Counters *Counters
+	// Warnings takes what the stage must tell the user that is not an
+	// error (a file that gave no records): it goes to the log, the run
+	// summary and the report. It is safe for concurrent use; nil in a
+	// zero Env, where Warn does nothing.
+	Warnings *Warnings
 }
 
 // fatalError marks an error that fails the run whatever the on_error policy.

@@ -55,8 +55,9 @@ func printJSONSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 // records, peak RSS),
 // what it did about commits that earlier runs left unfinished, the ledger
 // of every stage with how busy it was and its rate, the stages' own
-// counters (plugin restarts), the totals, and the outputs and dead-letter
-// files (a failed run's under their .failed-<run id> names). A plugin built from source during setup has a line of
+// counters (plugin restarts), their warnings, the totals, and the outputs
+// and dead-letter files (a failed run's under their .failed-<run id>
+// names). A plugin built from source during setup has a line of
 // its own with the build's duration, a step apart from every stage (the
 // build is part of the setup time, not of a stage's busy time).
 // --report writes the same as JSON.
@@ -146,6 +147,7 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 			fmt.Fprintf(w, "%s: %s\n", s.Name, strings.Join(parts, ", "))
 		}
 	}
+	printWarnings(w, rep)
 	t := rep.Totals
 	if t.Skipped+t.DeadLettered+t.Errored+t.Dropped > 0 {
 		fmt.Fprintf(w, "rejected records: %d skipped, %d dead-lettered, %d errored, %d dropped\n", t.Skipped, t.DeadLettered, t.Errored, t.Dropped)
@@ -168,6 +170,19 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 			}
 		}
 		tw.Flush()
+	}
+}
+
+// printWarnings lists the stages' warnings (core.Env.Warnings), the first
+// ones of each stage and how many more the log has.
+func printWarnings(w io.Writer, rep *core.Report) {
+	for _, s := range rep.Stages {
+		for _, msg := range s.Warnings {
+			fmt.Fprintf(w, "warning: %s: %s\n", s.Name, msg)
+		}
+		if more := s.WarningCount - int64(len(s.Warnings)); more > 0 {
+			fmt.Fprintf(w, "warning: %s: %d more warnings in the log\n", s.Name, more)
+		}
 	}
 }
 

@@ -54,6 +54,8 @@ func (e *Emitter) Reject(r *core.Record, err error) error {
 type Result struct {
 	Records  []core.Record
 	Rejected []Rejection
+	// Warnings are what the stage gave its Env.Warnings.
+	Warnings []string
 }
 
 // Options change how Run drives a stage.
@@ -73,7 +75,9 @@ type Options struct {
 func Run(ctx context.Context, s core.Stage, input []core.Record, opt Options) (Result, error) {
 	em := &Emitter{FailOnReject: opt.FailOnReject}
 	workers := max(opt.Workers, 1)
-	env := core.Env{Stage: "test", Workers: workers, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Counters: &core.Counters{}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	warn := core.NewWarnings(log)
+	env := core.Env{Stage: "test", Workers: workers, Log: log, Counters: &core.Counters{}, Warnings: warn}
 	if su, ok := s.(core.Setupper); ok {
 		if err := su.Setup(ctx, env); err != nil {
 			return Result{}, fmt.Errorf("setup: %w", err)
@@ -90,7 +94,8 @@ func Run(ctx context.Context, s core.Stage, input []core.Record, opt Options) (R
 	if td, ok := s.(core.Teardowner); ok {
 		err = errors.Join(err, td.Teardown(ctx))
 	}
-	return Result{Records: em.Records, Rejected: em.Rejected}, err
+	warnings, _ := warn.List()
+	return Result{Records: em.Records, Rejected: em.Rejected, Warnings: warnings}, err
 }
 
 func drive(ctx context.Context, s core.Stage, input []core.Record, em *Emitter) error {

@@ -19,6 +19,12 @@
 // A format without options must be written with an empty mapping
 // (lines: {}): a key with no value leaves the format unset.
 //
+// A file that gives no records from a non-empty input (an xml.element that
+// matches nothing, a CSV file with only its header) is a warning (see
+// core.Env.Warnings), logged and shown in the run summary; so is a CSV
+// header that names a column twice (Record.Field and field() read the
+// first such column).
+//
 // # Contract
 //
 // Split takes core.File records and opens each with read.Open, so gzip and
@@ -37,6 +43,32 @@
 // A UTF-8 byte order mark is skipped; UTF-16 and UTF-32 files and XML
 // declaring another encoding are refused with the iconv command to convert
 // them.
+//
+// # CSV
+//
+// Rows are read as encoding/csv reads them (with FieldsPerRecord -1), but
+// a row ends at LF, CRLF or a lone CR, as in Python's csv, so that files
+// with CR line ends (old Mac programs) and files mixing line ends split
+// into their rows; lines are counted the same way, for positions. A quoted
+// field keeps its bytes, a CRLF in it included (RFC 4180), and only a ""
+// becomes ". csv.lazy_quotes keeps a bare quote as data as encoding/csv's
+// LazyQuotes does (a"b, "a"b", and a quoted field open at the end of the
+// file, which runs to it); without it such a row is rejected with its
+// position and a hint naming the option.
+//
+// A row whose field count differs from the header's (or the first row's,
+// with header: false) is rejected with a message naming the option that
+// accepts it: csv.short_rows: pad appends empty fields, as Python's
+// csv.DictReader (restval) and DuckDB's null_padding do, and
+// csv.long_rows: keep keeps the extra fields, which have no name.
+//
+// Record.Checked says that Data is an RFC 4180 row whose fields are
+// Fields, so that write may copy Data rather than encode Fields: it is set
+// on well-formed rows, long rows kept included (write then writes the row
+// as it was read), and not on padded rows (write writes them padded, with
+// the header's number of fields, so that its output reads back without
+// the option) nor on rows that needed lazy quotes (write quotes them
+// correctly: the values are kept, the bytes are not).
 //
 // # XML
 //
@@ -126,9 +158,9 @@
 // other range speculates: it guesses where its first record starts and in
 // which state (XML: the first '<' after the cut, in the context of the
 // file's first record, ignoring end tags it cannot match; CSV: the first
-// line end outside quotes, by the parity of the quotes before the cut,
-// which every range counts in its own bytes first; lines and JSON lines:
-// the first line start) and splits its range into a buffer. The range
+// line end, LF or CR, outside quotes, by the parity of the quotes before
+// the cut, which every range counts in its own bytes first; lines and JSON
+// lines: the first line start) and splits its range into a buffer. The range
 // before it then hands over the exact place where it stopped (the first
 // record, or for XML the first markup outside records, at or after the
 // cut) with the line there, the ordinal reached and, for XML, the open
@@ -137,7 +169,9 @@
 // case), its records from there on are exact once their lines and
 // ordinals are shifted, and are emitted; if not (a cut inside a comment,
 // CDATA section or quoted field that fooled the guess, or malformed input)
-// the range is split again from the handed-over place, exactly. So the
+// the range is split again from the handed-over place, exactly. (Under
+// csv.lazy_quotes a bare quote upsets the parity, so that a range of a
+// file with many of them may be split twice: correct, but slower.) So the
 // sequential part is a handoff and a check of a few words per range, and
 // an error is always reported from an exact scan, with the position and
 // message a whole-file scan gives; under on_error: fail the earliest error

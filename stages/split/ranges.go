@@ -155,6 +155,9 @@ func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) 
 		if !published {
 			publish()
 		}
+		if k == len(j.parts)-1 && !h.failed && h.ord == 0 {
+			j.s.noRecords(j.path, j.cuts[k+1], h.hdr)
+		}
 		if j.s.bytesIn != nil {
 			j.s.bytesIn.Add(j.cuts[k+1] - j.cuts[k])
 		}
@@ -327,7 +330,7 @@ func (s *Stage) scanRange(ctx context.Context, path string, prev handoff, start 
 		}
 		return handoff{eof: !stopped, at: at, ord: st.ord, xml: ctx}, nil
 	case formatCSV:
-		sp := csvsplit.New(r, csvsplit.Options{File: path, Comma: s.comma, MaxRecordBytes: s.max, BufferSize: bufSize, Origin: origin})
+		sp := csvsplit.New(r, s.csvOptions(path, bufSize, origin))
 		if prolog != nil {
 			st.onHeader = func(h *core.Header) { prolog(nil, h) }
 		}
@@ -370,7 +373,6 @@ type speculation struct {
 	ord      int64       // once live: the ordinal of the last record emitted
 	rowState *scanState  // CSV and lines: the scan's state (its header)
 	rec      core.Record // once live: reused for every record
-	checked  bool        // the records' Checked (see core.Record), when not rejected
 }
 
 // errAbort stops a speculative scan that turned out wrong.
@@ -389,7 +391,7 @@ func (sp *speculation) Reject(r *core.Record, err error) error { return sp.take(
 // handoff's place on.
 func (sp *speculation) take(r *core.Record, rerr error) error {
 	if sp.live {
-		return sp.emit(r.Data, r.Fields, r.Source.Offset, r.Source.Line, rerr)
+		return sp.emit(r.Data, r.Fields, r.Source.Offset, r.Source.Line, rerr, r.Checked)
 	}
 	if !sp.known {
 		select {
@@ -411,7 +413,7 @@ func (sp *speculation) take(r *core.Record, rerr error) error {
 			if err != nil {
 				return err
 			}
-			return sp.emit(r.Data, r.Fields, r.Source.Offset, r.Source.Line, rerr)
+			return sp.emit(r.Data, r.Fields, r.Source.Offset, r.Source.Line, rerr, r.Checked)
 		}
 	}
 	sp.buf.add(r, rerr)
@@ -475,7 +477,6 @@ func (sp *speculation) startLive(prev handoff) {
 	sp.live = true
 	sp.ord = prev.ord
 	s := sp.j.s
-	sp.checked = s.format == formatXML || s.format == formatCSV
 	sp.rec = core.Record{Type: s.out, Header: prev.hdr, Source: core.Position{File: sp.j.path}}
 }
 
@@ -483,20 +484,21 @@ func (sp *speculation) startLive(prev handoff) {
 func (sp *speculation) flush(from int) error {
 	for i := from; i < sp.buf.n; i++ {
 		e := sp.buf.at(i)
-		if err := sp.emit(e.data, e.fields, e.off, e.line, e.err); err != nil {
+		if err := sp.emit(e.data, e.fields, e.off, e.line, e.err, e.checked); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// emit sends one record of a verified speculation to out, or rejects it.
-func (sp *speculation) emit(data []byte, fields []string, off, line int64, rerr error) error {
+// emit sends one record of a verified speculation to out, or rejects it;
+// checked is the Checked the split gave it (see core.Record).
+func (sp *speculation) emit(data []byte, fields []string, off, line int64, rerr error, checked bool) error {
 	sp.ord++
 	rec := &sp.rec
 	rec.Source.Offset, rec.Source.Line, rec.Source.Ordinal = off, line+sp.delta, sp.ord
 	rec.Data, rec.Size, rec.Fields = data, int64(len(data)), fields
-	rec.Checked = sp.checked && rerr == nil
+	rec.Checked = checked
 	var err error
 	if rerr != nil {
 		err = sp.out.Reject(rec, sp.moveError(rerr))
@@ -598,7 +600,7 @@ func (sp *speculation) scanRows(ctx context.Context, k int, inQuote bool) error 
 	}
 	sp.rowState = st
 	if s.format == formatCSV {
-		err = s.splitCSV(csvsplit.New(r, csvsplit.Options{File: j.path, Comma: s.comma, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Origin: origin}), st, sp)
+		err = s.splitCSV(csvsplit.New(r, s.csvOptions(j.path, j.bufferSize(), origin)), st, sp)
 	} else {
 		err = s.splitLines(linesplit.New(r, linesplit.Options{File: j.path, MaxRecordBytes: s.max, BufferSize: j.bufferSize(), Origin: origin}), st, sp)
 	}
@@ -630,8 +632,10 @@ func (sp *speculation) replay(from int, prev handoff, out core.Emitter) error {
 }
 
 // rowStart returns the first row (or line) start at or after off: the
-// position after the first '\n' from off-1 on that is outside quotes (for
-// CSV, given whether off-1 is inside a quoted field).
+// position after the first line end from off-1 on that is outside quotes
+// (for CSV, given whether off-1 is inside a quoted field). A line end is
+// '\n', or for CSV '\r' too: after the CR of a CRLF, the scan from there
+// skips the LF as an empty line.
 func (j *fileJob) rowStart(ctx context.Context, off int64, csv, inQuote bool) (int64, error) {
 	r, closeFile, err := openAt(ctx, j.path, off-1)
 	if err != nil {
@@ -646,7 +650,7 @@ func (j *fileJob) rowStart(ctx context.Context, off int64, csv, inQuote bool) (i
 			switch {
 			case c == '"' && csv:
 				inQuote = !inQuote
-			case c == '\n' && !inQuote:
+			case (c == '\n' || c == '\r' && csv) && !inQuote:
 				return pos + 1, nil
 			}
 			pos++
@@ -761,6 +765,7 @@ type entry struct {
 	fields    []string
 	off, line int64
 	err       error // a rejected record's reason
+	checked   bool  // the record's Checked
 }
 
 func (b *buffer) add(r *core.Record, err error) {
@@ -768,7 +773,7 @@ func (b *buffer) add(r *core.Record, err error) {
 	if i == 0 {
 		b.blocks = append(b.blocks, blocks.Get().(*block))
 	}
-	b.blocks[len(b.blocks)-1][i] = entry{data: r.Data, fields: r.Fields, off: r.Source.Offset, line: r.Source.Line, err: err}
+	b.blocks[len(b.blocks)-1][i] = entry{data: r.Data, fields: r.Fields, off: r.Source.Offset, line: r.Source.Line, err: err, checked: r.Checked}
 	if err != nil {
 		b.lastReject = b.n + 1
 	}

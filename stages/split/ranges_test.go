@@ -463,8 +463,13 @@ func TestRangesGuessRight(t *testing.T) {
 			}
 			parts := int64((len(tc.doc) + 4095) / 4096)
 			r, d, x := s.stats.replayed.Load(), s.stats.redone.Load(), s.stats.direct.Load()
-			if d != 0 || r+x != parts-1 || r == 0 {
+			if d != 0 || r+x != parts-1 {
 				t.Errorf("%d parts: %d replayed, %d redone, %d scanned directly; want every part after the first replayed or scanned directly", parts, r, d, x)
+			}
+			if r == 0 {
+				// On a loaded machine every handoff can arrive before its
+				// part starts: then no guess was made, and none was wrong.
+				t.Logf("no part guessed (all %d scanned directly)", x)
 			}
 			t.Logf("%d parts, %d of them went live while scanning", parts, s.stats.live.Load())
 		})
@@ -472,7 +477,8 @@ func TestRangesGuessRight(t *testing.T) {
 }
 
 // FuzzRanges compares splitting by byte ranges with splitting whole on
-// random inputs and range sizes, for every format.
+// random inputs and range sizes, for every format (CSV strict, and lenient
+// with lazy quotes and ragged rows padded and kept).
 func FuzzRanges(f *testing.F) {
 	for seed := range uint64(4) {
 		rng := rand.New(rand.NewPCG(seed, 7))
@@ -481,11 +487,15 @@ func FuzzRanges(f *testing.F) {
 	}
 	f.Add([]byte("a\n\nb\r\n{\"x\": 1}\n"), uint8(2), uint16(2))
 	f.Add([]byte("{\"a\":1}\n \n{bad\n"), uint8(3), uint16(3))
+	f.Add([]byte("a,b\rc\r\"d\r\ne\"\nf\"g,h,i\r\n\"open"), uint8(4), uint16(3))
 	stages := []*Stage{
 		mustBuild(f, withDefaults(func(o *Options) { o.XML = &XMLOptions{Element: "record"} })),
 		mustBuild(f, withDefaults(func(o *Options) { o.CSV = &CSVOptions{} })),
 		mustBuild(f, withDefaults(func(o *Options) { o.Lines = &LinesOptions{SkipEmpty: true} })),
 		mustBuild(f, withDefaults(func(o *Options) { o.JSONL = &JSONLOptions{} })),
+		mustBuild(f, withDefaults(func(o *Options) {
+			o.CSV = &CSVOptions{LazyQuotes: true, ShortRows: "pad", LongRows: "keep"}
+		})),
 	}
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, format uint8, chunk uint16) {

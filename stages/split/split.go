@@ -31,7 +31,7 @@ func Kind() core.Kind {
 // and JSONL is set.
 type Options struct {
 	XML            *XMLOptions   `yaml:"xml" doc:"Split XML into the subtrees of one element, e.g. xml: {element: record}."`
-	CSV            *CSVOptions   `yaml:"csv" doc:"Split CSV (RFC 4180) into rows; csv: {} takes the defaults."`
+	CSV            *CSVOptions   `yaml:"csv" doc:"Split CSV (RFC 4180) into rows; csv: {} takes the defaults. A row ends at LF, CRLF or a lone CR (mixed in one file too), and a quoted field keeps its bytes, CRLF included."`
 	Lines          *LinesOptions `yaml:"lines" doc:"Split text into lines, without their line ends; write lines: {} for the defaults."`
 	JSONL          *JSONLOptions `yaml:"jsonl" doc:"Split JSON Lines into one JSON value per line, each checked with json.Valid; blank lines are skipped. Write jsonl: {}."`
 	MaxRecordBytes core.ByteSize `yaml:"max_record_bytes" max:"1GiB" doc:"A record larger than this fails its file, with the record's position; it bounds memory per worker."`
@@ -45,9 +45,19 @@ type XMLOptions struct {
 
 // CSVOptions configure CSV splitting.
 type CSVOptions struct {
-	Delimiter string `yaml:"delimiter" doc:"The field delimiter, one ASCII character (default \",\"; \"\\t\" for tab)."`
-	Header    *bool  `yaml:"header" doc:"Whether the first row names the fields (default true); when false, fields are named \"1\", \"2\", ..."`
+	Delimiter  string `yaml:"delimiter" doc:"The field delimiter, one ASCII character (default \",\"; \"\\t\" for tab)."`
+	Header     *bool  `yaml:"header" doc:"Whether the first row names the fields (default true); when false, fields are named \"1\", \"2\", ..."`
+	ShortRows  string `yaml:"short_rows" doc:"A row with fewer fields than the header (as files that omit empty trailing fields have): reject (the default; the row goes to on_error) or pad (the missing fields read as empty, as Python's csv.DictReader and DuckDB's null_padding do; write writes the row padded)."`
+	LongRows   string `yaml:"long_rows" doc:"A row with more fields than the header: reject (the default) or keep (the extra fields stay in the record without names: field() reads the named ones, write writes the row as it was read)."`
+	LazyQuotes bool   `yaml:"lazy_quotes" doc:"Keep as data a quote that RFC 4180 does not allow: one inside an unquoted field (5'10\"), or one in a quoted field that is not doubled, as encoding/csv's LazyQuotes and Python's csv do; a quoted field left open runs to the end of the file. write quotes such rows correctly."`
 }
+
+// The values of csv.short_rows and csv.long_rows.
+const (
+	rowsReject = "reject"
+	rowsPad    = "pad"
+	rowsKeep   = "keep"
+)
 
 // LinesOptions configure line splitting.
 type LinesOptions struct {
@@ -96,12 +106,16 @@ type Stage struct {
 	match     *xmlsplit.Match
 	comma     byte
 	header    bool
+	pad       bool // csv.short_rows: pad
+	keepLong  bool // csv.long_rows: keep
+	lazy      bool // csv.lazy_quotes
 	skipEmpty bool
 	max       int
 	chunk     int64 // 0: files are split whole
 	stats     *rangeStats
 	out       core.Type
 	bytesIn   *atomic.Int64
+	warn      *core.Warnings
 }
 
 var (
@@ -135,6 +149,21 @@ func build(o *Options) (core.Stage, error) {
 		}
 		s.comma = c
 		s.header = o.CSV.Header == nil || *o.CSV.Header
+		s.lazy = o.CSV.LazyQuotes
+		switch o.CSV.ShortRows {
+		case "", rowsReject:
+		case rowsPad:
+			s.pad = true
+		default:
+			errs = append(errs, core.OptionError("csv.short_rows", "must be %s or %s, got %q", rowsReject, rowsPad, o.CSV.ShortRows))
+		}
+		switch o.CSV.LongRows {
+		case "", rowsReject:
+		case rowsKeep:
+			s.keepLong = true
+		default:
+			errs = append(errs, core.OptionError("csv.long_rows", "must be %s or %s, got %q", rowsReject, rowsKeep, o.CSV.LongRows))
+		}
 	}
 	if o.Lines != nil && choose("lines", formatLines, core.Line) {
 		s.skipEmpty = o.Lines.SkipEmpty
@@ -182,11 +211,12 @@ func (s *Stage) Signature() core.Signature {
 }
 
 // Setup implements core.Setupper; it keeps the counter that input bytes
-// are reported to.
+// are reported to, and the stage's warnings.
 func (s *Stage) Setup(_ context.Context, env core.Env) error {
 	if env.Counters != nil {
 		s.bytesIn = &env.Counters.BytesIn
 	}
+	s.warn = env.Warnings
 	return nil
 }
 
@@ -216,27 +246,72 @@ func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 	switch s.format {
 	case formatXML:
 		sp := xmlsplit.New(in, xmlsplit.Options{File: path, Match: s.match, MaxRecordBytes: s.max})
-		return s.splitXML(sp, st, out, nil)
+		err = s.splitXML(sp, st, out, nil)
 	case formatCSV:
-		sp := csvsplit.New(in, csvsplit.Options{File: path, Comma: s.comma, MaxRecordBytes: s.max})
-		return s.splitCSV(sp, st, out)
+		err = s.splitCSV(csvsplit.New(in, s.csvOptions(path, 0, nil)), st, out)
+	default:
+		err = s.splitLines(linesplit.New(in, linesplit.Options{File: path, MaxRecordBytes: s.max}), st, out)
 	}
-	return s.splitLines(linesplit.New(in, linesplit.Options{File: path, MaxRecordBytes: s.max}), st, out)
+	if err == nil && st.ord == 0 && in.n > 0 {
+		s.noRecords(path, in.n, st.hdr)
+	}
+	return err
+}
+
+// noRecords warns that the file at path gave no records from size bytes
+// (hdr: the CSV header, if one was read): a format option that matches
+// nothing is otherwise silent.
+func (s *Stage) noRecords(path string, size int64, hdr *core.Header) {
+	var why string
+	switch {
+	case s.format == formatXML:
+		why = fmt.Sprintf("no element matches xml.element %q; check its name, its namespace ({uri}name) and its path", s.match.String())
+	case s.format == formatCSV && hdr != nil && s.header:
+		why = fmt.Sprintf("the file holds only the header row (%d columns)", len(hdr.Names))
+	case s.format == formatCSV:
+		why = "the file holds only empty lines"
+	case s.format == formatJSONL:
+		why = "the file holds only blank lines"
+	default:
+		why = "the file holds only empty lines, which lines.skip_empty drops"
+	}
+	s.warn.Warn(fmt.Sprintf("%s: no records from %d bytes: %s", path, size, why), "file", path, "bytes", size)
+}
+
+// dupColumns warns about names that hdr, read from line line of the file
+// at path, gives to more than one column: field() reads the first.
+func (s *Stage) dupColumns(path string, line int64, hdr *core.Header) {
+	var dups []string
+	for i, name := range hdr.Names {
+		if first := hdr.Index(name); first != i {
+			dups = append(dups, fmt.Sprintf("%q (columns %d and %d)", name, first+1, i+1))
+		}
+	}
+	if len(dups) == 0 {
+		return
+	}
+	if len(dups) > 5 {
+		dups = append(dups[:5], fmt.Sprintf("and %d more", len(dups)-5))
+	}
+	s.warn.Warn(fmt.Sprintf("%s:%d: the header names a column twice: %s; field() reads the first of each, so rename the others to read them", path, line, strings.Join(dups, ", ")), "file", path)
 }
 
 // input checks for cancellation once per read, which the splitters make
-// in chunks of 64 KiB or more. (read.OpenCounted counts the bytes, on
-// disk.)
+// in chunks of 64 KiB or more, and counts the bytes it yields
+// (decompressed). (read.OpenCounted counts the bytes on disk.)
 type input struct {
 	ctx context.Context
 	r   io.Reader
+	n   int64
 }
 
 func (in *input) Read(p []byte) (int, error) {
 	if err := in.ctx.Err(); err != nil {
 		return 0, err
 	}
-	return in.r.Read(p)
+	n, err := in.r.Read(p)
+	in.n += int64(n)
+	return n, err
 }
 
 // scanState is what one scan of a file, or of a byte range of it, carries
@@ -330,6 +405,7 @@ func (s *Stage) splitCSV(sp *csvsplit.Splitter, st *scanState, out core.Emitter)
 					names[i] = strings.Clone(f)
 				}
 				st.hdr = core.NewHeader(names)
+				s.dupColumns(st.path, row.Line, st.hdr)
 			} else {
 				st.hdr = core.NewHeader(numbered(len(row.Fields)))
 			}
@@ -343,8 +419,10 @@ func (s *Stage) splitCSV(sp *csvsplit.Splitter, st *scanState, out core.Emitter)
 		}
 		st.ord++
 		*rec = core.Record{
-			Type:    core.CSV,
-			Checked: rowErr == nil, // Data is the row of Fields (see core.Record)
+			Type: core.CSV,
+			// Data is the row of Fields (see core.Record), unless the row
+			// is malformed, padded, or not RFC 4180 (lazy quotes).
+			Checked: rowErr == nil && !row.Lenient,
 			Source:  core.Position{File: st.path, Offset: row.Offset, Line: row.Line, Ordinal: st.ord},
 			Size:    int64(len(row.Data)),
 			Data:    row.Data,
@@ -352,11 +430,7 @@ func (s *Stage) splitCSV(sp *csvsplit.Splitter, st *scanState, out core.Emitter)
 			Fields:  row.Fields,
 		}
 		if rowErr == nil && len(row.Fields) != len(st.hdr.Names) {
-			what := "the header has"
-			if !s.header {
-				what = "the first row has"
-			}
-			err = &scan.Error{File: st.path, Offset: row.Offset, Line: row.Line, Msg: fmt.Sprintf("row has %d fields, %s %d", len(row.Fields), what, len(st.hdr.Names))}
+			err = s.ragged(rec, st)
 		}
 		if err != nil {
 			if err := out.Reject(rec, err); err != nil {
@@ -368,6 +442,40 @@ func (s *Stage) splitCSV(sp *csvsplit.Splitter, st *scanState, out core.Emitter)
 			return err
 		}
 	}
+}
+
+// ragged handles a row with more or fewer fields than the header, as
+// csv.short_rows and csv.long_rows say: it pads rec's fields, keeps them,
+// or returns the error that rejects the row.
+func (s *Stage) ragged(rec *core.Record, st *scanState) error {
+	n, want := len(rec.Fields), len(st.hdr.Names)
+	switch {
+	case n < want && s.pad:
+		// A copy: the splitter's field slices are shared. Data no longer
+		// holds every field.
+		fields := make([]string, want)
+		copy(fields, rec.Fields)
+		rec.Fields, rec.Checked = fields, false
+		return nil
+	case n > want && s.keepLong:
+		return nil
+	}
+	what := "the header has"
+	if !s.header {
+		what = "the first row has"
+	}
+	fix := "set csv.short_rows: pad to read the missing trailing fields as empty"
+	if n > want {
+		fix = "set csv.long_rows: keep to keep the extra fields"
+	}
+	return &scan.Error{File: st.path, Offset: rec.Source.Offset, Line: rec.Source.Line, Msg: fmt.Sprintf("row has %d fields, %s %d; %s", n, what, want, fix)}
+}
+
+// csvOptions returns the splitter options for path, with the read window
+// size (0: the default) and the origin of a range's scan (nil: the file's
+// start).
+func (s *Stage) csvOptions(path string, bufSize int, origin *scan.Origin) csvsplit.Options {
+	return csvsplit.Options{File: path, Comma: s.comma, LazyQuotes: s.lazy, MaxRecordBytes: s.max, BufferSize: bufSize, Origin: origin}
 }
 
 // numbered returns the names "1", "2", ... "n".

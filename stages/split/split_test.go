@@ -70,6 +70,9 @@ func TestBuild(t *testing.T) {
 		{"no ranges", func(o *Options) { o.Lines = &LinesOptions{}; o.Chunk = 0 }, core.Line, ""},
 		{"tiny chunk", func(o *Options) { o.Lines = &LinesOptions{}; o.Chunk = 4096 }, 0, "chunk: must be 0 (split files whole) or between 1MiB and 1GiB, got 4KiB"},
 		{"huge chunk", func(o *Options) { o.Lines = &LinesOptions{}; o.Chunk = 2 << 30 }, 0, "chunk: must be 0"},
+		{"ragged", func(o *Options) { o.CSV = &CSVOptions{ShortRows: "pad", LongRows: "keep", LazyQuotes: true} }, core.CSV, ""},
+		{"short rows", func(o *Options) { o.CSV = &CSVOptions{ShortRows: "fill"} }, 0, `csv.short_rows: must be reject or pad, got "fill"`},
+		{"long rows", func(o *Options) { o.CSV = &CSVOptions{LongRows: "pad"} }, 0, `csv.long_rows: must be reject or keep, got "pad"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := Kind().Build(withDefaults(tc.opts))
@@ -98,7 +101,7 @@ func TestDescribeOptions(t *testing.T) {
 			t.Errorf("option %s has no doc", d.Path)
 		}
 	}
-	for _, p := range []string{"xml", "xml.element", "csv.delimiter", "csv.header", "lines.skip_empty", "jsonl", "max_record_bytes"} {
+	for _, p := range []string{"xml", "xml.element", "csv.delimiter", "csv.header", "csv.short_rows", "csv.long_rows", "csv.lazy_quotes", "lines.skip_empty", "jsonl", "max_record_bytes"} {
 		if !paths[p] {
 			t.Errorf("option %s is not described (have %v)", p, paths)
 		}
@@ -220,14 +223,14 @@ func TestCSV(t *testing.T) {
 	}
 	want := []got{
 		{`1,"Smith, J"`, 2, 1, []string{"1", "Smith, J"}},
-		{"2,\"multi\r\nline\"", 3, 2, []string{"2", "multi\nline"}},
+		{"2,\"multi\r\nline\"", 3, 2, []string{"2", "multi\r\nline"}}, // the CRLF is kept (RFC 4180)
 		{"5,last", 7, 5, []string{"5", "last"}},
 	}
 	if diff := cmp.Diff(want, recs); diff != "" {
 		t.Error(diff)
 	}
 	path := file.Source.File
-	wantRej := []string{path + ":5: row has 3 fields, the header has 2", path + ":6:5: bare \" in unquoted field"}
+	wantRej := []string{path + ":5: row has 3 fields, the header has 2; set csv.long_rows: keep to keep the extra fields", path + ":6:5: bare \" in unquoted field"}
 	var gotRej []string
 	for _, r := range rej {
 		gotRej = append(gotRej, r.Err.Error())

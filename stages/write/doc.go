@@ -20,10 +20,17 @@
 //     by: label:NAME the start tag is `<records label="NAME" value="KEY">`,
 //     values escaped), each record's subtree followed by a newline, and
 //     `</records>`.
-//   - CSV (.csv): the header once, then one row per record, re-encoded with
+//   - CSV (.csv): the header once, then one row per record, encoded with
 //     encoding/csv from the record's fields (comma-separated, quoted where
-//     needed, whatever the input's delimiter). Records whose headers differ
-//     cannot share a file: such a record is an error naming it.
+//     needed, whatever the input's delimiter; the bytes of every value are
+//     kept, a CRLF in one included). A row that split read from a
+//     comma-separated file as RFC 4180 (core.Record.Checked) is copied as
+//     it was read instead, which is the same row; a long row that
+//     csv.long_rows: keep kept is written so, with its extra fields. A row
+//     that split padded (csv.short_rows: pad) is written padded, and one
+//     that needed csv.lazy_quotes is quoted correctly. Records whose
+//     headers differ cannot share a file: such a record is an error naming
+//     it.
 //   - Lines (.txt) and JSON (.jsonl): one record per line. A JSON value that
 //     spans lines is compacted to one; a line containing a line break is an
 //     error.

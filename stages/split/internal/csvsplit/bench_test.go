@@ -125,6 +125,11 @@ func BenchmarkSplit(b *testing.B) {
 		in := bytes.ReplaceAll(w2(), []byte{','}, []byte{';'})
 		benchSplitComma(b, in, ';')
 	})
+	b.Run("W2-CRLF", func(b *testing.B) {
+		// W2 with CRLF line ends: a CR before every LF, in quoted fields
+		// too.
+		benchSplit(b, bytes.ReplaceAll(w2(), []byte{'\n'}, []byte("\r\n")))
+	})
 	b.Run("unquoted", func(b *testing.B) {
 		// W2 with its quoted fields (and so every comma and line break in a
 		// field) replaced: the all-unquoted path.

@@ -1,24 +1,33 @@
 // Package csvsplit streams CSV (RFC 4180) into rows, keeping each row's
 // raw bytes and position. It is a hand-written state machine over the
 // bytes rather than encoding/csv, which does not report where a row
-// starts; it accepts and decodes exactly what encoding/csv does (without
-// LazyQuotes, with FieldsPerRecord -1), which its tests and fuzz target
-// check. Two differences are deliberate: a UTF-8 byte order mark at the
-// start is skipped, and a UTF-16 or UTF-32 one is an error.
+// starts; it accepts what encoding/csv does (with FieldsPerRecord -1, and
+// with LazyQuotes as Options.LazyQuotes says), which its tests and fuzz
+// target check. The differences are deliberate:
 //
-// A row is scanned in one pass after an IndexByte for its line end:
-// delimiters and quotes are found eight bytes at a time, quoted fields
-// with IndexByte from quote to quote. Nothing is copied per row: Data is
-// a slice of the read buffer, which is never written over once rows share
-// it (a new one takes its place), and Fields are substrings of Data's
-// bytes, except quoted fields holding "" or CRLF, which are decoded into
-// a slab.
+//   - a row ends at LF, CRLF or a lone CR, as in Python's csv (encoding/csv
+//     keeps a lone CR as data, so that a file with CR line ends, as old Mac
+//     programs write them, is one row to it); lines are counted alike;
+//   - a quoted field keeps its bytes: a CRLF inside it stays CRLF, as RFC
+//     4180 and Python's csv have it (encoding/csv turns it into LF);
+//   - a UTF-8 byte order mark at the start is skipped, and a UTF-16 or
+//     UTF-32 one is an error.
+//
+// A row is scanned in one pass after an IndexByte for its line end (the
+// next LF and the next CR are each found once and reused by every row
+// before them): delimiters and quotes are found eight bytes at a time,
+// quoted fields with IndexByte from quote to quote. Nothing is copied per
+// row: Data is a slice of the read buffer, which is never written over
+// once rows share it (a new one takes its place), and Fields are
+// substrings of Data's bytes, except quoted fields holding "", which are
+// decoded into a slab.
 package csvsplit
 
 import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"math"
 	"math/bits"
 	"unsafe"
 
@@ -31,6 +40,12 @@ type Options struct {
 	Comma          byte   // the field delimiter; 0 means ','
 	MaxRecordBytes int    // cap on one row; 0 means 64 MiB
 	BufferSize     int    // initial read window; 0 means 256 KiB
+	// LazyQuotes accepts a quote in an unquoted field and a quote in a
+	// quoted field that is neither doubled nor followed by a delimiter or
+	// a line end, keeping it as data, and a quoted field still open at
+	// the end of the input (it runs to the end), as encoding/csv's
+	// LazyQuotes does. A row that needed it has Lenient set.
+	LazyQuotes bool
 	// Origin, when set, says that the reader starts at a row start in the
 	// middle of the file (one byte range of it): positions count from
 	// there, and no byte order mark is looked for.
@@ -52,6 +67,11 @@ type Row struct {
 	// Offset and Line locate the row's first byte.
 	Offset int64
 	Line   int64
+	// Lenient says that the row is not RFC 4180 CSV and was read under
+	// LazyQuotes: it holds a bare quote, or a quoted field open at the end
+	// of the input. Its Data, written out again, would not read back as
+	// its Fields without LazyQuotes.
+	Lenient bool
 }
 
 // RowError is a malformed row: a bare quote in an unquoted field, a quote
@@ -59,6 +79,8 @@ type Row struct {
 // field still open at the end of the file. Next returns it with the
 // malformed row (its raw bytes up to the end of the line where the problem
 // is, Fields nil); scanning goes on with the next line.
+//
+// Under LazyQuotes no row is malformed: RowErrors do not occur.
 type RowError struct{ Err *scan.Error }
 
 // Error returns the positioned message.
@@ -72,6 +94,7 @@ type Splitter struct {
 	w       *scan.Window
 	file    string
 	comma   byte
+	lazy    bool
 	max     int
 	pos     int
 	err     error
@@ -79,6 +102,12 @@ type Splitter struct {
 
 	size   int  // the initial window size
 	shared bool // rows handed out share s.w.Buf: do not write over it
+
+	// The first '\n' and the first '\r' at or after lfFrom and crFrom in
+	// s.w.Buf[:s.w.End] (End when there is none), found once and reused
+	// by the rows before them; fill forgets them.
+	lfFrom, lf int
+	crFrom, cr int
 
 	dec    []byte
 	idx    []int
@@ -100,8 +129,10 @@ func New(r io.Reader, opt Options) *Splitter {
 	if comma == 0 {
 		comma = ','
 	}
-	s := &Splitter{w: scan.NewWindow(r, min(size, max+scan.MinRead), max+scan.MinRead), file: opt.File, comma: comma, max: max}
+	s := &Splitter{w: scan.NewWindow(r, min(size, max+scan.MinRead), max+scan.MinRead), file: opt.File, comma: comma, lazy: opt.LazyQuotes, max: max}
+	s.w.CR = true
 	s.size = len(s.w.Buf)
+	s.forgetLineEnds()
 	s.slab.Size = 64 << 10
 	if opt.Origin != nil {
 		s.w.Resume(*opt.Origin)
@@ -162,6 +193,7 @@ func (s *Splitter) fill() bool {
 		keep = 0
 		s.shared = false
 	}
+	s.forgetLineEnds()
 	if err := s.w.Fill(keep); err != nil {
 		s.err = err
 		return false
@@ -170,30 +202,25 @@ func (s *Splitter) fill() bool {
 	return true
 }
 
+// forgetLineEnds drops the line ends found, whose indexes fill changes.
+func (s *Splitter) forgetLineEnds() {
+	s.lfFrom, s.lf, s.crFrom, s.cr = math.MaxInt, 0, math.MaxInt, 0
+}
+
 // row scans the row at s.pos. ok is false when more input is needed (or
 // at the end of input, when no row is left).
 func (s *Splitter) row() (row Row, err error, ok bool) {
 	buf := s.w.Buf[:s.w.End]
 	p := s.pos
-	// Skip empty lines, as encoding/csv does.
-	for {
-		if p == len(buf) || p+1 == len(buf) && buf[p] == '\r' {
-			if s.w.EOF {
-				s.pos = len(buf)
-			}
-			return Row{}, nil, false
-		}
-		switch {
-		case buf[p] == '\n':
-			p++
-		case buf[p] == '\r' && buf[p+1] == '\n':
-			p += 2
-		default:
-			goto start
-		}
-		s.pos = p
+	// Skip empty lines, as encoding/csv does (LF, CRLF and CR alike: the
+	// LF of a CRLF split across two fills is skipped as an empty line).
+	for p < len(buf) && (buf[p] == '\n' || buf[p] == '\r') {
+		p++
 	}
-start:
+	s.pos = p
+	if p == len(buf) {
+		return Row{}, nil, false
+	}
 	return s.scanRow(buf, p)
 }
 
@@ -220,35 +247,59 @@ func load(b []byte, i int) uint64 {
 	return binary.LittleEndian.Uint64(b[i : i+8 : i+8])
 }
 
-// lineEnd returns the index of the first '\n' at or after i, or len(buf)
-// at the end of the input; ok is false when more input is needed.
+// lineEnd returns the index of the first '\n' or '\r' at or after i, or
+// len(buf) at the end of the input; ok is false when more input is
+// needed. Each of the two is searched for only when i has passed the one
+// found before: a file without CRs pays one search for them per window,
+// and a CR-only file one search for LFs.
 func (s *Splitter) lineEnd(buf []byte, i int) (end int, ok bool) {
-	if k := bytes.IndexByte(buf[i:], '\n'); k >= 0 {
-		return i + k, true
+	if i < s.lfFrom || i > s.lf {
+		s.lfFrom, s.lf = i, indexFrom(buf, i, '\n')
 	}
-	return len(buf), s.w.EOF
+	if i < s.crFrom || i > s.cr {
+		s.crFrom, s.cr = i, indexFrom(buf, i, '\r')
+	}
+	end = min(s.lf, s.cr)
+	return end, end < len(buf) || s.w.EOF
+}
+
+// indexFrom returns the index of the first c in buf at or after i, or
+// len(buf).
+func indexFrom(buf []byte, i int, c byte) int {
+	if k := bytes.IndexByte(buf[i:], c); k >= 0 {
+		return i + k
+	}
+	return len(buf)
+}
+
+// after returns where the next row may start after a row ending at the
+// line end at e (or at len(buf)): after its CR, LF or CRLF. A CR at the end
+// of the window may be the first half of a CRLF: its LF, once read, is
+// skipped as an empty line.
+func after(buf []byte, e int) int {
+	if e+1 < len(buf) && buf[e] == '\r' && buf[e+1] == '\n' {
+		return e + 2
+	}
+	return min(e+1, len(buf))
 }
 
 // scanRow scans the row starting at buf[p], which is not an empty line.
 //
-// The line end is found first (IndexByte); then the line is read eight
+// The line end is found first (lineEnd); then the line is read eight
 // bytes at a time for delimiters and quotes, and the fields between them
 // are recorded as pairs of indexes into buf in s.idx, without copying.
 // A quoted field is read with IndexByte from quote to quote; its content
-// is recorded like an unquoted field unless it needs decoding ("" or a
-// CRLF line break), which is marked by a negated start. The row is
-// made when it is complete (emit).
+// is recorded like an unquoted field unless it holds "" (which decoding
+// turns into "), which is marked by a negated start. The row is made when
+// it is complete (emit).
 func (s *Splitter) scanRow(buf []byte, p int) (Row, error, bool) {
-	lineEnd, ok := s.lineEnd(buf, p)
+	ce, ok := s.lineEnd(buf, p) // the content's end: the line end
 	if !ok {
 		return Row{}, nil, false
 	}
-	ce := lineEnd // content end: before a CR ending the line
-	if buf[ce-1] == '\r' {
-		ce--
-	}
 	cm := lo8 * uint64(s.comma)
 	idx := s.idx[:0]
+	lenient := false
 	i := p // the current field's start
 	w := p // the current word's start
 	for {
@@ -280,51 +331,62 @@ func (s *Splitter) scanRow(buf []byte, p int) (Row, error, bool) {
 				continue
 			}
 			if k != i {
+				if s.lazy {
+					lenient = true // a bare quote, kept
+					continue
+				}
 				s.idx = idx
-				return s.lineError(p, k, `bare " in unquoted field (quote the field and write the quote as "")`)
+				return s.lineError(p, k, `bare " in unquoted field (quote the field and write the quote as "", or set csv.lazy_quotes to keep it)`)
 			}
 			// A quoted field, from the quote at i.
-			lineEnd0 := lineEnd
 			start, j := i+1, i+1
 			for {
 				n := bytes.IndexByte(buf[j:], '"')
 				if n < 0 {
 					s.idx = idx
-					if !s.w.EOF {
+					switch {
+					case !s.w.EOF:
 						return Row{}, nil, false
+					case s.lazy:
+						// The field runs to the end of the input.
+						return s.emit(append(idx, start, len(buf)), p, len(buf), len(buf), true)
 					}
 					return s.rowError(p, i, len(buf), len(buf), "quoted field is not closed: it runs from here to the end of the file")
 				}
 				q := j + n
-				if q > lineEnd {
-					// The field spans lines: find the line end
-					// after it.
-					if lineEnd, ok = s.lineEnd(buf, q); !ok {
-						s.idx = idx
-						return Row{}, nil, false
-					}
-					ce = lineEnd
-					if buf[ce-1] == '\r' {
-						ce--
-					}
+				if q+1 == len(buf) && !s.w.EOF {
+					s.idx = idx
+					return Row{}, nil, false // what follows the quote decides
 				}
-				if q+1 < ce && buf[q+1] == '"' {
+				var c byte // after the quote; 0 at the end of the input
+				if q+1 < len(buf) {
+					c = buf[q+1]
+				}
+				switch {
+				case c == '"':
 					start = ^(i + 1) // needs decoding; ^start is the content's start
 					j = q + 2
 					continue
-				}
-				if lineEnd != lineEnd0 && start >= 0 && bytes.Contains(buf[start:q], crlf) {
-					start = ^start
+				case c == s.comma:
+				case c == '\n' || c == '\r' || q+1 == len(buf):
+					return s.emit(append(idx, start, q), p, q+1, after(buf, q+1), lenient)
+				case s.lazy:
+					lenient = true // a lone quote, kept
+					j = q + 1
+					continue
+				default:
+					s.idx = idx
+					return s.lineError(p, q, `extraneous or missing " in quoted field: after a closing quote comes a delimiter or the end of the line (a quote inside a quoted field is written "", or set csv.lazy_quotes to keep it)`)
 				}
 				idx = append(idx, start, q)
-				if q+1 == ce {
-					return s.emit(idx, p, ce, min(lineEnd+1, len(buf)))
-				}
-				if buf[q+1] != s.comma {
-					s.idx = idx
-					return s.lineError(p, q, `extraneous or missing " in quoted field: after a closing quote comes a delimiter or the end of the line (a quote inside a quoted field is written "")`)
-				}
 				i = q + 2
+				if q > ce {
+					// The field spanned lines: find the line end after it.
+					if ce, ok = s.lineEnd(buf, i); !ok {
+						s.idx = idx
+						return Row{}, nil, false
+					}
+				}
 				break
 			}
 			// Go on from the field after the quoted one: m is stale.
@@ -333,8 +395,7 @@ func (s *Splitter) scanRow(buf []byte, p int) (Row, error, bool) {
 		}
 		w += 8
 		if w >= ce {
-			idx = append(idx, i, ce)
-			return s.emit(idx, p, ce, min(lineEnd+1, len(buf)))
+			return s.emit(append(idx, i, ce), p, ce, after(buf, ce), lenient)
 		}
 	}
 }
@@ -343,12 +404,13 @@ func (s *Splitter) scanRow(buf []byte, p int) (Row, error, bool) {
 // goes on at next. The row's bytes are not copied: Data is a slice of the
 // window, which is never written over once rows share it (fill), and its
 // fields are substrings of it (or, decoded, copies in the slab).
-func (s *Splitter) emit(idx []int, p, end, next int) (Row, error, bool) {
+func (s *Splitter) emit(idx []int, p, end, next int, lenient bool) (Row, error, bool) {
 	s.idx = idx
 	if end-p > s.max {
 		return Row{}, s.tooLarge(p), true
 	}
 	row := s.makeRow(p, end, nil)
+	row.Lenient = lenient
 	str := unsafe.String(unsafe.SliceData(row.Data), len(row.Data))
 	f := s.fieldSlice(len(idx) / 2)
 	for k := range f {
@@ -367,32 +429,21 @@ func (s *Splitter) emit(idx []int, p, end, next int) (Row, error, bool) {
 }
 
 // decode appends the content of a quoted field to dst with each "" turned
-// into " and each CRLF into LF, as encoding/csv does.
+// into ", from left to right; a lone quote (under LazyQuotes) is kept.
+// Every other byte is kept, CRLF included.
 func decode(dst, b []byte) []byte {
 	for {
 		i := bytes.IndexByte(b, '"')
 		if i < 0 {
-			return appendNorm(dst, b)
-		}
-		// Every quote in the content is the first of a pair.
-		dst = appendNorm(dst, b[:i+1])
-		b = b[i+2:]
-	}
-}
-
-// appendNorm appends b to dst with each CRLF turned into LF.
-func appendNorm(dst, b []byte) []byte {
-	for {
-		i := bytes.Index(b, crlf)
-		if i < 0 {
 			return append(dst, b...)
 		}
-		dst = append(append(dst, b[:i]...), '\n')
-		b = b[i+2:]
+		dst = append(dst, b[:i+1]...)
+		if i+1 < len(b) && b[i+1] == '"' {
+			i++
+		}
+		b = b[i+1:]
 	}
 }
-
-var crlf = []byte("\r\n")
 
 // makeRow returns the row s.w.Buf[p:end], sharing the window's bytes.
 func (s *Splitter) makeRow(p, end int, fields []string) Row {
@@ -426,18 +477,11 @@ func (s *Splitter) tooLarge(p int) error {
 // the row is taken to end with the line holding it.
 func (s *Splitter) lineError(p, at int, msg string) (Row, error, bool) {
 	buf := s.w.Buf[:s.w.End]
-	nl := bytes.IndexByte(buf[at:], '\n')
-	if nl < 0 && !s.w.EOF {
+	end, ok := s.lineEnd(buf, at)
+	if !ok {
 		return Row{}, nil, false
 	}
-	end, next := len(buf), len(buf)
-	if nl >= 0 {
-		end, next = at+nl, at+nl+1
-	}
-	if end > p && buf[end-1] == '\r' {
-		end--
-	}
-	return s.rowError(p, at, end, next, msg)
+	return s.rowError(p, at, end, after(buf, end), msg)
 }
 
 // rowError returns the malformed row buf[p:end] with an error at buffer

@@ -2,10 +2,12 @@ package csvsplit
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -126,7 +128,7 @@ func TestManyWindows(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	for i, comma := range []byte{',', ';', '\t'} {
 		in := bigInput(r, comma, 600<<10+i*77777)
-		want := oracle(in, comma)
+		want := oracle(in, comma, false)
 		for _, half := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%q/half=%v", comma, half), func(t *testing.T) {
 				var src io.Reader = bytes.NewReader(in)
@@ -140,27 +142,55 @@ func TestManyWindows(t *testing.T) {
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Fatalf("rows differ from encoding/csv (-want +got):\n%s", diff)
 				}
-				checkRows(t, in, rows)
+				checkRows(t, in, rows, comma)
 			})
 		}
 	}
 }
 
-// checkRows checks that each row's Data is the input at its Offset and
-// that its Line is right.
-func checkRows(t *testing.T, in []byte, rows []Row) {
+// checkRows checks that each row's Data is the input at its Offset, that
+// its Line is right (LF, CRLF and CR each end one line), that its fields
+// kept every CR and LF (decoding takes out quotes only), and that it is
+// Lenient exactly when encoding/csv without LazyQuotes does not read its
+// Data as its fields.
+func checkRows(t *testing.T, in []byte, rows []Row, comma byte) {
 	t.Helper()
+	u := universal(in)
 	line, at := int64(1), 0
 	for _, r := range rows {
 		if !bytes.HasPrefix(in[r.Offset:], r.Data) {
 			t.Fatalf("row data %q is not the input at offset %d", r.Data, r.Offset)
 		}
-		line += int64(bytes.Count(in[at:r.Offset], []byte("\n")))
+		line += int64(bytes.Count(u[at:r.Offset], []byte("\n")))
 		at = int(r.Offset)
 		if line != r.Line {
-			t.Fatalf("row at offset %d: line %d, want %d", r.Offset, r.Line, line)
+			t.Fatalf("row at offset %d: line %d, want %d\ninput: %q", r.Offset, r.Line, line, in)
+		}
+		if r.Fields == nil {
+			continue
+		}
+		all := strings.Join(r.Fields, "")
+		for _, c := range []string{"\r", "\n"} {
+			if got, want := strings.Count(all, c), bytes.Count(r.Data, []byte(c)); got != want {
+				t.Fatalf("row at offset %d: %d %q in its fields %q, %d in its data %q", r.Offset, got, c, r.Fields, want, r.Data)
+			}
+		}
+		cr := csv.NewReader(bytes.NewReader(universal(r.Data)))
+		cr.Comma = rune(comma)
+		strict, err := cr.ReadAll()
+		same := err == nil && len(strict) == 1 && slices.Equal(strict[0], toLFs(r.Fields))
+		if same == r.Lenient {
+			t.Fatalf("row at offset %d: Lenient %v, but encoding/csv reads its data %q as %q (error %v)", r.Offset, r.Lenient, r.Data, strict, err)
 		}
 	}
+}
+
+func toLFs(fields []string) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = toLF(f)
+	}
+	return out
 }
 
 // TestOrigin resumes at row starts in the middle of the input: the rows
@@ -180,12 +210,13 @@ func TestOrigin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		u := universal(in)
 		for k, row := range rows {
 			if k > 0 && all[k-1].Err != "" {
 				continue // a malformed row ends with its line, not at the next row
 			}
 			off := row.Offset
-			o := scan.Origin{Offset: off, Line: 1 + int64(bytes.Count(in[:off], []byte("\n"))), LastNL: int64(bytes.LastIndexByte(in[:off], '\n'))}
+			o := scan.Origin{Offset: off, Line: 1 + int64(bytes.Count(u[:off], []byte("\n"))), LastNL: int64(bytes.LastIndexByte(u[:off], '\n'))}
 			got, tail, err := splitWith(t, bytes.NewReader(in[off:]), Options{File: "in.csv", BufferSize: 1, Origin: &o})
 			if err != nil {
 				t.Fatal(err)

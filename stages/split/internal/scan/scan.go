@@ -64,12 +64,24 @@ type Window struct {
 	limit   int
 	minRead int // MinRead, or less for a window made smaller than that
 
+	// CR makes a lone '\r' end a line too: lines end at LF, CRLF (one
+	// line end) or CR, as in Python's universal newlines. It is set before
+	// the first Fill; by default only '\n' ends a line.
+	CR bool
+
 	// Lines are counted lazily: line is the 1-based line number at stream
-	// offset lineAt, and lastNL the offset of the last '\n' before lineAt
-	// (-1 if none).
-	lineAt int64
-	line   int64
-	lastNL int64
+	// offset lineAt, and lastNL the offset of the last line end before
+	// lineAt (-1 if none); afterCR says that the byte before lineAt is a
+	// '\r' (with CR set, a '\n' there ends no line of its own).
+	lineAt  int64
+	line    int64
+	lastNL  int64
+	afterCR bool
+
+	// With CR: no '\r' is in [crFrom, crAt), and crAt is one unless it
+	// is crEnd, the end of the window when it was searched. So a file
+	// without CRs is searched for them once per window, not per line.
+	crFrom, crAt, crEnd int64
 }
 
 // MinRead is the smallest read Fill asks of the underlying reader, so that
@@ -86,7 +98,7 @@ const MinRead = 64 << 10
 func NewWindow(r io.Reader, size, limit int) *Window {
 	size = max(size, 4<<10)
 	limit = max(limit, size)
-	return &Window{Buf: make([]byte, size), r: r, limit: limit, minRead: min(size, MinRead), line: 1, lastNL: -1}
+	return &Window{Buf: make([]byte, size), r: r, limit: limit, minRead: min(size, MinRead), line: 1, lastNL: -1, crFrom: -1, crAt: -1, crEnd: -1}
 }
 
 // Origin says where a splitter's reader starts in its file when it scans
@@ -95,7 +107,7 @@ func NewWindow(r io.Reader, size, limit int) *Window {
 type Origin struct {
 	Offset int64 // the file offset of the reader's first byte
 	Line   int64 // the 1-based line at Offset
-	LastNL int64 // the offset of the last '\n' before Offset, or -1
+	LastNL int64 // the offset of the last line end before Offset, or -1
 }
 
 // Resume makes the window start at o: Base is o.Offset and lines and
@@ -185,11 +197,59 @@ func (w *Window) countLines(off int64) {
 		return
 	}
 	b := w.Buf[w.lineAt-w.Base : off-w.Base]
-	if n := countNL(b); n > 0 {
+	if n, last := w.lineEnds(b, w.afterCR, w.CR && w.hasCR(w.lineAt, off)); last >= 0 {
 		w.line += int64(n)
-		w.lastNL = w.lineAt + int64(lastIndexNL(b))
+		w.lastNL = w.lineAt + int64(last)
 	}
+	w.afterCR = w.CR && b[len(b)-1] == '\r'
 	w.lineAt = off
+}
+
+// hasCR reports whether a '\r' is at a stream offset in [from, to), both
+// in the window.
+func (w *Window) hasCR(from, to int64) bool {
+	if from < w.crFrom || from > w.crAt || w.crAt == w.crEnd && to > w.crAt {
+		w.crFrom, w.crEnd = from, w.Base+int64(w.End)
+		w.crAt = w.crEnd
+		if k := bytes.IndexByte(w.Buf[from-w.Base:w.End], '\r'); k >= 0 {
+			w.crAt = from + int64(k)
+		}
+	}
+	return w.crAt < to
+}
+
+// lineEnds returns the number of line ends in b and the index of the last
+// one's last byte (-1 if none); afterCR says that the byte before b is a
+// '\r', and crs whether b may hold one. Without CR it is one bytes.Count;
+// with CR, each '\r' costs an IndexByte more.
+func (w *Window) lineEnds(b []byte, afterCR, crs bool) (n, last int) {
+	n = countNL(b)
+	if n > 0 {
+		last = lastIndexNL(b)
+	} else {
+		last = -1
+	}
+	if !w.CR {
+		return n, last
+	}
+	if afterCR && len(b) > 0 && b[0] == '\n' {
+		n-- // the LF of a CRLF whose CR came before b
+	}
+	if !crs {
+		return n, last
+	}
+	for i := 0; ; i++ {
+		k := bytes.IndexByte(b[i:], '\r')
+		if k < 0 {
+			return n, last
+		}
+		i += k
+		if i+1 < len(b) && b[i+1] == '\n' {
+			continue // a CRLF: its LF is counted
+		}
+		n++
+		last = max(last, i)
+	}
 }
 
 // Line returns the 1-based line of stream offset off, which must not be
@@ -212,9 +272,10 @@ func (w *Window) Pos(off int64) (line, col int64) {
 		return 0, 0
 	}
 	b := w.Buf[off-w.Base : w.lineAt-w.Base]
-	line = w.line - int64(countNL(b))
+	n, _ := w.lineEnds(b, off > w.Base && w.Buf[off-w.Base-1] == '\r', true)
+	line = w.line - int64(n)
 	before := w.Buf[:off-w.Base]
-	if i := lastIndexNL(before); i >= 0 {
+	if _, i := w.lineEnds(before, false, true); i >= 0 {
 		return line, off - (w.Base + int64(i))
 	}
 	if line == 1 && w.Base == 0 {
