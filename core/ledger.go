@@ -11,7 +11,8 @@ type Counters struct {
 	Processed    atomic.Int64 // records handled without error
 	Skipped      atomic.Int64 // records rejected under on_error: skip
 	DeadLettered atomic.Int64 // records rejected under on_error: dead_letter
-	Errored      atomic.Int64 // records whose error failed the run
-	Dropped      atomic.Int64 // records received but not processed because the run was stopping
+	Errored      atomic.Int64 // records whose own error failed the run
+	Cancelled    atomic.Int64 // records received but not finished because another record's (or a stage's) error failed the run
+	Dropped      atomic.Int64 // records received but not finished because the run was interrupted (a signal, a cancelled context)
 	BytesIn      atomic.Int64 // input bytes consumed (sources and splitters), on disk: compressed bytes for compressed files
 }

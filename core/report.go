@@ -63,10 +63,12 @@ type Totals struct {
 	// Records is the number of records made from input files: what the
 	// stages that take File records (splitters) emitted.
 	Records int64 `json:"records"`
-	// Skipped, DeadLettered, Errored and Dropped sum the stages' columns.
+	// Skipped, DeadLettered, Errored, Cancelled and Dropped sum the
+	// stages' columns.
 	Skipped      int64 `json:"skipped"`
 	DeadLettered int64 `json:"dead_lettered"`
 	Errored      int64 `json:"errored"`
+	Cancelled    int64 `json:"cancelled"`
 	Dropped      int64 `json:"dropped"`
 	// OutputFiles, OutputRecords and OutputBytes sum the stages' Outputs.
 	OutputFiles   int   `json:"output_files"`
@@ -83,13 +85,16 @@ type StageReport struct {
 	Inputs []string `json:"inputs,omitempty"`
 	// In counts records received; Out records emitted. Every record
 	// received is exactly one of Processed, Skipped, DeadLettered, Errored
-	// or Dropped (received while the run was stopping).
+	// (its own error failed the run), Cancelled (another record's or a
+	// stage's error failed the run before it was finished) or Dropped (the
+	// run was interrupted before it was finished).
 	In           int64 `json:"in"`
 	Out          int64 `json:"out"`
 	Processed    int64 `json:"processed"`
 	Skipped      int64 `json:"skipped"`
 	DeadLettered int64 `json:"dead_lettered"`
 	Errored      int64 `json:"errored"`
+	Cancelled    int64 `json:"cancelled"`
 	Dropped      int64 `json:"dropped"`
 	// Files counts the File records the stage took up: the input files a
 	// splitter read.
@@ -121,7 +126,7 @@ func (sr *stageRun) ledger() StageReport {
 		Name: n.Name, Kind: n.Kind, Workers: n.Workers,
 		In: sr.c.In.Load(), Out: sr.c.Out.Load(), Processed: sr.c.Processed.Load(),
 		Skipped: sr.c.Skipped.Load(), DeadLettered: sr.c.DeadLettered.Load(),
-		Errored: sr.c.Errored.Load(), Dropped: sr.c.Dropped.Load(), BytesIn: sr.c.BytesIn.Load(),
+		Errored: sr.c.Errored.Load(), Cancelled: sr.c.Cancelled.Load(), Dropped: sr.c.Dropped.Load(), BytesIn: sr.c.BytesIn.Load(),
 		Busy: time.Duration(sr.busy.Load()), Files: sr.files.Load(),
 	}
 	for _, in := range n.Inputs {
@@ -182,6 +187,7 @@ func (r *runner) fill(rep *Report, runErr error) {
 		t.Skipped += st.Skipped
 		t.DeadLettered += st.DeadLettered
 		t.Errored += st.Errored
+		t.Cancelled += st.Cancelled
 		t.Dropped += st.Dropped
 		for _, o := range st.Outputs {
 			t.OutputFiles++
@@ -216,9 +222,9 @@ func (rep *Report) Check() error {
 		out[s.Name] = s.Out
 	}
 	for _, s := range rep.Stages {
-		if sum := s.Processed + s.Skipped + s.DeadLettered + s.Errored + s.Dropped; sum != s.In {
-			errs = append(errs, fmt.Errorf("ledger: stage %q received %d records but accounts for %d (processed %d, skipped %d, dead-lettered %d, errored %d, dropped %d)",
-				s.Name, s.In, sum, s.Processed, s.Skipped, s.DeadLettered, s.Errored, s.Dropped))
+		if sum := s.Processed + s.Skipped + s.DeadLettered + s.Errored + s.Cancelled + s.Dropped; sum != s.In {
+			errs = append(errs, fmt.Errorf("ledger: stage %q received %d records but accounts for %d (processed %d, skipped %d, dead-lettered %d, errored %d, cancelled %d, dropped %d)",
+				s.Name, s.In, sum, s.Processed, s.Skipped, s.DeadLettered, s.Errored, s.Cancelled, s.Dropped))
 		}
 		if len(s.Inputs) > 0 {
 			var sent int64

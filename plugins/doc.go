@@ -77,6 +77,26 @@
 // record gets an error (ErrPoisonRecord), which the stage hands to its
 // on_error policy; a hang past the timeout is treated as a crash.
 //
+// # Processes
+//
+// Every plugin process runs under a guard (see guard_unix.go): sluice's own
+// executable started again in a hidden mode, one per instance (some 25 ms
+// at start). The guard passes stdin, stdout, stderr and the shared memory
+// descriptor through, starts the plugin in a process group of its own
+// with SIGKILL as its parent-death signal and, on Linux, is a child
+// subreaper: whatever the plugin starts stays below the guard even when it
+// leaves the plugin's group or session or its parent dies. When sluice
+// dies (SIGTERM as the guard's parent-death signal on Linux; elsewhere it
+// notices its parent change within 100 ms), when sluice stops the instance
+// (SIGTERM to the guard) or when the plugin exits, the guard SIGKILLs the
+// plugin's group and every process left below it, reaps them, and exits as
+// the plugin did (its exit code, or its signal). The guard itself must not
+// be killed alone with SIGKILL: what left the plugin's group would be
+// orphaned; sluice never does, and falls back to that only when a guard
+// has not exited 3 s after SIGTERM. Outside Linux there is no subreaper:
+// the guard kills the plugin's process group, and the sdks exit when their
+// parent changes.
+//
 // # Plugins by source
 //
 // With source:, Start builds the Go package with `go build` into the user
@@ -86,15 +106,12 @@
 // sha256 applies to the built binary.
 //
 // The build belongs to the run. The go commands that may start processes
-// of their own (go list, go build) run under a guard: the host's own
-// executable started again in a hidden mode (an environment variable; this
-// package's init runs it before main), in a process group of its own with
-// SIGTERM as its parent-death signal on Linux (elsewhere it notices its
-// parent change within 100 ms); go env runs alone, as a plugin does. The guard
-// starts the go command in another process group and, when the host dies
-// (even by SIGKILL) or cancels the build (the run's context, as on SIGINT),
-// kills that whole group with SIGKILL, so compile and link go too, and
-// removes the build's temporary output. go build writes to NAME.tmp-PID-*
+// of their own (go list, go build) run under the same guard as plugins;
+// go env runs alone, in a group of its own with a parent-death signal.
+// When the host dies (even by SIGKILL) or cancels the build (the run's
+// context, as on SIGINT), the guard kills the go command and everything
+// below it with SIGKILL, so compile and link go too, and removes the
+// build's temporary output. go build writes to NAME.tmp-PID-*
 // in the cache and the result is renamed into place; a temporary file whose
 // process is gone (or older than a day) is removed by the next build.
 // The log line "building plugin NAME from SOURCE (cached after the first

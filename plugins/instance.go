@@ -138,11 +138,12 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 			if shm != nil {
 				env = append(env, wire.SharedMemoryEnv+"=3") // ExtraFiles start at 3
 			}
-			c := p.launch.command(env)
+			var extra []*os.File
 			if shm != nil {
-				c.ExtraFiles = []*os.File{shm.file}
+				extra = []*os.File{shm.file}
 			}
-			pr := newProcess(c, out)
+			pr := newProcess(p.launch.path, out)
+			pr.cmd, pr.guarded = p.launch.command(env, extra)
 			proc.Store(pr)
 			return pr, nil
 		},
@@ -274,11 +275,15 @@ func (inst *instance) callError(what string, err error) error {
 	if inst.proc != nil && (status.Code(err) == codes.Unavailable || timedOut) {
 		inst.proc.killGroup()
 		waitTimeout(&inst.proc.readers, outputGrace)
+		inst.proc.waitExited(outputGrace)
 		how := "crashed"
-		if timedOut {
+		switch st := inst.proc.exitStatus(); {
+		case timedOut:
 			how = fmt.Sprintf("did not answer within plugin.start_timeout (%s)", time.Duration(inst.pool.cfg.StartTimeout))
+		case st != "":
+			how = "crashed (" + st + ")"
 		}
-		return fmt.Errorf("the plugin %s during %s: %v%s", how, what, err, formatTail(inst.out.Tail()))
+		return fmt.Errorf("the plugin %s during %s%s", how, what, formatTail(inst.out.Tail()))
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -236,12 +236,19 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// command returns a fresh, unstarted command for one instance. env is what
-// go-plugin adds (its cookie and TLS certificate).
-func (l *launcher) command(goPluginEnv []string) *exec.Cmd {
-	cmd := exec.Command(l.path, l.args...)
+// command returns a fresh, unstarted command for one instance, run under a
+// guard (see guard_unix.go) where there is one, so that no process it
+// starts outlives the host. env is what go-plugin adds (its cookie and TLS
+// certificate); extra are descriptors passed on from 3.
+func (l *launcher) command(goPluginEnv []string, extra []*os.File) (cmd *exec.Cmd, guarded bool) {
+	env := append(append(os.Environ(), l.env...), goPluginEnv...)
+	if cmd = guardedCommand("", len(extra), env, l.path, l.args...); cmd == nil {
+		cmd = exec.Command(l.path, l.args...)
+		cmd.Env = env
+		cmd.SysProcAttr = sysProcAttr()
+	}
 	cmd.Dir = l.dir
-	cmd.Env = append(append(os.Environ(), l.env...), goPluginEnv...)
 	cmd.Stdin = nil // /dev/null: a plugin must not read the host's terminal
-	return cmd
+	cmd.ExtraFiles = extra
+	return cmd, cmd.Path != l.path
 }

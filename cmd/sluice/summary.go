@@ -67,7 +67,7 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 	}
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "stage\tkind\tworkers\tin\tout\tskipped\tdead-lettered\terrored\tdropped\tbusy\tbusy%\trecords/s\t")
+	fmt.Fprintln(tw, "stage\tkind\tworkers\tin\tout\tskipped\tdead-lettered\terrored\tcancelled\tdropped\tbusy\tbusy%\trecords/s\t")
 	for _, s := range rep.Stages {
 		busyPct, rate := "", ""
 		if secs > 0 && len(s.Inputs) > 0 { // sources keep no busy time
@@ -77,8 +77,8 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 				rate = formatCount(float64(s.Out) / secs) // a splitter: the records it made
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n", s.Name, s.Kind, s.Workers,
-			s.In, s.Out, s.Skipped, s.DeadLettered, s.Errored, s.Dropped, s.Busy.Round(time.Millisecond), busyPct, rate)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n", s.Name, s.Kind, s.Workers,
+			s.In, s.Out, s.Skipped, s.DeadLettered, s.Errored, s.Cancelled, s.Dropped, s.Busy.Round(time.Millisecond), busyPct, rate)
 	}
 	tw.Flush()
 
@@ -94,8 +94,8 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 		}
 	}
 	t := rep.Totals
-	if t.Skipped+t.DeadLettered+t.Errored+t.Dropped > 0 {
-		fmt.Fprintf(w, "rejected records: %d skipped, %d dead-lettered, %d errored, %d dropped\n", t.Skipped, t.DeadLettered, t.Errored, t.Dropped)
+	if t.Skipped+t.DeadLettered+t.Errored+t.Cancelled+t.Dropped > 0 {
+		fmt.Fprintf(w, "rejected records: %d skipped, %d dead-lettered, %d errored, %d cancelled, %d dropped\n", t.Skipped, t.DeadLettered, t.Errored, t.Cancelled, t.Dropped)
 	}
 	for _, s := range rep.Stages {
 		if s.DeadLetterFile != "" {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +38,8 @@ type config struct {
 	BatchError  string `json:"batch_error"`
 	Trivial     bool   `json:"trivial"` // one constant category, no labels: for benchmarks
 	Chatty      bool   `json:"chatty"`  // Init writes to stdout, through os.Stdout and to fd 1
+	Spawn       bool   `json:"spawn"`   // Init starts sleep 777 in its group and sleep 778 in a session of its own
+	Short       bool   `json:"short"`   // Classify returns one result fewer than records
 }
 
 type classifier struct {
@@ -55,6 +58,15 @@ func (c *classifier) Init(_ context.Context, req *sdk.InitRequest) (*sdk.InitRes
 		fmt.Println("testplugin: hello through os.Stdout")
 		syscall.Write(1, []byte("testplugin: hello through file descriptor 1\n"))
 		log.Printf("testplugin: hello through the log package")
+	}
+	if c.cfg.Spawn {
+		for i, setsid := range []bool{false, true} {
+			cmd := exec.Command("sleep", strconv.Itoa(777+i))
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: setsid}
+			if err := cmd.Start(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if c.cfg.CrashInit {
 		panic("crashing in Init as configured")
@@ -81,6 +93,10 @@ func (c *classifier) Classify(ctx context.Context, req *sdk.ClassifyRequest) (*s
 		return nil, errors.New(c.cfg.BatchError)
 	}
 	resp := &sdk.ClassifyResponse{Results: make([]sdk.Result, len(req.Records))}
+	if c.cfg.Short {
+		resp.Results = resp.Results[:len(resp.Results)-1]
+		return resp, nil
+	}
 	if c.cfg.Trivial {
 		for i := range resp.Results {
 			resp.Results[i].Category = "t"
