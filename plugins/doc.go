@@ -77,6 +77,15 @@
 // record gets an error (ErrPoisonRecord), which the stage hands to its
 // on_error policy; a hang past the timeout is treated as a crash.
 //
+// A plugin's stderr is logged a line a record, except a Go crash report (a
+// panic's or fatal error's stack trace, a fatal signal's register dump):
+// it is one record, the panic as its message, its first 60 lines as its
+// trace and the plugin's own file:line where it panicked; error messages
+// show its head and that file:line, and say what to do next. A plugin
+// that breaks its contract (another number of results than records, or an
+// sdk's "plugin bug: " error) fails the run whatever on_error says
+// (ErrContract).
+//
 // # Processes
 //
 // Every plugin process runs under a guard (see guard_unix.go): sluice's own

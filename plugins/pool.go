@@ -621,7 +621,7 @@ func (p *Pool) replace(inst *instance, cause error, lin *lineage) *failure {
 		inst.fail(cause)
 	}
 	inst.stop(false)
-	f := &failure{slot: inst.slot, pid: inst.pid(), tail: inst.out.Tail()}
+	f := &failure{slot: inst.slot, pid: inst.pid(), tail: inst.out.Tail(), at: inst.out.CrashSite()}
 	if cause == errTimeout {
 		f.timeout = time.Duration(p.cfg.Timeout)
 	} else {
@@ -756,6 +756,10 @@ func (p *Pool) poisonError(f *failure) error {
 	if l := keyLine(f.tail); l != "" {
 		msg += fmt.Sprintf("; it wrote %q", l)
 	}
+	if f.at != "" {
+		msg += " at " + f.at
+	}
+	msg += "; fix the plugin for this record, or set on_error: dead_letter (or skip) to keep going without it"
 	return fmt.Errorf(msg, ErrPoisonRecord)
 }
 

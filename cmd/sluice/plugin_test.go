@@ -417,6 +417,17 @@ func TestPoisonRecordUnderFail(t *testing.T) {
 	if !strings.Contains(res.stderr, "in.txt:30") || !strings.Contains(res.stderr, "1 errored") {
 		t.Errorf("stderr does not blame in.txt:30 alone:\n%s", res.stderr)
 	}
+	// Each crash's stack trace is one log record; the final error names the
+	// panic's line and what to do, in no gRPC terms.
+	final := res.stderr[strings.LastIndex(res.stderr, "sluice: "):]
+	for _, want := range []string{"panic: poison record", "at testplugin/main.go:", "on_error: dead_letter"} {
+		if !strings.Contains(final, want) {
+			t.Errorf("the final error lacks %q:\n%s", want, final)
+		}
+	}
+	if strings.Contains(res.stderr, "rpc error") || strings.Contains(res.stderr, `msg="goroutine `) || strings.Contains(res.stderr, `msg="\t`) {
+		t.Errorf("stderr has gRPC jargon or a stack trace line by line:\n%s", res.stderr)
+	}
 	rep := validateReport(t, filepath.Join(dir, "run.json"))
 	for _, s := range rep["stages"].([]any) {
 		s := s.(map[string]any)
