@@ -106,6 +106,16 @@
 // the guard kills the plugin's process group, and the sdks exit when their
 // parent changes.
 //
+// With plugin.max_memory set, the guard also sums, every 100 ms, the
+// resident memory of the plugin and everything below it (Linux,
+// /proc/PID/statm): over the limit it writes what it saw on stderr ("the
+// plugin uses 98MiB of memory, over plugin.max_memory (96MiB)"), kills them
+// all and exits with status 137, which the pool handles as a crash; it
+// warns each time the usage doubles from what it was a second after start
+// (past 64 MiB). A cgroup's memory.max would be exact and cheaper, but
+// needs a writable cgroup v2 hierarchy, which many hosts (and containers)
+// do not give; this works wherever /proc does.
+//
 // # Plugins by source
 //
 // With source:, Start builds the Go package with `go build` into the user

@@ -25,3 +25,7 @@ func goCommandAlone(ctx context.Context, dir, goCmd string, args ...string) *exe
 
 // guardedCommand returns nil: there is no guard outside Unix.
 func guardedCommand(string, int, []string, string, ...string) *exec.Cmd { return nil }
+
+// guardMemoryEnv is unused outside Unix: there is no guard to enforce
+// plugin.max_memory.
+const guardMemoryEnv = "SLUICE_PLUGINS_GUARD_MEMORY"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -68,4 +69,45 @@ func sleepers(marker string) []int {
 		}
 	}
 	return out
+}
+
+// TestMaxMemory runs a plugin that keeps 8 MiB more each batch of 200 ms
+// under plugin.max_memory 96 MiB: a warning says its memory keeps growing;
+// the guard kills it when it goes over, which is handled as a crash (the
+// instance is replaced and the batch retried); the message names the limit
+// and the usage.
+func TestMaxMemory(t *testing.T) {
+	cfg := testConfig(1, "", map[string]any{"leak": 8, "sleep": "200ms"})
+	cfg.MaxMemory = 96 << 20
+	cfg.BatchSize = 1
+	cfg.MaxRestarts = 100
+	p, sink := startPool(t, cfg)
+	recs := records(16, nil)
+	got, err := p.Classify(t.Context(), recs)
+	if err != nil {
+		t.Fatalf("Classify: %v", err)
+	}
+	checkResults(t, "", recs, got, nil)
+	if p.Restarts() == 0 {
+		t.Errorf("no restart: the plugin was never killed for its memory")
+	}
+	r, ok := sink.find(func(r logRecord) bool {
+		return strings.Contains(r.Msg, "over plugin.max_memory (96MiB)")
+	})
+	if !ok {
+		t.Fatalf("no log record says the plugin went over plugin.max_memory")
+	}
+	if m := contains(r.Msg, "sluice: the plugin uses", "MiB of memory", "killed", "raise plugin.max_memory"); m != "" {
+		t.Errorf("memory message %q: %s", r.Msg, m)
+	}
+	if _, ok := sink.find(func(r logRecord) bool {
+		return strings.Contains(r.Msg, "the plugin's memory keeps growing")
+	}); !ok {
+		t.Errorf("no warning that the plugin's memory keeps growing")
+	}
+	if _, ok := sink.find(func(r logRecord) bool {
+		return strings.Contains(r.Msg, "plugin instance failed") && strings.Contains(r.Attrs["failure"], "exit status 137")
+	}); !ok {
+		t.Errorf("the kill was not handled as a crash of the instance")
+	}
 }

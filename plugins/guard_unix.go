@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sluicehq/sluice/core"
 )
 
 // Every plugin process, and the go commands that build a plugin (go list,
@@ -35,7 +37,11 @@ import (
 //     the host asks it to stop (SIGTERM, SIGINT or SIGHUP), it SIGKILLs the
 //     command's group and every process still below it, reaps them, removes
 //     guardRemoveEnv's file if it was stopped, and exits as the command did
-//     (the same exit code, or killed by the same signal).
+//     (the same exit code, or killed by the same signal);
+//   - with guardMemoryEnv set, it sums the resident memory of every process
+//     below it every guardPoll (Linux) and, over the limit, says so on
+//     stderr (which the host logs and quotes), kills them all and exits
+//     with guardMemoryExit, which the host handles as a crash.
 //
 // Every binary that imports this package can be a guard: init below runs
 // it before main. Starting one costs some 25 ms.
@@ -43,7 +49,11 @@ const (
 	guardEnv       = "SLUICE_PLUGINS_GUARD"
 	guardRemoveEnv = "SLUICE_PLUGINS_GUARD_REMOVE"
 	guardFilesEnv  = "SLUICE_PLUGINS_GUARD_FILES"
+	guardMemoryEnv = "SLUICE_PLUGINS_GUARD_MEMORY" // plugin.max_memory in bytes
 	guardPoll      = 100 * time.Millisecond
+	// guardMemoryExit is the guard's exit code when it killed the plugin
+	// for using more than plugin.max_memory.
+	guardMemoryExit = 137
 	// guardKillWait bounds how long a guard tries to see every process
 	// below it gone (one in uninterruptible sleep ignores SIGKILL).
 	guardKillWait = 5 * time.Second
@@ -111,6 +121,7 @@ func runGuard() int {
 	host, _ := strconv.Atoi(os.Getenv(guardEnv))
 	remove := os.Getenv(guardRemoveEnv)
 	nfiles, _ := strconv.Atoi(os.Getenv(guardFilesEnv))
+	maxMem, _ := strconv.ParseInt(os.Getenv(guardMemoryEnv), 10, 64)
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "sluice plugin guard: no command")
 		return 2
@@ -154,6 +165,7 @@ func runGuard() int {
 
 	tick := time.NewTicker(guardPoll)
 	defer tick.Stop()
+	var mem memoryWatch
 	for {
 		select {
 		case ws := <-exited:
@@ -161,6 +173,10 @@ func runGuard() int {
 			return exitAs(ws)
 		case <-sigs:
 		case <-tick.C:
+			if maxMem > 0 && mem.check(treeMemory(os.Getpid()), maxMem) {
+				killBelow(pid, allGone)
+				return guardMemoryExit
+			}
 			if os.Getppid() == host {
 				continue
 			}
@@ -178,6 +194,35 @@ func runGuard() int {
 			return code
 		}
 	}
+}
+
+// memoryWatch follows the memory of a guarded plugin's processes.
+type memoryWatch struct {
+	samples int
+	base    int64 // the usage a second after start
+	warned  int64 // the usage last warned about
+}
+
+// check reports, on stderr, a plugin over max (and returns true: kill it)
+// or, once the usage has doubled from its base a second after start and
+// again each time it doubles, that its memory keeps growing.
+func (w *memoryWatch) check(used, max int64) bool {
+	mib := func(n int64) core.ByteSize { return core.ByteSize(n &^ (1<<20 - 1)) }
+	if used > max {
+		fmt.Fprintf(os.Stderr, "sluice: the plugin uses %s of memory, over plugin.max_memory (%s): killed; raise plugin.max_memory, or find what grows in the plugin\n",
+			mib(used), core.ByteSize(max))
+		return true
+	}
+	w.samples++
+	switch {
+	case w.samples == int(time.Second/guardPoll):
+		w.base, w.warned = used, used
+	case w.base > 0 && used >= 2*w.warned && used >= 64<<20:
+		w.warned = used
+		fmt.Fprintf(os.Stderr, "sluice: warning: the plugin's memory keeps growing: %s, up from %s a second after it started (plugin.max_memory is %s)\n",
+			mib(used), mib(w.base), core.ByteSize(max))
+	}
+	return false
 }
 
 // reapAll waits for every child of the guard (the command, and orphans
@@ -244,7 +289,7 @@ func withoutGuardEnv(env []string) []string {
 	out := env[:0:0]
 	for _, kv := range env {
 		if !strings.HasPrefix(kv, guardEnv+"=") && !strings.HasPrefix(kv, guardRemoveEnv+"=") &&
-			!strings.HasPrefix(kv, guardFilesEnv+"=") {
+			!strings.HasPrefix(kv, guardFilesEnv+"=") && !strings.HasPrefix(kv, guardMemoryEnv+"=") {
 			out = append(out, kv)
 		}
 	}

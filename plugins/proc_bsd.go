@@ -29,3 +29,6 @@ func descendants(int) []int { return nil }
 
 // dieBy does nothing outside Linux: the guard exits with 128+sig instead.
 func dieBy(syscall.Signal) {}
+
+// treeMemory returns 0 outside Linux: plugin.max_memory is not enforced.
+func treeMemory(int) int64 { return 0 }

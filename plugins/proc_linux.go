@@ -88,3 +88,21 @@ func dieBy(sig syscall.Signal) {
 	_ = syscall.Kill(os.Getpid(), sig)
 	time.Sleep(time.Second) // the signal is delivered meanwhile
 }
+
+// treeMemory returns the resident memory, in bytes, of every process below
+// pid (from /proc/PID/statm; shared pages are counted in each process).
+func treeMemory(pid int) int64 {
+	var total int64
+	page := int64(os.Getpagesize())
+	for _, p := range descendants(pid) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/statm")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 1 {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			total += n * page
+		}
+	}
+	return total
+}

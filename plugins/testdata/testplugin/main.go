@@ -40,11 +40,13 @@ type config struct {
 	Chatty      bool   `json:"chatty"`  // Init writes to stdout, through os.Stdout and to fd 1
 	Spawn       bool   `json:"spawn"`   // Init starts sleep 777 in its group and sleep 778 in a session of its own
 	Short       bool   `json:"short"`   // Classify returns one result fewer than records
+	Leak        int    `json:"leak"`    // Classify keeps this many more MiB each batch
 }
 
 type classifier struct {
-	cfg   config
-	sleep time.Duration
+	cfg    config
+	sleep  time.Duration
+	leaked [][]byte
 }
 
 func (c *classifier) Init(_ context.Context, req *sdk.InitRequest) (*sdk.InitResponse, error) {
@@ -88,6 +90,13 @@ func (c *classifier) Classify(ctx context.Context, req *sdk.ClassifyRequest) (*s
 	}
 	if c.cfg.CrashAlways {
 		panic("crashing on every batch as configured")
+	}
+	if c.cfg.Leak > 0 {
+		b := make([]byte, c.cfg.Leak<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1 // resident, not just reserved
+		}
+		c.leaked = append(c.leaked, b)
 	}
 	if c.cfg.BatchError != "" {
 		return nil, errors.New(c.cfg.BatchError)
