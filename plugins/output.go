@@ -120,7 +120,7 @@ func (o *outputLog) flushLocked() {
 	if o.quiet != nil {
 		o.quiet.Stop()
 	}
-	attrs := []any{"stream", "stderr", "trace", strings.Join(report[1:], "\n")}
+	attrs := []any{"stream", "stderr", "trace", strings.TrimLeft(strings.Join(report[1:], "\n"), "\n")}
 	if at := crashSite(report); at != "" {
 		attrs = append(attrs, "at", at)
 	}
