@@ -12,8 +12,9 @@ type Counters struct {
 	Filtered     atomic.Int64 // of Processed, records a filter dropped on purpose (Drop)
 	Skipped      atomic.Int64 // records rejected under on_error: skip
 	DeadLettered atomic.Int64 // records rejected under on_error: dead_letter
-	Errored      atomic.Int64 // records whose error failed the run
-	Dropped      atomic.Int64 // records received but not processed because the run was stopping
+	Errored      atomic.Int64 // records whose own error failed the run
+	Cancelled    atomic.Int64 // records received but not finished because another record's (or a stage's) error failed the run
+	Dropped      atomic.Int64 // records received but not finished because the run was interrupted (a signal, a cancelled context)
 	MadeRejected atomic.Int64 // records the stage made and rejected itself (a splitter's malformed rows), also in Skipped, DeadLettered or Errored
 	BytesIn      atomic.Int64 // input bytes consumed (sources and splitters), on disk: compressed bytes for compressed files
 }

@@ -141,7 +141,7 @@ func (sr *stageRun) runPart(ctx context.Context, w work, em *emitter) error {
 			return nil
 		}
 		if ctx.Err() != nil {
-			sr.c.Dropped.Add(1)
+			sr.stopped(1)
 			return ctx.Err()
 		}
 		em.rejected = 0

@@ -69,12 +69,13 @@ type Totals struct {
 	// Records is the number of records made from input files: what the
 	// stages that take File records (splitters) emitted.
 	Records int64 `json:"records"`
-	// Filtered, Skipped, DeadLettered, Errored and Dropped sum the
-	// stages' columns.
+	// Filtered, Skipped, DeadLettered, Errored, Cancelled and Dropped sum
+	// the stages' columns.
 	Filtered     int64 `json:"filtered"`
 	Skipped      int64 `json:"skipped"`
 	DeadLettered int64 `json:"dead_lettered"`
 	Errored      int64 `json:"errored"`
+	Cancelled    int64 `json:"cancelled"`
 	Dropped      int64 `json:"dropped"`
 	// OutputFiles, OutputRecords and OutputBytes sum the stages' Outputs.
 	OutputFiles   int   `json:"output_files"`
@@ -91,7 +92,9 @@ type StageReport struct {
 	Inputs []string `json:"inputs,omitempty"`
 	// In counts records received; Out records emitted. Every record
 	// received is exactly one of Processed, Skipped, DeadLettered, Errored
-	// or Dropped (received while the run was stopping). Filtered counts the
+	// (its own error failed the run), Cancelled (another record's or a
+	// stage's error failed the run before it was finished) or Dropped (the
+	// run was interrupted before it was finished). Filtered counts the
 	// processed records a filter dropped on purpose (Drop).
 	In           int64 `json:"in"`
 	Out          int64 `json:"out"`
@@ -100,6 +103,7 @@ type StageReport struct {
 	Skipped      int64 `json:"skipped"`
 	DeadLettered int64 `json:"dead_lettered"`
 	Errored      int64 `json:"errored"`
+	Cancelled    int64 `json:"cancelled"`
 	Dropped      int64 `json:"dropped"`
 	// MadeRejected counts the records among Skipped, DeadLettered and
 	// Errored that the stage made rather than received: a splitter's
@@ -142,7 +146,7 @@ func (sr *stageRun) ledger() StageReport {
 		Name: n.Name, Kind: n.Kind, Workers: n.Workers,
 		In: sr.c.In.Load(), Out: sr.c.Out.Load(), Processed: sr.c.Processed.Load(), Filtered: sr.c.Filtered.Load(),
 		Skipped: sr.c.Skipped.Load(), DeadLettered: sr.c.DeadLettered.Load(),
-		Errored: sr.c.Errored.Load(), Dropped: sr.c.Dropped.Load(), BytesIn: sr.c.BytesIn.Load(),
+		Errored: sr.c.Errored.Load(), Cancelled: sr.c.Cancelled.Load(), Dropped: sr.c.Dropped.Load(), BytesIn: sr.c.BytesIn.Load(),
 		MadeRejected: sr.c.MadeRejected.Load(),
 		Busy:         time.Duration(sr.busy.Load()), Files: sr.files.Load(),
 	}
@@ -205,6 +209,7 @@ func (r *runner) fill(rep *Report, runErr error) {
 		t.Skipped += st.Skipped
 		t.DeadLettered += st.DeadLettered
 		t.Errored += st.Errored
+		t.Cancelled += st.Cancelled
 		t.Dropped += st.Dropped
 		for _, o := range st.Outputs {
 			t.OutputFiles++
@@ -239,9 +244,9 @@ func (rep *Report) Check() error {
 		out[s.Name] = s.Out
 	}
 	for _, s := range rep.Stages {
-		if sum := s.Processed + s.Skipped + s.DeadLettered + s.Errored + s.Dropped - s.MadeRejected; sum != s.In {
-			errs = append(errs, fmt.Errorf("ledger: stage %q received %d records but accounts for %d (processed %d, skipped %d, dead-lettered %d, errored %d, dropped %d)",
-				s.Name, s.In, sum, s.Processed, s.Skipped, s.DeadLettered, s.Errored, s.Dropped))
+		if sum := s.Processed + s.Skipped + s.DeadLettered + s.Errored + s.Cancelled + s.Dropped - s.MadeRejected; sum != s.In {
+			errs = append(errs, fmt.Errorf("ledger: stage %q received %d records but accounts for %d (processed %d, skipped %d, dead-lettered %d, errored %d, cancelled %d, dropped %d)",
+				s.Name, s.In, sum, s.Processed, s.Skipped, s.DeadLettered, s.Errored, s.Cancelled, s.Dropped))
 		}
 		if s.Filtered > s.Processed {
 			errs = append(errs, fmt.Errorf("ledger: stage %q filtered %d records but processed %d", s.Name, s.Filtered, s.Processed))

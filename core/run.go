@@ -142,6 +142,11 @@ type runner struct {
 	ended      atomic.Int64 // unix nanoseconds when Run finished, 0 before
 	totalBytes atomic.Int64 // input size from Sizers, known after Setup
 	lastFile   atomic.Pointer[string]
+
+	// failing is set, before the run's context is cancelled, when a
+	// record's or a stage's error fails the run: records stopped after it
+	// are counted as cancelled, not dropped.
+	failing atomic.Bool
 }
 
 func (r *runner) run(ctx context.Context, opt RunOptions) (err error) {
@@ -179,6 +184,9 @@ func (r *runner) run(ctx context.Context, opt RunOptions) (err error) {
 		p.Go(func(ctx context.Context) error {
 			err := sr.protect(func() error { return sr.run(ctx) })
 			if err != nil {
+				if ctx.Err() == nil {
+					r.failing.Store(true)
+				}
 				return sr.wrap(err)
 			}
 			sr.done.Store(true)
@@ -335,6 +343,17 @@ type stageRun struct {
 	file  atomic.Pointer[string] // the last File record taken up
 	files atomic.Int64           // File records taken up
 	done  atomic.Bool            // the stage's task returned without error
+}
+
+// stopped counts n records received and not finished because the run is
+// stopping: cancelled when an error failed it, dropped when it was
+// interrupted.
+func (sr *stageRun) stopped(n int64) {
+	if sr.r.failing.Load() {
+		sr.c.Cancelled.Add(n)
+	} else {
+		sr.c.Dropped.Add(n)
+	}
 }
 
 func (sr *stageRun) abortStage() {
@@ -561,11 +580,12 @@ func (sr *stageRun) processBatch(ctx context.Context, b *Batch, em *emitter) err
 		sr.busy.Add(int64(d))
 		sr.lat.observe(d)
 		if err != nil {
+			// The records the stage did not reject did nothing wrong: a
+			// rejected one, or the stage itself, failed the run.
 			if ctx.Err() == nil {
-				sr.c.Errored.Add(n - em.rejected)
-			} else {
-				sr.c.Dropped.Add(n - em.rejected)
+				sr.r.failing.Store(true)
 			}
+			sr.stopped(n - em.rejected)
 			return err
 		}
 		sr.c.Processed.Add(n - em.rejected)
@@ -596,7 +616,7 @@ func (sr *stageRun) eachRecord(ctx context.Context, b *Batch, em *emitter, f fun
 			}
 		}
 	}
-	sr.c.Dropped.Add(int64(n - done))
+	sr.stopped(int64(n - done))
 	sr.c.Processed.Add(int64(done) - em.rejected)
 	d := time.Since(start)
 	sr.busy.Add(int64(d))
@@ -682,6 +702,7 @@ func (e *emitter) Reject(r *Record, cause error) error {
 	e.rejected++
 	if IsFatal(cause) {
 		sr.c.Errored.Add(1)
+		sr.r.failing.Store(true)
 		return cause
 	}
 	switch sr.node.OnError {
@@ -703,5 +724,6 @@ func (e *emitter) Reject(r *Record, cause error) error {
 		return nil
 	}
 	sr.c.Errored.Add(1)
+	sr.r.failing.Store(true)
 	return &RecordError{Stage: sr.node.Name, Source: r.Source, Err: cause}
 }

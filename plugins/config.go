@@ -32,6 +32,7 @@ type Config struct {
 	SHA256       string            `yaml:"sha256" doc:"Optional hex SHA-256 of the executable (of the script, for a Python plugin run as [python3, script.py]); a mismatch refuses to start it."`
 	Env          map[string]string `yaml:"env" doc:"Environment variables added to the plugin's environment."`
 	SharedMemory bool              `yaml:"shared_memory" doc:"Send the records of each batch through memory shared with the plugin process rather than through its socket (Linux, plugins built with the sluice sdk); requests and answers still go over the socket. On by default; it nearly halves what sending a 1 KB record to a plugin and back costs (bench/README.md)."`
+	MaxMemory    core.ByteSize     `yaml:"max_memory" max:"1024GiB" doc:"Most memory (resident set) one instance may use, the processes it starts included (for example 2GiB; 0, the default, for no limit). Over it the instance is killed, which is handled as a crash; checked every 100 ms (Linux)."`
 	TLS          *bool             `yaml:"tls" doc:"Go plugins only: mutual TLS on the plugin's connection (go-plugin's AutoMTLS), on by default. The connection is a Unix socket in a directory only this user can open either way; TLS adds authentication against other processes of the same user. With shared_memory the records do not go through the connection, so false saves little (bench/README.md)."`
 
 	// Dir is the directory that a relative executable path in Command, a
@@ -54,7 +55,11 @@ const (
 // Limits checked by Validate.
 const (
 	maxBatchSize = 1 << 20
-	maxInFlight  = 64
+	// Bounds on max_memory: below 16 MiB no plugin starts; above 1 TiB is
+	// surely a typo.
+	minMaxMemory core.ByteSize = 16 << 20
+	maxMaxMemory core.ByteSize = 1 << 40
+	maxInFlight                = 64
 )
 
 // SetDefaults implements core.Defaulter: a `plugin:` mapping starts from
@@ -112,6 +117,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StartTimeout <= 0 {
 		bad("start_timeout", "must be more than 0, got %s", c.StartTimeout)
+	}
+	if c.MaxMemory != 0 && (c.MaxMemory < minMaxMemory || c.MaxMemory > maxMaxMemory) {
+		bad("max_memory", "must be 0 (no limit) or between %s and %s, got %s", minMaxMemory, maxMaxMemory, c.MaxMemory)
 	}
 	if c.MaxRestarts < 0 {
 		bad("max_restarts", "must be 0 or more, got %d", c.MaxRestarts)

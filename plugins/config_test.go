@@ -28,6 +28,8 @@ func TestValidate(t *testing.T) {
 		{"timeout", func(c *Config) { c.Timeout = 0 }, []string{"plugin.timeout"}},
 		{"start timeout", func(c *Config) { c.StartTimeout = 0 }, []string{"plugin.start_timeout"}},
 		{"max restarts", func(c *Config) { c.MaxRestarts = -1 }, []string{"plugin.max_restarts"}},
+		{"max memory too small", func(c *Config) { c.MaxMemory = 1 << 20 }, []string{"plugin.max_memory", "16MiB"}},
+		{"max memory too large", func(c *Config) { c.MaxMemory = 2 << 40 }, []string{"plugin.max_memory", "1024GiB"}},
 		{"sha256", func(c *Config) { c.SHA256 = "abc" }, []string{"plugin.sha256", "64 hexadecimal digits"}},
 		{"env", func(c *Config) { c.Env = map[string]string{"A=B": "x"} }, []string{"plugin.env"}},
 		{"config not JSON", func(c *Config) { c.Config = map[string]any{"m": map[any]any{1: "x"}} }, []string{"plugin.config", "JSON"}},

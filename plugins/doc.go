@@ -77,6 +77,45 @@
 // record gets an error (ErrPoisonRecord), which the stage hands to its
 // on_error policy; a hang past the timeout is treated as a crash.
 //
+// A plugin's stderr is logged a line a record, except a Go crash report (a
+// panic's or fatal error's stack trace, a fatal signal's register dump):
+// it is one record, the panic as its message, its first 60 lines as its
+// trace and the plugin's own file:line where it panicked; error messages
+// show its head and that file:line, and say what to do next. A plugin
+// that breaks its contract (another number of results than records, or an
+// sdk's "plugin bug: " error) fails the run whatever on_error says
+// (ErrContract).
+//
+// # Processes
+//
+// Every plugin process runs under a guard (see guard_unix.go): sluice's own
+// executable started again in a hidden mode, one per instance (some 25 ms
+// at start). The guard passes stdin, stdout, stderr and the shared memory
+// descriptor through, starts the plugin in a process group of its own
+// with SIGKILL as its parent-death signal and, on Linux, is a child
+// subreaper: whatever the plugin starts stays below the guard even when it
+// leaves the plugin's group or session or its parent dies. When sluice
+// dies (SIGTERM as the guard's parent-death signal on Linux; elsewhere it
+// notices its parent change within 100 ms), when sluice stops the instance
+// (SIGTERM to the guard) or when the plugin exits, the guard SIGKILLs the
+// plugin's group and every process left below it, reaps them, and exits as
+// the plugin did (its exit code, or its signal). The guard itself must not
+// be killed alone with SIGKILL: what left the plugin's group would be
+// orphaned; sluice never does, and falls back to that only when a guard
+// has not exited 3 s after SIGTERM. Outside Linux there is no subreaper:
+// the guard kills the plugin's process group, and the sdks exit when their
+// parent changes.
+//
+// With plugin.max_memory set, the guard also sums, every 100 ms, the
+// resident memory of the plugin and everything below it (Linux,
+// /proc/PID/statm): over the limit it writes what it saw on stderr ("the
+// plugin uses 98MiB of memory, over plugin.max_memory (96MiB)"), kills them
+// all and exits with status 137, which the pool handles as a crash; it
+// warns each time the usage doubles from what it was a second after start
+// (past 64 MiB). A cgroup's memory.max would be exact and cheaper, but
+// needs a writable cgroup v2 hierarchy, which many hosts (and containers)
+// do not give; this works wherever /proc does.
+//
 // # Plugins by source
 //
 // With source:, Start builds the Go package with `go build` into the user
@@ -86,15 +125,12 @@
 // sha256 applies to the built binary.
 //
 // The build belongs to the run. The go commands that may start processes
-// of their own (go list, go build) run under a guard: the host's own
-// executable started again in a hidden mode (an environment variable; this
-// package's init runs it before main), in a process group of its own with
-// SIGTERM as its parent-death signal on Linux (elsewhere it notices its
-// parent change within 100 ms); go env runs alone, as a plugin does. The guard
-// starts the go command in another process group and, when the host dies
-// (even by SIGKILL) or cancels the build (the run's context, as on SIGINT),
-// kills that whole group with SIGKILL, so compile and link go too, and
-// removes the build's temporary output. go build writes to NAME.tmp-PID-*
+// of their own (go list, go build) run under the same guard as plugins;
+// go env runs alone, in a group of its own with a parent-death signal.
+// When the host dies (even by SIGKILL) or cancels the build (the run's
+// context, as on SIGINT), the guard kills the go command and everything
+// below it with SIGKILL, so compile and link go too, and removes the
+// build's temporary output. go build writes to NAME.tmp-PID-*
 // in the cache and the result is renamed into place; a temporary file whose
 // process is gone (or older than a day) is removed by the next build.
 // The log line "building plugin NAME from SOURCE (cached after the first

@@ -30,6 +30,13 @@ var (
 	// ErrInit is wrapped by Start's error when the plugin's Init failed; the
 	// plugin's own message follows it.
 	ErrInit = errors.New("init failed")
+	// ErrContract is wrapped by the error Classify returns when the plugin
+	// broke the protocol's contract: it answered a batch with another
+	// number of results than records, or an sdk reported a bug in the
+	// plugin's code (an error beginning with "plugin bug: ", as
+	// sdktest.Conformance and sluice_plugin.check look for). No record is
+	// to blame, so on_error does not apply: the run fails.
+	ErrContract = errors.New("the plugin broke its contract")
 	// ErrClosed is returned by Classify after Close.
 	ErrClosed = errors.New("plugin pool is closed")
 )

@@ -22,3 +22,10 @@ func goCommand(ctx context.Context, remove, dir, goCmd string, args ...string) *
 func goCommandAlone(ctx context.Context, dir, goCmd string, args ...string) *exec.Cmd {
 	return goCommand(ctx, "", dir, goCmd, args...)
 }
+
+// guardedCommand returns nil: there is no guard outside Unix.
+func guardedCommand(string, int, []string, string, ...string) *exec.Cmd { return nil }
+
+// guardMemoryEnv is unused outside Unix: there is no guard to enforce
+// plugin.max_memory.
+const guardMemoryEnv = "SLUICE_PLUGINS_GUARD_MEMORY"

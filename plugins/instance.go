@@ -85,6 +85,7 @@ type failure struct {
 	err     error         // the stream error, for crashes
 	status  string        // the process's exit status, when known
 	tail    []string      // the last lines it wrote
+	at      string        // file:line of a Go panic, when known
 }
 
 func (f *failure) Error() string {
@@ -97,8 +98,11 @@ func (f *failure) Error() string {
 		if f.status != "" {
 			fmt.Fprintf(&b, " (%s)", f.status)
 		}
-		if f.err != nil {
-			fmt.Fprintf(&b, ": %v", f.err)
+		if f.at != "" {
+			fmt.Fprintf(&b, " at %s", f.at)
+		}
+		if msg := plainError(f.err); msg != "" {
+			fmt.Fprintf(&b, ": %s", msg)
 		}
 	}
 	return b.String()
@@ -138,11 +142,12 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 			if shm != nil {
 				env = append(env, wire.SharedMemoryEnv+"=3") // ExtraFiles start at 3
 			}
-			c := p.launch.command(env)
+			var extra []*os.File
 			if shm != nil {
-				c.ExtraFiles = []*os.File{shm.file}
+				extra = []*os.File{shm.file}
 			}
-			pr := newProcess(c, out)
+			pr := newProcess(p.launch.path, out)
+			pr.cmd, pr.guarded = p.launch.command(env, extra)
 			proc.Store(pr)
 			return pr, nil
 		},
@@ -274,13 +279,40 @@ func (inst *instance) callError(what string, err error) error {
 	if inst.proc != nil && (status.Code(err) == codes.Unavailable || timedOut) {
 		inst.proc.killGroup()
 		waitTimeout(&inst.proc.readers, outputGrace)
+		inst.proc.waitExited(outputGrace)
 		how := "crashed"
-		if timedOut {
+		switch st := inst.proc.exitStatus(); {
+		case timedOut:
 			how = fmt.Sprintf("did not answer within plugin.start_timeout (%s)", time.Duration(inst.pool.cfg.StartTimeout))
+		case st != "":
+			how = "crashed (" + st + ")"
 		}
-		return fmt.Errorf("the plugin %s during %s: %v%s", how, what, err, formatTail(inst.out.Tail()))
+		if at := inst.out.CrashSite(); at != "" && !timedOut {
+			how += " at " + at
+		}
+		return fmt.Errorf("the plugin %s during %s; fix the plugin (its stderr, below and in the log, says why), then run again%s", how, what, formatTail(inst.out.Tail()))
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	if _, ok := status.FromError(err); !ok {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%s: %s", what, plainError(err))
+}
+
+// plainError is err's message without gRPC's framing ("rpc error: code =
+// Unavailable desc = ..."): the status's own message, or "" for a lost
+// connection, which says nothing the exit status and stderr do not.
+func plainError(err error) string {
+	if err == nil {
+		return ""
+	}
+	st, ok := status.FromError(err)
+	switch {
+	case !ok:
+		return err.Error()
+	case st.Code() == codes.Unavailable || st.Code() == codes.Canceled:
+		return ""
+	}
+	return st.Message()
 }
 
 var pluginVersionRE = regexp.MustCompile(`Plugin version: (\d+)`)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/go-plugin"
@@ -28,6 +29,7 @@ type launcher struct {
 	env  []string // KEY=VALUE added to the host's environment
 	dir  string   // working directory; "" for the current one
 	sum  []byte   // required SHA-256 of pinned, or nil
+	mem  int64    // plugin.max_memory in bytes, 0 for no limit (enforced by the guard)
 	desc string   // how the user named it, for errors
 
 	// pinned is the file plugin.sha256 covers: the executable, or for an
@@ -56,7 +58,7 @@ type launcher struct {
 // newLauncher resolves cfg into a launcher, building cfg.Source first when
 // it is set. It fails with a message naming the option at fault.
 func newLauncher(ctx context.Context, cfg *Config, log *slog.Logger) (*launcher, error) {
-	l := &launcher{dir: cfg.Dir}
+	l := &launcher{dir: cfg.Dir, mem: int64(cfg.MaxMemory)}
 	for k, v := range cfg.Env {
 		l.env = append(l.env, k+"="+v)
 	}
@@ -236,12 +238,23 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// command returns a fresh, unstarted command for one instance. env is what
-// go-plugin adds (its cookie and TLS certificate).
-func (l *launcher) command(goPluginEnv []string) *exec.Cmd {
-	cmd := exec.Command(l.path, l.args...)
+// command returns a fresh, unstarted command for one instance, run under a
+// guard (see guard_unix.go) where there is one, so that no process it
+// starts outlives the host. env is what go-plugin adds (its cookie and TLS
+// certificate); extra are descriptors passed on from 3.
+func (l *launcher) command(goPluginEnv []string, extra []*os.File) (cmd *exec.Cmd, guarded bool) {
+	env := append(append(os.Environ(), l.env...), goPluginEnv...)
+	if cmd = guardedCommand("", len(extra), env, l.path, l.args...); cmd == nil {
+		cmd = exec.Command(l.path, l.args...)
+		cmd.Env = env
+		cmd.SysProcAttr = sysProcAttr()
+	}
+	guarded = cmd.Path != l.path
+	if guarded && l.mem > 0 {
+		cmd.Env = append(cmd.Env, guardMemoryEnv+"="+strconv.FormatInt(l.mem, 10))
+	}
 	cmd.Dir = l.dir
-	cmd.Env = append(append(os.Environ(), l.env...), goPluginEnv...)
 	cmd.Stdin = nil // /dev/null: a plugin must not read the host's terminal
-	return cmd
+	cmd.ExtraFiles = extra
+	return cmd, guarded
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/bits"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -414,7 +415,10 @@ func (p *Pool) attempt(ctx context.Context, records []core.Record, out []Result,
 			return err
 		}
 		if f == nil {
-			p.fill(rep, out)
+			if err := p.fill(rep, out); err != nil {
+				p.setFatal(err)
+				return err
+			}
 			p.mu.Lock()
 			if lin.bisecting {
 				lin.succeeded += len(records)
@@ -617,7 +621,7 @@ func (p *Pool) replace(inst *instance, cause error, lin *lineage) *failure {
 		inst.fail(cause)
 	}
 	inst.stop(false)
-	f := &failure{slot: inst.slot, pid: inst.pid(), tail: inst.out.Tail()}
+	f := &failure{slot: inst.slot, pid: inst.pid(), tail: inst.out.Tail(), at: inst.out.CrashSite()}
 	if cause == errTimeout {
 		f.timeout = time.Duration(p.cfg.Timeout)
 	} else {
@@ -752,33 +756,51 @@ func (p *Pool) poisonError(f *failure) error {
 	if l := keyLine(f.tail); l != "" {
 		msg += fmt.Sprintf("; it wrote %q", l)
 	}
+	if f.at != "" {
+		msg += " at " + f.at
+	}
+	msg += "; fix the plugin for this record, or set on_error: dead_letter (or skip) to keep going without it"
 	return fmt.Errorf(msg, ErrPoisonRecord)
 }
 
-// fill copies an answer into out.
-func (p *Pool) fill(rep *wire.Reply, out []Result) {
-	if msg := rep.Err(); msg != "" {
+// fill copies an answer into out. It fails with ErrContract when the
+// answer breaks the plugin's contract (see ErrContract).
+func (p *Pool) fill(rep *wire.Reply, out []Result) error {
+	msg := rep.Err()
+	switch {
+	case strings.HasPrefix(msg, contractPrefix):
+		return p.contractError(strings.TrimPrefix(msg, contractPrefix))
+	case msg != "":
 		err := fmt.Errorf("plugin %q: %s", p.desc.Name, msg)
 		for i := range out {
 			out[i] = Result{Err: err}
 		}
-		return
-	}
-	if rep.Len() != len(out) {
-		err := fmt.Errorf("plugin %q: answered a batch of %d records with %d results (a bug in the plugin)", p.desc.Name, len(out), rep.Len())
-		for i := range out {
-			out[i] = Result{Err: err}
-		}
-		return
+		return nil
+	case rep.Len() != len(out):
+		return p.contractError(fmt.Sprintf("it answered a batch of %d records with %d results (it must answer one per record, in order)", len(out), rep.Len()))
 	}
 	for i := range out {
 		cat, labels, msg := rep.Result(i)
-		if msg != "" {
+		switch {
+		case strings.HasPrefix(msg, contractPrefix):
+			return p.contractError(strings.TrimPrefix(msg, contractPrefix))
+		case msg != "":
 			out[i] = Result{Err: fmt.Errorf("plugin %q: %s", p.desc.Name, msg)}
-			continue
+		default:
+			out[i] = Result{Category: cat, Labels: labels}
 		}
-		out[i] = Result{Category: cat, Labels: labels}
 	}
+	return nil
+}
+
+// contractPrefix begins the errors by which the sdks report a bug in the
+// plugin's code rather than a record it cannot classify.
+const contractPrefix = "plugin bug: "
+
+// contractError is the error of a broken contract, which fails the run.
+func (p *Pool) contractError(detail string) error {
+	return fmt.Errorf("plugin %q: %w: %s\nthis is a bug in the plugin, not in a record, so on_error does not apply: fix the plugin (sdktest.Conformance in Go, python3 -m sluice_plugin.check in Python, find such bugs)",
+		p.desc.Name, ErrContract, detail)
 }
 
 // Close shuts the pool down: it calls each instance's Shutdown (bounded by

@@ -17,3 +17,18 @@ func sysProcAttr() *syscall.SysProcAttr {
 func guardProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }
+
+// becomeSubreaper does nothing outside Linux: a process that leaves the
+// command's group and whose parent dies is not found (FreeBSD's
+// procctl(PROC_REAP_ACQUIRE) would be the equivalent).
+func becomeSubreaper() {}
+
+// descendants returns nothing outside Linux (no /proc to read); the guard
+// kills the command's process group only.
+func descendants(int) []int { return nil }
+
+// dieBy does nothing outside Linux: the guard exits with 128+sig instead.
+func dieBy(syscall.Signal) {}
+
+// treeMemory returns 0 outside Linux: plugin.max_memory is not enforced.
+func treeMemory(int) int64 { return 0 }

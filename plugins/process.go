@@ -9,20 +9,25 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-plugin/runner"
 )
 
 // process is one plugin process, as go-plugin's runner.Runner. It exists to
-// close go-plugin's gaps: the process is started without a shell in a
-// process group of its own with a parent-death signal (see sysProcAttr), so
-// that Kill reaches everything the plugin started and a host killed with
-// SIGKILL takes its plugins with it; stdin is /dev/null; and stdout and
+// close go-plugin's gaps: the process is started without a shell under a
+// guard (see guard_unix.go; where there is none, in a process group of its
+// own with a parent-death signal, see sysProcAttr), so that Kill reaches
+// everything the plugin started and a host killed with SIGKILL takes its
+// plugins and all they started with it; stdin is /dev/null; and stdout and
 // stderr are read by the host itself, so that a stuck reader can be cut off.
 type process struct {
-	cmd *exec.Cmd
-	out *outputLog
+	name    string    // the plugin's executable
+	cmd     *exec.Cmd // set before Start
+	guarded bool      // cmd runs the plugin under a guard
+	out     *outputLog
+	killing sync.Once // the guard's SIGKILL fallback is armed
 
 	pid     atomic.Int64
 	stdout  *os.File // read ends, closed by closePipes
@@ -36,8 +41,8 @@ type process struct {
 
 var _ runner.Runner = (*process)(nil)
 
-func newProcess(cmd *exec.Cmd, out *outputLog) *process {
-	return &process{cmd: cmd, out: out, exited: make(chan struct{})}
+func newProcess(name string, out *outputLog) *process {
+	return &process{name: name, out: out, exited: make(chan struct{})}
 }
 
 // Start starts the process.
@@ -53,7 +58,6 @@ func (p *process) Start(context.Context) error {
 		return err
 	}
 	p.cmd.Stdout, p.cmd.Stderr = outW, errW
-	p.cmd.SysProcAttr = sysProcAttr()
 	err = p.cmd.Start()
 	outW.Close()
 	errW.Close()
@@ -76,18 +80,36 @@ func (p *process) Wait(context.Context) error {
 	return err
 }
 
-// Kill kills the process's whole group with SIGKILL.
+// Kill kills the process and all it started.
 func (p *process) Kill(context.Context) error {
 	p.killGroup()
 	return nil
 }
 
-// killGroup sends SIGKILL to the process group, which holds the plugin and
-// anything it started that did not leave the group. It is safe to call at
-// any time, from any goroutine, any number of times.
+// killGroup kills the plugin and every process it started. Under a guard
+// it sends the guard SIGTERM, on which the guard SIGKILLs all below it and
+// exits at once (a SIGKILL of the guard itself would orphan what left the
+// plugin's group); a guard still there after killTimeout is killed with
+// its group. Without one, it SIGKILLs the process group, which holds the
+// plugin and anything it started that did not leave the group. It is safe
+// to call at any time, from any goroutine, any number of times.
 func (p *process) killGroup() {
-	if pid := int(p.pid.Load()); pid > 0 {
+	pid := int(p.pid.Load())
+	switch {
+	case pid <= 0:
+	case !p.guarded:
 		killGroup(pid)
+	default:
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		p.killing.Do(func() {
+			time.AfterFunc(killTimeout, func() {
+				select {
+				case <-p.exited:
+				default:
+					killGroup(pid)
+				}
+			})
+		})
 	}
 }
 
@@ -115,8 +137,8 @@ func (p *process) Stdout() io.ReadCloser {
 // so that go-plugin neither parses nor re-logs it.
 func (p *process) Stderr() io.ReadCloser { return io.NopCloser(strings.NewReader("")) }
 
-// Name returns the executable's path.
-func (p *process) Name() string { return p.cmd.Path }
+// Name returns the plugin executable's path.
+func (p *process) Name() string { return p.name }
 
 // ID returns the pid, or "" before Start.
 func (p *process) ID() string {

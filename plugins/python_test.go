@@ -206,15 +206,22 @@ func TestPythonPluginStart(t *testing.T) {
 			[]string{"config: unknown key 'prefx'"}},
 		{"exits before the handshake", "exit", nil, ErrHandshake,
 			[]string{`plugin "plugin.py"`, "exited before the handshake", "exit status 3", "missing license file"}},
+		{"sys.exit in init", "", map[string]any{"exit_init": 4}, nil,
+			[]string{`plugin "pyplugin"`, "crashed (exit status 4) during Init", "pyplugin: giving up in init", "init called sys.exit(4)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Start(t.Context(), pyConfig(t, 1, tt.mode, tt.config), "labelled", slog.New(&logSink{}))
+			cfg := pyConfig(t, 1, tt.mode, tt.config)
+			start := time.Now()
+			p, err := Start(t.Context(), cfg, "labelled", slog.New(&logSink{}))
 			if err == nil {
 				p.Close(t.Context())
 				t.Fatal("Start succeeded")
 			}
-			if !errors.Is(err, tt.is) {
+			if took := time.Since(start); took > time.Duration(cfg.StartTimeout)/2 {
+				t.Errorf("Start took %s to fail; it must not wait for plugin.start_timeout (%s)", took, time.Duration(cfg.StartTimeout))
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("error does not wrap %v: %v", tt.is, err)
 			}
 			if msg := contains(err.Error(), tt.want...); msg != "" {

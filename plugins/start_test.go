@@ -75,7 +75,7 @@ func TestStartErrors(t *testing.T) {
 		{
 			name:   "crash during init",
 			config: func(c *Config) { c.Config = map[string]any{"crash_init": true} },
-			want:   []string{"crashed during Init", "panic: crashing in Init as configured"},
+			want:   []string{"crashed (exit status 2) at testplugin/main.go:", "during Init", "panic: crashing in Init as configured"},
 		},
 		{
 			name:   "exits before the handshake",

@@ -27,9 +27,10 @@ import (
 type runCollector struct {
 	mon *core.Monitor
 
-	runInfo, phase, inputSize, inputRead                                *prometheus.Desc
-	stageInfo, workers, recIn, recOut, filtered, errs, dropped, bytesIn *prometheus.Desc
-	busy, queued, queueCap, batches                                     *prometheus.Desc
+	runInfo, phase, inputSize, inputRead              *prometheus.Desc
+	stageInfo, workers, recIn, recOut, filtered, errs *prometheus.Desc
+	cancelled, dropped, bytesIn                       *prometheus.Desc
+	busy, queued, queueCap, batches                   *prometheus.Desc
 
 	mu    sync.Mutex
 	stats map[string]*prometheus.Desc // by Prometheus name
@@ -52,7 +53,8 @@ func newRunCollector(mon *core.Monitor) *runCollector {
 		recOut:    d("sluice_stage_records_out_total", "Records the stage emitted.", stage...),
 		errs:      d("sluice_stage_errors_total", "Records the stage could not process, by what became of them: skipped, dead_lettered, or errored (failed the run).", "stage", "outcome"),
 		filtered:  d("sluice_stage_records_filtered_total", "Records the stage processed and dropped on purpose (a filter's drops).", stage...),
-		dropped:   d("sluice_stage_records_dropped_total", "Records the stage received but did not process because the run was stopping.", stage...),
+		cancelled: d("sluice_stage_records_cancelled_total", "Records the stage received but did not finish because another record's error, or a stage's, failed the run.", stage...),
+		dropped:   d("sluice_stage_records_dropped_total", "Records the stage received but did not finish because the run was interrupted.", stage...),
 		bytesIn:   d("sluice_stage_bytes_in_total", "Input bytes the stage consumed (sources and splitters), on disk.", stage...),
 		busy:      d("sluice_stage_busy_seconds_total", "Time the stage's workers spent processing, summed over workers; its rate over sluice_stage_workers is how busy the stage is.", stage...),
 		queued:    d("sluice_stage_queue_batches", "Batches waiting in the stage's input queue; a queue that stays full marks the bottleneck.", stage...),
@@ -95,6 +97,7 @@ func (c *runCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.errs, float64(st.Skipped), name, "skipped")
 		counter(c.errs, float64(st.DeadLettered), name, "dead_lettered")
 		counter(c.errs, float64(st.Errored), name, "errored")
+		counter(c.cancelled, float64(st.Cancelled), name)
 		counter(c.dropped, float64(st.Dropped), name)
 		counter(c.bytesIn, float64(st.BytesIn), name)
 		counter(c.busy, st.Busy.Seconds(), name)

@@ -131,7 +131,7 @@ func TestPythonPluginKilledRepeatedly(t *testing.T) {
 		t.Fatalf("rules: exit %d\n%s", res.code, res.stderr)
 	}
 
-	kills := runKillingPlugin(t, dir, "plugin.yaml", "plugin", "py-classifier/plugin.py")
+	kills := runKillingPlugin(t, dir, "plugin.yaml", "plugin", "py-classifier/plugin.py", 2*time.Second)
 	t.Logf("%d python plugin processes killed during the run", kills)
 	sameTree(t, filepath.Join(dir, "out", "plugin"), filepath.Join(dir, "out", "rules"))
 }
@@ -141,15 +141,7 @@ func pyTestPipeline(t *testing.T, dir, lines, config, env string) string {
 	t.Helper()
 	sdk, _ := filepath.Abs("../../sdk/python")
 	script, _ := filepath.Abs("../../plugins/testdata/pyplugin/plugin.py")
-	os.WriteFile(filepath.Join(dir, "in.txt"), []byte(lines), 0o644)
-	pipeline := fmt.Sprintf(`name: py
-stages:
-  files: {use: read, with: {path: in.txt}}
-  lines: {use: split, from: files, with: {lines: {}}}
-  labelled:
-    use: classify
-    from: lines
-    on_error: dead_letter
+	return writeLinesPipeline(t, dir, lines, fmt.Sprintf(`    on_error: dead_letter
     dead_letter: out/dead.jsonl
     with:
       plugin:
@@ -157,11 +149,7 @@ stages:
         env: {PYTHONPATH: %q%s}
         instances: 2
         batch_size: 16
-        config: {%s}
-  sorted: {use: write, from: labelled, with: {dir: out/sorted}}
-`, python(t), script, sdk, env, config)
-	os.WriteFile(filepath.Join(dir, "p.yaml"), []byte(pipeline), 0o644)
-	return "p.yaml"
+        config: {%s}`, python(t), script, sdk, env, config))
 }
 
 // TestPythonRecordErrors: a Python exception for one record errors that
@@ -241,13 +229,15 @@ func TestPythonPrintAtImport(t *testing.T) {
 	}
 }
 
-// TestKillingSluiceLeavesNoPythonPlugin SIGKILLs sluice mid-run: its
-// Python plugin processes must be gone promptly.
+// TestKillingSluiceLeavesNoPythonPlugin SIGKILLs sluice mid-run while each
+// Python plugin has a multiprocessing pool of two workers: the plugins and
+// their workers must be gone within a second.
 func TestKillingSluiceLeavesNoPythonPlugin(t *testing.T) {
 	dir := t.TempDir()
 	var lines strings.Builder
 	for i := 0; i < 20000; i++ {
 		fmt.Fprintf(&lines, "g%d\n", i%3)
 	}
-	killSluiceLeavesNoPlugin(t, dir, 2*time.Second, "run", pyTestPipeline(t, dir, lines.String(), "sleep: 0.1", ""))
+	// Two plugins, four workers.
+	killSluiceLeavesNoPlugin(t, dir, 6, "run", pyTestPipeline(t, dir, lines.String(), "sleep: 0.1, pool: 2", ""))
 }

@@ -117,7 +117,7 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 	if filtered {
 		header += "filtered\t"
 	}
-	fmt.Fprintln(tw, header+"skipped\tdead-lettered\terrored\tdropped\tbusy\tbusy%\trecords/s\t")
+	fmt.Fprintln(tw, header+"skipped\tdead-lettered\terrored\tcancelled\tdropped\tbusy\tbusy%\trecords/s\t")
 	for _, s := range rep.Stages {
 		busyPct, rate := "", ""
 		if secs > 0 && len(s.Inputs) > 0 { // sources keep no busy time
@@ -131,8 +131,8 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 		if filtered {
 			fmt.Fprintf(tw, "%d\t", s.Filtered)
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n",
-			s.Skipped, s.DeadLettered, s.Errored, s.Dropped, s.Busy.Round(time.Millisecond), busyPct, rate)
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n",
+			s.Skipped, s.DeadLettered, s.Errored, s.Cancelled, s.Dropped, s.Busy.Round(time.Millisecond), busyPct, rate)
 	}
 	tw.Flush()
 
@@ -149,8 +149,8 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 	}
 	printWarnings(w, rep)
 	t := rep.Totals
-	if t.Skipped+t.DeadLettered+t.Errored+t.Dropped > 0 {
-		fmt.Fprintf(w, "rejected records: %d skipped, %d dead-lettered, %d errored, %d dropped\n", t.Skipped, t.DeadLettered, t.Errored, t.Dropped)
+	if t.Skipped+t.DeadLettered+t.Errored+t.Cancelled+t.Dropped > 0 {
+		fmt.Fprintf(w, "rejected records: %d skipped, %d dead-lettered, %d errored, %d cancelled, %d dropped\n", t.Skipped, t.DeadLettered, t.Errored, t.Cancelled, t.Dropped)
 	}
 	for _, s := range rep.Stages {
 		switch {

@@ -86,7 +86,7 @@ func runTap(cmd *cobra.Command, stage, path string, f tapFlags) error {
 		return &exitError{exitInvalid, err}
 	}
 	cut := upstream(cfg, target)
-	cut.OutputDir = scratch // what the upstream stages write goes here, and is removed
+	cut.OutputDir = scratch                                                       // what the upstream stages write goes here, and is removed
 	ctx, stop := interruptible(cmd.Context(), cmd.ErrOrStderr(), "sluice: ", nil) // tap never commits
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)

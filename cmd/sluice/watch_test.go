@@ -451,11 +451,11 @@ func TestReport(t *testing.T) {
 				OutputBytes   int64 `json:"output_bytes"`
 			} `json:"totals"`
 			Stages []struct {
-				Name, Kind                                           string
-				Inputs                                               []string
-				In, Out, Processed, Skipped, Errored, Dropped, Files int64
-				DeadLettered                                         int64 `json:"dead_lettered"`
-				Outputs                                              []struct {
+				Name, Kind                                                      string
+				Inputs                                                          []string
+				In, Out, Processed, Skipped, Errored, Cancelled, Dropped, Files int64
+				DeadLettered                                                    int64 `json:"dead_lettered"`
+				Outputs                                                         []struct {
 					Path           string
 					Records, Bytes int64
 				}
@@ -473,8 +473,8 @@ func TestReport(t *testing.T) {
 		var records, outFiles, outRecords, outBytes int64
 		for _, s := range rep.Stages {
 			out[s.Name] = s.Out
-			if sum := s.Processed + s.Skipped + s.DeadLettered + s.Errored + s.Dropped; sum != s.In {
-				t.Errorf("stage %s: in %d, but processed+skipped+dead-lettered+errored+dropped = %d", s.Name, s.In, sum)
+			if sum := s.Processed + s.Skipped + s.DeadLettered + s.Errored + s.Cancelled + s.Dropped; sum != s.In {
+				t.Errorf("stage %s: in %d, but processed+skipped+dead-lettered+errored+cancelled+dropped = %d", s.Name, s.In, sum)
 			}
 			if s.Files > 0 {
 				records += s.Out

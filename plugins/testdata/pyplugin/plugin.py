@@ -12,6 +12,7 @@ environment variable; after it, with its init config and its records:
 
 import sluice_plugin  # first: it keeps stdout for the handshake
 
+import multiprocessing
 import os
 import sys
 import threading
@@ -36,13 +37,25 @@ class TestPlugin(Classifier):
     version = "0.0.1"
 
     def init(self, config):
-        check_keys(config, optional=["prefix", "fail_init", "sleep", "trivial"])
+        check_keys(config, optional=["prefix", "fail_init", "sleep", "trivial", "pool", "exit_init"])
         if "fail_init" in config:
             raise ValueError(config["fail_init"])
+        if "exit_init" in config:
+            sys.stderr.write("pyplugin: giving up in init\n")
+            sys.exit(config["exit_init"])
         self.prefix = config.get("prefix", "")
         self.sleep = float(config.get("sleep", 0))
         self.trivial = bool(config.get("trivial", False))  # one category, no labels: for benchmarks
         self.lock = threading.Lock()  # unpicklable state, built once
+        if config.get("pool"):
+            # Worker processes, as a plugin that classifies in parallel
+            # starts them, each busy with a long task (an idle worker exits
+            # when its parent dies; a busy one does not): they must not
+            # outlive sluice.
+            n = int(config["pool"])
+            self.pool = multiprocessing.Pool(n)
+            self.pool.map(abs, range(n))
+            self.busy = [self.pool.apply_async(time.sleep, (777,)) for _ in range(n)]
         sys.stderr.write(f"pyplugin: instance {self.instance} of {self.instances} ready for stage {self.stage}\n")
 
     def classify(self, batch):

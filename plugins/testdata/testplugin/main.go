@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,11 +38,15 @@ type config struct {
 	BatchError  string `json:"batch_error"`
 	Trivial     bool   `json:"trivial"` // one constant category, no labels: for benchmarks
 	Chatty      bool   `json:"chatty"`  // Init writes to stdout, through os.Stdout and to fd 1
+	Spawn       bool   `json:"spawn"`   // Init starts sleep 777 in its group and sleep 778 in a session of its own
+	Short       bool   `json:"short"`   // Classify returns one result fewer than records
+	Leak        int    `json:"leak"`    // Classify keeps this many more MiB each batch
 }
 
 type classifier struct {
-	cfg   config
-	sleep time.Duration
+	cfg    config
+	sleep  time.Duration
+	leaked [][]byte
 }
 
 func (c *classifier) Init(_ context.Context, req *sdk.InitRequest) (*sdk.InitResponse, error) {
@@ -55,6 +60,15 @@ func (c *classifier) Init(_ context.Context, req *sdk.InitRequest) (*sdk.InitRes
 		fmt.Println("testplugin: hello through os.Stdout")
 		syscall.Write(1, []byte("testplugin: hello through file descriptor 1\n"))
 		log.Printf("testplugin: hello through the log package")
+	}
+	if c.cfg.Spawn {
+		for i, setsid := range []bool{false, true} {
+			cmd := exec.Command("sleep", strconv.Itoa(777+i))
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: setsid}
+			if err := cmd.Start(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if c.cfg.CrashInit {
 		panic("crashing in Init as configured")
@@ -77,10 +91,21 @@ func (c *classifier) Classify(ctx context.Context, req *sdk.ClassifyRequest) (*s
 	if c.cfg.CrashAlways {
 		panic("crashing on every batch as configured")
 	}
+	if c.cfg.Leak > 0 {
+		b := make([]byte, c.cfg.Leak<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1 // resident, not just reserved
+		}
+		c.leaked = append(c.leaked, b)
+	}
 	if c.cfg.BatchError != "" {
 		return nil, errors.New(c.cfg.BatchError)
 	}
 	resp := &sdk.ClassifyResponse{Results: make([]sdk.Result, len(req.Records))}
+	if c.cfg.Short {
+		resp.Results = resp.Results[:len(resp.Results)-1]
+		return resp, nil
+	}
 	if c.cfg.Trivial {
 		for i := range resp.Results {
 			resp.Results[i].Category = "t"

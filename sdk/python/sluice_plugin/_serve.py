@@ -92,6 +92,8 @@ class _ClassifierService(pb_grpc.ClassifierServicer):
                 log_traceback("init failed", exc)
                 self._init_err = describe_exception(exc)
                 return pb.InitResponse(error=self._init_err)
+            except SystemExit as exc:
+                _exit_on(exc, "init")
             return pb.InitResponse()
 
     def Classify(self, request_iterator: Iterator[Any], context: Any) -> Iterator[Any]:
@@ -122,6 +124,8 @@ class _ClassifierService(pb_grpc.ClassifierServicer):
             log_traceback("classify failed for a whole batch", exc)
             resp.error = describe_exception(exc)
             return resp
+        except SystemExit as exc:
+            _exit_on(exc, "classify")
         try:
             n = len(answers)
         except TypeError:
@@ -287,6 +291,23 @@ def _watch_parent(ppid: int) -> None:
     threading.Thread(target=watch, name="sluice-plugin-parent", daemon=True).start()
     if os.getppid() != ppid:  # the parent died before the watch began
         os._exit(1)
+
+
+def _exit_on(exc: SystemExit, where: str) -> NoReturn:
+    """Exit the process as sys.exit asked, from a gRPC handler thread.
+
+    Raised there, SystemExit would end the thread alone and leave the host
+    waiting for an answer until its timeout; the process exits instead, so
+    that the host sees it at once, with the status and what it wrote.
+    """
+    code = exc.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        sys.stderr.write(f"{code}\n")
+        code = 1
+    sys.stderr.write(f"sluice_plugin: {where} called sys.exit({exc.code!r}); the plugin process exits\n")
+    _exit(code)
 
 
 def _exit(code: int) -> NoReturn:
