@@ -261,7 +261,9 @@ func checkAgainstReference(t *testing.T, doc []byte, spec string, dtd *refDTD) {
 		if !bytes.HasPrefix(doc[r.Offset:], r.Data[:min(2, len(r.Data))]) {
 			t.Fatalf("record offset %d does not point at its start tag", r.Offset)
 		}
-		if line := int64(bytes.Count(doc[:r.Offset], []byte("\n")) + 1); line != r.Line {
+		// XML 1.0 §2.11: LF, CRLF and a lone CR each end a line.
+		before := doc[:r.Offset]
+		if line := int64(bytes.Count(before, []byte("\n"))+bytes.Count(before, []byte("\r"))-bytes.Count(before, []byte("\r\n"))) + 1; line != r.Line {
 			t.Fatalf("record at offset %d: line %d, want %d", r.Offset, r.Line, line)
 		}
 		got = append(got, c)

@@ -182,6 +182,9 @@ func New(r io.Reader, opt Options) *Splitter {
 		ents:  &entities{max: max},
 		lt:    -1, amp: -1, cdEnd: -1,
 	}
+	// XML 1.0 §2.11: a lone CR ends a line too, so positions in a file with
+	// CR line ends are not all on line 1.
+	s.w.CR = true
 	s.slab.Size = scan.SlabFor(size)
 	if opt.Range != nil {
 		s.resume(opt.Range)

@@ -358,3 +358,19 @@ func TestManyPrefixedAttributes(t *testing.T) {
 		t.Fatalf("error = %v, want q:a99998 repeating {urn:x}a99998", err)
 	}
 }
+
+// TestCROnlyLineEnds: a file with CR line ends (XML 1.0 §2.11 makes a lone
+// CR a line end) gets its records' and errors' lines right, as do CRLF and
+// mixed files.
+func TestCROnlyLineEnds(t *testing.T) {
+	for _, nl := range []string{"\r", "\r\n", "\n"} {
+		doc := strings.Join([]string{`<?xml version="1.0"?>`, "<c>", `<r id="1"/>`, `<r id="2"/>`, `<r id="3" a="1" a="2"/>`, "</c>", ""}, nl)
+		recs, err := splitAll(t, []byte(doc), "r", 0)
+		if len(recs) != 2 || recs[0].Line != 3 || recs[1].Line != 4 {
+			t.Errorf("%q: records %+v", nl, recs)
+		}
+		if err == nil || !strings.Contains(err.Error(), "doc.xml:5:") {
+			t.Errorf("%q: error %v, want one on line 5", nl, err)
+		}
+	}
+}
