@@ -78,7 +78,7 @@ func TestEvalCommandErrors(t *testing.T) {
 		stderrPart string
 	}{
 		{"values", []string{`field("lang")`, "--record", "b.csv", "--as", "string"}, 1,
-			"b.csv:2 (record 1, byte 8): \"fr\"\nb.csv:3 (record 2, byte 13): error: b.csv:3: row has 1 fields, the header has 2\nb.csv:4 (record 3, byte 15): \"en\"\n",
+			"b.csv:2 (record 1, byte 8): \"fr\"\nb.csv:3 (record 2, byte 13): error: b.csv:3: row has 1 fields, the header has 2; set csv.short_rows: pad to read the missing trailing fields as empty\nb.csv:4 (record 3, byte 15): \"en\"\n",
 			"the expression failed on 1 of 3 records"},
 		{"record error", []string{`field("lnag")`, "--record", "b.csv"}, 1, "",
 			`error: column 1 of the expression: field("lnag"): no such column in the CSV header (columns: id, lang)`},
