@@ -55,7 +55,7 @@ func (c *counter) add(key []byte, n int64) {
 func (c *counter) find(key []byte) (off uint64, found bool) {
 	if c.slots == nil {
 		c.seed = maphash.MakeSeed()
-		c.slots = make([]uint64, 64)
+		c.slots = make([]uint64, 8) // small: an attribute's values may be one; the table doubles
 	}
 	h := maphash.Bytes(c.seed, key)
 	tag := h &^ offMask
@@ -97,7 +97,7 @@ func (c *counter) insert(key []byte) uint64 {
 		if cap(c.arena) > 64<<20 {
 			grown = cap(c.arena) + cap(c.arena)/4
 		}
-		a := make([]byte, off, max(need, grown, 4096))
+		a := make([]byte, off, max(need, grown, 64)) // small first: many counters hold one key
 		copy(a, c.arena)
 		c.arena = a
 	}
