@@ -170,9 +170,7 @@ func (r *runner) snapshot() Snapshot {
 			Latency:     sr.lat.snapshot(),
 		}
 		st.Batches = int64(st.Latency.Count)
-		if s.Elapsed > 0 {
-			st.RecordsPerSecond = float64(st.In) / s.Elapsed.Seconds()
-		}
+		st.RecordsPerSecond = recordRate(sr.node, st.StageReport, s.Elapsed)
 		for _, o := range sr.outs {
 			st.Outputs = append(st.Outputs, o.node.Name)
 		}

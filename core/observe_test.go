@@ -181,8 +181,8 @@ stages:
 	if rep.PeakRSS <= 0 {
 		t.Errorf("peak RSS %d", rep.PeakRSS)
 	}
-	if r := rep.Stages[1]; r.Files != 3 || r.Batches != 3 || r.RecordsPerSecond <= 0 {
-		t.Errorf("splitter report: files %d, batches %d, rate %v", r.Files, r.Batches, r.RecordsPerSecond)
+	if r := rep.Stages[1]; r.Files != 3 || r.Batches != 3 || r.RecordsPerSecond != float64(r.Out)/rep.Running().Seconds() {
+		t.Errorf("splitter report: files %d, batches %d, rate %v; want the records it made (%d) per second", r.Files, r.Batches, r.RecordsPerSecond, r.Out)
 	}
 	b, err := json.Marshal(rep.Stages[1])
 	if err != nil {

@@ -121,8 +121,10 @@ type StageReport struct {
 	Busy time.Duration `json:"busy_ns"`
 	// Batches counts the batches the stage's workers processed.
 	Batches int64 `json:"batches"`
-	// RecordsPerSecond is In over the time records flowed (Report.Running:
-	// setup, such as building and starting plugins, left out).
+	// RecordsPerSecond is records over the time records flowed
+	// (Report.Running: setup left out): In, or for a stage that takes
+	// files (a splitter) the records it made, Out, since files are not
+	// records.
 	RecordsPerSecond float64 `json:"records_per_second"`
 	// Stats are the stage's own numbers, for stages that implement
 	// StatsReporter (a plugin stage's restarts).
@@ -195,9 +197,7 @@ func (r *runner) fill(rep *Report, runErr error) {
 		n := sr.node
 		st := sr.ledger()
 		st.Batches = int64(sr.lat.snapshot().Count)
-		if secs := rep.Running().Seconds(); secs > 0 {
-			st.RecordsPerSecond = float64(st.In) / secs
-		}
+		st.RecordsPerSecond = recordRate(n, st, rep.Running())
 		st.Stats = sr.stats()
 		if o, ok := n.Stage.(Outputter); ok && runErr == nil {
 			st.Outputs = o.Outputs()
@@ -263,4 +263,17 @@ func (rep *Report) Check() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// recordRate is a stage's records per second over d: the records it
+// received, or, for a stage that takes files (a splitter), those it made.
+func recordRate(n *Node, st StageReport, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	records := st.In
+	if n.In == File {
+		records = st.Out
+	}
+	return float64(records) / d.Seconds()
 }

@@ -122,10 +122,7 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 		busyPct, rate := "", ""
 		if secs > 0 && len(s.Inputs) > 0 { // sources keep no busy time
 			busyPct = fmt.Sprintf("%.0f%%", 100*s.Busy.Seconds()/secs/float64(max(s.Workers, 1)))
-			rate = formatCount(s.RecordsPerSecond)
-			if s.Files > 0 {
-				rate = formatCount(float64(s.Out) / secs) // a splitter: the records it made
-			}
+			rate = formatCount(s.RecordsPerSecond) // a splitter's: the records it made
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t", s.Name, s.Kind, s.Workers, s.In, s.Out)
 		if filtered {
