@@ -14,25 +14,98 @@ import (
 	"github.com/sluicehq/sluice/internal/corpus"
 )
 
-// docBlocks returns the fenced code blocks of a Markdown file that follow a
-// marker comment: `<!-- file: NAME -->` blocks by NAME, `<!-- run -->` blocks
-// under "run" (joined in order).
-func docBlocks(t *testing.T, path string) map[string]string {
+// docBlock is a fenced code block of a Markdown file that follows a
+// marker comment: `<!-- file: NAME -->` (a file to write), `<!-- run -->`
+// (shell commands) or `<!-- output -->` (what the run block before it
+// prints).
+type docBlock struct{ kind, name, text string }
+
+// docBlocks returns the marked blocks of a Markdown file, in order.
+func docBlocks(t *testing.T, path string) []docBlock {
 	t.Helper()
 	src, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile("(?m)^<!-- (file: ([^ ]+)|run) -->\n```[a-z]*\n((?s:.*?))^```$")
-	blocks := map[string]string{}
+	re := regexp.MustCompile("(?m)^<!-- (file: ([^ ]+)|run|output) -->\n```[a-z]*\n((?s:.*?))^```$")
+	var blocks []docBlock
 	for _, m := range re.FindAllStringSubmatch(string(src), -1) {
-		name := m[2]
-		if name == "" {
-			name = "run"
+		kind := m[1]
+		if m[2] != "" {
+			kind = "file"
 		}
-		blocks[name] += m[3]
+		blocks = append(blocks, docBlock{kind, m[2], m[3]})
 	}
 	return blocks
+}
+
+// docWorkspace writes a guide's file blocks into a new directory and
+// builds sluice into its bin/, and returns the directory and the PATH
+// the guide's commands run with.
+func docWorkspace(t *testing.T, blocks []docBlock) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	for _, b := range blocks {
+		if b.kind == "file" {
+			if err := os.WriteFile(filepath.Join(dir, b.name), []byte(b.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	bin := filepath.Join(dir, "bin")
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, "sluice"), "./cmd/sluice").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return dir, bin + string(os.PathListSeparator) + os.Getenv("PATH")
+}
+
+// runDocBlock runs a guide's run block with sh -e in dir and returns what
+// it printed on stdout.
+func runDocBlock(t *testing.T, dir, path, script string) string {
+	t.Helper()
+	sh := exec.Command("sh", "-e", "-c", script)
+	sh.Dir = dir
+	sh.Env = append(os.Environ(), "PATH="+path)
+	var stdout, stderr bytes.Buffer
+	sh.Stdout, sh.Stderr = &stdout, &stderr
+	if err := sh.Run(); err != nil {
+		t.Fatalf("the guide's commands failed: %v\n%s\nstdout:\n%s\nstderr:\n%s", err, script, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+// TestDocsOperating runs every command of docs/operating.md, in order, on
+// a small input, and checks that each prints what the guide says it does.
+func TestDocsOperating(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds sluice")
+	}
+	blocks := docBlocks(t, "docs/operating.md")
+	dir, path := docWorkspace(t, blocks)
+	if err := os.MkdirAll(filepath.Join(dir, "in"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Two keys, a comment the filter drops, a blank line and a line no
+	// rule matches (dead-lettered).
+	if err := os.WriteFile(filepath.Join(dir, "in", "x.txt"), []byte("a=1\n# comment\nb=2\n\na=3\nbad line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	for i, b := range blocks {
+		if b.kind != "run" {
+			continue
+		}
+		runs++
+		got := runDocBlock(t, dir, path, b.text)
+		if i+1 < len(blocks) && blocks[i+1].kind == "output" {
+			if want := blocks[i+1].text; got != want {
+				t.Errorf("commands:\n%s\nprinted:\n%s\nthe guide says:\n%s", b.text, got, want)
+			}
+		}
+	}
+	if runs < 3 {
+		t.Fatalf("%d run blocks in the guide", runs)
+	}
 }
 
 // TestDocsFromMultiprocessing runs the code of docs/from-multiprocessing.md
@@ -51,17 +124,20 @@ func TestDocsFromMultiprocessing(t *testing.T) {
 		t.Skip("no python3 on PATH: the guide's script cannot run")
 	}
 	blocks := docBlocks(t, "docs/from-multiprocessing.md")
-	for _, name := range []string{"seed.py", "pipeline.yaml", "run"} {
-		if blocks[name] == "" {
-			t.Fatalf("the guide has no %q block", name)
+	var script string
+	files := 0
+	for _, b := range blocks {
+		switch b.kind {
+		case "run":
+			script += b.text
+		case "file":
+			files++
 		}
 	}
-	dir := t.TempDir()
-	for _, name := range []string{"seed.py", "pipeline.yaml"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(blocks[name]), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if files != 2 || script == "" {
+		t.Fatalf("the guide has %d file blocks and run %q; want seed.py, pipeline.yaml and a run block", files, script)
 	}
+	dir, path := docWorkspace(t, blocks)
 	f, err := os.Create(filepath.Join(dir, "catalogue.xml"))
 	if err != nil {
 		t.Fatal(err)
@@ -70,16 +146,7 @@ func TestDocsFromMultiprocessing(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	bin := filepath.Join(dir, "bin")
-	if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, "sluice"), "./cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	sh := exec.Command("sh", "-e", "-c", blocks["run"])
-	sh.Dir = dir
-	sh.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+filepath.Dir(python)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	if out, err := sh.CombinedOutput(); err != nil {
-		t.Fatalf("the guide's commands failed: %v\n%s", err, out)
-	}
+	runDocBlock(t, dir, filepath.Dir(python)+string(os.PathListSeparator)+path, script)
 
 	counts := func(out string) map[string]int {
 		var m map[string]int
