@@ -9,7 +9,7 @@
 // Two packages are public and follow semantic versioning from v1.0:
 //
 //   - sluice (this package) puts the pieces together: an Engine holds the
-//     stage kinds (the built-in read, split, classify, count and write,
+//     stage kinds (the built-in read, split, filter, map, classify, count and write,
 //     plus yours) and the template search path, and loads, runs and tests
 //     pipelines.
 //   - core is the contract a stage kind is written against (Stage, Source,
