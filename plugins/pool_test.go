@@ -276,6 +276,52 @@ func TestHangingRecord(t *testing.T) {
 	}
 }
 
+// TestHangCost counts the timeouts (each one a restart) that isolating
+// hanging records costs in a batch of 32: the batch's own timeout, then one
+// per hanging record once the batch's records are sent as one-record
+// batches, where the first one not answered is the hanging one. Bisection
+// cost 3 + log2(32) = 8 for one.
+func TestHangCost(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		hang     []int
+		restarts int
+	}{
+		{"one", []int{13}, 2},
+		{"first", []int{0}, 2},
+		{"last", []int{31}, 2},
+		{"two", []int{5, 20}, 3},
+		{"adjacent", []int{7, 8}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(1, "", nil)
+			cfg.Timeout = core.Duration(300 * time.Millisecond)
+			cfg.BatchSize = 32
+			cfg.MaxRestarts = 2
+			p, _ := startPool(t, cfg)
+			special, errs := map[int]string{}, map[int]error{}
+			for _, i := range tc.hang {
+				special[i], errs[i] = "HANG-"+strconv.Itoa(i), ErrPoisonRecord
+			}
+			recs := records(32, special)
+			got, err := p.Classify(t.Context(), recs)
+			if err != nil {
+				t.Fatalf("Classify: %v", err)
+			}
+			checkResults(t, "", recs, got, errs)
+			if n := p.Restarts(); n != tc.restarts {
+				t.Errorf("isolating %d hanging records cost %d timeouts, want %d", len(tc.hang), n, tc.restarts)
+			}
+			// The isolation is forgiven: max_restarts is not used up.
+			again, err := p.Classify(t.Context(), records(8, nil))
+			if err != nil {
+				t.Fatalf("Classify after isolating: %v", err)
+			}
+			checkResults(t, "", records(8, nil), again, nil)
+		})
+	}
+}
+
 func TestTooManyRestarts(t *testing.T) {
 	cfg := testConfig(1, "", map[string]any{"crash_always": true})
 	cfg.MaxRestarts = 2
