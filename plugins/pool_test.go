@@ -322,6 +322,30 @@ func TestHangCost(t *testing.T) {
 	}
 }
 
+// TestHangThenCrash has a batch with a record that hangs and, after it, one
+// that crashes the plugin: the crash happens while the batch's records are
+// sent one by one, so the records left are bisected, and each of the two
+// is isolated with every other record classified.
+func TestHangThenCrash(t *testing.T) {
+	cfg := testConfig(1, "", nil)
+	cfg.Timeout = core.Duration(300 * time.Millisecond)
+	cfg.BatchSize = 32
+	cfg.MaxRestarts = 2
+	p, _ := startPool(t, cfg)
+	recs := records(32, map[int]string{5: "HANG", 20: "POISON"})
+	got, err := p.Classify(t.Context(), recs)
+	if err != nil {
+		t.Fatalf("Classify: %v", err)
+	}
+	checkResults(t, "", recs, got, map[int]error{5: ErrPoisonRecord, 20: ErrPoisonRecord})
+	if msg := contains(got[5].Err.Error(), "hung"); msg != "" {
+		t.Errorf("hang error %q: %s", got[5].Err, msg)
+	}
+	if msg := contains(got[20].Err.Error(), "crashed"); msg != "" {
+		t.Errorf("crash error %q: %s", got[20].Err, msg)
+	}
+}
+
 func TestTooManyRestarts(t *testing.T) {
 	cfg := testConfig(1, "", map[string]any{"crash_always": true})
 	cfg.MaxRestarts = 2
