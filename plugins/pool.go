@@ -536,7 +536,12 @@ func (p *Pool) fanOut(ctx context.Context, records []core.Record, out []Result, 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	defer p.release(inst)
+	// The instance stays reserved; its count is of the batches in flight.
+	p.inflight(inst, -1)
+	defer func() {
+		p.inflight(inst, 1)
+		p.release(inst)
+	}()
 	var (
 		mu       sync.Mutex
 		answered = make([]bool, len(idx))
@@ -558,7 +563,9 @@ func (p *Pool) fanOut(ctx context.Context, records []core.Record, out []Result, 
 		wg.Go(func() {
 			defer func() { <-window }()
 			b := wire.Encode(p.seq.Add(1), records[i:i+1])
+			p.inflight(inst, 1)
 			rep, cerr := inst.callQueued(ctx, b, lin, func() { close(queued) })
+			p.inflight(inst, -1)
 			inst.forget(b.Seq())
 			mu.Lock()
 			defer mu.Unlock()
@@ -726,6 +733,13 @@ func (p *Pool) release(inst *instance) {
 		inst.exclusive, inst.reserved = false, false
 	}
 	p.notifyLocked()
+	p.mu.Unlock()
+}
+
+// inflight adds d to the count of batches in flight on inst.
+func (p *Pool) inflight(inst *instance, d int) {
+	p.mu.Lock()
+	inst.inflight += d
 	p.mu.Unlock()
 }
 
