@@ -279,22 +279,28 @@ func TestHangingRecord(t *testing.T) {
 // TestHangCost counts the timeouts (each one a restart) that isolating
 // hanging records costs in a batch of 32: the batch's own timeout, then one
 // per hanging record once the batch's records are sent as one-record
-// batches, where the first one not answered is the hanging one. Bisection
-// cost 3 + log2(32) = 8 for one.
+// batches, where the first one not answered is the hanging one, whether
+// the plugin answers batches in order (the sdk's default) or several at
+// once. Bisection cost 3 + log2(32) = 8 for one.
 func TestHangCost(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		hang     []int
-		restarts int
+		name        string
+		hang        []int
+		concurrency int
+		restarts    int
 	}{
-		{"one", []int{13}, 2},
-		{"first", []int{0}, 2},
-		{"last", []int{31}, 2},
-		{"two", []int{5, 20}, 3},
-		{"adjacent", []int{7, 8}, 3},
+		{"one", []int{13}, 1, 2},
+		{"first", []int{0}, 1, 2},
+		{"last", []int{31}, 1, 2},
+		{"two", []int{5, 20}, 1, 3},
+		{"adjacent", []int{7, 8}, 1, 3},
+		{"concurrent", []int{13}, 4, 2},
+		{"concurrent two", []int{13, 20}, 4, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(1, "", nil)
+			cfg.Env = map[string]string{"TESTPLUGIN_CONCURRENCY": strconv.Itoa(tc.concurrency)}
+			cfg.InFlight = 4
 			cfg.Timeout = core.Duration(300 * time.Millisecond)
 			cfg.BatchSize = 32
 			cfg.MaxRestarts = 2
@@ -311,6 +317,13 @@ func TestHangCost(t *testing.T) {
 			checkResults(t, "", recs, got, errs)
 			if n := p.Restarts(); n != tc.restarts {
 				t.Errorf("isolating %d hanging records cost %d timeouts, want %d", len(tc.hang), n, tc.restarts)
+			}
+			// Answering at once, the plugin answers every record but the
+			// hanging ones the first time they are sent alone, and the
+			// first hanging one is poison then: the batch, its records,
+			// and each further hanging record again.
+			if sent := p.sentShared.Load() + p.sentSocket.Load(); tc.concurrency > 1 && sent != int64(1+32+len(tc.hang)-1) {
+				t.Errorf("%d batches sent, want %d", sent, 1+32+len(tc.hang)-1)
 			}
 			// The isolation is forgiven: max_restarts is not used up.
 			again, err := p.Classify(t.Context(), records(8, nil))
