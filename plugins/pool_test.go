@@ -359,6 +359,24 @@ func TestHangThenCrash(t *testing.T) {
 	}
 }
 
+// TestHangOnEverything has a plugin slower than plugin.timeout on every
+// batch: isolating hanging records must not hold its restarts aside for
+// long, so the run fails on max_restarts after a few timeouts.
+func TestHangOnEverything(t *testing.T) {
+	cfg := testConfig(1, "", map[string]any{"sleep": "2s"})
+	cfg.Timeout = core.Duration(200 * time.Millisecond)
+	cfg.BatchSize = 32
+	cfg.MaxRestarts = 2
+	p, _ := startPool(t, cfg)
+	_, err := p.Classify(t.Context(), records(32, nil))
+	if !errors.Is(err, ErrTooManyRestarts) {
+		t.Fatalf("Classify: got %v, want ErrTooManyRestarts", err)
+	}
+	if n := p.Restarts(); n > 2+bitsLen(32)+2 {
+		t.Errorf("Restarts() = %d before giving up, want a few", n)
+	}
+}
+
 func TestTooManyRestarts(t *testing.T) {
 	cfg := testConfig(1, "", map[string]any{"crash_always": true})
 	cfg.MaxRestarts = 2
