@@ -495,7 +495,7 @@ func (p *Pool) isolateHang(ctx context.Context, records []core.Record, out []Res
 		switch {
 		case err != nil:
 			return err
-		case f == nil: // all answered, or the instance died idle
+		case f == nil || len(waiting) == 0: // all answered, or the instance died idle
 			todo = unsent
 			continue
 		case f.timeout == 0:
