@@ -75,7 +75,11 @@
 // process, Init again), and its batches re-sent; a batch that fails twice
 // is bisected until the record that kills the plugin is found, and only that
 // record gets an error (ErrPoisonRecord), which the stage hands to its
-// on_error policy; a hang past the timeout is treated as a crash.
+// on_error policy. A hang past the timeout is treated as a crash, but a batch
+// that hangs is not bisected: its records are sent as one-record batches to
+// one instance, and the first one left unanswered at the timeout is the
+// poison, so a hanging record costs about 2 timeouts rather than 3 + log2 of
+// the batch size.
 //
 // A plugin's stderr is logged a line a record, except a Go crash report (a
 // panic's or fatal error's stack trace, a fatal signal's register dump):

@@ -455,6 +455,12 @@ func (inst *instance) deathCause() error {
 // batch was sent. So a batch queued in the plugin behind others (in_flight
 // above 1) is not charged for their time.
 func (inst *instance) call(ctx context.Context, b *wire.Batch, lin *lineage) (*wire.Reply, error) {
+	return inst.callQueued(ctx, b, lin, nil)
+}
+
+// callQueued is call that also calls queued, when not nil, once b is handed
+// to the send loop, so a caller can send batches in a known order.
+func (inst *instance) callQueued(ctx context.Context, b *wire.Batch, lin *lineage, onQueued func()) (*wire.Reply, error) {
 	c := &call{reply: make(chan *wire.Reply, 1), lin: lin}
 	inst.mu.Lock()
 	if inst.deadErr != nil {
@@ -486,6 +492,9 @@ func (inst *instance) call(ctx context.Context, b *wire.Batch, lin *lineage) (*w
 		select {
 		case sendq <- b:
 			queued = true
+			if onQueued != nil {
+				onQueued()
+			}
 		case rep := <-c.reply:
 			return rep, nil
 		case <-inst.dead:

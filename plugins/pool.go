@@ -66,7 +66,14 @@ type Description struct {
 //     single records. A record that fails twice on its own gets a Result.Err
 //     wrapping ErrPoisonRecord; every other record is classified. So a
 //     poison record in a batch of n costs about 2 + 2·log2(n) restarts
-//     (13 for 1024 records), and a hanging one as many timeouts.
+//     (13 for 1024 records).
+//   - A batch of several records that times out is not bisected: its
+//     records are sent at once to one instance that takes no other batch,
+//     as one-record batches (plugin.in_flight at a time), so only a record
+//     that hangs, or is queued behind one, stays unanswered: at the
+//     timeout, the first one sent and not answered is poison (see
+//     isolateHang). A hanging record so costs 2 timeouts and restarts,
+//     each further one in the batch 1 more, rather than 3 + log2(n) each.
 //   - Restarts are counted against plugin.max_restarts, except those spent
 //     isolating a poison record: once bisection has isolated one among
 //     records that the plugin classified fine, the restarts of that search
@@ -426,6 +433,9 @@ func (p *Pool) attempt(ctx context.Context, records []core.Record, out []Result,
 			p.mu.Unlock()
 			return nil
 		}
+		if f.timeout > 0 && len(records) > 1 {
+			return p.isolateHang(ctx, records, out, lin, depth)
+		}
 		if !exclusive {
 			shared++
 			continue // perhaps a bystander: try again alone
@@ -451,6 +461,162 @@ func (p *Pool) attempt(ctx context.Context, records []core.Record, out []Result,
 		}
 		return p.attempt(ctx, records[mid:], out[mid:], lin, depth+1)
 	}
+}
+
+// isolateHang classifies the records of a batch that timed out and finds
+// the ones that hang, instead of bisecting: it sends them to one instance
+// that takes no other batch, as one-record batches in order, at most
+// plugin.in_flight at a time (fanOut). A plugin that answers batches in
+// order (the Python sdk, and the Go sdk unless Plugin.Concurrency is above
+// 1) answers those before a hanging record and holds those queued behind
+// it; one that answers concurrently answers all but the hanging ones. So
+// when the instance times out, the first record sent and not answered has
+// hung, for the second time (its batch timed out before): it is poison. The
+// other records not answered are sent again to the replacement. A hanging
+// record so costs 2 timeouts, the batch's and its own, and each further one
+// in the batch one more. (A plugin that answers concurrently but serialises
+// records among itself in another order than they arrived could see a
+// record waiting on a later hanging one blamed; the sdks do not.) A crash
+// during the fan-out could be any record in flight: the records not
+// answered are bisected then (see attempt).
+func (p *Pool) isolateHang(ctx context.Context, records []core.Record, out []Result, lin *lineage, depth int) error {
+	p.mu.Lock()
+	lin.bisecting = true
+	p.mu.Unlock()
+	todo := make([]int, len(records))
+	for i := range todo {
+		todo[i] = i
+	}
+	for len(todo) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		waiting, unsent, f, err := p.fanOut(ctx, records, out, todo, lin)
+		switch {
+		case err != nil:
+			return err
+		case f == nil || len(waiting) == 0: // all answered, or the instance died idle
+			todo = unsent
+			continue
+		case f.timeout == 0:
+			return p.attemptSome(ctx, records, out, append(waiting, unsent...), lin, depth+1)
+		}
+		first := waiting[0]
+		out[first] = Result{Err: p.poisonError(f)}
+		p.mu.Lock()
+		lin.poisons++
+		p.mu.Unlock()
+		p.log.Warn("plugin isolated a poison record", "record", records[first].Source.String(), "failure", f.Error())
+		todo = append(waiting[1:], unsent...)
+	}
+	return nil
+}
+
+// attemptSome runs attempt on the records at idx, gathered into a batch.
+func (p *Pool) attemptSome(ctx context.Context, records []core.Record, out []Result, idx []int, lin *lineage, depth int) error {
+	sub, subOut := make([]core.Record, len(idx)), make([]Result, len(idx))
+	for j, i := range idx {
+		sub[j] = records[i]
+	}
+	err := p.attempt(ctx, sub, subOut, lin, depth)
+	for j, i := range idx {
+		out[i] = subOut[j]
+	}
+	return err
+}
+
+// fanOut sends the records at idx, in that order, as one-record batches to
+// one instance that takes no other batch meanwhile, at most plugin.in_flight
+// at a time, and fills out with their answers. When the instance fails, it
+// returns the failure (the instance has been replaced), the indexes sent
+// and not answered, in the order sent, and those not sent; an error means
+// the pool cannot go on.
+func (p *Pool) fanOut(ctx context.Context, records []core.Record, out []Result, idx []int, lin *lineage) (waiting, unsent []int, f *failure, err error) {
+	inst, err := p.acquire(ctx, true)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// The instance stays reserved; its count is of the batches in flight.
+	p.inflight(inst, -1)
+	defer func() {
+		p.inflight(inst, 1)
+		p.release(inst)
+	}()
+	var (
+		mu       sync.Mutex
+		answered = make([]bool, len(idx))
+		errs     []error
+		wg       sync.WaitGroup
+	)
+	window := make(chan struct{}, p.cfg.InFlight)
+	sent := 0
+	for k, i := range idx {
+		select {
+		case window <- struct{}{}:
+		case <-inst.dead:
+		}
+		if inst.failed.Load() || ctx.Err() != nil {
+			break
+		}
+		sent++
+		queued := make(chan struct{})
+		wg.Go(func() {
+			defer func() { <-window }()
+			b := wire.Encode(p.seq.Add(1), records[i:i+1])
+			p.inflight(inst, 1)
+			rep, cerr := inst.callQueued(ctx, b, lin, func() { close(queued) })
+			p.inflight(inst, -1)
+			inst.forget(b.Seq())
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case cerr == nil:
+				if ferr := p.fill(rep, out[i:i+1]); ferr != nil {
+					p.setFatal(ferr)
+					errs = append(errs, ferr)
+					return
+				}
+				answered[k] = true
+			case ctx.Err() != nil:
+				errs = append(errs, ctx.Err())
+			default:
+				mu.Unlock()
+				rf := p.replace(inst, cerr, lin)
+				mu.Lock()
+				if f == nil {
+					f = rf
+				}
+			}
+		})
+		select { // send the next one only once this one is on its way
+		case <-queued:
+		case <-inst.dead:
+		case <-ctx.Done():
+		}
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, nil, nil, errs[0]
+	}
+	done := 0
+	for k, i := range idx {
+		switch {
+		case answered[k]:
+			done++
+		case k < sent:
+			waiting = append(waiting, i)
+		default:
+			unsent = append(unsent, i)
+		}
+	}
+	p.mu.Lock()
+	lin.succeeded += done
+	lin.failures += min(len(waiting), 1)
+	p.mu.Unlock()
+	if f == nil && ctx.Err() != nil {
+		return nil, nil, nil, ctx.Err()
+	}
+	return waiting, unsent, f, nil // with f nil, unsent may be left: the instance died idle
 }
 
 // send sends records once, alone on their instance when exclusive. It
@@ -567,6 +733,13 @@ func (p *Pool) release(inst *instance) {
 		inst.exclusive, inst.reserved = false, false
 	}
 	p.notifyLocked()
+	p.mu.Unlock()
+}
+
+// inflight adds d to the count of batches in flight on inst.
+func (p *Pool) inflight(inst *instance, d int) {
+	p.mu.Lock()
+	inst.inflight += d
 	p.mu.Unlock()
 }
 

@@ -276,6 +276,107 @@ func TestHangingRecord(t *testing.T) {
 	}
 }
 
+// TestHangCost counts the timeouts (each one a restart) that isolating
+// hanging records costs in a batch of 32: the batch's own timeout, then one
+// per hanging record once the batch's records are sent as one-record
+// batches, where the first one not answered is the hanging one, whether
+// the plugin answers batches in order (the sdk's default) or several at
+// once. Bisection cost 3 + log2(32) = 8 for one.
+func TestHangCost(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		hang        []int
+		concurrency int
+		restarts    int
+	}{
+		{"one", []int{13}, 1, 2},
+		{"first", []int{0}, 1, 2},
+		{"last", []int{31}, 1, 2},
+		{"two", []int{5, 20}, 1, 3},
+		{"adjacent", []int{7, 8}, 1, 3},
+		{"concurrent", []int{13}, 4, 2},
+		{"concurrent two", []int{13, 20}, 4, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(1, "", nil)
+			cfg.Env = map[string]string{"TESTPLUGIN_CONCURRENCY": strconv.Itoa(tc.concurrency)}
+			cfg.InFlight = 4
+			cfg.Timeout = core.Duration(300 * time.Millisecond)
+			cfg.BatchSize = 32
+			cfg.MaxRestarts = 2
+			p, _ := startPool(t, cfg)
+			special, errs := map[int]string{}, map[int]error{}
+			for _, i := range tc.hang {
+				special[i], errs[i] = "HANG-"+strconv.Itoa(i), ErrPoisonRecord
+			}
+			recs := records(32, special)
+			got, err := p.Classify(t.Context(), recs)
+			if err != nil {
+				t.Fatalf("Classify: %v", err)
+			}
+			checkResults(t, "", recs, got, errs)
+			if n := p.Restarts(); n != tc.restarts {
+				t.Errorf("isolating %d hanging records cost %d timeouts, want %d", len(tc.hang), n, tc.restarts)
+			}
+			// Answering at once, the plugin answers every record but the
+			// hanging ones the first time they are sent alone, and the
+			// first hanging one is poison then: the batch, its records,
+			// and each further hanging record again.
+			if sent := p.sentShared.Load() + p.sentSocket.Load(); tc.concurrency > 1 && sent != int64(1+32+len(tc.hang)-1) {
+				t.Errorf("%d batches sent, want %d", sent, 1+32+len(tc.hang)-1)
+			}
+			// The isolation is forgiven: max_restarts is not used up.
+			again, err := p.Classify(t.Context(), records(8, nil))
+			if err != nil {
+				t.Fatalf("Classify after isolating: %v", err)
+			}
+			checkResults(t, "", records(8, nil), again, nil)
+		})
+	}
+}
+
+// TestHangThenCrash has a batch with a record that hangs and, after it, one
+// that crashes the plugin: the crash happens while the batch's records are
+// sent one by one, so the records left are bisected, and each of the two
+// is isolated with every other record classified.
+func TestHangThenCrash(t *testing.T) {
+	cfg := testConfig(1, "", nil)
+	cfg.Timeout = core.Duration(300 * time.Millisecond)
+	cfg.BatchSize = 32
+	cfg.MaxRestarts = 2
+	p, _ := startPool(t, cfg)
+	recs := records(32, map[int]string{5: "HANG", 20: "POISON"})
+	got, err := p.Classify(t.Context(), recs)
+	if err != nil {
+		t.Fatalf("Classify: %v", err)
+	}
+	checkResults(t, "", recs, got, map[int]error{5: ErrPoisonRecord, 20: ErrPoisonRecord})
+	if msg := contains(got[5].Err.Error(), "hung"); msg != "" {
+		t.Errorf("hang error %q: %s", got[5].Err, msg)
+	}
+	if msg := contains(got[20].Err.Error(), "crashed"); msg != "" {
+		t.Errorf("crash error %q: %s", got[20].Err, msg)
+	}
+}
+
+// TestHangOnEverything has a plugin slower than plugin.timeout on every
+// batch: isolating hanging records must not hold its restarts aside for
+// long, so the run fails on max_restarts after a few timeouts.
+func TestHangOnEverything(t *testing.T) {
+	cfg := testConfig(1, "", map[string]any{"sleep": "2s"})
+	cfg.Timeout = core.Duration(200 * time.Millisecond)
+	cfg.BatchSize = 32
+	cfg.MaxRestarts = 2
+	p, _ := startPool(t, cfg)
+	_, err := p.Classify(t.Context(), records(32, nil))
+	if !errors.Is(err, ErrTooManyRestarts) {
+		t.Fatalf("Classify: got %v, want ErrTooManyRestarts", err)
+	}
+	if n := p.Restarts(); n > 2+bitsLen(32)+2 {
+		t.Errorf("Restarts() = %d before giving up, want a few", n)
+	}
+}
+
 func TestTooManyRestarts(t *testing.T) {
 	cfg := testConfig(1, "", map[string]any{"crash_always": true})
 	cfg.MaxRestarts = 2

@@ -332,3 +332,35 @@ func TestLauncherPinnedAndMTLS(t *testing.T) {
 func BenchmarkPythonPool(b *testing.B) {
 	benchPool(b, pyConfig(b, 2, "", map[string]any{"trivial": true}), benchRecords(1024))
 }
+
+// TestPythonHangCost counts the timeouts that isolating a hanging record
+// costs with the Python sdk, which answers batches in order: the batch's
+// own, then one once its records are sent one by one, where the hanging
+// record is the first one not answered and those queued behind it are
+// sent again (bisection cost 3 + log2(32) = 8).
+func TestPythonHangCost(t *testing.T) {
+	cfg := pyConfig(t, 1, "", nil)
+	cfg.Timeout = core.Duration(time.Second)
+	cfg.BatchSize = 32
+	cfg.InFlight = 4
+	cfg.MaxRestarts = 2
+	p, _ := startPool(t, cfg)
+	recs := records(32, map[int]string{13: "HANG"})
+	got, err := p.Classify(t.Context(), recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range got {
+		switch {
+		case i == 13:
+			if !errors.Is(r.Err, ErrPoisonRecord) {
+				t.Errorf("record 13: got %+v, want ErrPoisonRecord", r)
+			}
+		case r.Err != nil || r.Category != strings.ToUpper(string(recs[i].Data)):
+			t.Errorf("record %d: got %+v", i, r)
+		}
+	}
+	if n := p.Restarts(); n != 2 {
+		t.Errorf("isolating a hanging record cost %d timeouts, want 2", n)
+	}
+}

@@ -4,6 +4,8 @@
 //
 //   - data containing POISON crashes the process (a panic);
 //   - data containing HANG blocks forever, ignoring its context;
+//   - TESTPLUGIN_CONCURRENCY sets sdk.Plugin.Concurrency (batches answered
+//     at once);
 //   - data containing REJECT gets a per-record error;
 //   - any other record gets the category prefix+UPPER(data) and labels
 //     describing what arrived (kind, position, CSV fields).
@@ -178,11 +180,13 @@ func main() {
 	if os.Getenv("TESTPLUGIN_ACCEPTS") == "csv" {
 		accepts = []sdk.Kind{sdk.CSV}
 	}
+	concurrency, _ := strconv.Atoi(os.Getenv("TESTPLUGIN_CONCURRENCY"))
 	sdk.Serve(sdk.Plugin{
-		Name:       "testplugin",
-		Version:    "0.0.1",
-		Accepts:    accepts,
-		Classifier: &classifier{},
+		Name:        "testplugin",
+		Version:     "0.0.1",
+		Accepts:     accepts,
+		Classifier:  &classifier{},
+		Concurrency: concurrency,
 	})
 }
 
