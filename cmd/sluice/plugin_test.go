@@ -161,11 +161,15 @@ func runKillingPlugin(t *testing.T, dir, pipeline, name, match string, minAge ti
 	// every new instance can finish its handshake and take batches, however
 	// slowly the machine starts it (a Python plugin imports grpc first):
 	// killed sooner, a loaded machine could restart instances for ever. So
-	// minAge is at least what the first start took, records flowing. After
-	// maxKills the killer stops, so that the run ends however slowly a
-	// loaded machine brings instances up.
+	// minAge is at least what the first start took, records flowing. The
+	// instances running when records first flow are past their handshake
+	// (setup waits for every instance), so they may be killed at once:
+	// however fast the run, it sees kills. After maxKills the killer
+	// stops, so that the run ends however slowly a loaded machine brings
+	// instances up.
 	const maxKills = 8
 	seen := map[int]time.Time{}
+	ready := map[int]bool{} // running when records first flowed
 	started, flowing := time.Now(), false
 	for {
 		select {
@@ -195,9 +199,12 @@ func runKillingPlugin(t *testing.T, dir, pipeline, name, match string, minAge ti
 			}
 			if !flowing {
 				flowing, minAge = true, max(minAge, time.Since(started))
+				for _, pid := range plugins {
+					ready[pid] = true
+				}
 			}
 			for _, pid := range plugins {
-				if time.Since(seen[pid]) >= minAge {
+				if ready[pid] || time.Since(seen[pid]) >= minAge {
 					syscall.Kill(pid, syscall.SIGKILL)
 					kills++
 					break
