@@ -339,35 +339,18 @@ func DescribeOptions(k Kind) []OptionDoc {
 }
 
 func describeStruct(v reflect.Value, path string, out *[]OptionDoc) {
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, ok := optionName(f)
-		if !ok {
-			continue
+	eachOption(v, func(name string, f reflect.StructField, fv, sub reflect.Value) {
+		p, doc := join(path, name), f.Tag.Get("doc")
+		if sub.IsValid() {
+			*out = append(*out, OptionDoc{Path: p, Type: "mapping", Doc: doc})
+			describeStruct(sub, p, out)
+			return
 		}
-		fv := v.Field(i)
-		p := join(path, name)
-		ft := f.Type
-		if ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct && !reflect.PointerTo(ft.Elem()).Implements(unmarshalerType) {
-			*out = append(*out, OptionDoc{Path: p, Type: "mapping", Doc: f.Tag.Get("doc")})
-			if fv.IsNil() {
-				fv = newWithDefaults(ft.Elem())
-			}
-			describeStruct(fv.Elem(), p, out)
-			continue
-		}
-		if ft.Kind() == reflect.Struct && !reflect.PointerTo(ft).Implements(unmarshalerType) {
-			*out = append(*out, OptionDoc{Path: p, Type: "mapping", Doc: f.Tag.Get("doc")})
-			describeStruct(fv, p, out)
-			continue
-		}
-		doc := f.Tag.Get("doc")
 		if limit, ok := OptionMax(f); ok {
-			doc += " At most " + formatBound(ft, limit) + "."
+			doc += " At most " + formatBound(f.Type, limit) + "."
 		}
-		*out = append(*out, OptionDoc{Path: p, Type: typeName(ft), Default: formatDefault(fv), Doc: doc})
-	}
+		*out = append(*out, OptionDoc{Path: p, Type: typeName(f.Type), Default: formatDefault(fv), Doc: doc})
+	})
 }
 
 func typeName(t reflect.Type) string {

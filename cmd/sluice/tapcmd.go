@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -250,12 +251,7 @@ func tapLine(i int, r *core.Record, width int) string {
 		fmt.Fprintf(&b, " category=%q", r.Category)
 	}
 	if len(r.Labels) > 0 {
-		keys := make([]string, 0, len(r.Labels))
-		for k := range r.Labels {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for i, k := range keys {
+		for i, k := range slices.Sorted(maps.Keys(r.Labels)) {
 			sep := ","
 			if i == 0 {
 				sep = " labels{"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sluicehq/sluice/core"
@@ -131,7 +132,7 @@ func (c *converter) pick(r *core.Record) ([]string, error) {
 	idx, ok := c.picks[r.Header]
 	if !ok {
 		for _, name := range c.fields {
-			i := indexOf(r.Header.Names, name)
+			i := slices.Index(r.Header.Names, name)
 			if i < 0 {
 				return nil, fmt.Errorf("record %s: the csv header has no column %q (columns: %s)", r.Source.String(), name, shortList(r.Header.Names))
 			}
@@ -148,15 +149,6 @@ func (c *converter) pick(r *core.Record) ([]string, error) {
 		c.vals = append(c.vals, v)
 	}
 	return c.vals, nil
-}
-
-func indexOf(names []string, name string) int {
-	for i, n := range names {
-		if n == name {
-			return i
-		}
-	}
-	return -1
 }
 
 // row returns a CSV record of vals under the output header, keeping r's

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -149,22 +150,13 @@ stages:
 					t.Fatalf("line %d: keys %v, want %v in order", i+1, keys, cols)
 				}
 				for _, c := range cols {
-					if want := in[i+1][indexOf(header, c)]; obj[c] != want {
+					if want := in[i+1][slices.Index(header, c)]; obj[c] != want {
 						t.Fatalf("line %d: %s = %q, want %q", i+1, c, obj[c], want)
 					}
 				}
 			}
 		})
 	}
-}
-
-func indexOf(names []string, name string) int {
-	for i, n := range names {
-		if n == name {
-			return i
-		}
-	}
-	return -1
 }
 
 // TestFormatErrors: what a format cannot write is an error about the record,
