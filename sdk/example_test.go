@@ -81,3 +81,34 @@ func ExampleRecordFunc() {
 	fmt.Println(resp.Results[0].Category, resp.Results[1].Category)
 	// Output: A B
 }
+
+// XMLReader reads attributes and text anywhere in a record by path, and
+// iterates over repeated elements.
+func ExampleXMLReader() {
+	var xr sdk.XMLReader // one per Classify call: it reuses its buffers
+	rec, err := xr.Read([]byte(`<record type="book">
+  <published year="1999" place="Paris"/>
+  <authors><author id="a1">Ann</author><author id="a2">B&#233;a</author></authors>
+</record>`))
+	if err != nil {
+		panic(err)
+	}
+	typ, _, _ := rec.Attr("type")
+	place, _, _ := rec.Text("published/@place")
+	fmt.Println(typ, place)
+	for author, err := range rec.Each("authors/author") {
+		if err != nil {
+			panic(err)
+		}
+		id, _, _ := author.Attr("id")
+		name, _, _ := author.Text(".")
+		fmt.Println(id, name)
+	}
+	_, _, err = rec.Text("authors/author[2]")
+	fmt.Println(err != nil)
+	// Output:
+	// book Paris
+	// a1 Ann
+	// a2 Béa
+	// true
+}

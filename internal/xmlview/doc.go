@@ -46,7 +46,14 @@
 // has no namespace, as in XML. A prefix the record does not declare matches
 // nothing. A path is steps separated by "/" starting below the root ("title",
 // "authors/author"); a step "*" matches any element, and the path "" or "."
-// is the root itself.
+// is the root itself. These queries (Text, Texts, Has) are what the
+// engine's expressions use, and a step they cannot match matches nothing.
+//
+// Path (path.go) is the plugin SDK's stricter syntax over the same tree:
+// paths relative to any element, a last step "@name" for an attribute,
+// and a *PathError for anything unsupported ("//", "..", predicates)
+// instead of no match. Tree.Next iterates over the elements a Path
+// matches, reading a lazy tree one element further at a time.
 //
 // Parsers are not safe for concurrent use; use one per worker. What they
 // return is valid until the next call on the same Parser.
