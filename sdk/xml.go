@@ -84,6 +84,12 @@ func (x *XMLReader) Read(data []byte) (*XMLRecord, error) {
 	return &XMLRecord{x: x, t: t}, nil
 }
 
+// Check reads the rest of the record and returns its first malformation,
+// if any: the reads above stop as soon as they have their answer, so a
+// record is known to be well-formed only once Check has returned nil.
+// Records from split are; Check is for records from elsewhere.
+func (r *XMLRecord) Check() error { return r.t.Complete() }
+
 // Root returns the record's root element.
 func (r *XMLRecord) Root() XMLElement { return XMLElement{x: r.x, t: r.t} }
 

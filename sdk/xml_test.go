@@ -239,3 +239,24 @@ func TestXMLReaderRejectsUnsupportedPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestXMLRecordCheck(t *testing.T) {
+	var xr sdk.XMLReader
+	for data, ok := range map[string]bool{
+		`<record><title>fine</title></record>`:                 true,
+		`<record><title>fine</title><oops></record>`:           false,
+		`<record><title>fine</title></record><second/>`:        false,
+		`<record><title>fine</title></record> <!-- after --> `: true,
+	} {
+		rec, err := xr.Read([]byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _, _ := rec.Text("title"); ok && v != "fine" {
+			t.Errorf("%s: title %q", data, v)
+		}
+		if err := rec.Check(); (err == nil) != ok {
+			t.Errorf("%s: Check() = %v", data, err)
+		}
+	}
+}

@@ -29,6 +29,8 @@ type Options struct {
 // Conformance checks p against the plugin contract, over real gRPC, with
 // one subtest per rule:
 //
+//   - records: every record of opts.Records is one sluice could send
+//     (CheckRecord) of a kind the plugin accepts;
 //   - describe: Describe gives a name and this sdk's protocol version;
 //   - init: Init succeeds with opts.Config;
 //   - one result per record: Classify answers every batch with exactly
@@ -51,6 +53,7 @@ func Conformance(t *testing.T, p sdk.Plugin, opts Options) {
 	if len(recs) == 0 {
 		recs = genericRecords(p.Accepts)
 	}
+	checkRecords(t, p, recs)
 
 	t.Run("describe", func(t *testing.T) {
 		d, err := c.Describe(t.Context())

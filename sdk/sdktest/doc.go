@@ -13,6 +13,17 @@
 //		})
 //	}
 //
+// Test on the records the plugin will see: CSVRecords and XMLRecords read
+// a test file into the records sluice's split stage emits for it (Data,
+// Fields, Header, carried namespace declarations, positions), checked
+// against split itself by a test of the engine. Conformance rejects
+// hand-built records that sluice would never send (CheckRecord), such as
+// a CSV record without Data:
+//
+//	recs, err := sdktest.CSVRecords("testdata/sample.csv", sdktest.CSVOptions{})
+//	...
+//	sdktest.Conformance(t, newPlugin(), sdktest.Options{Records: recs})
+//
 // Nothing here starts a process: a crash in the classifier crashes the test
 // binary, as it should.
 package sdktest
