@@ -30,6 +30,11 @@ and in the pipeline::
       env: {PYTHONPATH: path/to/sluice/sdk/python}
       config: {...}
 
+Read XML records with ``XMLRecord(record.data)``: attributes and text
+anywhere in the record by path (``rec.text("published/@place")``,
+``rec.each("authors/author")``), with the Go sdk's path syntax; an
+unsupported path is a PathError, not an empty answer.
+
 ``python3 -m sluice_plugin check plugin.py`` checks a classifier against the
 plugin contract over real gRPC, as the Go sdk's sdktest.Conformance does.
 
@@ -54,6 +59,7 @@ except ImportError as _exc:  # pragma: no cover - depends on the machine
 from ._api import Answer, Classifier, Kind, PluginError, Record, Result, check_keys, describe_exception
 from ._serve import SDK_NAME, serve
 from ._stdio import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, PROTOCOL_VERSION
+from ._xmlpath import PathError, XMLElement, XMLRecord
 
 __all__ = [
     "Answer",
@@ -62,10 +68,13 @@ __all__ = [
     "MAGIC_COOKIE_KEY",
     "MAGIC_COOKIE_VALUE",
     "PROTOCOL_VERSION",
+    "PathError",
     "PluginError",
     "Record",
     "Result",
     "SDK_NAME",
+    "XMLElement",
+    "XMLRecord",
     "check_keys",
     "describe_exception",
     "serve",
