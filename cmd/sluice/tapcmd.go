@@ -37,7 +37,9 @@ func tapCmd() *cobra.Command {
 		Long: `Run the pipeline up to STAGE (only the stages it reads from, directly or
 not) and print the first -n records it emits: position, kind, category,
 labels and data (cut to --width bytes; --format json prints them whole, one
-JSON object a line). Then stop.
+JSON object a line, with CSV header and fields: the records file that a Go
+plugin's tests read with sdktest.ReadRecords and the Python sdk's check
+reads with --records). Then stop.
 
 Nothing is committed: no output file appears under its final name, and
 whatever the stages upstream write (dead letters included) goes to a
@@ -310,6 +312,7 @@ type tapRecord struct {
 	Kind     string            `json:"kind"`
 	Category string            `json:"category,omitempty"`
 	Labels   map[string]string `json:"labels,omitempty"`
+	Header   []string          `json:"header,omitempty"`
 	Fields   []string          `json:"fields,omitempty"`
 	Data     string            `json:"data"`
 }
@@ -317,8 +320,12 @@ type tapRecord struct {
 func writeTapJSON(w io.Writer, r *core.Record) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // records are often markup: keep < and > as they are
-	return enc.Encode(tapRecord{
+	rec := tapRecord{
 		File: r.Source.File, Line: r.Source.Line, Offset: r.Source.Offset, Ordinal: r.Source.Ordinal,
 		Kind: r.Type.String(), Category: r.Category, Labels: r.Labels, Fields: r.Fields, Data: string(r.Data),
-	})
+	}
+	if r.Header != nil {
+		rec.Header = r.Header.Names
+	}
+	return enc.Encode(rec)
 }

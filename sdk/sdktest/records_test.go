@@ -160,3 +160,35 @@ func TestBuildersRefuseWhatSplitReadsOtherwise(t *testing.T) {
 		t.Error("an element spec with an empty step was accepted")
 	}
 }
+
+func TestReadRecords(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "recs.jsonl")
+	os.WriteFile(path, []byte(`{"kind": "xml", "data": "<record/>", "file": "a.xml", "line": 3, "ordinal": 1, "offset": 40}
+
+{"kind": "csv", "data": "1,a", "header": ["id", "name"], "fields": ["1", "a"], "category": "c", "labels": {"k": "v"}}
+{"kind": "csv", "data": "2,b", "header": ["id", "name"], "fields": ["2", "b"]}
+{"kind": "line", "data": ""}
+`), 0o644)
+	recs, err := sdktest.ReadRecords(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 4 || recs[0].Kind != sdk.XML || recs[0].Source != (sdk.Position{File: "a.xml", Offset: 40, Line: 3, Ordinal: 1}) ||
+		recs[1].Header != recs[2].Header || recs[1].Labels["k"] != "v" || recs[1].Category != "c" || recs[3].Kind != sdk.Line {
+		t.Fatalf("got %+v", recs)
+	}
+	if v, _ := recs[2].Field("name"); v != "b" {
+		t.Errorf("name = %q", v)
+	}
+	for content, want := range map[string]string{
+		`{"kind": "xml", "data": "<a/>", "cahce": 1}`: `:1: not a record: json: unknown field "cahce"`,
+		"\n" + `{"kind": "yaml", "data": ""}`:         `:2: kind "yaml"`,
+		`{"kind": "xml"}`:                             `:1: no data`,
+	} {
+		os.WriteFile(path, []byte(content), 0o644)
+		if _, err := sdktest.ReadRecords(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one containing %q", content, err, want)
+		}
+	}
+}
