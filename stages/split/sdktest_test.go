@@ -60,6 +60,21 @@ func splitRecords(t *testing.T, o *Options, path string) []builtRecord {
 	return out
 }
 
+// compareBuilt fails t unless build gives the records split emits for
+// the file at path (doc) with o, and returns how many there are.
+func compareBuilt(t *testing.T, doc, how string, o *Options, path string, build func() ([]sdk.Record, error)) int {
+	t.Helper()
+	want := splitRecords(t, o, path)
+	got, err := build()
+	if err != nil {
+		t.Fatalf("%q\n%s: %v", doc, how, err)
+	}
+	if diff := cmp.Diff(want, fromSDK(got)); diff != "" {
+		t.Fatalf("%q\n%s differs from split (-split +sdktest):\n%s", doc, how, diff)
+	}
+	return len(want)
+}
+
 func TestSDKTestCarryLimitIsSplits(t *testing.T) {
 	if sdktest.CarryAll != xmlsplit.CarryAll {
 		t.Fatalf("sdktest.CarryAll = %d, split's is %d", sdktest.CarryAll, xmlsplit.CarryAll)
@@ -156,15 +171,10 @@ func TestSDKTestXMLRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, spec := range specs {
-			want := splitRecords(t, withDefaults(func(o *Options) { o.XML = &XMLOptions{Element: spec} }), path)
-			got, err := sdktest.XMLRecords(path, spec)
-			if err != nil {
-				t.Fatalf("%s\nXMLRecords(%q): %v", doc, spec, err)
-			}
-			if diff := cmp.Diff(want, fromSDK(got)); diff != "" {
-				t.Fatalf("%q\nXMLRecords(%q) differs from split (-split +sdktest):\n%s", doc, spec, diff)
-			}
-			total += len(want)
+			o := withDefaults(func(o *Options) { o.XML = &XMLOptions{Element: spec} })
+			total += compareBuilt(t, doc, fmt.Sprintf("XMLRecords(%q)", spec), o, path, func() ([]sdk.Record, error) {
+				return sdktest.XMLRecords(path, spec)
+			})
 		}
 	}
 	if total < 1000 {
@@ -251,15 +261,9 @@ func TestSDKTestCSVRecords(t *testing.T) {
 				o.CSV.LongRows = rowsKeep
 			}
 		})
-		want := splitRecords(t, o, path)
-		got, err := sdktest.CSVRecords(path, opts)
-		if err != nil {
-			t.Fatalf("%q\nCSVRecords(%+v): %v", doc, opts, err)
-		}
-		if diff := cmp.Diff(want, fromSDK(got)); diff != "" {
-			t.Fatalf("%q\nCSVRecords(%+v) differs from split (-split +sdktest):\n%s", doc, opts, diff)
-		}
-		total += len(want)
+		total += compareBuilt(t, doc, fmt.Sprintf("CSVRecords(%+v)", opts), o, path, func() ([]sdk.Record, error) {
+			return sdktest.CSVRecords(path, opts)
+		})
 	}
 	if total < 800 {
 		t.Fatalf("only %d records compared", total)
