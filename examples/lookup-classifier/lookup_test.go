@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/csv"
-	"os"
 	"testing"
 
 	"github.com/sluicehq/sluice/sdk"
@@ -12,20 +9,13 @@ import (
 
 var tableConfig = map[string]any{"table": "places.tsv"}
 
+// loans returns the rows of the example's input as the pipeline's split
+// stage emits them.
 func loans(t *testing.T) []sdk.Record {
 	t.Helper()
-	b, err := os.ReadFile("../data/loans.csv")
+	recs, err := sdktest.CSVRecords("../data/loans.csv", sdktest.CSVOptions{})
 	if err != nil {
 		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hdr := sdk.NewHeader(rows[0])
-	recs := make([]sdk.Record, 0, len(rows)-1)
-	for _, row := range rows[1:] {
-		recs = append(recs, sdk.Record{Kind: sdk.CSV, Header: hdr, Fields: row})
 	}
 	return recs
 }
