@@ -266,7 +266,7 @@ func (s *Stage) Outputs() []core.Output {
 			note += " by " + strings.Join(s.names, ", ")
 		}
 	}
-	note = fmt.Sprintf("%s, %d rows from %d records", note, s.rows, s.records)
+	note = fmt.Sprintf("%s, from %d records", note, s.records)
 	if s.copyErr != nil {
 		note += "; " + s.copyErr.Error()
 	}
