@@ -330,3 +330,53 @@ func TestStdout(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONLinesMatchCSV: in both modes, with and without by, the JSON
+// lines output holds the rows of the CSV output, member for column.
+func TestJSONLinesMatchCSV(t *testing.T) {
+	for _, o := range []Options{
+		{Attributes: true},
+		{Attributes: true, By: []string{`attr("type") ?? "none"`}, Names: []string{"type"}, Top: 2},
+		{By: []string{"category", `attr("lang") ?? "none"`}, Names: []string{"category", "lang"}},
+	} {
+		csvOut := o
+		csvOut.Output = "c.csv"
+		rows, err := csv.NewReader(bytes.NewReader(run(t, csvOut, goldenRecords(), 2))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		jsonOut := o
+		jsonOut.Output = "c.jsonl"
+		lines := strings.Split(strings.TrimSuffix(string(run(t, jsonOut, goldenRecords(), 3)), "\n"), "\n")
+		if len(lines) != len(rows)-1 {
+			t.Fatalf("%+v: %d lines, %d CSV rows", o, len(lines), len(rows)-1)
+		}
+		header := rows[0]
+		for i, line := range lines {
+			var got map[string]any
+			if err := json.Unmarshal([]byte(line), &got); err != nil {
+				t.Fatalf("line %q: %v", line, err)
+			}
+			want := map[string]any{}
+			for c, v := range rows[i+1] {
+				switch name := header[c]; {
+				case name == "count" && o.Attributes && rows[i+1][c-1] == "" && rows[i+1][c-3] == "":
+					want["records"] = v // a group's line
+				case name == "count":
+					want["count"] = v
+				case v == "" && (name == "element" || name == "attribute" || name == "value"):
+				default:
+					want[name] = v
+				}
+			}
+			for k, v := range got {
+				if n, ok := v.(float64); ok {
+					got[k] = fmt.Sprint(n)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%+v: line %d\n%s\nwant the members of CSV row %v", o, i+1, line, want)
+			}
+		}
+	}
+}
