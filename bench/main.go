@@ -50,6 +50,7 @@ var jobs = map[string]job{
 	"split-lines":   {file: "split-lines.yaml", about: "split only (W2's corpus as lines), by byte ranges on 2 workers, into a count", format: "csv"},
 	"split-lines-1": {file: "split-lines.yaml", about: "split only (lines), each file whole on 1 worker (chunk: 0): split-lines' baseline", format: "csv", env: []string{"SPLIT_WORKERS=1", "SPLIT_CHUNK=0"}},
 	"w1-whole":      {file: "w1.yaml", about: "W1 with each file split whole on one worker (chunk: 0), as before byte ranges", format: "xml", peers: true, attrs: true, env: []string{"SPLIT_CHUNK=0"}},
+	"convert":       {file: "convert.yaml", about: "W1's corpus to JSON lines: split, map (picked attributes and text), write jsonl; run with --check none and compare with w1's rate", format: "xml"},
 	"w2":            {file: "w2.yaml", about: "W2: the catalogue as CSV: split, classify (rules), count categories, write per category", format: "csv", peers: true},
 }
 
@@ -85,7 +86,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	c := config{out: out}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	size := fs.String("size", "1GB", "corpus size: 10MB, 100MB, 1GB or 4GB (about 920 bytes a record for the XML jobs, 320 for w2's CSV), or a number of records; several, comma-separated, run one after the other")
-	fs.StringVar(&c.job, "job", "w1", "what Sluice runs: w1 (the reference job), sort (w1 without attribute counts, for the memory check) plugin (w1 with the example Go plugin as classifier), plugin-notls (the same without TLS on the plugin's connection), plugin-socket (the same with the records sent over the plugin's socket rather than through shared memory), or w2 (the CSV job, against DuckDB, Miller and Python's csv)")
+	fs.StringVar(&c.job, "job", "w1", "what Sluice runs: w1 (the reference job), sort (w1 without attribute counts, for the memory check) plugin (w1 with the example Go plugin as classifier), plugin-notls (the same without TLS on the plugin's connection), plugin-socket (the same with the records sent over the plugin's socket rather than through shared memory), convert (W1's corpus to JSON lines: map and write jsonl; with --check none), or w2 (the CSV job, against DuckDB, Miller and Python's csv)")
 	fs.IntVar(&c.runs, "runs", 3, "Sluice runs per size; the table shows the median by wall time")
 	fs.IntVar(&c.warmup, "warmup", 1, "Sluice runs per size before the measured ones, not counted")
 	fs.StringVar(&c.dir, "dir", "bench/corpus", "where corpora and outputs go (relative to the repository root)")
@@ -109,7 +110,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if _, ok := jobs[c.job]; !ok {
-		return fmt.Errorf("--job %q: want w1, sort, plugin, plugin-notls, plugin-socket or w2", c.job)
+		return fmt.Errorf("--job %q: want w1, sort, plugin, plugin-notls, plugin-socket, convert or w2", c.job)
 	}
 	if c.runs < 1 {
 		return fmt.Errorf("--runs %d: want 1 or more", c.runs)

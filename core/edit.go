@@ -207,9 +207,9 @@ func outputOptions(v reflect.Value, path string, visit func(path string, f refle
 
 // outputPath places an output path under dir (when dir is set): a
 // relative path is joined to it, an absolute one re-rooted in it, so that
-// nothing is written outside dir.
+// nothing is written outside dir. "-" (standard output) stays as it is.
 func outputPath(dir, path string) string {
-	if dir == "" || path == "" {
+	if dir == "" || path == "" || path == "-" {
 		return path
 	}
 	return filepath.Join(dir, strings.TrimPrefix(filepath.Clean(path), string(filepath.Separator)))

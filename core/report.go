@@ -77,7 +77,9 @@ type Totals struct {
 	Errored      int64 `json:"errored"`
 	Cancelled    int64 `json:"cancelled"`
 	Dropped      int64 `json:"dropped"`
-	// OutputFiles, OutputRecords and OutputBytes sum the stages' Outputs.
+	// OutputFiles, OutputRecords and OutputBytes sum the stages' Outputs:
+	// OutputRecords adds up each output's rows, so a record written to
+	// two outputs counts twice.
 	OutputFiles   int   `json:"output_files"`
 	OutputRecords int64 `json:"output_records"`
 	OutputBytes   int64 `json:"output_bytes"`

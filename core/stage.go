@@ -184,7 +184,7 @@ type Outputter interface {
 // Output describes one file a stage wrote.
 type Output struct {
 	Path    string `json:"path"`
-	Records int64  `json:"records"`
+	Records int64  `json:"records"` // rows written: records, or a count output's rows
 	Bytes   int64  `json:"bytes"`
 	Note    string `json:"note,omitempty"` // e.g. why a category was given another file name
 }

@@ -27,6 +27,9 @@ type boundedOption struct {
 func integerOptions(t *testing.T, kind string, typ reflect.Type, path string) []boundedOption {
 	var out []boundedOption
 	for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
+		if typ.Kind() == reflect.Slice && path != "" {
+			path += "[0]" // the first item of a list of option structs
+		}
 		typ = typ.Elem()
 	}
 	if typ.Kind() != reflect.Struct {
@@ -73,6 +76,12 @@ var baseOptions = map[string]string{
 	"classify": `{plugin: {command: [classifier]}}`,
 	"count":    `{by: [category], output: counts.csv}`,
 	"write":    `{dir: out, by: category}`,
+}
+
+// baseItems are the options that make the first item of a list of option
+// structs complete, by the list's path.
+var baseItems = map[string]string{
+	"count/aggregate": `{name: n, fn: distinct, value: category}`,
 }
 
 // TestEveryIntegerOptionBounded sets every integer option of every built-in
@@ -124,6 +133,15 @@ func pipelineSetting(t *testing.T, o boundedOption, v int64) (string, int) {
 	m := with
 	parts := strings.Split(o.path, ".")
 	for _, p := range parts[:len(parts)-1] {
+		if list, ok := strings.CutSuffix(p, "[0]"); ok {
+			var item map[string]any
+			if err := yaml.Unmarshal([]byte(baseItems[o.kind+"/"+list]), &item); err != nil || item == nil {
+				t.Fatalf("no base item for %s/%s", o.kind, list)
+			}
+			m[list] = []any{item}
+			m = item
+			continue
+		}
 		sub, _ := m[p].(map[string]any)
 		if sub == nil {
 			sub = map[string]any{}

@@ -159,11 +159,13 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 		}
 	}
 	if t.OutputFiles > 0 {
-		fmt.Fprintf(w, "outputs: %d files, %d records, %s\n", t.OutputFiles, t.OutputRecords, humanBytes(t.OutputBytes))
+		// Rows are added up over the files: a record written to two of
+		// them counts twice, and a count output adds its rows of counts.
+		fmt.Fprintf(w, "outputs: %d files, %s, %d rows summed over the files\n", t.OutputFiles, humanBytes(t.OutputBytes), t.OutputRecords)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, s := range rep.Stages {
 			for _, o := range s.Outputs {
-				fmt.Fprintf(tw, "  %s\t%d records\t%s\t%s\n", o.Path, o.Records, humanBytes(o.Bytes), o.Note)
+				fmt.Fprintf(tw, "  %s\t%d rows\t%s\t%s\n", o.Path, o.Records, humanBytes(o.Bytes), o.Note)
 			}
 		}
 		tw.Flush()

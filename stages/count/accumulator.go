@@ -20,7 +20,9 @@ type accumulator struct {
 	groups counter   // key tuple → records
 	attrs  attrTally // key tuple, element, attribute → value → occurrences
 	elems  *elemCache
-	buf    []byte // the key being built; reused
+	buf    []byte    // the key being built; reused
+	aggs   aggTable  // per group, the aggregates' states
+	vals   aggValues // the current record's aggregate values; reused
 
 	merged []*accumulator // merged into this one (Merge), counted apart
 }
@@ -39,8 +41,15 @@ func (a *accumulator) Add(ctx context.Context, r *core.Record) error {
 		a.buf = appendPart(a.buf, v)
 	}
 	if !a.s.attributes {
+		if len(a.s.aggs) == 0 {
+			a.groups.add(a.buf, 1)
+			return nil
+		}
+		if err := evaluate(a.ev, a.s.aggs, r, &a.vals); err != nil {
+			return err
+		}
 		a.groups.add(a.buf, 1)
-		return nil
+		return add(a.s.aggs, a.aggs.group(a.buf, len(a.s.aggs)), &a.vals, a.buf, a.s.names)
 	}
 	t, err := a.ev.Elements("attributes")
 	if err != nil {
@@ -73,12 +82,14 @@ func (a *accumulator) addTree(prefix int, t *xmlview.Tree) {
 			if j < len(e.attrs) && e.attrs[j].local == at.Name.Local && e.attrs[j].space == at.Name.Space {
 				vals = e.attrs[j].vals
 			} else {
-				if elem < 0 {
-					a.buf = appendName(a.buf[:prefix], name)
-					elem = len(a.buf)
+				if a.s.filter.counts(name, at.Name) {
+					if elem < 0 {
+						a.buf = appendName(a.buf[:prefix], name)
+						elem = len(a.buf)
+					}
+					a.buf = appendName(a.buf[:elem], at.Name)
+					vals = a.attrs.values(a.buf)
 				}
-				a.buf = appendName(a.buf[:elem], at.Name)
-				vals = a.attrs.values(a.buf)
 				ae := attrEntry{space: strings.Clone(at.Name.Space), local: strings.Clone(at.Name.Local), vals: vals}
 				if j < len(e.attrs) {
 					e.attrs[j] = ae
@@ -86,7 +97,9 @@ func (a *accumulator) addTree(prefix int, t *xmlview.Tree) {
 					e.attrs = append(e.attrs, ae)
 				}
 			}
-			vals.add(bytesOf(at.Value), 1)
+			if vals != nil { // nil: left out by exclude or only
+				vals.add(bytesOf(at.Value), 1)
+			}
 		}
 	}
 	a.buf = a.buf[:prefix]
@@ -105,7 +118,7 @@ type elemCache [256]struct {
 
 type attrEntry struct {
 	space, local string
-	vals         *counter
+	vals         *counter // nil for an attribute left out (exclude, only)
 }
 
 func elemSlot(n xmlview.Name) int {

@@ -94,7 +94,7 @@ func BenchmarkFinish(b *testing.B) {
 				if err := a.Merge(other); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := s.write(context.Background(), io.Discard, a.totals()); err != nil {
+				if _, _, err := s.write(context.Background(), io.Discard, a.totals()); err != nil {
 					b.Fatal(err)
 				}
 			}

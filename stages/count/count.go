@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -19,11 +21,14 @@ var sample []byte
 
 // Options configure the count stage.
 type Options struct {
-	By         []string `yaml:"by" doc:"Keys to count by, outermost first: each a string expression over the record, such as category or attr(\"lang\")."`
-	Names      []string `yaml:"names" doc:"Column names of the by keys in CSV output, one per key; by default the expressions themselves."`
-	Attributes bool     `yaml:"attributes" doc:"Count every (element, attribute, value) occurrence in XML records, per key when by is set."`
-	Output     string   `yaml:"output" path:"output" pattern:"\\.([jJ][sS][oO][nN]|[cC][sS][vV])$" doc:"File written at the end of the run: .json for JSON nested by key, .csv for one row per count."`
-	Top        int      `yaml:"top" max:"16777216" doc:"When above 0, keep only the N largest counts of each innermost group (ties broken by key)."`
+	By         []string    `yaml:"by" doc:"Keys to count by, outermost first: each a string expression over the record, such as category or attr(\"lang\")."`
+	Names      []string    `yaml:"names" doc:"Column names of the by keys in CSV output, one per key; by default the expressions themselves."`
+	Aggregate  []Aggregate `yaml:"aggregate" doc:"Values computed per group of by keys beside the record count, each with a name, a function (sum, min, max, mean, distinct) and a value expression; mergeable across workers."`
+	Attributes bool        `yaml:"attributes" doc:"Count every (element, attribute, value) occurrence in XML records, per key when by is set."`
+	Exclude    []string    `yaml:"exclude" doc:"attributes mode: element or attribute names (Clark notation, {uri}local) to leave out of the counts, such as unique ids; an element left out loses all its attributes."`
+	Only       []string    `yaml:"only" doc:"attributes mode: count only these element or attribute names (Clark notation): an attribute is counted when it or its element is listed."`
+	Output     string      `yaml:"output" path:"output" pattern:"^-$|\\.([jJ][sS][oO][nN]([lL])?|[cC][sS][vV])$" doc:"Where the totals go at the end of the run: .json for JSON nested by key, .jsonl for one JSON object per row, .csv for one row per count, or - for standard output (JSON lines, printed once the run has succeeded)."`
+	Top        int         `yaml:"top" max:"16777216" doc:"When above 0, keep only the N largest counts of each innermost group (ties broken by key)."`
 }
 
 // Kind returns the count stage kind.
@@ -38,6 +43,7 @@ type format int
 const (
 	formatJSON format = iota + 1
 	formatCSV
+	formatJSONL
 )
 
 func build(o *Options) (core.Stage, error) {
@@ -64,14 +70,30 @@ func build(o *Options) (core.Stage, error) {
 	}
 	switch ext := strings.ToLower(filepath.Ext(o.Output)); {
 	case o.Output == "":
-		errs = append(errs, core.OptionError("output", "required: the file to write, ending in .json or .csv"))
+		errs = append(errs, core.OptionError("output", "required: the file to write, ending in .json, .jsonl or .csv, or - for standard output"))
+	case o.Output == "-" || ext == ".jsonl":
+		s.format = formatJSONL
 	case ext == ".json":
 		s.format = formatJSON
 	case ext == ".csv":
 		s.format = formatCSV
 	default:
-		errs = append(errs, core.OptionError("output", "%q: the name must end in .json or .csv (it chooses the format)", o.Output))
+		errs = append(errs, core.OptionError("output", "%q: the name must end in .json, .jsonl or .csv (it chooses the format), or be - for standard output", o.Output))
 	}
+	aggs, aerrs := compileAggregates(o.Aggregate, s.names)
+	s.aggs, errs = aggs, append(errs, aerrs...)
+	if len(o.Aggregate) > 0 && (o.Attributes || len(o.By) == 0) {
+		errs = append(errs, core.OptionError("aggregate", "aggregates are computed per group of by keys: set by, and leave attributes out"))
+	}
+	for _, opt := range []struct {
+		name string
+		set  []string
+	}{{"exclude", o.Exclude}, {"only", o.Only}} {
+		if len(opt.set) > 0 && !o.Attributes {
+			errs = append(errs, core.OptionError(opt.name, "chooses the names that attributes: true counts: set attributes: true"))
+		}
+	}
+	s.filter = newNameFilter(o.Exclude, o.Only)
 	if o.Top < 0 {
 		errs = append(errs, core.OptionError("top", "must be 0 (keep every count) or more, got %d", o.Top))
 	}
@@ -93,11 +115,18 @@ type Stage struct {
 	output     string
 	format     format
 	top        int
+	aggs       []aggregate
+	filter     *nameFilter // attributes mode: the names to count; nil counts all
 
 	tmp     string // prepared by Finish, renamed by the run's commit
 	records int64  // records counted, for Outputs
+	rows    int64  // rows written, for Outputs
 	bytes   int64
 	done    bool // committed
+
+	stdout  io.Writer    // where output "-" goes: os.Stdout unless a test sets it
+	log     *slog.Logger // from Setup, for a failed copy to stdout
+	copyErr error        // the copy to stdout failed
 }
 
 var (
@@ -120,7 +149,11 @@ func (s *Stage) Signature() core.Signature {
 // Setup creates the output's directory and checks that a file can be
 // created there, so that a run of hours does not fail at its very end.
 func (s *Stage) Setup(ctx context.Context, env core.Env) error {
-	s.tmp, s.records, s.bytes, s.done = "", 0, 0, false
+	s.tmp, s.records, s.rows, s.bytes, s.done = "", 0, 0, 0, false
+	s.log = env.Log
+	if s.output == stdoutName {
+		return nil
+	}
 	dir := filepath.Dir(s.output)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("output %s: %w", s.output, err)
@@ -156,17 +189,12 @@ func (s *Stage) Finish(ctx context.Context, acc core.Accumulator, out core.Emitt
 	}
 	t := a.totals()
 	s.records = t.records()
-	dir := filepath.Dir(s.output)
-	if err := os.MkdirAll(dir, 0o755); err != nil { // normally done at Setup
-		return core.Fatal(fmt.Errorf("write %s: %w", s.output, err))
-	}
-	f, err := createTemp(s.output)
+	f, err := s.createTemp()
 	if err != nil {
 		return core.Fatal(fmt.Errorf("write %s: %w", s.output, err))
 	}
 	s.tmp = f.Name()
-	n, err := s.write(ctx, f, t)
-	s.bytes = n
+	s.bytes, s.rows, err = s.write(ctx, f, t)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -198,16 +226,21 @@ func createTemp(path string) (*os.File, error) {
 	}
 }
 
-// Prepare hands the runner the prepared file to rename to the output name.
+// Prepare hands the runner the prepared file to rename to the output name
+// (nothing for standard output, which is copied once committed).
 func (s *Stage) Prepare(context.Context) (core.CommitPlan, error) {
-	if s.tmp == "" {
+	if s.tmp == "" || s.output == stdoutName {
 		return core.CommitPlan{}, nil
 	}
 	return core.CommitPlan{Renames: []core.Rename{{Temp: s.tmp, Final: s.output}}}, nil
 }
 
-// Committed records that the output is final.
+// Committed records that the output is final; for standard output it
+// copies the prepared file there.
 func (s *Stage) Committed() {
+	if s.output == stdoutName && s.tmp != "" {
+		s.copyToStdout()
+	}
 	if s.tmp != "" {
 		s.tmp, s.done = "", true
 	}
@@ -233,5 +266,9 @@ func (s *Stage) Outputs() []core.Output {
 			note += " by " + strings.Join(s.names, ", ")
 		}
 	}
-	return []core.Output{{Path: s.output, Records: s.records, Bytes: s.bytes, Note: note}}
+	note = fmt.Sprintf("%s, from %d records", note, s.records)
+	if s.copyErr != nil {
+		note += "; " + s.copyErr.Error()
+	}
+	return []core.Output{{Path: s.output, Records: s.rows, Bytes: s.bytes, Note: note}}
 }

@@ -43,7 +43,27 @@ func TestBuildErrors(t *testing.T) {
 	}{
 		{"nothing to count", Options{Output: "o.json"}, []string{"by: nothing to count: set by"}},
 		{"no output", Options{By: []string{"category"}}, []string{"output: required"}},
-		{"bad extension", Options{By: []string{"category"}, Output: "out/c.txt"}, []string{`output: "out/c.txt": the name must end in .json or .csv`}},
+		{"bad extension", Options{By: []string{"category"}, Output: "out/c.txt"}, []string{`output: "out/c.txt": the name must end in .json, .jsonl or .csv`}},
+		{"aggregate", Options{By: []string{"category"}, Output: "c.csv", Aggregate: []Aggregate{
+			{Name: "count", Fn: "sum", Value: "1"},
+			{Name: "category", Fn: "avg", Value: "1"},
+			{Name: "x", Fn: "sum", Value: "(", Limit: 3},
+			{Name: "x", Fn: "distinct", Value: "1", Limit: -1},
+			{Fn: "max", Value: `texts("a")`},
+		}}, []string{
+			`aggregate[0].name: "count" is taken`,
+			`aggregate[1].name: "category" is taken`,
+			`aggregate[1].fn: "avg": expected one of sum, min, max, mean, distinct`,
+			`aggregate[2].limit: only distinct takes a limit`,
+			`aggregate[2].value:`,
+			`aggregate[3].name: "x" is taken`,
+			`aggregate[3].limit: must be 0`,
+			`aggregate[4].name: required`,
+		}},
+		{"aggregate without by", Options{Attributes: true, Output: "c.csv", Aggregate: []Aggregate{{Name: "n", Fn: "sum", Value: "1"}}},
+			[]string{"aggregate: aggregates are computed per group of by keys"}},
+		{"exclude without attributes", Options{By: []string{"category"}, Output: "c.csv", Exclude: []string{"id"}, Only: []string{"x"}},
+			[]string{"exclude: chooses the names", "only: chooses the names"}},
 		{"negative top", Options{By: []string{"category"}, Output: "c.csv", Top: -1}, []string{"top: must be 0"}},
 		{"bad key", Options{By: []string{"category", `attr(`}, Output: "c.csv"}, []string{"by[1]: unexpected token EOF"}},
 		{"key type", Options{By: []string{`texts("a")`}, Output: "c.csv"}, []string{"by[0]: expression gives a list, want a string"}},
@@ -170,6 +190,51 @@ func TestAttributesAgainstReference(t *testing.T) {
 			t.Error("a namespace declaration was counted as an attribute")
 		}
 	})
+	// exclude and only leave attributes out of the counts as the
+	// reference, filtered by name after the fact, does.
+	for _, tt := range []struct {
+		name          string
+		exclude, only []string
+		keep          func(e, a string) bool
+	}{
+		{"exclude", []string{"id", "subject", "author@key"}, nil, func(e, a string) bool {
+			return a != "id" && e != "subject" && !(e == "author" && a == "key")
+		}},
+		{"only", nil, []string{"subject", "role", "record@lang"}, func(e, a string) bool {
+			return e == "subject" || a == "role" || e == "record" && a == "lang"
+		}},
+		{"only and exclude", []string{"code"}, []string{"subject"}, func(e, a string) bool {
+			return e == "subject" && a != "code"
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := run(t, Options{Attributes: true, Exclude: tt.exclude, Only: tt.only, Output: "a.json"}, records, 3)
+			var got struct {
+				Records    int64
+				Attributes map[string]map[string]map[string]int64
+			}
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatal(err)
+			}
+			want := attrCounts{}
+			for e, attrs := range sum(wantAttrs) {
+				for a, vals := range attrs {
+					if tt.keep(e, a) {
+						if want[e] == nil {
+							want[e] = map[string]map[string]int64{}
+						}
+						want[e][a] = vals
+					}
+				}
+			}
+			if len(want) == 0 || got.Records != int64(len(records)) {
+				t.Fatalf("reference keeps nothing (%d elements) or records = %d", len(want), got.Records)
+			}
+			if diff := cmp.Diff(want, got.Attributes); diff != "" {
+				t.Errorf("attribute counts (-reference +stage):\n%s", diff)
+			}
+		})
+	}
 	t.Run("by type", func(t *testing.T) {
 		out := run(t, Options{Attributes: true, By: []string{`attr("type") ?? "unknown"`}, Output: "a.json"}, records, 3)
 		var got map[string]struct {
@@ -450,8 +515,8 @@ func TestRecordErrors(t *testing.T) {
 			if !strings.Contains(string(out), ",2\n") || strings.Contains(string(out), ",3\n") || strings.Contains(string(out), "\"2\"") {
 				t.Errorf("output counts the rejected record:\n%s", out)
 			}
-			if s.Outputs()[0].Records != 2 {
-				t.Errorf("Outputs().Records = %d, want 2", s.Outputs()[0].Records)
+			if note := s.Outputs()[0].Note; !strings.HasSuffix(note, " from 2 records") {
+				t.Errorf("Outputs().Note = %q, want it to end in \" from 2 records\"", note)
 			}
 
 			_, err = coretest.Run(context.Background(), mustBuild(t, &tt.opts), []core.Record{tt.bad}, coretest.Options{FailOnReject: true})

@@ -57,24 +57,42 @@ func (c *counter) find(key []byte) (off uint64, found bool) {
 		c.seed = maphash.MakeSeed()
 		c.slots = make([]uint64, 8) // small: an attribute's values may be one; the table doubles
 	}
-	h := maphash.Bytes(c.seed, key)
+	i, h, off, found := c.probe(key)
+	if found {
+		return off, true
+	}
+	off = c.insert(key)
+	c.slots[i] = h&^offMask | off + 1
+	c.n++
+	if 4*c.n > 3*len(c.slots) {
+		c.grow()
+	}
+	return off, false
+}
+
+// lookup returns the offset of key's entry, and false if it has none.
+func (c *counter) lookup(key []byte) (off uint64, found bool) {
+	if c.slots == nil {
+		return 0, false
+	}
+	_, _, off, found = c.probe(key)
+	return off, found
+}
+
+// probe looks key up in a table that has slots: it returns its entry's
+// offset, or the empty slot where it belongs, with the key's hash.
+func (c *counter) probe(key []byte) (slot, h, off uint64, found bool) {
+	h = maphash.Bytes(c.seed, key)
 	tag := h &^ offMask
 	mask := uint64(len(c.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := c.slots[i]
 		if s == 0 {
-			off := c.insert(key)
-			c.slots[i] = tag | off + 1
-			c.n++
-			if 4*c.n > 3*len(c.slots) {
-				c.grow()
-			}
-			return off, false
+			return i, h, 0, false
 		}
 		if s&^offMask == tag {
-			off := s&offMask - 1
-			if bytes.Equal(c.keyAt(off), key) {
-				return off, true
+			if off := s&offMask - 1; bytes.Equal(c.keyAt(off), key) {
+				return i, h, off, true
 			}
 		}
 	}

@@ -20,9 +20,60 @@
 // "{http://www.w3.org/XML/1998/namespace}lang". With `by`, the triples and
 // the number of records are counted per key tuple.
 //
+// exclude and only (attributes mode) choose what is counted, so that
+// unique ids do not make the output grow with the input. Each entry is an
+// element's or an attribute's name in Clark notation, or element@attribute
+// for one attribute of one element: exclude: [record@id] leaves out the
+// record ids and keeps every other id; only: [subject, role] counts the
+// attributes of <subject> and every role attribute. An attribute is counted
+// when only is empty or names it, its element or the pair, and exclude
+// names none of them. The names are checked once per element shape met,
+// not per record.
+//
 // A key that evaluates to nil is an error on that record (give defaults
 // with ??); numbers and booleans are formatted (2024, true). A record whose
 // key or XML fails adds nothing to any count.
+//
+// # Aggregates
+//
+// In keyed mode, `aggregate` computes values per group beside its record
+// count, each named, with a function and a value expression (the shape of
+// Beam YAML's Combine):
+//
+//	by: [json("service")]
+//	aggregate:
+//	  - {name: bytes, fn: sum, value: 'json("bytes")'}
+//	  - {name: slowest, fn: max, value: 'json("ms")'}
+//	  - {name: users, fn: distinct, value: 'json("user")'}
+//
+// sum, min, max and mean take numbers: an integer or a float, or a string
+// holding one (CSV fields and XML attributes are strings; spaces around
+// the number are allowed). Anything else (nil for a missing value, a
+// boolean, a list, a string that is no number, NaN, infinities) is an
+// error on that record naming its position and the aggregate's option
+// ("aggregate[1].value: not a number: ..."), handled by the stage's
+// on_error like every record error; the record adds nothing to any count.
+// Give a default with ?? or filter such records out first. Sums stay exact
+// int64 integers while every value is an integer and the sum fits, so they
+// do not depend on how records were spread over the workers; a fraction
+// or an overflow turns the sum into a float64, whose last digits may then
+// vary with the order the workers' sums are added in. mean is sum / count
+// as a float64.
+//
+// distinct counts the exact number of distinct values (strings, as keys
+// are) in each group. It keeps every value: about 50 bytes plus the
+// value's length per distinct value, per group, per worker holding it, and
+// the union of the workers' sets per group while the output is written.
+// `limit` bounds it (default 100000, at most 16777216, checked by
+// validate): a group with more distinct values fails the run, naming the
+// aggregate and the group. There is no approximate (HyperLogLog) mode
+// yet: it would merge as well, but it needs a new dependency and its
+// estimates would need their own tests; exact counts with a bound cover
+// the distinct users or sessions per key that count is asked for.
+//
+// Aggregates merge like the counts: each worker keeps its own states, and
+// the states of a group are combined (sums added, minima and maxima
+// compared, distinct sets united) when its row is written.
 //
 // # Output
 //
@@ -35,7 +86,8 @@
 // first, ties broken by key.
 //
 // JSON (an output ending in .json), keyed mode: objects nested by key, in
-// `by` order, with counts at the leaves. For by: [category, lang]:
+// `by` order, with counts at the leaves (with aggregates, the leaf is an
+// object of count and the aggregates by name). For by: [category, lang]:
 //
 //	{
 //	  "book/plain": {
@@ -70,7 +122,22 @@
 // then count: for by: [category, 'attr("lang") ?? "none"'] and names:
 // [category, lang], the header is category,lang,count. Attributes mode: the key columns, element, attribute, value,
 // count; each group starts with a row whose element, attribute and value
-// are empty and whose count is the group's number of records.
+// are empty and whose count is the group's number of records. With
+// aggregates, their columns follow count.
+//
+// JSON lines (an output ending in .jsonl, or "-"): one object per CSV
+// row, members named like the CSV columns: {"category": "book", "lang":
+// "en", "count": 12}. In attributes mode a group's line holds its keys and
+// "records", and each value's line its keys, element, attribute, value and
+// count.
+//
+// Standard output ("-"): the totals are written to a temporary file and
+// copied to standard output only once the run has committed every other
+// output, so a failed or interrupted run prints nothing there (stdout.go).
+//
+// The output's Records in the run summary is the number of rows written
+// (as the CSV form would have them: groups, plus attribute values in
+// attributes mode); its note says how many records they came from.
 //
 // # Cost
 //

@@ -79,6 +79,7 @@ type totals struct {
 	groups   []*counter   // each accumulator's records per group
 	prefixes counter      // every attribute key prefix → its index in vals
 	vals     [][]*counter // per prefix, the value counters of the accumulators that counted it
+	aggs     []*aggTable  // each accumulator's aggregate states
 }
 
 // totals returns the counts of a and of the accumulators merged into it.
@@ -86,6 +87,7 @@ func (a *accumulator) totals() *totals {
 	t := &totals{}
 	for _, x := range append([]*accumulator{a}, a.merged...) {
 		t.groups = append(t.groups, &x.groups)
+		t.aggs = append(t.aggs, &x.aggs)
 		for _, off := range x.attrs.prefixes.offsets() {
 			p, found := t.prefixes.find(x.attrs.prefixes.keyAt(off))
 			if !found {
@@ -170,6 +172,8 @@ type piece interface {
 	reserve(n, keyLen int)
 	add(key []byte, n int64)
 	size() int
+	// rows returns the number of totals added.
+	rows() int64
 	// take returns the text added since the last take; it is valid until
 	// the next add.
 	take() []byte
@@ -186,23 +190,23 @@ const flushAt = 64 << 10
 // writeValues writes the values of one attribute key prefix, counted by
 // the counters cs, in output order: by value, or with top > 0 by count (see
 // sortedValues). The text comes from pieces made by newPiece and goes to
-// emit in order. A large output is merged and formatted in pieces on every
-// core at once.
-func (s *Stage) writeValues(ctx context.Context, cs []*counter, newPiece func() piece, emit func([]byte)) error {
+// emit in order, and it returns the number of values written. A large
+// output is merged and formatted in pieces on every core at once.
+func (s *Stage) writeValues(ctx context.Context, cs []*counter, newPiece func() piece, emit func([]byte)) (int64, error) {
 	procs := runtime.GOMAXPROCS(0)
 	if s.top > 0 {
 		c := mergeInto(cs)
 		p := newPiece()
 		for i, off := range sortedValues(c, s.top) {
 			if i%checkEvery == 0 && ctx.Err() != nil {
-				return ctx.Err()
+				return 0, ctx.Err()
 			}
 			if p.add(c.keyAt(off), c.countAt(off)); p.size() >= flushAt {
 				emit(p.take())
 			}
 		}
 		emit(p.take())
-		return nil
+		return p.rows(), nil
 	}
 	runs := sortRuns(cs, procs)
 	total := entries(runs)
@@ -217,10 +221,10 @@ func (s *Stage) writeValues(ctx context.Context, cs []*counter, newPiece func() 
 	if procs == 1 || total < 2*pieceEntries {
 		p := newPiece()
 		if err := format(runs, p, true); err != nil {
-			return err
+			return 0, err
 		}
 		emit(p.take())
-		return nil
+		return p.rows(), nil
 	}
 	keyLen := 0
 	for _, c := range cs {
@@ -229,6 +233,7 @@ func (s *Stage) writeValues(ctx context.Context, cs []*counter, newPiece func() 
 	keyLen /= max(total, 1)
 	st := stream.New().WithMaxGoroutines(procs)
 	var failed error
+	var rows int64
 	for _, runs := range cut(runs, total/pieceEntries) {
 		if ctx.Err() != nil {
 			break
@@ -240,13 +245,14 @@ func (s *Stage) writeValues(ctx context.Context, cs []*counter, newPiece func() 
 			return func() {
 				if failed == nil && err == nil {
 					emit(p.take())
+					rows += p.rows()
 				}
 				failed = cmp.Or(failed, err)
 			}
 		})
 	}
 	st.Wait()
-	return cmp.Or(failed, ctx.Err())
+	return rows, cmp.Or(failed, ctx.Err())
 }
 
 // jsonPiece formats totals as members of a JSON object, each after a
@@ -254,6 +260,7 @@ func (s *Stage) writeValues(ctx context.Context, cs []*counter, newPiece func() 
 type jsonPiece struct {
 	indent string // a newline and the members' indentation
 	buf    []byte
+	n      int64
 }
 
 func (p *jsonPiece) reserve(n, keyLen int) {
@@ -261,6 +268,7 @@ func (p *jsonPiece) reserve(n, keyLen int) {
 }
 
 func (p *jsonPiece) add(key []byte, n int64) {
+	p.n++
 	p.buf = append(p.buf, ',')
 	p.buf = append(p.buf, p.indent...)
 	p.buf = appendJSONString(p.buf, unsafe.String(unsafe.SliceData(key), len(key)))
@@ -269,6 +277,8 @@ func (p *jsonPiece) add(key []byte, n int64) {
 }
 
 func (p *jsonPiece) size() int { return len(p.buf) }
+
+func (p *jsonPiece) rows() int64 { return p.n }
 
 func (p *jsonPiece) take() []byte {
 	b := p.buf
@@ -282,6 +292,7 @@ type csvPiece struct {
 	buf bytes.Buffer
 	w   *csv.Writer
 	row []string // the prefix's fields, then room for two more
+	n   int64
 }
 
 func newCSVPiece(prefix []string) *csvPiece {
@@ -299,6 +310,7 @@ func (p *csvPiece) reserve(n, keyLen int) {
 }
 
 func (p *csvPiece) add(key []byte, n int64) {
+	p.n++
 	k := len(p.row) - 2
 	p.row[k] = unsafe.String(unsafe.SliceData(key), len(key))
 	p.row[k+1] = strconv.FormatInt(n, 10)
@@ -306,6 +318,8 @@ func (p *csvPiece) add(key []byte, n int64) {
 }
 
 func (p *csvPiece) size() int { return p.buf.Len() }
+
+func (p *csvPiece) rows() int64 { return p.n }
 
 func (p *csvPiece) take() []byte {
 	p.w.Flush()
@@ -321,45 +335,80 @@ func (c *counter) entry(off uint64, dst []string) ([]string, int64) {
 }
 
 // write writes the totals in the stage's format and returns the bytes
-// written.
-func (s *Stage) write(ctx context.Context, w io.Writer, t *totals) (int64, error) {
+// and the rows written: a row is one count, as in the CSV form (a group,
+// or an attribute value in attributes mode, where each group's record
+// count is a row too).
+func (s *Stage) write(ctx context.Context, w io.Writer, t *totals) (bytes, rows int64, err error) {
 	cw := &countingWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 256<<10)
-	var err error
-	if s.format == formatCSV {
-		err = s.writeCSV(ctx, bw, t)
-	} else {
-		err = s.writeJSON(ctx, bw, t)
+	switch s.format {
+	case formatCSV:
+		rows, err = s.writeCSV(ctx, bw, t)
+	case formatJSONL:
+		rows, err = s.writeJSONL(ctx, bw, t)
+	default:
+		rows, err = s.writeJSON(ctx, bw, t)
 	}
 	if err == nil {
 		err = bw.Flush()
 	}
-	return cw.n, err
+	return cw.n, rows, err
 }
 
 // checkEvery is how many entries are written between checks for
 // cancellation.
 const checkEvery = 1 << 14
 
-func (s *Stage) writeJSON(ctx context.Context, w *bufio.Writer, t *totals) error {
+// eachKeyed calls f with every group's key parts, record count and
+// aggregate totals (nil without aggregates) in output order, and returns
+// the number of groups.
+func (s *Stage) eachKeyed(ctx context.Context, t *totals, f func(gp []string, n int64, aggs []aggState)) (int64, error) {
+	var gp []string
+	var st []aggState
+	var rows int64
+	err := t.eachGroup(ctx, s.top, func(key []byte, n int64) error {
+		gp = splitParts(string(key), gp)
+		if len(s.aggs) > 0 {
+			var err error
+			if st, err = groupAggs(s.aggs, t.aggs, key, s.names, st); err != nil {
+				return err
+			}
+		}
+		rows++
+		f(gp, n, st)
+		return nil
+	})
+	return rows, err
+}
+
+func (s *Stage) writeJSON(ctx context.Context, w *bufio.Writer, t *totals) (int64, error) {
 	j := &jsonWriter{w: w}
 	j.begin()
 	keys := len(s.by)
-	var gp []string
 	if !s.attributes {
-		err := t.eachGroup(ctx, s.top, func(key []byte, n int64) error {
-			gp = splitParts(string(key), gp)
-			j.enter(gp[:keys-1])
-			j.number(gp[keys-1], n)
-			return nil
+		var val []byte
+		rows, err := s.eachKeyed(ctx, t, func(gp []string, n int64, st []aggState) {
+			if len(s.aggs) == 0 {
+				j.enter(gp[:keys-1])
+				j.number(gp[keys-1], n)
+				return
+			}
+			j.enter(gp)
+			j.number("count", n)
+			for i, a := range s.aggs {
+				val = appendResult(val[:0], a, &st[i])
+				j.raw(a.name, val)
+			}
 		})
 		if err != nil {
-			return err
+			return 0, err
 		}
-		return j.end()
+		return rows, j.end()
 	}
 	path := make([]string, 0, keys+3)
+	var rows int64
 	err := t.eachGroupAttribute(ctx, keys, func(gp []string, gn int64) {
+		rows++
 		j.enter(gp)
 		j.number("records", gn)
 		path = append(append(path[:0], gp...), "attributes")
@@ -368,49 +417,140 @@ func (s *Stage) writeJSON(ctx context.Context, w *bufio.Writer, t *totals) error
 		path = append(path[:keys+1], pp[keys], pp[keys+1])
 		j.enter(path)
 		indent := j.memberIndent()
-		return s.writeValues(ctx, vals, func() piece { return &jsonPiece{indent: indent} }, j.members)
+		n, err := s.writeValues(ctx, vals, func() piece { return &jsonPiece{indent: indent} }, j.members)
+		rows += n
+		return err
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return j.end()
+	return rows, j.end()
 }
 
-func (s *Stage) writeCSV(ctx context.Context, w *bufio.Writer, t *totals) error {
+func (s *Stage) writeCSV(ctx context.Context, w *bufio.Writer, t *totals) (int64, error) {
 	c := csv.NewWriter(w)
 	keys := len(s.by)
-	row := make([]string, 0, keys+4)
+	row := make([]string, 0, keys+4+len(s.aggs))
 	row = append(row, s.names...)
 	if s.attributes {
 		row = append(row, "element", "attribute", "value")
 	}
-	c.Write(append(row, "count"))
-	var gp []string
+	row = append(row, "count")
+	for _, a := range s.aggs {
+		row = append(row, a.name)
+	}
+	c.Write(row)
 	if !s.attributes {
-		err := t.eachGroup(ctx, s.top, func(key []byte, n int64) error {
-			gp = splitParts(string(key), gp)
-			return c.Write(append(append(row[:0], gp...), strconv.FormatInt(n, 10)))
+		var val []byte
+		rows, err := s.eachKeyed(ctx, t, func(gp []string, n int64, st []aggState) {
+			row = append(append(row[:0], gp...), strconv.FormatInt(n, 10))
+			for i, a := range s.aggs {
+				val = appendResult(val[:0], a, &st[i])
+				row = append(row, string(val))
+			}
+			c.Write(row)
 		})
 		if err != nil {
-			return err
+			return 0, err
 		}
 		c.Flush()
-		return c.Error()
+		return rows, c.Error()
 	}
+	var rows int64
 	err := t.eachGroupAttribute(ctx, keys, func(gp []string, gn int64) {
 		// The group's record count: a row with no element.
+		rows++
 		c.Write(append(append(row[:0], gp...), "", "", "", strconv.FormatInt(gn, 10)))
 	}, func(pp []string, vals []*counter) error {
 		c.Flush() // the rows so far come before the values, written to w
 		prefix := slices.Clone(pp)
-		return s.writeValues(ctx, vals, func() piece { return newCSVPiece(prefix) }, func(b []byte) { w.Write(b) })
+		n, err := s.writeValues(ctx, vals, func() piece { return newCSVPiece(prefix) }, func(b []byte) { w.Write(b) })
+		rows += n
+		return err
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	c.Flush()
-	return c.Error()
+	return rows, c.Error()
 }
+
+// writeJSONL writes one JSON object per line with the members of a CSV
+// row: the keys by name, then count and the aggregates; in attributes
+// mode a group's line holds its keys and records, and each value's line
+// its keys, element, attribute, value and count.
+func (s *Stage) writeJSONL(ctx context.Context, w *bufio.Writer, t *totals) (int64, error) {
+	var line []byte
+	if !s.attributes {
+		return s.eachKeyed(ctx, t, func(gp []string, n int64, st []aggState) {
+			line = appendMembers(append(line[:0], '{'), s.names, gp)
+			line = appendIntMember(line, "count", n)
+			for i, a := range s.aggs {
+				line = appendJSONString(append(line, ',', ' '), a.name)
+				line = appendResult(append(line, ':', ' '), a, &st[i])
+			}
+			w.Write(append(line, '}', '\n'))
+		})
+	}
+	names := append(slices.Clip(s.names), "element", "attribute")
+	var rows int64
+	err := t.eachGroupAttribute(ctx, len(s.by), func(gp []string, gn int64) {
+		rows++
+		line = appendMembers(append(line[:0], '{'), s.names, gp)
+		w.Write(append(appendIntMember(line, "records", gn), '}', '\n'))
+	}, func(pp []string, vals []*counter) error {
+		prefix := appendMembers([]byte{'{'}, names, pp)
+		n, err := s.writeValues(ctx, vals, func() piece { return &jsonlPiece{prefix: prefix} }, func(b []byte) { w.Write(b) })
+		rows += n
+		return err
+	})
+	return rows, err
+}
+
+// appendMembers appends the members name[i]: part[i] of a JSON object
+// after its opening brace.
+func appendMembers(b []byte, names, parts []string) []byte {
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, ',', ' ')
+		}
+		b = appendJSONString(b, names[i])
+		b = appendJSONString(append(b, ':', ' '), p)
+	}
+	return b
+}
+
+// appendIntMember appends the member name: n after others.
+func appendIntMember(b []byte, name string, n int64) []byte {
+	if len(b) > 1 {
+		b = append(b, ',', ' ')
+	}
+	b = appendJSONString(b, name)
+	return strconv.AppendInt(append(b, ':', ' '), n, 10)
+}
+
+// jsonlPiece formats attribute values as JSON lines after a prefix (the
+// line's keys, element and attribute members).
+type jsonlPiece struct {
+	prefix []byte
+	buf    []byte
+	n      int64
+}
+
+func (p *jsonlPiece) reserve(n, keyLen int) {
+	p.buf = slices.Grow(p.buf, n*(len(p.prefix)+keyLen+30))
+}
+
+func (p *jsonlPiece) add(key []byte, n int64) {
+	p.n++
+	p.buf = append(p.buf, p.prefix...)
+	p.buf = appendJSONString(append(p.buf, `, "value": `...), unsafe.String(unsafe.SliceData(key), len(key)))
+	p.buf = append(appendIntMember(p.buf, "count", n), '}', '\n')
+}
+
+func (p *jsonlPiece) size() int    { return len(p.buf) }
+func (p *jsonlPiece) rows() int64  { return p.n }
+func (p *jsonlPiece) take() []byte { b := p.buf; p.buf = p.buf[:0]; return b }
 
 // jsonWriter writes nested objects whose leaves are integers, indented by
 // two spaces, streaming: only the path of open objects is kept.
@@ -474,6 +614,12 @@ func (j *jsonWriter) members(b []byte) {
 		j.empty[level] = false
 	}
 	j.w.Write(b)
+}
+
+// raw writes the member k with value v, a JSON number.
+func (j *jsonWriter) raw(k string, v []byte) {
+	j.key(k)
+	j.w.Write(v)
 }
 
 func (j *jsonWriter) number(k string, n int64) {

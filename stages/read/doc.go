@@ -23,4 +23,13 @@
 // opening a pipe blocks): such a stream has no size, cannot be read by
 // byte ranges, and a read from it can block forever where a run must be
 // able to stop. Inside a directory they are skipped, each with a warning.
+//
+// Standard input is the one stream read, on purpose: path "-" lists one
+// input, "-", which OpenContext opens. It is streamed once, by one reader:
+// split never cuts it into byte ranges (its chunk option does not apply),
+// so its records are split on one worker while the stages after split
+// run on as many as they are given. Its size is unknown: progress shows
+// the bytes read, with no total and no ETA. On Unix a pipe or socket is
+// read through Go's poller, so a cancelled run stops even while the
+// writer of the pipe is silent. A terminal as standard input is refused.
 package read

@@ -46,33 +46,39 @@ func OpenCounted(path string, n *atomic.Int64) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	var src io.Reader = f
+	return stream(f, f, path, n)
+}
+
+// stream reads src (closed by c), counting its bytes in n if not nil, and
+// decompresses it if it starts as gzip or zstd does; path names it in
+// errors.
+func stream(src io.Reader, c io.Closer, path string, n *atomic.Int64) (io.ReadCloser, error) {
 	if n != nil {
-		src = &counting{r: f, n: n}
+		src = &counting{r: src, n: n}
 	}
 	br := bufio.NewReaderSize(src, 256<<10)
 	head, err := br.Peek(4)
 	if err != nil && err != io.EOF {
-		f.Close()
+		c.Close()
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	switch {
 	case bytes.HasPrefix(head, gzipMagic):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			f.Close()
+			c.Close()
 			return nil, fmt.Errorf("read %s: gzip: %w", path, err)
 		}
-		return &decompressed{Reader: zr, closeDecoder: zr.Close, file: f, path: path, format: "gzip"}, nil
+		return &decompressed{Reader: zr, closeDecoder: zr.Close, file: c, path: path, format: "gzip"}, nil
 	case bytes.HasPrefix(head, zstdMagic):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {
-			f.Close()
+			c.Close()
 			return nil, fmt.Errorf("read %s: zstd: %w", path, err)
 		}
-		return &decompressed{Reader: zr, closeDecoder: func() error { zr.Close(); return nil }, file: f, path: path, format: "zstd"}, nil
+		return &decompressed{Reader: zr, closeDecoder: func() error { zr.Close(); return nil }, file: c, path: path, format: "zstd"}, nil
 	}
-	return &plain{Reader: br, file: f}, nil
+	return &plain{Reader: br, file: c}, nil
 }
 
 // counting adds the bytes read through it to n.
@@ -89,7 +95,7 @@ func (c *counting) Read(p []byte) (int, error) {
 
 type plain struct {
 	io.Reader
-	file *os.File
+	file io.Closer
 }
 
 func (p *plain) Close() error { return p.file.Close() }
@@ -99,7 +105,7 @@ func (p *plain) Close() error { return p.file.Close() }
 type decompressed struct {
 	io.Reader
 	closeDecoder func() error
-	file         *os.File
+	file         io.Closer
 	path, format string
 }
 
@@ -123,6 +129,9 @@ func (d *decompressed) Close() error {
 // uncompressed (neither gzip nor zstd), so that any byte range of it can be
 // read on its own, and its size. It reads the file's first four bytes.
 func Plain(path string) (size int64, plain bool, err error) {
+	if path == StdinPath {
+		return 0, false, nil // a stream: read whole, by one reader
+	}
 	fi, err := os.Stat(path) // not Open: opening a named pipe blocks
 	if err != nil {
 		return 0, false, err

@@ -19,7 +19,7 @@ var sample []byte
 
 // Options configure the read stage.
 type Options struct {
-	Path      string `yaml:"path" doc:"A file, or a directory whose files are read. Regular files only: a named pipe, device or socket is refused (in a directory, skipped with a warning)."`
+	Path      string `yaml:"path" doc:"A file, or a directory whose files are read. Regular files only: a named pipe, device or socket is refused (in a directory, skipped with a warning). - reads standard input instead, streamed by one reader (never cut into byte ranges), with progress in bytes read and no total."`
 	Glob      string `yaml:"glob" doc:"Pattern that file names must match, in path.Match syntax (e.g. \"*.xml\"); empty means every file."`
 	Recursive bool   `yaml:"recursive" doc:"Also read files in subdirectories."`
 	Hidden    bool   `yaml:"hidden" doc:"Include files and directories whose names start with a dot."`
@@ -39,6 +39,16 @@ func build(o *Options) (core.Stage, error) {
 	if o.Glob != "" {
 		if _, err := path.Match(o.Glob, ""); err != nil {
 			errs = append(errs, core.OptionError("glob", "invalid pattern %q: %v", o.Glob, err))
+		}
+	}
+	if o.Path == StdinPath {
+		for _, opt := range []struct {
+			name string
+			set  bool
+		}{{"glob", o.Glob != ""}, {"recursive", o.Recursive}, {"hidden", o.Hidden}} {
+			if opt.set {
+				errs = append(errs, core.OptionError(opt.name, "applies to a directory, and path - is standard input: leave %s out", opt.name))
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -85,7 +95,8 @@ func (s *Stage) Setup(ctx context.Context, env core.Env) error {
 	return nil
 }
 
-// TotalBytes is the size on disk of every input file, known after Setup.
+// TotalBytes is the size on disk of every input file, known after Setup;
+// 0 (unknown) for standard input.
 func (s *Stage) TotalBytes() int64 { return s.total }
 
 // Read emits one File record per input file, in order.
@@ -106,6 +117,9 @@ type skippedFile struct{ path, kind string }
 // directory. A path naming a special file itself is an error.
 func (s *Stage) list() ([]fileInfo, []skippedFile, error) {
 	root := s.opts.Path
+	if root == StdinPath {
+		return []fileInfo{{path: StdinPath}}, nil, nil // size unknown: no total
+	}
 	st, err := os.Stat(root)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", root, errors.Unwrap(err))

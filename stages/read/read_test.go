@@ -167,3 +167,29 @@ func TestOpenDecompresses(t *testing.T) {
 		}
 	})
 }
+
+// TestStdin: path - lists one input, "-", of unknown size (no total), and
+// refuses the options that apply to directories; Plain calls it a stream
+// to read whole. (cmd/sluice's TestStdinToStdout reads a real pipe.)
+func TestStdin(t *testing.T) {
+	s := build(t, read.Options{Path: "-"})
+	res, err := coretest.Run(context.Background(), s, nil, coretest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Records) != 1 || res.Records[0].Source.File != "-" || res.Records[0].Size != 0 {
+		t.Fatalf("records %+v, want one File record for -", res.Records)
+	}
+	if n := s.(core.Sizer).TotalBytes(); n != 0 {
+		t.Errorf("TotalBytes = %d, want 0 (unknown)", n)
+	}
+	if size, plain, err := read.Plain("-"); size != 0 || plain || err != nil {
+		t.Errorf("Plain(-) = %d, %v, %v: want a stream, read whole", size, plain, err)
+	}
+	_, err = read.Kind().Build(&read.Options{Path: "-", Glob: "*.xml", Recursive: true, Hidden: true})
+	for _, opt := range []string{"glob", "recursive", "hidden"} {
+		if want := opt + ": applies to a directory, and path - is standard input"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("build error %v: want %q", err, want)
+		}
+	}
+}

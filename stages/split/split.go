@@ -35,7 +35,7 @@ type Options struct {
 	Lines          *LinesOptions `yaml:"lines" doc:"Split text into lines, without their line ends; write lines: {} for the defaults."`
 	JSONL          *JSONLOptions `yaml:"jsonl" doc:"Split JSON Lines into one JSON value per line, each checked with json.Valid; blank lines are skipped. Write jsonl: {}."`
 	MaxRecordBytes core.ByteSize `yaml:"max_record_bytes" max:"1GiB" doc:"A record larger than this fails its file, with the record's position; it bounds memory per worker."`
-	Chunk          core.ByteSize `yaml:"chunk" max:"1GiB" doc:"Cut each uncompressed file larger than this into byte ranges of this size, split by the workers at once with exactly the records, positions and order of a whole-file scan; 0 splits every file whole, on one worker (for debugging and comparison). Compressed files (gzip, zstd) are always split whole. Memory per worker is about chunk + the largest record."`
+	Chunk          core.ByteSize `yaml:"chunk" max:"1GiB" doc:"Cut each uncompressed file larger than this into byte ranges of this size, split by the workers at once with exactly the records, positions and order of a whole-file scan; 0 splits every file whole, on one worker (for debugging and comparison). Compressed files (gzip, zstd) and standard input (read path -) are always split whole. Memory per worker is about chunk + the largest record."`
 }
 
 // XMLOptions configure XML splitting.
@@ -236,7 +236,7 @@ func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 		return fmt.Errorf("split: expected a file record, got a %v record from %s", r.Type, r.Source.String())
 	}
 	path := r.Source.File
-	f, err := read.OpenCounted(path, s.bytesIn)
+	f, err := read.OpenContext(ctx, path, s.bytesIn)
 	if err != nil {
 		return err
 	}

@@ -83,6 +83,13 @@
 // next run warns about it, and it is safe to delete once no run is
 // writing to dir.
 //
+// dir: - writes to standard output: every record goes to one output (by
+// must be left out: a split by category or label is refused, and a record
+// of a second kind is a record error). The output is staged as a file in
+// the system's temporary directory and copied to standard output only
+// after the run's commit, so a failed or interrupted run prints nothing
+// (stdout.go).
+//
 // # Cost
 //
 // One goroutine writes, with a buffer of buffer bytes per open file: at

@@ -25,8 +25,8 @@ func Kind() core.Kind {
 // Options configure a write stage. The zero value is not valid: start from
 // DefaultOptions and set Dir.
 type Options struct {
-	Dir         string        `yaml:"dir" path:"output" doc:"Directory the output files go into; created if missing (required)."`
-	By          string        `yaml:"by" pattern:"^(category|label:.+)$" doc:"What picks a record's file: \"category\", or \"label:NAME\" for the value of the record's label NAME; records with no value go to \"uncategorised\"."`
+	Dir         string        `yaml:"dir" path:"output" doc:"Directory the output files go into; created if missing (required). - writes every record to standard output instead, as one output with no split, once the run has succeeded."`
+	By          string        `yaml:"by" pattern:"^(category|label:.+)$" doc:"What picks a record's file: \"category\" (when unset), or \"label:NAME\" for the value of the record's label NAME; records with no value go to \"uncategorised\". Not with dir: -."`
 	Name        string        `yaml:"name" doc:"File name template: {key} is the sanitised key and {ext} is .xml, .csv, .txt or .jsonl by record kind."`
 	MaxOpen     int           `yaml:"max_open" max:"65536" doc:"Most files held open at once; beyond it the least recently used file is flushed and closed, and reopened for append when needed."`
 	Buffer      core.ByteSize `yaml:"buffer" max:"256MiB" doc:"Write buffer per open file; the stage holds at most max_open of them."`
@@ -41,7 +41,6 @@ type Options struct {
 // out. Dir has no default.
 func DefaultOptions() Options {
 	return Options{
-		By:          "category",
 		Name:        "{key}{ext}",
 		MaxOpen:     256,
 		Buffer:      64 << 10,
@@ -119,10 +118,14 @@ func New(opts Options) (*Writer, error) {
 	default:
 		errs = append(errs, core.OptionError("format", "expected native, jsonl or csv, got %q", opts.Format))
 	}
+	if opts.Dir == stdoutName && opts.By != "" {
+		errs = append(errs, core.OptionError("by", "%q: standard output (dir: -) is one output, with no split by category or label: leave by out, or write to a directory", opts.By))
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return &Writer{
+		stdout:   opts.Dir == stdoutName,
 		conv:     newConverter(opts.Format, opts.Fields),
 		opts:     opts,
 		dir:      filepath.Clean(opts.Dir),
@@ -136,7 +139,7 @@ func New(opts Options) (*Writer, error) {
 
 // parseBy returns the label name of "label:NAME", or "" for "category".
 func parseBy(by string) (string, error) {
-	if by == "category" {
+	if by == "category" || by == "" {
 		return "", nil
 	}
 	if name, ok := strings.CutPrefix(by, "label:"); ok {

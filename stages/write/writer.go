@@ -10,6 +10,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -37,8 +38,12 @@ type Writer struct {
 	dir   string
 	label string     // label name for by: label:NAME, "" for by: category
 	conv  *converter // converts records to the output format; nil for native
-	names *namer
-	log   *slog.Logger
+	// stdout: dir is "-"; every record goes to one file, staged in the
+	// temporary directory and copied to out (os.Stdout) once committed.
+	stdout bool
+	out    io.Writer
+	names  *namer
+	log    *slog.Logger
 
 	staging string // staging directory, set by Setup
 	state   state
@@ -61,6 +66,8 @@ type Writer struct {
 
 	// openFile is os.OpenFile; tests replace it to inject failures.
 	openFile func(name string, flag int, perm os.FileMode) (*os.File, error)
+
+	copyNote string // why the copy to standard output failed
 }
 
 type state int
@@ -131,6 +138,9 @@ func (w *Writer) Setup(ctx context.Context, env core.Env) error {
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
+	if w.stdout {
+		return w.setupStdout()
+	}
 	if err := os.MkdirAll(w.dir, 0o777); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
 	}
@@ -168,11 +178,17 @@ func (w *Writer) Process(_ context.Context, r *core.Record, _ core.Emitter) erro
 	if w.label != "" {
 		key = r.Labels[w.label]
 	}
+	if w.stdout {
+		key = ""
+	}
 	f := w.last
 	if f == nil || f.typ != r.Type || f.key != key {
 		ext, ok := extensions[r.Type]
 		if !ok {
 			return fmt.Errorf("record %s: write cannot store %s records", r.Source.String(), r.Type)
+		}
+		if err := w.oneStdoutKind(r, ext); err != nil {
+			return err
 		}
 		f = w.file(claim{key: key, ext: ext}, r.Type)
 		w.last = f
@@ -570,6 +586,9 @@ func (w *Writer) Prepare(ctx context.Context) (core.CommitPlan, error) {
 	if w.state != stateFinished {
 		return core.CommitPlan{}, fmt.Errorf("write: Prepare called %s", w.state.when())
 	}
+	if w.stdout {
+		return core.CommitPlan{}, nil // copied to standard output by Committed
+	}
 	files := w.created()
 	plan := core.CommitPlan{Renames: make([]core.Rename, len(files)), Cleanup: []string{w.staging}}
 	for i, f := range files {
@@ -582,6 +601,9 @@ func (w *Writer) Prepare(ctx context.Context) (core.CommitPlan, error) {
 func (w *Writer) Committed() {
 	if w.state == stateFinished {
 		w.state = stateCommitted
+		if w.stdout {
+			w.copyToStdout()
+		}
 	}
 }
 
@@ -633,6 +655,9 @@ func (w *Writer) Outputs() []core.Output {
 	out := make([]core.Output, len(files))
 	for i, f := range files {
 		out[i] = core.Output{Path: f.final, Records: f.records, Bytes: f.bytes, Note: f.note}
+		if w.stdout {
+			out[i].Path, out[i].Note = stdoutName, cmp.Or(w.copyNote, "standard output")
+		}
 	}
 	return out
 }

@@ -1,0 +1,65 @@
+package write
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/core/coretest"
+)
+
+// TestStdout: dir "-" writes every record, whatever its category, to one
+// output copied to standard output once the run is committed; an aborted
+// run prints nothing; no staging is left in the temporary directory.
+func TestStdout(t *testing.T) {
+	in := []core.Record{lineRec(core.JSON, "a", `{"n": 1}`), lineRec(core.JSON, "b", `{"n": 2}`), lineRec(core.JSON, "", `{"n": 3}`)}
+	for _, abort := range []bool{false, true} {
+		tmp := t.TempDir()
+		t.Setenv("TMPDIR", tmp)
+		w, _ := newWriter(t, func(o *Options) { o.Dir = "-" })
+		var out bytes.Buffer
+		w.out = &out
+		if _, err := coretest.Run(context.Background(), w, in, coretest.Options{FailOnReject: true, NoCommit: abort}); err != nil {
+			t.Fatal(err)
+		}
+		want := "{\"n\": 1}\n{\"n\": 2}\n{\"n\": 3}\n"
+		if abort {
+			want = ""
+		}
+		if out.String() != want {
+			t.Errorf("abort %v: stdout %q, want %q", abort, out.String(), want)
+		}
+		if left, _ := os.ReadDir(tmp); len(left) != 0 {
+			t.Errorf("abort %v: %v left in the temporary directory", abort, left)
+		}
+		if outs := w.Outputs(); !abort && (len(outs) != 1 || outs[0].Path != "-" || outs[0].Records != 3 || outs[0].Bytes != int64(len(want))) {
+			t.Errorf("Outputs() = %+v", outs)
+		}
+	}
+}
+
+// TestStdoutRefusesSplits: a split by category or label, and records of a
+// second kind, are refused with a message saying what to do.
+func TestStdoutRefusesSplits(t *testing.T) {
+	for _, by := range []string{"category", "label:x"} {
+		o := DefaultOptions()
+		o.Dir, o.By = "-", by
+		_, err := New(o)
+		if err == nil || !strings.Contains(err.Error(), "standard output (dir: -) is one output, with no split by category or label: leave by out") {
+			t.Errorf("by %s: error %v", by, err)
+		}
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	w, _ := newWriter(t, func(o *Options) { o.Dir = "-" })
+	w.out = &bytes.Buffer{}
+	res, err := coretest.Run(context.Background(), w, []core.Record{lineRec(core.JSON, "a", `{}`), xmlRec("a", 1)}, coretest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Err.Error(), "standard output already holds json records, not xml ones: write to a directory") {
+		t.Errorf("rejected %+v, want the xml record refused", res.Rejected)
+	}
+}
