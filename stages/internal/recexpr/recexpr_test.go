@@ -514,6 +514,25 @@ func TestFieldsPerRecord(t *testing.T) {
 			t.Errorf("row %d: %q, %v; want %q", i, got, err, r.want)
 		}
 	}
+	e.Reset(&core.Record{Type: core.CSV, Header: ab, Fields: []string{"1"}})
+	if got, err := e.String(p); err == nil || !strings.Contains(err.Error(), `field("b"): the row has 1 fields`) {
+		t.Errorf("short row: %q, %v; want the short row's error", got, err)
+	}
+	// Goroutines sharing the program, each on rows of its own header.
+	var wg sync.WaitGroup
+	for _, r := range rows {
+		wg.Go(func() {
+			e := NewEvaluator()
+			for range 200 {
+				e.Reset(&core.Record{Type: core.CSV, Header: r.h, Fields: r.fields})
+				if got, err := e.String(p); err != nil || got != r.want {
+					t.Errorf("concurrently: %q, %v; want %q", got, err, r.want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 	e.Release()
 	for i, v := range e.boxed {
 		if v != nil {

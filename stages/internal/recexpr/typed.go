@@ -3,6 +3,7 @@ package recexpr
 import (
 	"errors"
 	"reflect"
+	"sync/atomic"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -13,6 +14,8 @@ import (
 	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/sluicehq/sluice/core"
 )
 
 // checkTree parses and type-checks src with opts (our patcher included),
@@ -82,6 +85,8 @@ func (typedVisitor) Visit(node *ast.Node) {
 		m := c.Value.(*matcher)
 		fn = m.call
 		n.Arguments = n.Arguments[:1]
+	} else if name, ok := constantField(n); ok {
+		fn = (&fieldSite{name: name}).call
 	} else if f := lookupFunction(id.Value); f != nil {
 		switch len(n.Arguments) {
 		case 1: // the hidden environment alone: name()
@@ -117,4 +122,45 @@ func lookupFunction(name string) *function {
 		}
 	}
 	return nil
+}
+
+// constantField returns the column name of a call field("name").
+func constantField(n *ast.CallNode) (string, bool) {
+	if id, ok := n.Callee.(*ast.IdentifierNode); !ok || id.Value != "field" || len(n.Arguments) != 2 {
+		return "", false
+	}
+	s, ok := n.Arguments[1].(*ast.StringNode)
+	if !ok {
+		return "", false
+	}
+	return s.Value, true
+}
+
+// fieldSite is one call of field with a constant column name. It
+// remembers the column's index in the last header it met, which spares
+// the lookup of the name in the header on the rows after the first (the
+// rows of a file share one Header). A Program is shared by goroutines,
+// hence the atomic pointer; rows of alternating headers look the name up
+// each time, as without the site.
+type fieldSite struct {
+	name string
+	last atomic.Pointer[column]
+}
+
+type column struct {
+	h *core.Header
+	i int
+}
+
+func (s *fieldSite) call(e, arg any) any {
+	ev := e.(*env).ev
+	r := ev.rec
+	if c := s.last.Load(); c != nil && c.h == r.Header && r.Type == core.CSV && c.i < len(r.Fields) {
+		return ev.boxedField(c.i)
+	}
+	v := must(fnField(ev, arg))
+	if i := r.Header.Index(s.name); i >= 0 {
+		s.last.Store(&column{r.Header, i})
+	}
+	return v
 }
