@@ -83,5 +83,9 @@
 // pattern is a constant single character class or literal ("[0-9]",
 // "vol") scans the string directly, about ten times faster than regexp
 // and with the same answers; other patterns run expr's compiled regexp. Nothing is cached on the record itself, which other
-// goroutines share. Evaluation reuses one expr VM per Evaluator.
+// goroutines share. Evaluation reuses one expr VM per Evaluator. The
+// functions are called as typed functions, which expr's VM calls without
+// allocating; field boxes each field once per record and finds a constant
+// column's index once per header, so W2's rule allocates only its
+// boxed fields and the category it builds.
 package recexpr

@@ -36,6 +36,9 @@ type Evaluator struct {
 
 	lineSet bool
 
+	boxed    []any // CSV fields boxed by field(), by column; nil: not yet
+	boxedSet bool  // some of boxed is set
+
 	xml    xmlview.Parser
 	tree   *xmlview.Tree // the record, read lazily (root tag first)
 	xmlErr error         // the record's XML error, once found
@@ -65,8 +68,18 @@ func (e *Evaluator) Reset(r *core.Record) {
 		ev:       e,
 	}
 	e.lineSet = false
+	e.clearBoxed()
 	e.tree, e.xmlErr = nil, nil
 	e.jsonDone, e.jsonVal, e.jsonErr = false, nil, nil
+}
+
+// clearBoxed forgets the boxed fields of the previous record, which share
+// its memory.
+func (e *Evaluator) clearBoxed() {
+	if e.boxedSet {
+		clear(e.boxed)
+		e.boxedSet = false
+	}
 }
 
 // Release drops the Evaluator's reference to its record (keeping its
@@ -74,6 +87,7 @@ func (e *Evaluator) Reset(r *core.Record) {
 func (e *Evaluator) Release() {
 	e.rec = nil
 	e.env = env{ev: e}
+	e.clearBoxed()
 	e.tree, e.xmlErr = nil, nil
 	e.jsonVal, e.jsonErr = nil, nil
 }

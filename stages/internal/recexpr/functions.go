@@ -12,22 +12,37 @@ import (
 	"github.com/sluicehq/sluice/core"
 )
 
-// call unpacks the hidden environment and the string argument (if any) of
-// a record function.
-func call(params []any, fn string) (*Evaluator, string, error) {
-	ev := params[0].(*env).ev
-	if len(params) < 2 {
-		return ev, "", nil
+// recordFunc is a record function: the Evaluator reached through the
+// hidden environment, and its argument (nil for a function of none).
+type recordFunc func(ev *Evaluator, arg any) (any, error)
+
+// variadic is f as expr.Function registers it: the hidden environment,
+// then the argument if any. Compiled programs call f through typedCalls.
+func (f recordFunc) variadic(params ...any) (any, error) {
+	var arg any
+	if len(params) > 1 {
+		arg = params[1]
 	}
-	s, ok := params[1].(string)
-	if !ok {
-		return ev, "", fmt.Errorf("%s() takes a string, got %s", fn, describeValue(params[1]))
-	}
-	return ev, s, nil
+	return f(params[0].(*env).ev, arg)
 }
 
-func fnAttr(params ...any) (any, error) {
-	ev, name, err := call(params, "attr")
+// typed is f as typedCalls makes it: of a type expr's VM calls without
+// allocating, raising an error as the VM's panic.
+func (f recordFunc) typed(e, arg any) any {
+	return must(f(e.(*env).ev, arg))
+}
+
+// stringArg checks the string argument of a record function.
+func stringArg(a any, fn string) (string, error) {
+	s, ok := a.(string)
+	if !ok {
+		return "", fmt.Errorf("%s() takes a string, got %s", fn, describeValue(a))
+	}
+	return s, nil
+}
+
+func fnAttr(ev *Evaluator, arg any) (any, error) {
+	name, err := stringArg(arg, "attr")
 	if err != nil {
 		return nil, err
 	}
@@ -47,11 +62,7 @@ func fnAttr(params ...any) (any, error) {
 	return strings.Clone(v), nil
 }
 
-func fnName(params ...any) (any, error) {
-	ev, _, err := call(params, "name")
-	if err != nil {
-		return nil, err
-	}
+func fnName(ev *Evaluator, _ any) (any, error) {
 	root, err := ev.xmlRoot("name")
 	if err != nil {
 		return nil, err
@@ -59,8 +70,8 @@ func fnName(params ...any) (any, error) {
 	return strings.Clone(root.Name.Qualified()), nil
 }
 
-func fnText(params ...any) (any, error) {
-	ev, path, err := call(params, "text")
+func fnText(ev *Evaluator, arg any) (any, error) {
+	path, err := stringArg(arg, "text")
 	if err != nil {
 		return nil, err
 	}
@@ -78,8 +89,8 @@ func fnText(params ...any) (any, error) {
 	return s, nil
 }
 
-func fnTexts(params ...any) (any, error) {
-	ev, path, err := call(params, "texts")
+func fnTexts(ev *Evaluator, arg any) (any, error) {
+	path, err := stringArg(arg, "texts")
 	if err != nil {
 		return nil, err
 	}
@@ -100,8 +111,8 @@ func fnTexts(params ...any) (any, error) {
 	return s, nil
 }
 
-func fnHas(params ...any) (any, error) {
-	ev, path, err := call(params, "has")
+func fnHas(ev *Evaluator, arg any) (any, error) {
+	path, err := stringArg(arg, "has")
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +130,8 @@ func fnHas(params ...any) (any, error) {
 	return ok, nil
 }
 
-func fnHasAttr(params ...any) (any, error) {
-	ev, name, err := call(params, "hasattr")
+func fnHasAttr(ev *Evaluator, arg any) (any, error) {
+	name, err := stringArg(arg, "hasattr")
 	if err != nil {
 		return nil, err
 	}
@@ -146,8 +157,8 @@ func pathError(fn, path string, err error) error {
 	return fmt.Errorf("%s(%q): %w", fn, path, err)
 }
 
-func fnField(params ...any) (any, error) {
-	ev, name, err := call(params, "field")
+func fnField(ev *Evaluator, arg any) (any, error) {
+	name, err := stringArg(arg, "field")
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +176,22 @@ func fnField(params ...any) (any, error) {
 	// Not a copy: fields share the split's read buffer, so a stage that
 	// keeps a value made of one copies it (classify interns categories and
 	// labels; count builds its keys in buffers of its own).
-	return r.Fields[i], nil
+	return ev.boxedField(i), nil
+}
+
+// boxedField returns field i of the current CSV record as an any, boxed
+// once per record however many calls read it (boxing a string allocates).
+func (e *Evaluator) boxedField(i int) any {
+	if n := len(e.rec.Fields); len(e.boxed) < n {
+		e.boxed = append(e.boxed, make([]any, n-len(e.boxed))...)
+	}
+	v := e.boxed[i]
+	if v == nil {
+		v = e.rec.Fields[i]
+		e.boxed[i] = v
+		e.boxedSet = true
+	}
+	return v
 }
 
 // columns lists a header's names for a message, shortened when long.
@@ -182,8 +208,8 @@ func columns(h *core.Header) string {
 	return strings.Join(names, ", ") + more
 }
 
-func fnLabel(params ...any) (any, error) {
-	ev, name, err := call(params, "label")
+func fnLabel(ev *Evaluator, arg any) (any, error) {
+	name, err := stringArg(arg, "label")
 	if err != nil {
 		return nil, err
 	}
@@ -194,8 +220,8 @@ func fnLabel(params ...any) (any, error) {
 	return v, nil
 }
 
-func fnJSON(params ...any) (any, error) {
-	ev, path, err := call(params, "json")
+func fnJSON(ev *Evaluator, arg any) (any, error) {
+	path, err := stringArg(arg, "json")
 	if err != nil {
 		return nil, err
 	}

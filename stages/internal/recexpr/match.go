@@ -101,6 +101,12 @@ func fnMatches(params ...any) (any, error) {
 	return m.match(s), nil
 }
 
+// call is fnMatches with the matcher bound, the typed function a call of
+// fnMatches becomes (see typedCalls).
+func (m *matcher) call(s any) bool {
+	return must(fnMatches(s, m)).(bool)
+}
+
 // patchMatches replaces node, a `matches` with a constant pattern that
 // fastMatcher handles, by a call of fnMatches.
 func patchMatches(node *ast.Node, n *ast.BinaryNode) {

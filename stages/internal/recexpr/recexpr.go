@@ -60,12 +60,16 @@ func Compile(option, src string, want Result) (*Program, error) {
 	}
 	pt := &patcher{}
 	opts := append(compileOptions(), expr.Patch(pt))
-	prog, err := expr.Compile(src, opts...)
+	config, tree, err := checkTree(src, opts)
 	if err != nil {
 		return nil, core.OptionError(option, "%s", compileMessage(err))
 	}
-	if msg := attributePath(prog.Node()); msg != "" {
+	if msg := attributePath(tree.Node); msg != "" {
 		return nil, core.OptionError(option, "%s", msg)
+	}
+	prog, err := compileTyped(config, tree)
+	if err != nil {
+		return nil, core.OptionError(option, "%s", compileMessage(err))
 	}
 	if t := prog.Node().Type(); t != nil {
 		switch {

@@ -485,3 +485,86 @@ func TestReference(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldsPerRecord evaluates field calls with one Evaluator on rows of
+// different headers and widths: each row gives its own values (the boxed
+// fields of one row are never another's), and Release keeps none of them.
+func TestFieldsPerRecord(t *testing.T) {
+	p, err := Compile("x", `field("b") + "," + field("b") + "," + field("a")`, String)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ab := core.NewHeader([]string{"a", "b"})
+	ba := core.NewHeader([]string{"z", "b", "y", "a"})
+	rows := []struct {
+		h      *core.Header
+		fields []string
+		want   string
+	}{
+		{ab, []string{"1", "2"}, "2,2,1"},
+		{ba, []string{"9", "", "8", "7"}, ",,7"},
+		{ab, []string{"", "x"}, "x,x,"},
+		{ba, []string{"9", "b4", "8", "a4"}, "b4,b4,a4"},
+	}
+	e := NewEvaluator()
+	for i, r := range rows {
+		e.Reset(&core.Record{Type: core.CSV, Header: r.h, Fields: r.fields})
+		got, err := e.String(p)
+		if err != nil || got != r.want {
+			t.Errorf("row %d: %q, %v; want %q", i, got, err, r.want)
+		}
+	}
+	e.Reset(&core.Record{Type: core.CSV, Header: ab, Fields: []string{"1"}})
+	if got, err := e.String(p); err == nil || !strings.Contains(err.Error(), `field("b"): the row has 1 fields`) {
+		t.Errorf("short row: %q, %v; want the short row's error", got, err)
+	}
+	// Goroutines sharing the program, each on rows of its own header.
+	var wg sync.WaitGroup
+	for _, r := range rows {
+		wg.Go(func() {
+			e := NewEvaluator()
+			for range 200 {
+				e.Reset(&core.Record{Type: core.CSV, Header: r.h, Fields: r.fields})
+				if got, err := e.String(p); err != nil || got != r.want {
+					t.Errorf("concurrently: %q, %v; want %q", got, err, r.want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	e.Release()
+	for i, v := range e.boxed {
+		if v != nil {
+			t.Errorf("after Release, boxed[%d] = %q: the Evaluator keeps a field of its last record", i, v)
+		}
+	}
+}
+
+// TestErrorColumns checks where in the expression a failing call is
+// located, for the record functions and the fast matches.
+func TestErrorColumns(t *testing.T) {
+	tests := []struct {
+		kind, src string
+		column    int
+	}{
+		{"csv", `"x" + field("langue")`, 7},
+		{"csv", `field("lang") == "fr" && text("a") == ""`, 26},
+		{"xml", `  name() + field("a")`, 12},
+		{"json", `json("a.n") matches "[0-9]"`, 13},
+		{"xml", `attr("{oops") ?? "-"`, 1},
+	}
+	for _, tt := range tests {
+		p, err := Compile("x", tt.src, Any)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.src, err)
+		}
+		e := NewEvaluator()
+		e.Reset(records[tt.kind])
+		_, err = e.Value(p)
+		var ee *Error
+		if !errors.As(err, &ee) || ee.Column != tt.column {
+			t.Errorf("%s: error %v, want one at column %d", tt.src, err, tt.column)
+		}
+	}
+}

@@ -49,7 +49,7 @@ type function struct {
 	kind   core.Type
 	doc    string
 	ex     []Example
-	fn     func(params ...any) (any, error)
+	fn     recordFunc
 	typ    any // a *func type: the types expr checks; a first *env is hidden
 }
 
@@ -114,7 +114,7 @@ var variables = []Variable{
 func compileOptions() []expr.Option {
 	opts := []expr.Option{expr.Env(&env{})}
 	for _, f := range functions {
-		opts = append(opts, expr.Function(f.name, f.fn, f.typ))
+		opts = append(opts, expr.Function(f.name, f.fn.variadic, f.typ))
 	}
 	return append(opts, expr.Function(matchFunction, fnMatches, new(func(string, *matcher) bool)))
 }
