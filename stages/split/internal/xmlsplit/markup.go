@@ -13,16 +13,6 @@ const nameByte = xmlname.Byte
 
 var nameTab = xmlname.Tab
 
-// validQName checks an element or attribute name: a valid XML name with
-// at most one colon (the Namespaces rules on colons are checked by
-// checkNS).
-func (s *Splitter) validQName(name []byte, flags uint8, colons int) bool {
-	if colons > 1 {
-		return false
-	}
-	return s.validNames.Read(name, flags)
-}
-
 // notSpace returns the index of the first byte of b that is not XML
 // white space, or -1.
 func notSpace(b []byte) int {

@@ -747,7 +747,7 @@ func (s *Splitter) startTag(p int, outer bool) int {
 	if i == p+1 {
 		return s.fail(p+1, "expected element name after <")
 	}
-	if !s.validQName(buf[p+1:i], flags, colons) {
+	if colons > 1 || !s.validNames.Read(buf[p+1:i], flags) { // a QName has one colon at most (checkNS)
 		return s.fail(p+1, "invalid XML element name %q", buf[p+1:i])
 	}
 	s.tagNameEnd = i
@@ -790,7 +790,7 @@ func (s *Splitter) startTag(p int, outer bool) int {
 		if i == an {
 			return s.fail(an, "expected attribute name in element <%s>", buf[p+1:s.tagNameEnd])
 		}
-		if !s.validQName(buf[an:i], flags, colons) {
+		if colons > 1 || !s.validNames.Read(buf[an:i], flags) {
 			return s.fail(an, "invalid XML attribute name %q", buf[an:i])
 		}
 		if bit := attrBit(buf[an:i]); s.attrBloom&bit != 0 || len(s.tagAttrs) >= manyAttrs {
