@@ -1,7 +1,9 @@
 // Package xmlname holds the lexical rules that the two byte-level XML
-// readers (the splitter and the record view) share: the bytes of names and
-// the name tables of XML 1.0 fifth edition (ValidName), character
-// references, white space, and the pseudo-attributes of <?xml ...?>.
+// readers (the splitter and the record view) share: the bytes of names
+// (Tab, ReadName) and the name tables of XML 1.0 fifth edition
+// (ValidName, Names), character references, white space, the end of a
+// <!...> declaration as encoding/xml finds it (DirectiveEnd), and the
+// pseudo-attributes of <?xml ...?>.
 package xmlname
 
 import (
@@ -35,6 +37,128 @@ var Tab = func() (t [256]uint8) {
 	}
 	return t
 }()
+
+// ReadName returns the end of the name starting at b[i] (the first byte
+// with no flag in Tab, or len(b)), the union of its bytes' flags, and its
+// number of colons. It checks no name rule: see Names.
+func ReadName(b []byte, i int) (end int, flags uint8, colons int) {
+	for ; i < len(b); i++ {
+		f := Tab[b[i]]
+		if f&Byte == 0 {
+			break
+		}
+		flags |= f
+		colons += int(f>>2) & 1
+	}
+	return i, flags, colons
+}
+
+// Names checks names against the tables of XML 1.0 fifth edition,
+// remembering the answers for names with non-ASCII bytes (up to 4096 of
+// them; a document uses few names). The zero Names is ready to use; it is
+// not safe for concurrent use.
+type Names struct {
+	m map[string]bool
+}
+
+// maxNames bounds the answers a Names remembers.
+const maxNames = 4096
+
+// Read reports whether name, read by ReadName with the given flags and
+// not empty, is an XML name. An ASCII name costs one table lookup.
+func (c *Names) Read(name []byte, flags uint8) bool {
+	if flags&High == 0 {
+		return Tab[name[0]]&First != 0
+	}
+	return c.high(name)
+}
+
+// Valid reports whether name, any bytes, is an XML name (ValidName).
+func (c *Names) Valid(name []byte) bool {
+	if len(name) == 0 {
+		return false
+	}
+	high := false
+	for _, b := range name {
+		if f := Tab[b]; f&Byte == 0 {
+			return false
+		} else if f&High != 0 {
+			high = true
+		}
+	}
+	if !high {
+		return Tab[name[0]]&First != 0
+	}
+	return c.high(name)
+}
+
+// high is ValidName for a name with non-ASCII bytes, remembered.
+func (c *Names) high(name []byte) bool {
+	if ok, hit := c.m[string(name)]; hit {
+		return ok
+	}
+	ok := ValidName(name)
+	if c.m == nil {
+		c.m = map[string]bool{}
+	}
+	if len(c.m) < maxNames {
+		c.m[string(name)] = ok
+	}
+	return ok
+}
+
+// DirectiveEnd returns the index just past the '>' that ends the <!...>
+// declaration starting at b[i] ("<!"), found as encoding/xml finds it:
+// the byte after "<!" is taken as is, quoted strings and nested <...>
+// pairs do not end it, and <!-- --> comments inside are skipped. It
+// returns -1 when b ends first; inComment then says whether b ended in a
+// comment. It checks nothing else.
+func DirectiveEnd(b []byte, i int) (end int, inComment bool) {
+	k := i + 3
+	var inquote byte
+	depth := 0
+	for {
+		if k >= len(b) {
+			return -1, false
+		}
+		c := b[k]
+		k++
+		if inquote == 0 && c == '>' && depth == 0 {
+			return k, false
+		}
+	handle:
+		switch {
+		case c == inquote:
+			inquote = 0
+		case inquote != 0:
+		case c == '\'' || c == '"':
+			inquote = c
+		case c == '>':
+			depth--
+		case c == '<':
+			const open = "!--"
+			for j := 0; j < len(open); j++ {
+				if k >= len(b) {
+					return -1, false
+				}
+				if b[k] != open[j] {
+					depth++
+					c = b[k]
+					k++
+					goto handle
+				}
+				k++
+			}
+			e := bytes.Index(b[k:], commentEnd)
+			if e < 0 {
+				return -1, true
+			}
+			k += e + 3
+		}
+	}
+}
+
+var commentEnd = []byte("-->")
 
 // CharRefDigits scans the number of a character reference, starting at
 // b[j] just after "&#": an optional 'x', then decimal (or, after 'x',

@@ -2,6 +2,9 @@ package xmlname
 
 import (
 	"encoding/xml"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -104,4 +107,104 @@ func TestValidNameFifthEdition(t *testing.T) {
 			t.Errorf("ValidName(%+q) = %v, want %v", name, got, want)
 		}
 	}
+}
+
+// TestReadName checks ReadName's end, flags and colon count on names of
+// each kind of byte.
+func TestReadName(t *testing.T) {
+	tests := []struct {
+		in     string
+		i, end int
+		flags  uint8
+		colons int
+	}{
+		{"<a>", 1, 2, Byte | First, 0},
+		{"<p:q-1.x r", 1, 8, Byte | First | Colon, 1},
+		{"<a:b:c/>", 1, 6, Byte | First | Colon, 2},
+		{"<éa>", 1, 4, Byte | First | High, 0},
+		{"<9>", 1, 2, Byte, 0},
+		{"< a>", 1, 1, 0, 0},
+		{"<ab", 1, 3, Byte | First, 0},
+	}
+	for _, tt := range tests {
+		end, flags, colons := ReadName([]byte(tt.in), tt.i)
+		if end != tt.end || flags != tt.flags || colons != tt.colons {
+			t.Errorf("ReadName(%q, %d) = %d, %b, %d; want %d, %b, %d", tt.in, tt.i, end, flags, colons, tt.end, tt.flags, tt.colons)
+		}
+	}
+}
+
+// TestNamesAgreesWithValidName checks Names.Read and Names.Valid, with
+// their memory, against ValidName on names of every kind, each asked
+// twice, and that the memory stays bounded.
+func TestNamesAgreesWithValidName(t *testing.T) {
+	names := []string{"a", "_x", ":", "a:b", "9a", "-a", "a-9.", "é", "aé", "a\u0300", "\u0300a", "\u00d7", "a\u00d7", "\U00010000", "a\xff", "\xc3", "a b", ""}
+	var c Names
+	for round := 0; round < 2; round++ {
+		for _, n := range names {
+			want := ValidName([]byte(n))
+			if got := c.Valid([]byte(n)); got != want {
+				t.Errorf("round %d: Valid(%q) = %v, ValidName says %v", round, n, got, want)
+			}
+			end, flags, _ := ReadName([]byte(n), 0)
+			if n == "" || end != len(n) {
+				continue // Read takes names as ReadName reads them
+			}
+			if got := c.Read([]byte(n), flags); got != want {
+				t.Errorf("round %d: Read(%q) = %v, ValidName says %v", round, n, got, want)
+			}
+		}
+	}
+	for i := 0; i < 2*maxNames; i++ {
+		c.Valid([]byte("é" + strconv.Itoa(i)))
+	}
+	if len(c.m) > maxNames {
+		t.Errorf("Names remembers %d names, want at most %d", len(c.m), maxNames)
+	}
+}
+
+// TestDirectiveEnd checks DirectiveEnd against encoding/xml, which reads
+// a <!...> directive the same way: on fixed cases, then on random strings
+// of the bytes that matter (quotes, nested brackets, comments).
+func TestDirectiveEnd(t *testing.T) {
+	cases := []string{
+		`<!DOCTYPE a>`, `<!DOCTYPE a [<!ELEMENT a ANY>]>rest`, `<!DOCTYPE a "x>y">`, `<!DOCTYPE a 'x"y>'>`,
+		`<!DOCTYPE a [<!-- > -->]>`, `<!DOCTYPE a <!-- x`, `<!DOCTYPE a <!-x>>`, `<!DOCTYPE a <`, `<!D`,
+		`<!DOCTYPE a [<!ATTLIST a b CDATA "<>">]>`, `<!DOCTYPE a <<>>>`, `<!x>`, `<!DOCTYPE a <!`,
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	const alphabet = `<>!-"' a`
+	for i := 0; i < 20000; i++ {
+		b := []byte("<!D")
+		for n := rnd.IntN(14); n > 0; n-- {
+			b = append(b, alphabet[rnd.IntN(len(alphabet))])
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		end, inComment := DirectiveEnd([]byte(c), 0)
+		want := xmlDirectiveEnd(c)
+		if end != want {
+			t.Fatalf("DirectiveEnd(%q) = %d, encoding/xml ends it at %d", c, end, want)
+		}
+		if end < 0 {
+			if wantIn := strings.Contains(c[3:], "<!--"); inComment && !wantIn {
+				t.Errorf("DirectiveEnd(%q) says it ended in a comment; it holds none", c)
+			}
+		}
+	}
+}
+
+// xmlDirectiveEnd returns the offset after the directive encoding/xml
+// reads at the start of s, or -1 when it meets the end of s first.
+func xmlDirectiveEnd(s string) int {
+	d := xml.NewDecoder(strings.NewReader(s))
+	tok, err := d.RawToken()
+	if err != nil {
+		return -1
+	}
+	if _, ok := tok.(xml.Directive); !ok {
+		return -1
+	}
+	return int(d.InputOffset())
 }

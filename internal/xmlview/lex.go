@@ -17,13 +17,8 @@ import (
 // records encoding/xml accepts (plus its own namespace and structure
 // checks), which FuzzTree checks against encoding/xml itself.
 
-// Name bytes (package xmlname).
-const (
-	nameByte  = xmlname.Byte
-	nameFirst = xmlname.First
-	nameColon = xmlname.Colon
-	nameHigh  = xmlname.High
-)
+// nameByte is the flag of name bytes in nameTab (package xmlname).
+const nameByte = xmlname.Byte
 
 var nameTab = xmlname.Tab
 
@@ -54,46 +49,6 @@ var charTab = func() (t [256]uint8) {
 	}
 	return t
 }()
-
-// readName returns the end of the name starting at data[i], the union of
-// its bytes' flags, and its number of colons.
-func readName(data []byte, i int) (end int, flags uint8, colons int) {
-	for ; i < len(data); i++ {
-		f := nameTab[data[i]]
-		if f&nameByte == 0 {
-			break
-		}
-		flags |= f
-		colons += int(f>>2) & 1
-	}
-	return i, flags, colons
-}
-
-// validName reports whether name, read by readName with the given flags,
-// is an XML name by the tables of XML 1.0 fifth edition. ASCII names only
-// need a valid first byte; names with other bytes are rare, and are
-// checked by xmlname.ValidName, with the answers cached in p.names.
-func (p *Parser) validName(name []byte, flags uint8) bool {
-	if flags&nameHigh == 0 {
-		return nameTab[name[0]]&nameFirst != 0
-	}
-	return p.validHighName(name)
-}
-
-// validHighName is validName for a name with bytes >= 0x80.
-func (p *Parser) validHighName(name []byte) bool {
-	if ok, hit := p.names[string(name)]; hit {
-		return ok
-	}
-	ok := xmlname.ValidName(name)
-	if p.names == nil {
-		p.names = map[string]bool{}
-	}
-	if len(p.names) < 4096 {
-		p.names[string(name)] = ok
-	}
-	return ok
-}
 
 // splitQName splits the name data[qs:qe] as encoding/xml does: "p:l" has
 // prefix p (data[ps:pe]) and local part l (data[ls:qe]); a name with no
@@ -262,7 +217,7 @@ func parseRef(data []byte, i int) (end int, r rune, msg string) {
 		}
 		return j + 1, r, ""
 	}
-	ne, _, _ := readName(data, j)
+	ne, _, _ := xmlname.ReadName(data, j)
 	if ne < len(data) && data[ne] == ';' {
 		switch string(data[j:ne]) {
 		case "lt":

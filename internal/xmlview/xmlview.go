@@ -166,9 +166,9 @@ type Parser struct {
 	attrs []rawAttr
 	decls int // namespace declarations among attrs
 	tree  Tree
-	skip  bool            // keep no character data (Elements)
-	dec   []byte          // attribute values that needed decoding, for this record
-	names map[string]bool // non-ASCII names checked, and whether valid
+	skip  bool          // keep no character data (Elements)
+	dec   []byte        // attribute values that needed decoding, for this record
+	names xmlname.Names // names checked (non-ASCII ones remembered)
 
 	nsIdx   nsIndex // prefix index of a large scope (scope.go)
 	attrSet attrSet // names of a large element's attributes (scope.go)
@@ -397,13 +397,13 @@ func (p *Parser) endTag(i int) (int, error) {
 			}
 		}
 	}
-	ne, flags, colons := readName(data, i+2)
+	ne, flags, colons := xmlname.ReadName(data, i+2)
 	switch {
 	case ne == len(data):
 		return 0, p.errorf(ne, "unexpected EOF")
-	case ne == i+2 || colons > 1 && p.validName(data[i+2:ne], flags):
+	case ne == i+2 || colons > 1 && p.names.Read(data[i+2:ne], flags):
 		return 0, p.errorf(i, "expected element name after </")
-	case !p.validName(data[i+2:ne], flags):
+	case !p.names.Read(data[i+2:ne], flags):
 		return 0, p.errorf(i+2, "invalid XML name: %s", data[i+2:ne])
 	}
 	k := xmlname.SkipSpace(data, ne)
@@ -431,13 +431,13 @@ func (p *Parser) endTag(i int) (int, error) {
 // <?xml ...?> as encoding/xml does.
 func (p *Parser) procInst(i int) (int, error) {
 	data := p.data
-	ne, flags, _ := readName(data, i+2)
+	ne, flags, _ := xmlname.ReadName(data, i+2)
 	switch {
 	case ne == len(data):
 		return 0, p.errorf(ne, "unexpected EOF")
 	case ne == i+2:
 		return 0, p.errorf(i, "expected target name after <?")
-	case !p.validName(data[i+2:ne], flags):
+	case !p.names.Read(data[i+2:ne], flags):
 		return 0, p.errorf(i+2, "invalid XML name: %s", data[i+2:ne])
 	}
 	k := bytes.Index(data[ne:], piEnd)
@@ -457,10 +457,9 @@ func (p *Parser) procInst(i int) (int, error) {
 }
 
 var (
-	piEnd      = []byte("?>")
-	dashDash   = []byte("--")
-	cdataEnd   = []byte("]]>")
-	commentEnd = []byte("-->")
+	piEnd    = []byte("?>")
+	dashDash = []byte("--")
+	cdataEnd = []byte("]]>")
 )
 
 // bang reads markup starting "<!" at data[i]: a comment, a CDATA section
@@ -536,52 +535,14 @@ func (p *Parser) cdata(a, b int) error {
 	return nil
 }
 
-// directive finds the end of <!...> as encoding/xml does: quotes and
-// nested <...> pairs do not end it, and <!-- --> comments are skipped.
+// directive finds the end of <!...> as encoding/xml does
+// (xmlname.DirectiveEnd).
 func (p *Parser) directive(i int) (int, error) {
-	data := p.data
-	k := i + 3 // the byte after "<!" is taken as is
-	var inquote byte
-	depth := 0
-	for {
-		if k >= len(data) {
-			return 0, p.errorf(len(data), "unexpected EOF")
-		}
-		b := data[k]
-		k++
-		if inquote == 0 && b == '>' && depth == 0 {
-			return k, nil
-		}
-	handle:
-		switch {
-		case b == inquote:
-			inquote = 0
-		case inquote != 0:
-		case b == '\'' || b == '"':
-			inquote = b
-		case b == '>':
-			depth--
-		case b == '<':
-			const open = "!--"
-			for j := 0; j < len(open); j++ {
-				if k >= len(data) {
-					return 0, p.errorf(len(data), "unexpected EOF")
-				}
-				if data[k] != open[j] {
-					depth++
-					b = data[k]
-					k++
-					goto handle
-				}
-				k++
-			}
-			e := bytes.Index(data[k:], commentEnd)
-			if e < 0 {
-				return 0, p.errorf(len(data), "unexpected EOF")
-			}
-			k += e + 3
-		}
+	end, _ := xmlname.DirectiveEnd(p.data, i)
+	if end < 0 {
+		return 0, p.errorf(len(p.data), "unexpected EOF")
 	}
+	return end, nil
 }
 
 // startTag reads the start tag at data[i] ('<' then a name), opens its
@@ -590,13 +551,13 @@ func (p *Parser) startTag(i int, seenRoot bool) (int, error) {
 	data := p.data
 	n := len(data)
 	qs := i + 1
-	qe, flags, colons := readName(data, qs)
+	qe, flags, colons := xmlname.ReadName(data, qs)
 	switch {
 	case qe == n:
 		return 0, p.errorf(n, "unexpected EOF")
-	case qe == qs || colons > 1 && p.validName(data[qs:qe], flags):
+	case qe == qs || colons > 1 && p.names.Read(data[qs:qe], flags):
 		return 0, p.errorf(i, "expected element name after <")
-	case !p.validName(data[qs:qe], flags):
+	case !p.names.Read(data[qs:qe], flags):
 		return 0, p.errorf(qs, "invalid XML name: %s", data[qs:qe])
 	}
 	p.attrs, p.decls = p.attrs[:0], 0
@@ -624,13 +585,13 @@ func (p *Parser) startTag(i int, seenRoot bool) (int, error) {
 			break
 		}
 		as := k
-		ae, flags, colons := readName(data, as)
+		ae, flags, colons := xmlname.ReadName(data, as)
 		switch {
 		case ae == n:
 			return 0, p.errorf(n, "unexpected EOF")
-		case ae == as || colons > 1 && p.validName(data[as:ae], flags):
+		case ae == as || colons > 1 && p.names.Read(data[as:ae], flags):
 			return 0, p.errorf(as, "expected attribute name in element")
-		case !p.validName(data[as:ae], flags):
+		case !p.names.Read(data[as:ae], flags):
 			return 0, p.errorf(as, "invalid XML name: %s", data[as:ae])
 		}
 		k = xmlname.SkipSpace(data, ae)

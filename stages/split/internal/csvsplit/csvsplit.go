@@ -117,19 +117,12 @@ type Splitter struct {
 
 // New returns a Splitter reading r.
 func New(r io.Reader, opt Options) *Splitter {
-	max := opt.MaxRecordBytes
-	if max <= 0 {
-		max = 64 << 20
-	}
-	size := opt.BufferSize
-	if size <= 0 {
-		size = 256 << 10
-	}
+	w, max, _ := scan.RecordWindow(r, opt.MaxRecordBytes, opt.BufferSize)
 	comma := opt.Comma
 	if comma == 0 {
 		comma = ','
 	}
-	s := &Splitter{w: scan.NewWindow(r, min(size, max+scan.MinRead), max+scan.MinRead), file: opt.File, comma: comma, lazy: opt.LazyQuotes, max: max}
+	s := &Splitter{w: w, file: opt.File, comma: comma, lazy: opt.LazyQuotes, max: max}
 	s.w.CR = true
 	s.size = len(s.w.Buf)
 	s.forgetLineEnds()
@@ -150,17 +143,9 @@ func (s *Splitter) Next() (Row, error) {
 	}
 	if !s.started {
 		s.started = true
-		for s.w.End < 4 && !s.w.EOF {
-			if !s.fill() {
-				return Row{}, s.err
-			}
-		}
-		n, msg := scan.SkipBOM(s.w.Buf[:s.w.End])
-		if msg != "" {
-			s.err = &scan.Error{File: s.file, Line: 1, Col: 1, Msg: msg}
+		if s.pos, s.err = s.w.Start(s.file); s.err != nil {
 			return Row{}, s.err
 		}
-		s.pos = n
 	}
 	for {
 		row, err, ok := s.row()

@@ -43,15 +43,8 @@ type Splitter struct {
 
 // New returns a Splitter reading r.
 func New(r io.Reader, opt Options) *Splitter {
-	max := opt.MaxRecordBytes
-	if max <= 0 {
-		max = 64 << 20
-	}
-	size := opt.BufferSize
-	if size <= 0 {
-		size = 256 << 10
-	}
-	s := &Splitter{w: scan.NewWindow(r, min(size, max+scan.MinRead), max+scan.MinRead), file: opt.File, max: max}
+	w, max, size := scan.RecordWindow(r, opt.MaxRecordBytes, opt.BufferSize)
+	s := &Splitter{w: w, file: opt.File, max: max}
 	s.slab.Size = scan.SlabFor(size)
 	if o := opt.Origin; o != nil {
 		s.w.Resume(*o)
@@ -72,17 +65,9 @@ func (s *Splitter) Next() (Line, error) {
 	}
 	if !s.started {
 		s.started = true
-		for s.w.End < 4 && !s.w.EOF {
-			if !s.fill() {
-				return Line{}, s.err
-			}
-		}
-		n, msg := scan.SkipBOM(s.w.Buf[:s.w.End])
-		if msg != "" {
-			s.err = &scan.Error{File: s.file, Line: 1, Col: 1, Msg: msg}
+		if s.pos, s.err = s.w.Start(s.file); s.err != nil {
 			return Line{}, s.err
 		}
-		s.pos = n
 	}
 	for {
 		buf := s.w.Buf[:s.w.End]

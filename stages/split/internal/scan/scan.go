@@ -334,6 +334,45 @@ func (s *Slab) Copy(b []byte) []byte {
 	return d
 }
 
+// The defaults of a splitter's size options.
+const (
+	DefaultMaxRecord = 64 << 20  // the largest record
+	DefaultBuffer    = 256 << 10 // the first read window
+)
+
+// RecordWindow returns the window of a splitter reading r whose records
+// hold at most maxRecord bytes, starting with a buffer of bufferSize bytes
+// (0 or less: the defaults above), and the two sizes in effect. The window
+// grows to hold a record at the limit and one read more, no further.
+func RecordWindow(r io.Reader, maxRecord, bufferSize int) (w *Window, max, size int) {
+	max, size = maxRecord, bufferSize
+	if max <= 0 {
+		max = DefaultMaxRecord
+	}
+	if size <= 0 {
+		size = DefaultBuffer
+	}
+	return NewWindow(r, min(size, max+MinRead), max+MinRead), max, size
+}
+
+// Start readies a window for a scan from the start of a file, whose name
+// errors carry: it reads until the window holds four bytes or the input
+// ends, and returns the index of the first byte after a UTF-8 byte order
+// mark (0 without one). A UTF-16 or UTF-32 byte order mark is an *Error at
+// line 1, column 1; a read error is returned as is.
+func (w *Window) Start(file string) (int, error) {
+	for w.End < 4 && !w.EOF {
+		if err := w.Fill(0); err != nil {
+			return 0, err
+		}
+	}
+	n, msg := SkipBOM(w.Buf[:w.End])
+	if msg != "" {
+		return 0, &Error{File: file, Line: 1, Col: 1, Msg: msg}
+	}
+	return n, nil
+}
+
 // SkipBOM returns 3 if b starts with a UTF-8 byte order mark, else 0. It
 // returns an error message for a UTF-16 or UTF-32 byte order mark, which
 // the splitter cannot read.

@@ -228,3 +228,56 @@ func benchBadChar(b *testing.B, doc []byte) {
 		}
 	}
 }
+
+// TestWindowStart checks the start-up the splitters share: a UTF-8 BOM
+// skipped even when the reader hands out one byte at a time, inputs
+// shorter than a BOM, UTF-16 and UTF-32 BOMs refused at 1:1 with an iconv
+// hint, and read errors returned as they are.
+func TestWindowStart(t *testing.T) {
+	tests := []struct {
+		in   string
+		skip int
+		err  string
+	}{
+		{"\xEF\xBB\xBFa,b\n", 3, ""},
+		{"a,b\n", 0, ""},
+		{"\xEF\xBB\xBF", 3, ""},
+		{"\xEF\xBB", 0, ""},
+		{"", 0, ""},
+		{"\xFF\xFEa\x00", 0, "in.txt:1:1: the file is UTF-16 encoded; split reads UTF-8: convert it first, e.g. iconv -f UTF-16 -t UTF-8 in > out"},
+		{"\x00\x00\xFE\xFF", 0, "in.txt:1:1: the file is UTF-32 encoded; split reads UTF-8: convert it first, e.g. iconv -f UTF-32 -t UTF-8 in > out"},
+	}
+	for _, tt := range tests {
+		w := NewWindow(iotest.OneByteReader(strings.NewReader(tt.in)), 4<<10, 1<<20)
+		n, err := w.Start("in.txt")
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if n != tt.skip || got != tt.err {
+			t.Errorf("Start(%q) = %d, %q; want %d, %q", tt.in, n, got, tt.skip, tt.err)
+		}
+		if err == nil && (w.End < min(4, len(tt.in)) || string(w.Buf[:w.End]) != tt.in[:w.End]) {
+			t.Errorf("Start(%q) read %q, want the first %d bytes at least", tt.in, w.Buf[:w.End], min(4, len(tt.in)))
+		}
+	}
+	readErr := errors.New("disk on fire")
+	w := NewWindow(iotest.ErrReader(readErr), 4<<10, 1<<20)
+	if _, err := w.Start("in.txt"); !errors.Is(err, readErr) {
+		t.Errorf("Start on a failing reader: %v, want %v", err, readErr)
+	}
+}
+
+// TestRecordWindow checks the sizes a splitter's options give: the
+// defaults for 0, and a window that starts no larger than the record
+// limit allows and grows to the limit and one read more, not beyond.
+func TestRecordWindow(t *testing.T) {
+	w, max, size := RecordWindow(strings.NewReader(""), 0, 0)
+	if max != DefaultMaxRecord || size != DefaultBuffer || len(w.Buf) != DefaultBuffer || w.limit != DefaultMaxRecord+MinRead {
+		t.Errorf("defaults: max %d, size %d, buffer %d, limit %d", max, size, len(w.Buf), w.limit)
+	}
+	w, max, size = RecordWindow(strings.NewReader(""), 10<<10, 1<<20)
+	if max != 10<<10 || size != 1<<20 || len(w.Buf) != 10<<10+MinRead || w.limit != 10<<10+MinRead {
+		t.Errorf("small records, large buffer: max %d, size %d, buffer %d, limit %d", max, size, len(w.Buf), w.limit)
+	}
+}

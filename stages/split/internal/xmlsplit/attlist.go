@@ -220,7 +220,7 @@ func (s *Splitter) applyAttlist(l *attList, end int, outer bool) int {
 		}
 		s.edits = append(s.edits, edit{off: off, exp: def.attr})
 		if prefix, ok := declPrefix([]byte(def.name)); ok {
-			s.tagDecls = append(s.tagDecls, tagDecl{prefix: prefix, uri: string(def.value), lit: def.lit, quote: '"'})
+			s.tagDecls = append(s.tagDecls, tagDecl{prefix: string(prefix), uri: string(def.value), lit: def.lit, quote: '"'})
 			s.tagNS = true
 		}
 	}

@@ -34,9 +34,9 @@ type dtdParser struct {
 	b      []byte
 	t      *entities
 	pes    map[string]*paramEntity
-	names  map[string]bool // the name cache of validName
-	depth  int             // parameter-entity nesting
-	budget *int            // bytes of parameter-entity text still allowed
+	names  *xmlname.Names // the splitter's
+	depth  int            // parameter-entity nesting
+	budget *int           // bytes of parameter-entity text still allowed
 	// refAt, when ≥ 0, is where errors are reported: the reference of the
 	// parameter entity whose text is being read.
 	refAt int
@@ -64,7 +64,7 @@ func (s *Splitter) doctype(p int) int {
 	t := &entities{max: s.max, parsed: true}
 	budget := s.max
 	unread := false
-	d := &dtdParser{b: buf[p:], t: t, names: s.nameCacheMap(), budget: &budget, refAt: -1, unread: &unread, standalone: s.standalone}
+	d := &dtdParser{b: buf[p:], t: t, names: &s.validNames, budget: &budget, refAt: -1, unread: &unread, standalone: s.standalone}
 	end, err := d.doctype()
 	// An error near the end of what was read may be a declaration cut by
 	// the read window: read on before reporting it.
@@ -82,13 +82,6 @@ func (s *Splitter) doctype(p int) int {
 	s.ents = t
 	s.ctxGen++
 	return p + end
-}
-
-func (s *Splitter) nameCacheMap() map[string]bool {
-	if s.nameCache == nil {
-		s.nameCache = map[string]bool{}
-	}
-	return s.nameCache
 }
 
 // isDoctype reports whether buf[p:] starts "<!DOCTYPE".
@@ -131,11 +124,11 @@ func (d *dtdParser) needSpace(i int, what string) (int, *dtdError) {
 
 // name reads an XML name at i.
 func (d *dtdParser) name(i int, what string) (string, int, *dtdError) {
-	e, _, _ := readName(d.b, i)
+	e, flags, _ := xmlname.ReadName(d.b, i)
 	if e == len(d.b) {
 		return "", e, d.short(i, what)
 	}
-	if e == i || !validName(d.b[i:e], d.names) {
+	if e == i || !d.names.Read(d.b[i:e], flags) {
 		return "", e, d.errf(i, "expected %s, found %s", what, near(d.b[i:]))
 	}
 	return string(d.b[i:e]), e, nil
@@ -153,11 +146,11 @@ func (d *dtdParser) ncName(i int, what string) (string, int, *dtdError) {
 
 // nmtoken reads a name token at i.
 func (d *dtdParser) nmtoken(i int) (int, *dtdError) {
-	e, _, _ := readName(d.b, i)
+	e, _, _ := xmlname.ReadName(d.b, i)
 	if e == len(d.b) {
 		return e, d.short(i, "enumeration")
 	}
-	if e == i || !validName(append([]byte("x"), d.b[i:e]...), d.names) {
+	if e == i || !d.names.Valid(append([]byte("x"), d.b[i:e]...)) {
 		return e, d.errf(i, "expected a name token, found %s", near(d.b[i:]))
 	}
 	return e, nil

@@ -8,77 +8,10 @@ import (
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
 )
 
-// Name bytes (package xmlname).
-const (
-	nameByte  = xmlname.Byte
-	nameFirst = xmlname.First
-	nameColon = xmlname.Colon
-	nameHigh  = xmlname.High
-)
+// nameByte is the flag of name bytes in nameTab (package xmlname).
+const nameByte = xmlname.Byte
 
 var nameTab = xmlname.Tab
-
-// readName returns the end of the name starting at buf[i], the union of
-// its bytes' flags, and its number of colons.
-func readName(buf []byte, i int) (end int, flags uint8, colons int) {
-	for ; i < len(buf); i++ {
-		f := nameTab[buf[i]]
-		if f&nameByte == 0 {
-			break
-		}
-		flags |= f
-		colons += int(f>>2) & 1
-	}
-	return i, flags, colons
-}
-
-// validQName checks an element or attribute name: a valid XML name with
-// at most one colon (the Namespaces rules on colons are checked by
-// checkQName).
-func (s *Splitter) validQName(name []byte, flags uint8, colons int) bool {
-	if colons > 1 {
-		return false
-	}
-	if flags&nameHigh == 0 {
-		return nameTab[name[0]]&nameFirst != 0
-	}
-	return s.validName(name)
-}
-
-func (s *Splitter) validName(name []byte) bool {
-	if s.nameCache == nil {
-		s.nameCache = map[string]bool{}
-	}
-	return validName(name, s.nameCache)
-}
-
-// validName reports whether name is an XML name (XML 1.0 fifth edition,
-// xmlname.ValidName). Names with non-ASCII bytes are rare; their answers
-// are cached when cache is not nil.
-func validName(name []byte, cache map[string]bool) bool {
-	if len(name) == 0 {
-		return false
-	}
-	ascii := true
-	for _, c := range name {
-		if c >= utf8.RuneSelf {
-			ascii = false
-		} else if nameTab[c]&nameByte == 0 {
-			return false
-		}
-	}
-	if ascii {
-		return nameTab[name[0]]&nameFirst != 0
-	}
-	if ok, hit := cache[string(name)]; hit {
-		return ok
-	}
-	ok := xmlname.ValidName(name)
-	if cache != nil && len(cache) < 4096 {
-		cache[string(name)] = ok
-	}
-	return ok
-}
 
 // notSpace returns the index of the first byte of b that is not XML
 // white space, or -1.
@@ -110,7 +43,7 @@ func parseRef(b []byte, i int) (end int, name []byte, msg string) {
 		}
 		return j + 1, nil, ""
 	}
-	ne, _, _ := readName(b, j)
+	ne, _, _ := xmlname.ReadName(b, j)
 	if ne == j {
 		return 0, nil, "& must start a reference such as &amp; or &#38; (write &amp; for a literal &)"
 	}
@@ -118,7 +51,7 @@ func parseRef(b []byte, i int) (end int, name []byte, msg string) {
 		return 0, nil, "entity reference " + quoteRef(b[i:ne]) + " has no closing ; (write &amp; for a literal &)"
 	}
 	nm := b[j:ne]
-	if !validName(nm, nil) {
+	if !xmlname.ValidName(nm) {
 		return 0, nil, "invalid entity name in " + quoteRef(b[i:ne+1])
 	}
 	if _, ok := predefined[string(nm)]; ok {

@@ -3,6 +3,8 @@ package xmlsplit
 import (
 	"fmt"
 	"strings"
+
+	"github.com/sluicehq/sluice/internal/xmlname"
 )
 
 // Match selects the elements a Splitter emits. Make one with ParseMatch.
@@ -106,7 +108,7 @@ func parseStep(c string) (step, error) {
 }
 
 func isASCIIOrXMLName(s string) bool {
-	return s != "" && validName([]byte(s), nil)
+	return s != "" && xmlname.ValidName([]byte(s))
 }
 
 // matches reports whether an element with the given raw name and

@@ -79,8 +79,10 @@ type Splitter struct {
 
 	standalone bool // the XML declaration says standalone="yes"
 	tagAttrs   []attrName
-	tagNS      bool // it has a prefixed name or a namespace declaration
-	tagColons  int  // attributes with a colon in their name
+	tagNS      bool   // it has a prefixed name or a namespace declaration
+	tagColons  int    // attributes with a colon in their name
+	tagColonAt int    // the last of them, as an index in tagAttrs
+	attrBloom  uint64 // the tag's attribute names, hashed (repeated)
 	attrSet    map[string]struct{}
 	expNames   []expandedName
 	expSet     map[string]struct{} // expNames, past manyExpanded (repeatsExpanded)
@@ -101,9 +103,12 @@ type Splitter struct {
 	run        []byte // scratch for prefixes
 	body       []byte // scratch: the record being emitted, to find its prefixes
 	edits      []edit
-	recNS      []nsDecl // declarations of the record's open elements
-	nsHit      *nsDecl  // the last declaration lookupNS found in ns
-	nsHitGen   int      // nsGen when nsHit was found
+	recNS      []nsDecl  // declarations of the record's open elements
+	nsHit      *nsDecl   // the last declaration lookupNS found in ns
+	nsHitGen   int       // nsGen when nsHit was found
+	recGen     int       // bumped when recNS changes
+	bound      boundSet  // prefixes known bound (nsSimple)
+	interned   [8]string // recent namespace prefixes and names (intern)
 
 	out  Record
 	slab scan.Slab
@@ -114,8 +119,8 @@ type Splitter struct {
 	// from, or len(buf) when there is none.
 	lt, amp, cdEnd int
 
-	nameCache map[string]bool
-	depth     int // entity nesting, for splitters expanding an entity
+	validNames xmlname.Names // names checked (non-ASCII ones remembered)
+	depth      int           // entity nesting, for splitters expanding an entity
 
 	// Range scans (see Range); rng is nil for a whole-document scan.
 	rng      *Range
@@ -166,16 +171,9 @@ const xmlURL = "http://www.w3.org/XML/1998/namespace"
 
 // New returns a Splitter reading r.
 func New(r io.Reader, opt Options) *Splitter {
-	max := opt.MaxRecordBytes
-	if max <= 0 {
-		max = 64 << 20
-	}
-	size := opt.BufferSize
-	if size <= 0 {
-		size = 256 << 10
-	}
+	w, max, size := scan.RecordWindow(r, opt.MaxRecordBytes, opt.BufferSize)
 	s := &Splitter{
-		w:     scan.NewWindow(r, min(size, max+scan.MinRead), max+scan.MinRead),
+		w:     w,
 		file:  opt.File,
 		match: opt.Match,
 		max:   max,
@@ -229,14 +227,9 @@ func (s *Splitter) Next() (Record, error) {
 
 func (s *Splitter) start() bool {
 	s.started = true
-	for s.w.End < 4 && !s.w.EOF {
-		if !s.fill() {
-			return false
-		}
-	}
-	n, msg := scan.SkipBOM(s.w.Buf[:s.w.End])
-	if msg != "" {
-		s.err = &scan.Error{File: s.file, Line: 1, Col: 1, Msg: msg}
+	n, err := s.w.Start(s.file)
+	if err != nil {
+		s.err = err
 		return false
 	}
 	if msg := noBOMUnicode(s.w.Buf[:s.w.End]); msg != "" {
@@ -747,20 +740,20 @@ func (s *Splitter) endTag(p int) int {
 func (s *Splitter) startTag(p int, outer bool) int {
 	buf := s.buf()
 	s.tagDecls, s.tagAttrs = s.tagDecls[:0], s.tagAttrs[:0]
-	i, flags, colons := readName(buf, p+1)
+	i, flags, colons := xmlname.ReadName(buf, p+1)
 	if i == len(buf) {
 		return s.more(p, "unexpected end of file in start tag")
 	}
 	if i == p+1 {
 		return s.fail(p+1, "expected element name after <")
 	}
-	if !s.validQName(buf[p+1:i], flags, colons) {
+	if colons > 1 || !s.validNames.Read(buf[p+1:i], flags) { // a QName has one colon at most (checkNS)
 		return s.fail(p+1, "invalid XML element name %q", buf[p+1:i])
 	}
 	s.tagNameEnd = i
 	s.tagSelf = false
 	al := s.attlist(buf[p+1 : i])
-	s.tagNS, s.tagColons = colons > 0, 0
+	s.tagNS, s.tagColons, s.attrBloom = colons > 0, 0, 0
 	for {
 		i = xmlname.SkipSpace(buf, i)
 		if i == len(buf) {
@@ -782,7 +775,7 @@ func (s *Splitter) startTag(p int, outer bool) int {
 			if al != nil && s.applyAttlist(al, i, outer) == failed {
 				return failed
 			}
-			if s.tagNS {
+			if s.tagNS && !s.nsSimple(p) {
 				if r := s.checkNS(p); r != cont {
 					return r
 				}
@@ -790,24 +783,28 @@ func (s *Splitter) startTag(p int, outer bool) int {
 			return end
 		}
 		an := i
-		i, flags, colons = readName(buf, i)
+		i, flags, colons = xmlname.ReadName(buf, i)
 		if i == len(buf) {
 			return s.more(p, "unexpected end of file in start tag <%s>", buf[p+1:s.tagNameEnd])
 		}
 		if i == an {
 			return s.fail(an, "expected attribute name in element <%s>", buf[p+1:s.tagNameEnd])
 		}
-		if !s.validQName(buf[an:i], flags, colons) {
+		if colons > 1 || !s.validNames.Read(buf[an:i], flags) {
 			return s.fail(an, "invalid XML attribute name %q", buf[an:i])
 		}
-		if len(s.tagAttrs) == 0 {
-			s.tagAttrs = append(s.tagAttrs, attrName{an, i}) // the first: nothing to compare
-		} else if s.repeated(buf, an, i) {
-			return s.fail(an, "attribute %s is repeated in element <%s>", buf[an:i], buf[p+1:s.tagNameEnd])
+		if bit := attrBit(buf[an:i]); s.attrBloom&bit != 0 || len(s.tagAttrs) >= manyAttrs {
+			if s.repeated(buf, an, i) {
+				return s.fail(an, "attribute %s is repeated in element <%s>", buf[an:i], buf[p+1:s.tagNameEnd])
+			}
+		} else {
+			s.attrBloom |= bit
 		}
+		s.tagAttrs = append(s.tagAttrs, attrName{an, i})
 		if colons > 0 {
 			s.tagNS = true
 			s.tagColons++
+			s.tagColonAt = len(s.tagAttrs) - 1
 		}
 		ae := i
 		i = xmlname.SkipSpace(buf, i)
@@ -844,9 +841,11 @@ func (s *Splitter) startTag(p int, outer bool) int {
 		if al != nil && s.declaredAttr(al, buf[an:ae], a, b, q, ne) == failed {
 			return failed
 		}
-		if prefix, ok := declPrefix(buf[an:ae]); ok {
-			s.tagDecls = append(s.tagDecls, tagDecl{prefix: prefix, uri: decodeValue(buf[a:b], s.ents), start: a, end: b, quote: q})
-			s.tagNS = true
+		if buf[an] == 'x' {
+			if prefix, ok := declPrefix(buf[an:ae]); ok {
+				s.tagDecls = append(s.tagDecls, tagDecl{prefix: s.intern(prefix), uri: s.declURI(buf[a:b]), start: a, end: b, quote: q})
+				s.tagNS = true
+			}
 		}
 		i = b + 1
 		if i < len(buf) && !xmlname.IsSpace(buf[i]) && buf[i] != '>' && buf[i] != '/' {
@@ -856,15 +855,15 @@ func (s *Splitter) startTag(p int, outer bool) int {
 }
 
 // declPrefix reports whether an attribute name declares a namespace, and
-// for which prefix ("" for the default namespace).
-func declPrefix(name []byte) (string, bool) {
+// for which prefix (empty for the default namespace).
+func declPrefix(name []byte) ([]byte, bool) {
 	if string(name) == "xmlns" {
-		return "", true
+		return nil, true
 	}
 	if len(name) > 6 && string(name[:6]) == "xmlns:" {
-		return string(name[6:]), true
+		return name[6:], true
 	}
-	return "", false
+	return nil, false
 }
 
 // bang scans markup starting "<!": a comment, a CDATA section or a
@@ -921,52 +920,17 @@ func (s *Splitter) bang(p int, inRec bool) int {
 
 var dashDash = []byte("--")
 
-// directive finds the end of <!...> as encoding/xml does: quotes and
-// nested <...> pairs do not end it, and <!-- --> comments are skipped.
+// directive finds the end of <!...> as encoding/xml does
+// (xmlname.DirectiveEnd).
 func (s *Splitter) directive(p int) int {
-	buf := s.buf()
-	i := p + 3 // the byte after "<!" is taken as is
-	var inquote byte
-	depth := 0
-	for {
-		if i >= len(buf) {
-			return s.more(p, "unterminated <!...> declaration")
-		}
-		b := buf[i]
-		i++
-		if inquote == 0 && b == '>' && depth == 0 {
-			return i
-		}
-	handle:
-		switch {
-		case b == inquote:
-			inquote = 0
-		case inquote != 0:
-		case b == '\'' || b == '"':
-			inquote = b
-		case b == '>':
-			depth--
-		case b == '<':
-			const open = "!--"
-			for j := 0; j < len(open); j++ {
-				if i >= len(buf) {
-					return s.more(p, "unterminated <!...> declaration")
-				}
-				if buf[i] != open[j] {
-					depth++
-					b = buf[i]
-					i++
-					goto handle
-				}
-				i++
-			}
-			k := bytes.Index(buf[i:], commentEnd)
-			if k < 0 {
-				return s.more(p, "unterminated comment in <!...> declaration")
-			}
-			i += k + 3
-		}
+	end, inComment := xmlname.DirectiveEnd(s.buf(), p)
+	switch {
+	case end >= 0:
+		return end
+	case inComment:
+		return s.more(p, "unterminated comment in <!...> declaration")
 	}
+	return s.more(p, "unterminated <!...> declaration")
 }
 
 var commentEnd = []byte("-->")
@@ -974,7 +938,7 @@ var commentEnd = []byte("-->")
 // pi scans a processing instruction <?target ...?>.
 func (s *Splitter) pi(p int, inRec bool) int {
 	buf := s.buf()
-	i, _, _ := readName(buf, p+2)
+	i, _, _ := xmlname.ReadName(buf, p+2)
 	if i == len(buf) {
 		return s.more(p, "unexpected end of file in processing instruction")
 	}
@@ -982,7 +946,7 @@ func (s *Splitter) pi(p int, inRec bool) int {
 	if len(target) == 0 {
 		return s.fail(p, "expected target name after <?")
 	}
-	if !s.validName(target) {
+	if !s.validNames.Valid(target) {
 		return s.fail(p+2, "invalid XML name %q", target)
 	}
 	if bytes.IndexByte(target, ':') >= 0 {
@@ -1050,7 +1014,10 @@ func (s *Splitter) emit(end int) int {
 	copy(out[n:], rec[at:])
 	s.out = Record{Data: out, Offset: base, Line: s.w.Line(base)}
 	s.edits = s.edits[:0]
-	s.recNS = s.recNS[:0]
+	if len(s.recNS) > 0 {
+		s.recNS = s.recNS[:0]
+		s.recGen++
+	}
 	s.inRec = false
 	return gotRec
 }

@@ -249,3 +249,43 @@ func TestStrictOracle(t *testing.T) {
 		}
 	}
 }
+
+// TestNamespaceFastPath checks the cases the splitter's shortcuts for
+// namespace and attribute checks (nsSimple, attrBit) must not let
+// through: a prefix bound for an earlier element or record and unbound
+// now, a self-closing element's own declarations, two prefixed
+// attributes with one expanded name, names whose attrBit collide. Each
+// document is split on its r elements and on its root, and the verdict
+// is strictOK's.
+func TestNamespaceFastPath(t *testing.T) {
+	docs := []string{
+		`<root><r xmlns:a="u"><a:x/><a:x/></r><r><a:x/></r></root>`,
+		`<root><r xmlns:a="u"><a:x/></r><r xmlns:a="v"><a:x/></r></root>`,
+		`<root><r><a:x xmlns:a="u"/><a:y/></r></root>`,
+		`<root><r><e xmlns:a="u"><a:x/></e><a:y/></r></root>`,
+		`<root><r><e xmlns:a="u"><a:x/></e><e xmlns:a="u"><a:y/></e></r></root>`,
+		`<root xmlns:a="u"><r><a:x/></r></root>`,
+		`<root><s xmlns:a="u"><r><a:x/></r></s><s><r><a:x/></r></s></root>`,
+		`<root><r xmlns:a="u"><x a:b="1"/></r><r><x a:b="1"/></r></root>`,
+		`<root xmlns:a="u" xmlns:b="u"><r><x a:c="1"/><x a:c="1" b:c="2"/></r></root>`,
+		`<root xmlns:a="u"><r><x xml:lang="en" a:c="1"/><x a:c="1" a:c="2"/></r></root>`,
+		`<root><r><x xml:lang="en"/><x xml:lang="en" xml:lang="fr"/></r></root>`,
+		`<root xmlns:a="u"><r><a:x/><a:/></r></root>`,
+		`<root xmlns:a="u"><r><a:x/><:x/></r></root>`,
+		`<root xmlns:a="u"><r><a:x/><xmlns:x/></r></root>`,
+		`<root xmlns:a="u"><r><x a:y="1"/><x a:="1"/></r></root>`,
+		`<root><r><x ab="1" ba="2" ab="3"/></r></root>`,
+		`<root><r><x ab="1" a2b="2" ab="3"/></r></root>`,
+		`<root><r><x a1="1" a2="2" a3="3" a4="4" a5="5" a6="6" a7="7" a8="8" a9="9" b1="1" b2="2" b3="3" b4="4" b5="5" b6="6" b7="7" b8="8" a1="x"/></r></root>`,
+		`<root><r><x a1="1" a2="2" a3="3" a4="4" a5="5" a6="6" a7="7" a8="8" a9="9" b1="1" b2="2" b3="3" b4="4" b5="5" b6="6" b7="7" b8="8"/></r></root>`,
+	}
+	for _, doc := range docs {
+		want := strictOK([]byte(doc), nil)
+		for _, spec := range []string{"r", "root"} {
+			_, err := splitAll(t, []byte(doc), spec, 0)
+			if (err == nil) != want {
+				t.Errorf("split on %s of %s: error %v, strictOK says well-formed = %v", spec, doc, err, want)
+			}
+		}
+	}
+}

@@ -27,36 +27,142 @@ type expandedName struct {
 	local attrName
 }
 
-// repeated records the attribute name buf[a:b] of the start tag being
-// scanned and reports whether the tag already has an attribute so named.
-// It compares names one by one up to 16 attributes and uses a set beyond,
-// so that a tag with 100,000 attributes costs linear time.
+// manyAttrs is how many attributes a tag may have before repeated looks
+// names up in a set instead of comparing them.
+const manyAttrs = 16
+
+// attrBit returns the bit of attribute name in a tag's attrBloom: a hash
+// of its first and last bytes and its length. Distinct names on a tag
+// rarely share one, so most names need no comparison (repeated).
+func attrBit(name []byte) uint64 {
+	return 1 << ((uint(name[0]) + 7*uint(name[len(name)-1]) + 13*uint(len(name))) & 63)
+}
+
+// repeated reports whether the start tag being scanned already has an
+// attribute named buf[a:b]; the caller then records the name in
+// tagAttrs. It is called when the name's attrBit was seen on the tag or
+// the tag has manyAttrs attributes or more: it compares the name with
+// each of a few, and uses a set beyond, so that a tag with 100,000
+// attributes costs linear time.
 func (s *Splitter) repeated(buf []byte, a, b int) bool {
-	const small = 16
 	name := buf[a:b]
-	if n := len(s.tagAttrs); n < small {
+	n := len(s.tagAttrs)
+	if n < manyAttrs {
 		for _, at := range s.tagAttrs {
 			if bytes.Equal(buf[at.start:at.end], name) {
 				return true
 			}
 		}
-	} else {
-		if n == small {
-			if s.attrSet == nil {
-				s.attrSet = map[string]struct{}{}
-			}
-			clear(s.attrSet)
-			for _, at := range s.tagAttrs {
-				s.attrSet[string(buf[at.start:at.end])] = struct{}{}
-			}
+		return false
+	}
+	if n == manyAttrs {
+		if s.attrSet == nil {
+			s.attrSet = map[string]struct{}{}
 		}
-		if _, dup := s.attrSet[string(name)]; dup {
+		clear(s.attrSet)
+		for _, at := range s.tagAttrs {
+			s.attrSet[string(buf[at.start:at.end])] = struct{}{}
+		}
+	}
+	if _, dup := s.attrSet[string(name)]; dup {
+		return true
+	}
+	s.attrSet[string(name)] = struct{}{}
+	return false
+}
+
+// boundSet holds a few prefixes found bound in a scope, identified by the
+// generations of its two parts (nsGen for the ancestors', recGen for the
+// record's elements'): a change to either empties it.
+type boundSet struct {
+	ns, rec  int
+	n        int
+	prefixes [4]string
+}
+
+// has reports whether prefix is in the set for the scope (ns, rec).
+func (b *boundSet) has(prefix []byte, ns, rec int) bool {
+	if b.ns != ns || b.rec != rec {
+		return false
+	}
+	for _, p := range b.prefixes[:b.n] {
+		if p == string(prefix) {
 			return true
 		}
-		s.attrSet[string(name)] = struct{}{}
 	}
-	s.tagAttrs = append(s.tagAttrs, attrName{a, b})
 	return false
+}
+
+// add notes that prefix, not in the set, is bound in the scope (ns, rec).
+func (b *boundSet) add(prefix string, ns, rec int) {
+	if b.ns != ns || b.rec != rec {
+		b.ns, b.rec, b.n = ns, rec, 0
+	}
+	b.prefixes[b.n%len(b.prefixes)] = prefix
+	b.n = min(b.n+1, len(b.prefixes))
+}
+
+// nsSimple reports whether the start tag just scanned at buf[p] passes
+// the Namespaces checks for the common reason, without checkNS: it
+// declares no namespace, and its element name and its one prefixed
+// attribute name, if any, have a prefix (xml, or one checkNS found bound
+// in the unchanged scope) and a local part. A single prefixed attribute
+// cannot repeat another's expanded name (an unprefixed one has none).
+func (s *Splitter) nsSimple(p int) bool {
+	if len(s.tagDecls) > 0 || s.tagColons > 1 {
+		return false
+	}
+	buf := s.buf()
+	if !s.knownBound(buf[p+1 : s.tagNameEnd]) {
+		return false
+	}
+	if s.tagColons == 1 {
+		at := s.tagAttrs[s.tagColonAt]
+		return s.knownBound(buf[at.start:at.end])
+	}
+	return true
+}
+
+// knownBound reports whether name is unprefixed, or prefix:local with a
+// prefix known bound (nsSimple).
+func (s *Splitter) knownBound(name []byte) bool {
+	i := bytes.IndexByte(name, ':')
+	switch {
+	case i < 0:
+		return true
+	case i == 0 || i == len(name)-1:
+		return false
+	case string(name[:i]) == "xml":
+		return true
+	}
+	return s.bound.has(name[:i], s.nsGen, s.recGen)
+}
+
+// declURI returns the namespace name of a declaration whose raw value is
+// raw (decodeValue), interned when it has no reference.
+func (s *Splitter) declURI(raw []byte) string {
+	if bytes.IndexByte(raw, '&') >= 0 {
+		return decodeValue(raw, s.ents)
+	}
+	return s.intern(raw)
+}
+
+// intern returns string(b), reusing the string of one of the last
+// different values it returned: documents declare a few namespaces on
+// many elements, and each declaration then costs no allocation.
+func (s *Splitter) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	for _, v := range s.interned {
+		if v == string(b) {
+			return v
+		}
+	}
+	v := string(b)
+	copy(s.interned[1:], s.interned[:len(s.interned)-1])
+	s.interned[0] = v
+	return v
 }
 
 // checkNS applies Namespaces 1.0 to the start tag at buf[p] just scanned:
@@ -83,6 +189,7 @@ func (s *Splitter) checkNS(p int) int {
 	if msg := s.qnameBound(name, true); msg != "" {
 		return s.fail(p+1, "element <%s>: %s", name, msg)
 	}
+	s.noteBound(name)
 	if s.tagColons == 0 {
 		return cont
 	}
@@ -99,6 +206,7 @@ func (s *Splitter) checkNS(p int) int {
 		if string(prefix) == "xmlns" {
 			continue
 		}
+		s.noteBound(an)
 		uri, _ := s.lookupNS(prefix)
 		if s.repeatsExpanded(buf, uri, local) {
 			return s.fail(at.start, "attribute %s repeats the name {%s}%s of another attribute of the element", an, uri, local)
@@ -107,6 +215,15 @@ func (s *Splitter) checkNS(p int) int {
 		s.expNames = append(s.expNames, expandedName{uri, attrName{ls, at.end}})
 	}
 	return cont
+}
+
+// noteBound remembers the prefix of name, just found bound by qnameBound,
+// for nsSimple, unless the start tag declares namespaces (its own
+// declarations are not in the scope nsSimple checks against).
+func (s *Splitter) noteBound(name []byte) {
+	if i := bytes.IndexByte(name, ':'); i > 0 && len(s.tagDecls) == 0 && !s.bound.has(name[:i], s.nsGen, s.recGen) {
+		s.bound.add(s.intern(name[:i]), s.nsGen, s.recGen)
+	}
 }
 
 // manyExpanded is how many prefixed attributes a tag may have before
@@ -200,10 +317,14 @@ func (s *Splitter) lookupNS(prefix []byte) (string, bool) {
 // pushRecordNS keeps the declarations of an element of a record that
 // stays open, for the names below it.
 func (s *Splitter) pushRecordNS() {
+	if len(s.tagDecls) == 0 {
+		return
+	}
 	d := len(s.ends)
 	for _, td := range s.tagDecls {
 		s.recNS = append(s.recNS, nsDecl{depth: d, prefix: td.prefix, uri: td.uri})
 	}
+	s.recGen++
 }
 
 // popRecordNS drops the declarations of the record's elements that are
@@ -214,7 +335,10 @@ func (s *Splitter) popRecordNS() {
 	for n > 0 && s.recNS[n-1].depth >= d {
 		n--
 	}
-	s.recNS = s.recNS[:n]
+	if n < len(s.recNS) {
+		s.recNS = s.recNS[:n]
+		s.recGen++
+	}
 }
 
 // reservedTarget reports whether a processing instruction target is
