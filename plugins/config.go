@@ -40,6 +40,9 @@ type Config struct {
 	// Empty means the current directory, which is what the classify stage
 	// uses, like every relative path in a pipeline. It is not an option.
 	Dir string `yaml:"-"`
+
+	// describeOnly stops an instance's start after Describe (see Describe).
+	describeOnly bool
 }
 
 // The defaults set by DefaultConfig.
