@@ -46,7 +46,8 @@ type Node struct {
 	// name; both "" for a stage written in the pipeline.
 	Use, UseTemplate string
 
-	inputs []inputRef // paths the stage reads (InputPather), for CheckInputs
+	inputs    []inputRef       // paths the stage reads (InputPather), for CheckInputs
+	optionPos func(string) Pos // where an option is written, for Check
 }
 
 // Plan looks up each stage's kind in reg, decodes and validates its
@@ -176,6 +177,7 @@ func (pl *planner) build(n *Node, sc *StageConfig) {
 	}
 	n.Stage = st
 	pl.noteInputs(n, sc, st, nodes)
+	n.optionPos = pl.optionKeys(sc, nodes)
 	sig := st.Signature()
 	workers := sc.Workers
 	if workers == 0 {

@@ -170,7 +170,7 @@ func (r *runner) run(ctx context.Context, opt RunOptions) (err error) {
 		if su, ok := sr.node.Stage.(Setupper); ok {
 			if err := sr.protect(func() error { return su.Setup(ctx, env) }); err != nil {
 				r.abort()
-				return fmt.Errorf("stage %q: setup: %w", sr.node.Name, err)
+				return r.g.setupError(sr.node, err)
 			}
 		}
 		setUp = append(setUp, sr)

@@ -21,7 +21,7 @@ import (
 type Config struct {
 	Command      []string          `yaml:"command" doc:"The plugin's argv: an executable and its arguments, run without a shell; a relative executable path is resolved against the working directory, a bare name through PATH."`
 	Source       string            `yaml:"source" doc:"Instead of command: a Go main package directory, built with go build (cached by content hash under the user cache directory) and started."`
-	Config       map[string]any    `yaml:"config" doc:"Passed to the plugin's Init as a JSON object."`
+	Config       map[string]any    `yaml:"config" doc:"Passed to the plugin's Init as a JSON object. sluice validate checks it against the config the plugin describes (sluice plugin describe prints it), with the key's position and a did you mean."`
 	Instances    Instances         `yaml:"instances" max:"1024" doc:"Plugin processes to run, each initialised once: a number, or auto for one per core (default auto)."`
 	BatchSize    int               `yaml:"batch_size" max:"1048576" doc:"Most records sent in one request."`
 	BatchBytes   core.ByteSize     `yaml:"batch_bytes" max:"256MiB" doc:"Most record bytes sent in one request (a larger single record is sent alone)."`
@@ -40,6 +40,9 @@ type Config struct {
 	// Empty means the current directory, which is what the classify stage
 	// uses, like every relative path in a pipeline. It is not an option.
 	Dir string `yaml:"-"`
+
+	// describeOnly stops an instance's start after Describe (see Describe).
+	describeOnly bool
 }
 
 // The defaults set by DefaultConfig.

@@ -231,6 +231,9 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 			ErrProtocolVersion, desc.ProtocolVersion, wire.ProtocolVersion))
 	}
 	inst.desc = desc
+	if p.cfg.describeOnly {
+		return inst, nil
+	}
 	// The host is connected: the socket's name is no longer needed. go-plugin
 	// removes its directory when it kills the process, but a host killed
 	// with SIGKILL cannot, so it goes now.
@@ -256,7 +259,7 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 	var ie *wire.InitError
 	switch {
 	case errors.As(err, &ie):
-		return fail(fmt.Errorf("%w: %s", ErrInit, ie.Message))
+		return fail(inst.initError(ie))
 	case err != nil:
 		return fail(inst.callError("Init", err))
 	}

@@ -41,6 +41,9 @@ type Description struct {
 	Accepts core.Type // the record kinds it classifies
 	SDK     string    // what serves it, e.g. "sluice-go-sdk"
 	Path    string    // the executable that runs it
+	// ConfigSchema is the JSON Schema of its plugin.config, or "" when it
+	// does not describe its config (see CheckConfig).
+	ConfigSchema string
 }
 
 // Pool is the running set of plugin processes ("instances") of one classify

@@ -70,7 +70,7 @@ func TestStartErrors(t *testing.T) {
 			name:   "init rejects an unknown config key",
 			config: func(c *Config) { c.Config = map[string]any{"prefx": "x"} },
 			is:     ErrInit,
-			want:   []string{`unknown field "prefx"`},
+			want:   []string{`config: prefx: unknown key (did you mean "prefix"?)`},
 		},
 		{
 			name:   "crash during init",

@@ -40,6 +40,25 @@
 // An error from Init stops the run before it starts and is shown to the user
 // as it is: say what is wrong and how to fix it.
 //
+// Config. Give Plugin.Config the plugin's config struct holding its
+// defaults, and decode into a copy of it in Init with DecodeConfig:
+//
+//	type Config struct {
+//		Spec  string `json:"spec" required:"true" doc:"Path of the spec file."`
+//		Cache int    `json:"cache" doc:"Entries kept in memory."`
+//	}
+//
+//	sdk.Plugin{Name: "catalog", Classifier: &classifier{}, Config: Config{Cache: 1000}}
+//
+// Describe then sends its JSON Schema (ConfigSchema), so `sluice validate`
+// checks each stage's plugin.config against it before the run (an unknown
+// key is an error at its line, with a "did you mean"; so is a value of the
+// wrong type or a missing required key) and `sluice plugin describe`
+// prints the keys with their types, defaults and docs. DecodeConfig's
+// errors name the key at fault (ConfigError), and so may Init's own: sluice
+// shows them at that key's position in the pipeline file. Without
+// Plugin.Config, validate says it could not check the config.
+//
 // Crashes. A panic, a segmentation fault in a C library, or os.Exit kills
 // the process. sluice notices at once, starts a new process (which is
 // initialised again), and re-sends the batches that were in flight; a batch

@@ -207,8 +207,10 @@ type InitRequest struct {
 }
 
 // DecodeConfig decodes Config into v (a pointer, usually to a struct with
-// json tags). A key that v has no field for is an error, so that a typo in
-// the pipeline file is reported rather than ignored.
+// json tags, holding the defaults). A key that v has no field for is an
+// error, so that a typo in the pipeline file is reported rather than
+// ignored; that error and a value of the wrong type are a *ConfigError
+// naming the key, which sluice shows at the key's position.
 func (r *InitRequest) DecodeConfig(v any) error {
 	cfg := r.Config
 	if len(bytes.TrimSpace(cfg)) == 0 {
@@ -217,7 +219,7 @@ func (r *InitRequest) DecodeConfig(v any) error {
 	dec := json.NewDecoder(bytes.NewReader(cfg))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("config: %w", err)
+		return configError(err)
 	}
 	return nil
 }
@@ -263,6 +265,13 @@ type Plugin struct {
 	// on something other than the CPU; to use more cores, the stage runs
 	// more instances (processes) instead.
 	Concurrency int
+	// Config is the plugin's config struct (or a pointer to it) holding
+	// its defaults, the value Init decodes `plugin.config` into with
+	// DecodeConfig. When set, Describe sends its schema (see
+	// ConfigSchema), so that `sluice validate` checks a stage's config
+	// before the run and `sluice plugin describe` documents it. nil says
+	// nothing: the config is then checked only by Init.
+	Config any
 }
 
 func (p *Plugin) validate() error {
@@ -279,6 +288,11 @@ func (p *Plugin) validate() error {
 	for _, k := range p.Accepts {
 		if k < XML || k > JSON {
 			errs = append(errs, fmt.Errorf("Plugin.Accepts has an unknown kind %d", k))
+		}
+	}
+	if p.Config != nil {
+		if _, err := ConfigSchema(p.Config); err != nil {
+			errs = append(errs, fmt.Errorf("Plugin.Config: %w", err))
 		}
 	}
 	return errors.Join(errs...)

@@ -155,7 +155,7 @@ func TestInitContract(t *testing.T) {
 		c := sdktest.Serve(t, sdk.Plugin{Name: "r", Classifier: &recording{}})
 		err := c.Init(t.Context(), map[string]any{"prefx": "p"})
 		var ie *sdktest.InitError
-		if !errors.As(err, &ie) || !strings.Contains(ie.Message, `unknown field "prefx"`) {
+		if !errors.As(err, &ie) || ie.Message != `config: prefx: unknown key` || ie.Key != "prefx" {
 			t.Errorf("Init: got %v, want an InitError about the unknown key", err)
 		}
 	})

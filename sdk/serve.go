@@ -158,6 +158,10 @@ func (s *server) Describe(context.Context, *pluginpb.DescribeRequest) (*pluginpb
 		Sdk:             wire.SDKName,
 		SharedMemory:    s.shared != nil,
 	}
+	if s.p.Config != nil {
+		schema, _ := ConfigSchema(s.p.Config) // checked by Plugin.validate
+		resp.ConfigSchema = string(schema)
+	}
 	for _, k := range s.p.Accepts {
 		resp.Accepts = append(resp.Accepts, pluginpb.Kind(k))
 	}
@@ -184,7 +188,7 @@ func (s *server) Init(ctx context.Context, req *pluginpb.InitRequest) (*pluginpb
 	})
 	if err != nil {
 		s.initErr = errorText(err)
-		return &pluginpb.InitResponse{Error: s.initErr}, nil
+		return &pluginpb.InitResponse{Error: s.initErr, ErrorKey: errorKey(err)}, nil
 	}
 	return &pluginpb.InitResponse{}, nil
 }

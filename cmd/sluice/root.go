@@ -36,7 +36,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{exitInvalid, fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
-	root.AddCommand(runCmd(), validateCmd(), graphCmd(), stagesCmd(), testCmd(), versionCmd(), exprCmd(), evalCmd(), tapCmd(), recoverCmd())
+	root.AddCommand(runCmd(), validateCmd(), graphCmd(), stagesCmd(), testCmd(), versionCmd(), exprCmd(), evalCmd(), tapCmd(), recoverCmd(), pluginCmd())
 	addCompletions(root)
 	return root
 }
@@ -80,7 +80,13 @@ func validateCmd() *cobra.Command {
 expressions and graph, and that the paths its stages read exist (read's
 path, a plugin's source or executable). Paths under with: are relative to
 the working directory, so run it from where the pipeline will run, or pass
---no-path-check for a pipeline meant for another machine.`,
+--no-path-check for a pipeline meant for another machine.
+
+A classify stage's plugin.config is checked against the config schema its
+plugin describes (unknown keys, types, required keys): validate starts the
+plugin once for that, without Init, when its binary is there (a command
+that exists, or a source already built; validate builds nothing). When it
+cannot check, it prints a note saying why. --no-path-check skips this too.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := pipelineArg(args)
@@ -91,6 +97,9 @@ the working directory, so run it from where the pipeline will run, or pass
 			if !noPathCheck {
 				if err := g.CheckInputs(); err != nil {
 					return &exitError{exitInvalid, fmt.Errorf("%s: missing inputs:\n%w\n(paths under with: are relative to the working directory: run from the directory they are written for, or fix them; --no-path-check skips this check, for a pipeline meant for another machine)", path, err)}
+				}
+				if err := checkPlugins(cmd, path, g); err != nil {
+					return err
 				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d stages)\n", path, len(g.Nodes))

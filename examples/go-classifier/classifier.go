@@ -14,14 +14,17 @@ import (
 	"github.com/sluicehq/sluice/sdk"
 )
 
-// Config is the plugin's `plugin.config` in a pipeline.
+// Config is the plugin's `plugin.config` in a pipeline. newPlugin gives
+// it to sdk.Plugin.Config, so `sluice validate` checks a stage's config
+// against it and `sluice plugin describe` prints it: its json tags are the
+// keys, its doc tags their descriptions.
 type Config struct {
 	// Spec is the path of the spec file, relative to the plugin's working
 	// directory (the pipeline file's directory).
-	Spec string `json:"spec"`
+	Spec string `json:"spec" required:"true" doc:"Path of the spec file (spec.json), relative to the directory sluice runs in."`
 	// Labels turns the lang, topics and language labels on (the default)
 	// or off.
-	Labels *bool `json:"labels"`
+	Labels *bool `json:"labels" doc:"Attach the lang, topics and language labels (default true)."`
 }
 
 // Spec says how to classify; see spec.json. Files it names are relative to
@@ -75,7 +78,7 @@ func (c *Classifier) Init(_ context.Context, req *sdk.InitRequest) (*sdk.InitRes
 		return nil, err
 	}
 	if cfg.Spec == "" {
-		return nil, errors.New(`config: "spec" is required: the path of a spec file such as examples/go-classifier/spec.json`)
+		return nil, &sdk.ConfigError{Key: "spec", Err: errors.New(`"spec" is required: the path of a spec file such as examples/go-classifier/spec.json`)}
 	}
 	c.labels = cfg.Labels == nil || *cfg.Labels
 	b, err := os.ReadFile(cfg.Spec)

@@ -180,7 +180,7 @@ func TestInitErrors(t *testing.T) {
 		{"no spec", map[string]any{}, `"spec" is required`},
 		{"missing spec", map[string]any{"spec": "nope.json"}, "reading the spec"},
 		{"unknown spec key", map[string]any{"spec": bad}, `unknown field "typo"`},
-		{"unknown config key", map[string]any{"spec": "spec.json", "label": true}, `unknown field "label"`},
+		{"unknown config key", map[string]any{"spec": "spec.json", "label": true}, `config: label: unknown key`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

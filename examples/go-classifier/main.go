@@ -28,5 +28,7 @@ func newPlugin() sdk.Plugin {
 		// Two batches at once: a lookup that misses the cache waits on the
 		// disk, and the cache and the file are safe for concurrent use.
 		Concurrency: 2,
+		// Describe sends Config's schema: validate checks plugin.config.
+		Config: &Config{},
 	}
 }

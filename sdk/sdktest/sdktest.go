@@ -76,6 +76,7 @@ type Description struct {
 	Version         string
 	Accepts         []sdk.Kind // every kind when the plugin did not restrict them
 	ProtocolVersion int
+	ConfigSchema    string // the JSON Schema of its config (sdk.Plugin.Config), or ""
 }
 
 // Describe calls the plugin's Describe.
@@ -84,7 +85,7 @@ func (c *Client) Describe(ctx context.Context) (*Description, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Description{Name: d.Name, Version: d.Version, ProtocolVersion: d.ProtocolVersion}
+	out := &Description{Name: d.Name, Version: d.Version, ProtocolVersion: d.ProtocolVersion, ConfigSchema: d.ConfigSchema}
 	for _, k := range []sdk.Kind{sdk.XML, sdk.CSV, sdk.Line, sdk.JSON} {
 		if d.Accepts&typeOf(k) != 0 {
 			out.Accepts = append(out.Accepts, k)
@@ -107,14 +108,18 @@ func (c *Client) Init(ctx context.Context, config any) error {
 	err := c.rpc.Init(ctx, &wire.InitRequest{Config: b, Stage: "sdktest", Instance: 0, Instances: 1})
 	var ie *wire.InitError
 	if errors.As(err, &ie) {
-		return &InitError{Message: ie.Message}
+		return &InitError{Message: ie.Message, Key: ie.Key}
 	}
 	return err
 }
 
 // InitError is the failure a plugin's Init reported, with its message as
-// the user would see it.
-type InitError struct{ Message string }
+// the user would see it, and the config key it is about ("" when the
+// plugin did not say; see sdk.ConfigError).
+type InitError struct {
+	Message string
+	Key     string
+}
 
 func (e *InitError) Error() string { return e.Message }
 

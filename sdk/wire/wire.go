@@ -80,6 +80,9 @@ type Description struct {
 	// SharedMemory is true when the plugin reads batches from the memory
 	// the host shares with it (see SharedMemoryEnv).
 	SharedMemory bool
+	// ConfigSchema is the plugin's config as a JSON Schema object, or ""
+	// when the plugin does not describe it.
+	ConfigSchema string
 }
 
 // Describe asks the plugin what it is.
@@ -94,6 +97,7 @@ func (c *Client) Describe(ctx context.Context) (*Description, error) {
 		ProtocolVersion: int(resp.GetProtocolVersion()),
 		SDK:             resp.GetSdk(),
 		SharedMemory:    resp.GetSharedMemory(),
+		ConfigSchema:    resp.GetConfigSchema(),
 	}
 	for _, k := range resp.GetAccepts() {
 		d.Accepts |= typeOf(k)
@@ -116,6 +120,9 @@ type InitRequest struct {
 // message, which is meant for the user as it is.
 type InitError struct {
 	Message string
+	// Key is the config key the error is about ("cache", "cache.size"),
+	// or "" when the plugin did not say.
+	Key string
 }
 
 func (e *InitError) Error() string { return e.Message }
@@ -137,7 +144,7 @@ func (c *Client) Init(ctx context.Context, req *InitRequest) error {
 		return err
 	}
 	if msg := resp.GetError(); msg != "" {
-		return &InitError{Message: msg}
+		return &InitError{Message: msg, Key: resp.GetErrorKey()}
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ import (
 )
 
 type config struct {
-	Prefix      string `json:"prefix"`
+	Prefix      string `json:"prefix" doc:"Put before each category."`
 	FailInit    string `json:"fail_init"`
 	CrashInit   bool   `json:"crash_init"`
 	CrashAlways bool   `json:"crash_always"`
@@ -181,12 +181,17 @@ func main() {
 		accepts = []sdk.Kind{sdk.CSV}
 	}
 	concurrency, _ := strconv.Atoi(os.Getenv("TESTPLUGIN_CONCURRENCY"))
+	var schema any = &config{Sleep: "0s"} // its config schema, with a default
+	if os.Getenv("TESTPLUGIN_NO_SCHEMA") != "" {
+		schema = nil // as a plugin that does not describe its config
+	}
 	sdk.Serve(sdk.Plugin{
 		Name:        "testplugin",
 		Version:     "0.0.1",
 		Accepts:     accepts,
 		Classifier:  &classifier{},
 		Concurrency: concurrency,
+		Config:      schema,
 	})
 }
 

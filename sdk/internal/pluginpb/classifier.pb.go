@@ -147,7 +147,13 @@ type DescribeResponse struct {
 	Sdk string `protobuf:"bytes,5,opt,name=sdk,proto3" json:"sdk,omitempty"`
 	// True when the plugin mapped the memory the host shares with it and
 	// reads batches from there (see ClassifyRequest.shm_length).
-	SharedMemory  bool `protobuf:"varint,6,opt,name=shared_memory,json=sharedMemory,proto3" json:"shared_memory,omitempty"`
+	SharedMemory bool `protobuf:"varint,6,opt,name=shared_memory,json=sharedMemory,proto3" json:"shared_memory,omitempty"`
+	// The plugin's config, `plugin.config`, as a JSON Schema (draft 2020-12)
+	// object: its keys ("properties", each with a "type", a "default" and a
+	// "description"), which are required, and whether other keys are allowed
+	// ("additionalProperties": false). Empty when the plugin does not say;
+	// the host then cannot check the config before Init.
+	ConfigSchema  string `protobuf:"bytes,7,opt,name=config_schema,json=configSchema,proto3" json:"config_schema,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -222,6 +228,13 @@ func (x *DescribeResponse) GetSharedMemory() bool {
 		return x.SharedMemory
 	}
 	return false
+}
+
+func (x *DescribeResponse) GetConfigSchema() string {
+	if x != nil {
+		return x.ConfigSchema
+	}
+	return ""
 }
 
 type InitRequest struct {
@@ -301,7 +314,11 @@ type InitResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Non-empty when Init failed: the message is shown to the user verbatim
 	// and the run does not start.
-	Error         string `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	// When error is about one key of the config, its path: the key, or the
+	// keys from the top joined with "." for a nested one ("cache.size"). The
+	// host shows the error at that key's position in the pipeline file.
+	ErrorKey      string `protobuf:"bytes,2,opt,name=error_key,json=errorKey,proto3" json:"error_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -339,6 +356,13 @@ func (*InitResponse) Descriptor() ([]byte, []int) {
 func (x *InitResponse) GetError() string {
 	if x != nil {
 		return x.Error
+	}
+	return ""
+}
+
+func (x *InitResponse) GetErrorKey() string {
+	if x != nil {
+		return x.ErrorKey
 	}
 	return ""
 }
@@ -812,22 +836,24 @@ const file_sdk_internal_pluginpb_classifier_proto_rawDesc = "" +
 	"\n" +
 	"&sdk/internal/pluginpb/classifier.proto\x12\x14sluice.classifier.v1\"<\n" +
 	"\x0fDescribeRequest\x12)\n" +
-	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\"\xd8\x01\n" +
+	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\"\xfd\x01\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x124\n" +
 	"\aaccepts\x18\x03 \x03(\x0e2\x1a.sluice.classifier.v1.KindR\aaccepts\x12)\n" +
 	"\x10protocol_version\x18\x04 \x01(\rR\x0fprotocolVersion\x12\x10\n" +
 	"\x03sdk\x18\x05 \x01(\tR\x03sdk\x12#\n" +
-	"\rshared_memory\x18\x06 \x01(\bR\fsharedMemory\"~\n" +
+	"\rshared_memory\x18\x06 \x01(\bR\fsharedMemory\x12#\n" +
+	"\rconfig_schema\x18\a \x01(\tR\fconfigSchema\"~\n" +
 	"\vInitRequest\x12\x1f\n" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
 	"configJson\x12\x14\n" +
 	"\x05stage\x18\x02 \x01(\tR\x05stage\x12\x1a\n" +
 	"\binstance\x18\x03 \x01(\rR\binstance\x12\x1c\n" +
-	"\tinstances\x18\x04 \x01(\rR\tinstances\"$\n" +
+	"\tinstances\x18\x04 \x01(\rR\tinstances\"A\n" +
 	"\fInitResponse\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error\"\xe7\x01\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\x12\x1b\n" +
+	"\terror_key\x18\x02 \x01(\tR\berrorKey\"\xe7\x01\n" +
 	"\x0fClassifyRequest\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x126\n" +
 	"\arecords\x18\x02 \x03(\v2\x1c.sluice.classifier.v1.RecordR\arecords\x126\n" +

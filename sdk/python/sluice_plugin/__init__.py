@@ -57,6 +57,7 @@ except ImportError as _exc:  # pragma: no cover - depends on the machine
         "in a virtualenv, pip install grpcio protobuf") from _exc
 
 from ._api import Answer, Classifier, Kind, PluginError, Record, Result, check_keys, describe_exception
+from ._config import config_schema
 from ._serve import SDK_NAME, serve
 from ._stdio import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, PROTOCOL_VERSION
 from ._xmlpath import PathError, XMLElement, XMLRecord
@@ -76,6 +77,7 @@ __all__ = [
     "XMLElement",
     "XMLRecord",
     "check_keys",
+    "config_schema",
     "describe_exception",
     "serve",
 ]

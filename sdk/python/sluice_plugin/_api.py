@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import enum
 import logging
 import traceback
@@ -36,7 +37,15 @@ class PluginError(Exception):
     exception is reported as the last line of its traceback followed by
     where it was raised, e.g. ``KeyError: 'title' (plugin.py:42 in
     classify_record)``.
+
+    key, when given, is the config key the error is about (``"cache"``, or
+    ``"cache.size"`` for a nested one): raised from init, sluice then shows
+    the error at that key's position in the pipeline file.
     """
+
+    def __init__(self, *args: object, key: str = "") -> None:
+        super().__init__(*args)
+        self.key = key
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -286,9 +295,19 @@ class Classifier:
     never called concurrently, so that state needs no locking. To use more
     cores, the stage runs more instances (processes).
 
-    Class attributes: name (defaults to the class name), version, and
+    Class attributes: name (defaults to the class name), version,
     accepts (the Kinds it classifies; empty means every kind: records of
-    other kinds are rejected by the host without being sent).
+    other kinds are rejected by the host without being sent), and config
+    (the plugin.config it takes: a dataclass, or a dict of key
+    declarations such as ``{"spec": {"type": str, "doc": "..."},
+    "labels": {"type": bool, "default": True}}``; see
+    sluice_plugin._config). With config declared, Describe sends its JSON
+    Schema, so ``sluice validate`` checks a stage's config before the run
+    (unknown keys, types, required keys) and ``sluice plugin describe``
+    documents it; and serve checks the config the same way before init,
+    which then receives a dataclass instance (or the dict with its
+    defaults filled in). Without it, init gets the config as it is: check
+    it with check_keys.
 
     Before init, serve sets stage (the stage's name), instance (this
     process's index, from 0) and instances (how many the stage runs).
@@ -297,13 +316,18 @@ class Classifier:
     name: ClassVar[str] = ""
     version: ClassVar[str] = ""
     accepts: ClassVar[Sequence[Kind]] = ()
+    config: ClassVar[Any] = None
 
     stage: str = ""
     instance: int = 0
     instances: int = 1
 
-    def init(self, config: dict[str, Any]) -> None:
+    def init(self, config: Any) -> None:
         """Build the classifier's state from the stage's plugin.config.
+
+        config is a dict (the JSON object the host sends), or, when the
+        class declares config, the checked config with its defaults (an
+        instance of that dataclass, or a dict).
 
         It is called once per process. An exception stops the run before
         any record is read; its message (see PluginError) is shown to the
@@ -354,6 +378,12 @@ def validate(c: object) -> list[str]:
         return [f"{type(c).__name__} is not a sluice_plugin.Classifier: subclass it"]
     errs = []
     cls = type(c)
+    if cls.config is not None:
+        from ._config import config_schema  # late: _config imports this module
+        try:
+            config_schema(cls.config)
+        except TypeError as exc:
+            errs.append(str(exc))
     if cls.classify is Classifier.classify and cls.classify_record is Classifier.classify_record:
         errs.append(f"{cls.__name__} implements neither classify_record nor classify")
     for k in cls.accepts:
@@ -362,21 +392,46 @@ def validate(c: object) -> list[str]:
     return errs
 
 
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """Return `` (did you mean 'x'?)`` for the known key closest to word, or
+    `` (known: a, b)``."""
+    known = sorted(known)
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (known: {', '.join(known) or 'none'})"
+
+
 def check_keys(config: Mapping[str, Any], required: Iterable[str] = (), optional: Iterable[str] = ()) -> None:
     """Raise PluginError when config lacks a required key or has an unknown one.
 
-    Use it at the start of init so that a typo in the pipeline file is
-    reported rather than ignored.
+    Call it at the start of init so that a typo in the pipeline file is
+    reported rather than ignored: every key of config must be in required
+    or optional, and every key of required must be there. optional lists
+    the keys that may be left out (init then uses its own default, e.g.
+    ``config.get("labels", True)``)::
+
+        def init(self, config):
+            check_keys(config, required=["spec"], optional=["labels"])
+
+    The error names the first unknown key (with the closest known one:
+    "did you mean") or else the first missing one, and carries it in
+    PluginError.key, so that sluice shows it at that key's position in
+    the pipeline file. Only top-level keys are checked.
+
+    check_keys works at run time only. Declaring the keys in the
+    Classifier's config class attribute instead (a dataclass or a dict
+    with types, defaults and docs) does the same check before init and
+    also lets ``sluice validate`` check the config before the run and
+    ``sluice plugin describe`` print it; the messages are the same.
     """
     required, optional = list(required), list(optional)
     known = set(required) | set(optional)
     unknown = sorted(k for k in config if k not in known)
     missing = [k for k in required if k not in config]
-    problems = []
     if unknown:
-        problems.append("unknown key" + ("s " if len(unknown) > 1 else " ")
-                        + ", ".join(repr(k) for k in unknown) + f" (known: {', '.join(sorted(known)) or 'none'})")
+        k = unknown[0]
+        more = f" (and {len(unknown) - 1} more unknown: {', '.join(repr(u) for u in unknown[1:])})" if len(unknown) > 1 else ""
+        raise PluginError(f"config: unknown key {k!r}{did_you_mean(k, known)}{more}", key=k)
     if missing:
-        problems.append("missing " + ", ".join(repr(k) for k in missing))
-    if problems:
-        raise PluginError("config: " + "; ".join(problems))
+        raise PluginError(f"config: missing required key {missing[0]!r}", key=missing[0])

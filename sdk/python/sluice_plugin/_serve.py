@@ -18,8 +18,9 @@ from typing import Any, Callable, Iterator, NoReturn, Union
 import grpc
 
 from . import _stdio
-from ._api import (Classifier, Record, Result, _Tables, describe_exception, log,
+from ._api import (Classifier, PluginError, Record, Result, _Tables, describe_exception, log,
                    log_traceback, plugin_name, validate)
+from ._config import apply_config, config_schema
 from ._proto import classifier_pb2 as pb
 from ._proto import classifier_pb2_grpc as pb_grpc
 from ._proto import grpc_controller_pb2 as ctl
@@ -55,7 +56,8 @@ class _ClassifierService(pb_grpc.ClassifierServicer):
         self._lock = threading.Lock()
         self._init_done = False
         self._init_err = ""
-        self._needs_init = type(clf).init is not Classifier.init
+        self._needs_init = type(clf).init is not Classifier.init or type(clf).config is not None
+        self._schema = json.dumps(config_schema(type(clf).config)) if type(clf).config is not None else ""
 
     def Describe(self, request: Any, context: Any) -> Any:
         if self._on_first_call is not None:
@@ -68,6 +70,7 @@ class _ClassifierService(pb_grpc.ClassifierServicer):
             protocol_version=_stdio.PROTOCOL_VERSION,
             sdk=SDK_NAME,
             shared_memory=self._shared is not None,
+            config_schema=self._schema,
         )
 
     def Init(self, request: Any, context: Any) -> Any:
@@ -87,11 +90,14 @@ class _ClassifierService(pb_grpc.ClassifierServicer):
             self.clf.instance = request.instance
             self.clf.instances = request.instances
             try:
+                if type(self.clf).config is not None:
+                    config = apply_config(type(self.clf).config, config)
                 self.clf.init(config)
             except Exception as exc:  # noqa: BLE001 - reported to the host
-                log_traceback("init failed", exc)
+                if not isinstance(exc, PluginError):
+                    log_traceback("init failed", exc)
                 self._init_err = describe_exception(exc)
-                return pb.InitResponse(error=self._init_err)
+                return pb.InitResponse(error=self._init_err, error_key=getattr(exc, "key", "") if isinstance(exc, PluginError) else "")
             except SystemExit as exc:
                 _exit_on(exc, "init")
             return pb.InitResponse()

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%sluice_plugin/_proto/classifier.proto\x12\x14sluice.classifier.v1\"+\n\x0f\x44\x65scribeRequest\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\"\x9c\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12+\n\x07\x61\x63\x63\x65pts\x18\x03 \x03(\x0e\x32\x1a.sluice.classifier.v1.Kind\x12\x18\n\x10protocol_version\x18\x04 \x01(\r\x12\x0b\n\x03sdk\x18\x05 \x01(\t\x12\x15\n\rshared_memory\x18\x06 \x01(\x08\"V\n\x0bInitRequest\x12\x13\n\x0b\x63onfig_json\x18\x01 \x01(\x0c\x12\r\n\x05stage\x18\x02 \x01(\t\x12\x10\n\x08instance\x18\x03 \x01(\r\x12\x11\n\tinstances\x18\x04 \x01(\r\"\x1d\n\x0cInitResponse\x12\r\n\x05\x65rror\x18\x01 \x01(\t\"\xb3\x01\n\x0f\x43lassifyRequest\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12-\n\x07records\x18\x02 \x03(\x0b\x32\x1c.sluice.classifier.v1.Record\x12-\n\x07headers\x18\x03 \x03(\x0b\x32\x1c.sluice.classifier.v1.Header\x12\r\n\x05\x66iles\x18\x04 \x03(\t\x12\x12\n\nshm_offset\x18\x05 \x01(\x04\x12\x12\n\nshm_length\x18\x06 \x01(\x04\"\x17\n\x06Header\x12\r\n\x05names\x18\x01 \x03(\t\"\x98\x02\n\x06Record\x12(\n\x04kind\x18\x01 \x01(\x0e\x32\x1a.sluice.classifier.v1.Kind\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x0e\n\x06header\x18\x03 \x01(\r\x12\x0e\n\x06\x66ields\x18\x04 \x03(\t\x12\x0c\n\x04\x66ile\x18\x05 \x01(\r\x12\x0e\n\x06offset\x18\x06 \x01(\x03\x12\x0c\n\x04line\x18\x07 \x01(\x03\x12\x0f\n\x07ordinal\x18\x08 \x01(\x03\x12\x10\n\x08\x63\x61tegory\x18\t \x01(\t\x12\x38\n\x06labels\x18\n \x03(\x0b\x32(.sluice.classifier.v1.Record.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"]\n\x10\x43lassifyResponse\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12-\n\x07results\x18\x02 \x03(\x0b\x32\x1c.sluice.classifier.v1.Result\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\x92\x01\n\x06Result\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\x38\n\x06labels\x18\x02 \x03(\x0b\x32(.sluice.classifier.v1.Result.LabelsEntry\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x11\n\x0fShutdownRequest\"\x12\n\x10ShutdownResponse*V\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08KIND_XML\x10\x01\x12\x0c\n\x08KIND_CSV\x10\x02\x12\r\n\tKIND_LINE\x10\x03\x12\r\n\tKIND_JSON\x10\x04\x32\xf0\x02\n\nClassifier\x12Y\n\x08\x44\x65scribe\x12%.sluice.classifier.v1.DescribeRequest\x1a&.sluice.classifier.v1.DescribeResponse\x12M\n\x04Init\x12!.sluice.classifier.v1.InitRequest\x1a\".sluice.classifier.v1.InitResponse\x12]\n\x08\x43lassify\x12%.sluice.classifier.v1.ClassifyRequest\x1a&.sluice.classifier.v1.ClassifyResponse(\x01\x30\x01\x12Y\n\x08Shutdown\x12%.sluice.classifier.v1.ShutdownRequest\x1a&.sluice.classifier.v1.ShutdownResponseB2Z0github.com/sluicehq/sluice/sdk/internal/pluginpbb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%sluice_plugin/_proto/classifier.proto\x12\x14sluice.classifier.v1\"+\n\x0f\x44\x65scribeRequest\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\"\xb3\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12+\n\x07\x61\x63\x63\x65pts\x18\x03 \x03(\x0e\x32\x1a.sluice.classifier.v1.Kind\x12\x18\n\x10protocol_version\x18\x04 \x01(\r\x12\x0b\n\x03sdk\x18\x05 \x01(\t\x12\x15\n\rshared_memory\x18\x06 \x01(\x08\x12\x15\n\rconfig_schema\x18\x07 \x01(\t\"V\n\x0bInitRequest\x12\x13\n\x0b\x63onfig_json\x18\x01 \x01(\x0c\x12\r\n\x05stage\x18\x02 \x01(\t\x12\x10\n\x08instance\x18\x03 \x01(\r\x12\x11\n\tinstances\x18\x04 \x01(\r\"0\n\x0cInitResponse\x12\r\n\x05\x65rror\x18\x01 \x01(\t\x12\x11\n\terror_key\x18\x02 \x01(\t\"\xb3\x01\n\x0f\x43lassifyRequest\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12-\n\x07records\x18\x02 \x03(\x0b\x32\x1c.sluice.classifier.v1.Record\x12-\n\x07headers\x18\x03 \x03(\x0b\x32\x1c.sluice.classifier.v1.Header\x12\r\n\x05\x66iles\x18\x04 \x03(\t\x12\x12\n\nshm_offset\x18\x05 \x01(\x04\x12\x12\n\nshm_length\x18\x06 \x01(\x04\"\x17\n\x06Header\x12\r\n\x05names\x18\x01 \x03(\t\"\x98\x02\n\x06Record\x12(\n\x04kind\x18\x01 \x01(\x0e\x32\x1a.sluice.classifier.v1.Kind\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x0e\n\x06header\x18\x03 \x01(\r\x12\x0e\n\x06\x66ields\x18\x04 \x03(\t\x12\x0c\n\x04\x66ile\x18\x05 \x01(\r\x12\x0e\n\x06offset\x18\x06 \x01(\x03\x12\x0c\n\x04line\x18\x07 \x01(\x03\x12\x0f\n\x07ordinal\x18\x08 \x01(\x03\x12\x10\n\x08\x63\x61tegory\x18\t \x01(\t\x12\x38\n\x06labels\x18\n \x03(\x0b\x32(.sluice.classifier.v1.Record.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"]\n\x10\x43lassifyResponse\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12-\n\x07results\x18\x02 \x03(\x0b\x32\x1c.sluice.classifier.v1.Result\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\x92\x01\n\x06Result\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\x38\n\x06labels\x18\x02 \x03(\x0b\x32(.sluice.classifier.v1.Result.LabelsEntry\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x11\n\x0fShutdownRequest\"\x12\n\x10ShutdownResponse*V\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08KIND_XML\x10\x01\x12\x0c\n\x08KIND_CSV\x10\x02\x12\r\n\tKIND_LINE\x10\x03\x12\r\n\tKIND_JSON\x10\x04\x32\xf0\x02\n\nClassifier\x12Y\n\x08\x44\x65scribe\x12%.sluice.classifier.v1.DescribeRequest\x1a&.sluice.classifier.v1.DescribeResponse\x12M\n\x04Init\x12!.sluice.classifier.v1.InitRequest\x1a\".sluice.classifier.v1.InitResponse\x12]\n\x08\x43lassify\x12%.sluice.classifier.v1.ClassifyRequest\x1a&.sluice.classifier.v1.ClassifyResponse(\x01\x30\x01\x12Y\n\x08Shutdown\x12%.sluice.classifier.v1.ShutdownRequest\x1a&.sluice.classifier.v1.ShutdownResponseB2Z0github.com/sluicehq/sluice/sdk/internal/pluginpbb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'sluice_plugin._proto.classifier_pb2', globals())
@@ -25,34 +25,34 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _RECORD_LABELSENTRY._serialized_options = b'8\001'
   _RESULT_LABELSENTRY._options = None
   _RESULT_LABELSENTRY._serialized_options = b'8\001'
-  _KIND._serialized_start=1159
-  _KIND._serialized_end=1245
+  _KIND._serialized_start=1201
+  _KIND._serialized_end=1287
   _DESCRIBEREQUEST._serialized_start=63
   _DESCRIBEREQUEST._serialized_end=106
   _DESCRIBERESPONSE._serialized_start=109
-  _DESCRIBERESPONSE._serialized_end=265
-  _INITREQUEST._serialized_start=267
-  _INITREQUEST._serialized_end=353
-  _INITRESPONSE._serialized_start=355
-  _INITRESPONSE._serialized_end=384
-  _CLASSIFYREQUEST._serialized_start=387
-  _CLASSIFYREQUEST._serialized_end=566
-  _HEADER._serialized_start=568
-  _HEADER._serialized_end=591
-  _RECORD._serialized_start=594
-  _RECORD._serialized_end=874
-  _RECORD_LABELSENTRY._serialized_start=829
-  _RECORD_LABELSENTRY._serialized_end=874
-  _CLASSIFYRESPONSE._serialized_start=876
-  _CLASSIFYRESPONSE._serialized_end=969
-  _RESULT._serialized_start=972
-  _RESULT._serialized_end=1118
-  _RESULT_LABELSENTRY._serialized_start=829
-  _RESULT_LABELSENTRY._serialized_end=874
-  _SHUTDOWNREQUEST._serialized_start=1120
-  _SHUTDOWNREQUEST._serialized_end=1137
-  _SHUTDOWNRESPONSE._serialized_start=1139
-  _SHUTDOWNRESPONSE._serialized_end=1157
-  _CLASSIFIER._serialized_start=1248
-  _CLASSIFIER._serialized_end=1616
+  _DESCRIBERESPONSE._serialized_end=288
+  _INITREQUEST._serialized_start=290
+  _INITREQUEST._serialized_end=376
+  _INITRESPONSE._serialized_start=378
+  _INITRESPONSE._serialized_end=426
+  _CLASSIFYREQUEST._serialized_start=429
+  _CLASSIFYREQUEST._serialized_end=608
+  _HEADER._serialized_start=610
+  _HEADER._serialized_end=633
+  _RECORD._serialized_start=636
+  _RECORD._serialized_end=916
+  _RECORD_LABELSENTRY._serialized_start=871
+  _RECORD_LABELSENTRY._serialized_end=916
+  _CLASSIFYRESPONSE._serialized_start=918
+  _CLASSIFYRESPONSE._serialized_end=1011
+  _RESULT._serialized_start=1014
+  _RESULT._serialized_end=1160
+  _RESULT_LABELSENTRY._serialized_start=871
+  _RESULT_LABELSENTRY._serialized_end=916
+  _SHUTDOWNREQUEST._serialized_start=1162
+  _SHUTDOWNREQUEST._serialized_end=1179
+  _SHUTDOWNRESPONSE._serialized_start=1181
+  _SHUTDOWNRESPONSE._serialized_end=1199
+  _CLASSIFIER._serialized_start=1290
+  _CLASSIFIER._serialized_end=1658
 # @@protoc_insertion_point(module_scope)
