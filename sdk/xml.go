@@ -3,7 +3,7 @@ package sdk
 import (
 	"strings"
 
-	"github.com/sluicehq/sluice/internal/xmlview"
+	"github.com/sluicehq/sluice/sdk/xmlview"
 )
 
 // XMLReader reads XML records: the attributes of a record's root element
