@@ -14,10 +14,14 @@ import (
 // changed. They are a log, not part of the key: losing them costs only the
 // reason's detail.
 
+// inputsDir is the directory of the cache that holds the inputs; it is not
+// a build, so pruneCache leaves it alone.
+const inputsDir = "inputs"
+
 // inputsFile is where the inputs of dir's last build are kept.
 func inputsFile(root, dir string) string {
 	sum := sha256.Sum256([]byte(dir))
-	return filepath.Join(root, "inputs", hex.EncodeToString(sum[:8]))
+	return filepath.Join(root, inputsDir, hex.EncodeToString(sum[:8]))
 }
 
 // rememberInputs records the inputs of a build of dir that succeeded.

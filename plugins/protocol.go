@@ -1,6 +1,9 @@
 package plugins
 
 import (
+	"slices"
+	"sync"
+
 	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/sdk/protocol"
 )
@@ -11,15 +14,21 @@ import (
 
 // encode builds the batch seq of records. Records of one file share their
 // *core.Header and so its Names slice, which protocol.Encode sends once per
-// batch. It allocates one []protocol.Record per batch; no record data is
-// copied.
+// batch. The conversion goes through a pooled slice (protocol.Encode keeps
+// no reference to it), so it costs no allocation once warm; no record data
+// is copied.
 func encode(seq uint64, records []core.Record) *protocol.Batch {
-	out := make([]protocol.Record, len(records))
+	sp, _ := recordSlices.Get().(*[]protocol.Record)
+	if sp == nil {
+		sp = new([]protocol.Record)
+	}
+	out := slices.Grow((*sp)[:0], len(records))[:len(records)]
 	for i := range records {
 		r := &records[i]
 		p := &out[i]
 		p.Kind = kindOf(r.Type)
 		p.Data = r.Data
+		p.Header = nil
 		if r.Header != nil {
 			p.Header = r.Header.Names
 		}
@@ -31,8 +40,15 @@ func encode(seq uint64, records []core.Record) *protocol.Batch {
 		p.Category = r.Category
 		p.Labels = r.Labels
 	}
-	return protocol.Encode(seq, out)
+	b := protocol.Encode(seq, out)
+	clear(out) // keep no record's data alive from the pool
+	*sp = out[:0]
+	recordSlices.Put(sp)
+	return b
 }
+
+// recordSlices holds the conversion slices of encode.
+var recordSlices sync.Pool
 
 // kindOf is the wire kind of records of type t; types a plugin never
 // classifies (files) are sent as unspecified.

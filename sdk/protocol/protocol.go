@@ -204,7 +204,8 @@ type headerKey struct {
 // Encode builds the request for records under the sequence number seq. CSV
 // headers (by slice identity) and file names are sent once per batch and
 // referred to by index. It allocates the message and one slab for the
-// records, and copies no record data.
+// records, and copies no record data; it keeps no reference to the records
+// slice itself, so the caller may reuse it once Encode returns.
 func Encode(seq uint64, records []Record) *Batch {
 	msg := &pluginpb.ClassifyRequest{Seq: seq, Records: make([]*pluginpb.Record, len(records))}
 	slab := make([]pluginpb.Record, len(records))
