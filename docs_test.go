@@ -90,20 +90,7 @@ func TestDocsOperating(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "in", "x.txt"), []byte("a=1\n# comment\nb=2\n\na=3\nbad line\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runs := 0
-	for i, b := range blocks {
-		if b.kind != "run" {
-			continue
-		}
-		runs++
-		got := runDocBlock(t, dir, path, b.text)
-		if i+1 < len(blocks) && blocks[i+1].kind == "output" {
-			if want := blocks[i+1].text; got != want {
-				t.Errorf("commands:\n%s\nprinted:\n%s\nthe guide says:\n%s", b.text, got, want)
-			}
-		}
-	}
-	if runs < 3 {
+	if runs := runDocBlocks(t, dir, path, blocks); runs < 3 {
 		t.Fatalf("%d run blocks in the guide", runs)
 	}
 }

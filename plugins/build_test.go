@@ -60,7 +60,7 @@ func TestSourceKey(t *testing.T) {
 	goCmd := goTool()
 	key := func() string {
 		t.Helper()
-		k, name, err := sourceKey(t.Context(), goCmd, mod)
+		k, name, _, err := sourceKey(t.Context(), goCmd, mod)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +86,7 @@ func TestSourceKey(t *testing.T) {
 		t.Errorf("a change in an imported local package kept the key")
 	}
 
-	_, _, err := sourceKey(t.Context(), goCmd, filepath.Join(mod, "lib"))
+	_, _, _, err := sourceKey(t.Context(), goCmd, filepath.Join(mod, "lib"))
 	if err == nil || !strings.Contains(err.Error(), "not a main package") {
 		t.Errorf("key of a non-main package: got %v, want a not-a-main-package error", err)
 	}

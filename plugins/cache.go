@@ -80,7 +80,7 @@ func pruneCache(root, keep string, now time.Time, log *slog.Logger) {
 	}
 	var builds []build
 	for _, e := range entries {
-		if !e.IsDir() || e.Name() == keep {
+		if !e.IsDir() || e.Name() == keep || e.Name() == inputsDir {
 			continue
 		}
 		dir := filepath.Join(root, e.Name())

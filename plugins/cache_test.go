@@ -56,6 +56,9 @@ func TestPruneCache(t *testing.T) {
 		"old":   cacheMaxAge + time.Hour,
 		"live1": 10 * time.Minute, // within cacheInUse: kept beyond cacheKeep
 		"live2": 20 * time.Minute,
+		// The inputs of the last builds (rebuildReason) are not a build:
+		// never pruned, however old.
+		inputsDir: cacheMaxAge + 2*time.Hour,
 	}
 	for key, ago := range used {
 		path := filepath.Join(root, key, "plugin")
@@ -70,7 +73,7 @@ func TestPruneCache(t *testing.T) {
 	os.Chtimes(filepath.Join(root, "failed"), now.Add(-2*cacheInUse), now.Add(-2*cacheInUse))
 
 	pruneCache(root, "new", now, slog.New(slog.DiscardHandler))
-	want := map[string]bool{"new": true, "live1": true, "live2": true, "r1": true, "r2": true, "r3": false, "r4": false, "r5": false, "old": false, "failed": false}
+	want := map[string]bool{"new": true, "live1": true, "live2": true, "r1": true, "r2": true, "r3": false, "r4": false, "r5": false, "old": false, "failed": false, inputsDir: true}
 	for key, keep := range want {
 		_, err := os.Stat(filepath.Join(root, key))
 		if got := err == nil; got != keep {

@@ -20,7 +20,7 @@ import (
 
 	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/internal/suggest"
-	"github.com/sluicehq/sluice/sdk/wire"
+	"github.com/sluicehq/sluice/sdk/protocol"
 )
 
 // Describe starts the plugin of cfg once, only to ask it what it is
@@ -52,7 +52,7 @@ func Describe(ctx context.Context, cfg *Config, log *slog.Logger) (*Description,
 	}
 	defer inst.stop(true)
 	d := inst.desc
-	desc := &Description{Name: d.Name, Version: d.Version, Accepts: d.Accepts, SDK: d.SDK, Path: launch.path, ConfigSchema: d.ConfigSchema}
+	desc := &Description{Name: d.Name, Version: d.Version, Accepts: accepted(d.Accepts), SDK: d.SDK, Path: launch.path, ConfigSchema: d.ConfigSchema}
 	if desc.Name == "" {
 		desc.Name = name
 	}
@@ -111,7 +111,7 @@ func cachedBuild(ctx context.Context, cfg *Config) (path, why string) {
 	if err != nil {
 		return "", "no cache directory for plugin builds"
 	}
-	key, name, err := sourceKey(ctx, goCmd, dir)
+	key, name, _, err := sourceKey(ctx, goCmd, dir)
 	if err != nil {
 		return "", fmt.Sprintf("plugin.source %q: %v", cfg.Source, err)
 	}
@@ -230,7 +230,7 @@ func propertyNames(schema any, loc []string) []string {
 // fault, the error also wraps a core.OptionError at that key, so that the
 // run shows it at the key's position, and an unknown key that the
 // plugin's config schema has a close match for gets a "did you mean".
-func (inst *instance) initError(ie *wire.InitError) error {
+func (inst *instance) initError(ie *protocol.InitError) error {
 	if ie.Key == "" {
 		return fmt.Errorf("%w: %s", ErrInit, ie.Message)
 	}

@@ -124,8 +124,10 @@
 //
 // With source:, Start builds the Go package with `go build` into the user
 // cache directory (os.UserCacheDir()/sluice/plugins), keyed by a hash of the
-// toolchain and of every file of the local packages the plugin imports, so
-// the build happens once per change. This needs the go command; a pinned
+// toolchain and its settings, the go.work file, and every file of the
+// packages the plugin imports from local directories (anything outside the
+// module cache: its own module, modules replaced by a directory, go.work
+// members, vendor/), so the build happens once per change. This needs the go command; a pinned
 // sha256 applies to the built binary.
 //
 // The build belongs to the run. The go commands that may start processes
@@ -138,8 +140,10 @@
 // in the cache and the result is renamed into place; a temporary file whose
 // process is gone (or older than a day) is removed by the next build.
 // The log line "building plugin NAME from SOURCE (cached after the first
-// run)" marks the build, and BuildSteps, given to the run's context with
-// WithBuildSteps, records it with its duration for displays and reports.
+// run): REASON" marks the build, REASON saying what changed since the last
+// build of that source (its inputs are kept in the cache's inputs/), and
+// BuildSteps, given to the run's context with WithBuildSteps, records it
+// with its duration for displays and reports.
 //
 // The cache is pruned by this rule: every use of a cached binary, built or
 // found, sets its modification time to now; after each build, sluice

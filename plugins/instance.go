@@ -20,7 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/sluicehq/sluice/sdk/wire"
+	"github.com/sluicehq/sluice/sdk/protocol"
 )
 
 // Bounds on stopping a process. A plugin that ignores Shutdown, or a process
@@ -43,12 +43,12 @@ type instance struct {
 	out    *outputLog
 	proc   *process
 	client *plugin.Client
-	rpc    *wire.Client
-	desc   *wire.Description
-	stream *wire.Stream
+	rpc    *protocol.Client
+	desc   *protocol.Description
+	stream *protocol.Stream
 	shm    *sharedMemory      // nil when batches go over the socket whole
 	cancel context.CancelFunc // ends the stream
-	sendq  chan *wire.Batch
+	sendq  chan *protocol.Batch
 	loops  sync.WaitGroup // sendLoop and recvLoop
 
 	inflight  int  // batches handed to this instance; guarded by pool.mu
@@ -72,7 +72,7 @@ type instance struct {
 
 // call is one batch waiting for its answer.
 type call struct {
-	reply chan *wire.Reply
+	reply chan *protocol.Reply
 	lin   *lineage
 }
 
@@ -134,13 +134,13 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 		socketDir string // go-plugin's directory for the plugin's socket
 	)
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig: wire.Handshake(),
-		Plugins:         plugin.PluginSet{wire.PluginName: wire.ClientPlugin{}},
+		HandshakeConfig: protocol.Handshake(),
+		Plugins:         plugin.PluginSet{protocol.PluginName: protocol.ClientPlugin{}},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, dir string) (runner.Runner, error) {
 			socketDir = dir
 			env := cmd.Env
 			if shm != nil {
-				env = append(env, wire.SharedMemoryEnv+"=3") // ExtraFiles start at 3
+				env = append(env, protocol.SharedMemoryEnv+"=3") // ExtraFiles start at 3
 			}
 			var extra []*os.File
 			if shm != nil {
@@ -165,7 +165,7 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 		out:      out,
 		client:   client,
 		shm:      shm,
-		sendq:    make(chan *wire.Batch, p.cfg.InFlight),
+		sendq:    make(chan *protocol.Batch, p.cfg.InFlight),
 		pending:  map[uint64]*call{},
 		dead:     make(chan struct{}),
 		replaced: make(chan struct{}),
@@ -214,11 +214,11 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 		}
 		return fail(startError(st.err, inst, time.Duration(p.cfg.StartTimeout)))
 	}
-	raw, err := st.rpc.Dispense(wire.PluginName)
+	raw, err := st.rpc.Dispense(protocol.PluginName)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %v", ErrHandshake, err))
 	}
-	inst.rpc = raw.(*wire.Client)
+	inst.rpc = raw.(*protocol.Client)
 
 	cctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.StartTimeout))
 	defer cancel()
@@ -226,9 +226,9 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 	if err != nil {
 		return fail(inst.callError("Describe", err))
 	}
-	if desc.ProtocolVersion != 0 && desc.ProtocolVersion != wire.ProtocolVersion {
+	if desc.ProtocolVersion != 0 && desc.ProtocolVersion != protocol.ProtocolVersion {
 		return fail(fmt.Errorf("%w: the plugin speaks protocol version %d and this sluice speaks %d; rebuild the plugin against this version of the sluice sdk",
-			ErrProtocolVersion, desc.ProtocolVersion, wire.ProtocolVersion))
+			ErrProtocolVersion, desc.ProtocolVersion, protocol.ProtocolVersion))
 	}
 	inst.desc = desc
 	if p.cfg.describeOnly {
@@ -250,13 +250,13 @@ func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Po
 			described.Store(&desc.Name)
 		}
 	}
-	err = inst.rpc.Init(cctx, &wire.InitRequest{
+	err = inst.rpc.Init(cctx, &protocol.InitRequest{
 		Config:    p.configJSON,
 		Stage:     p.stage,
 		Instance:  slot,
 		Instances: len(p.insts),
 	})
-	var ie *wire.InitError
+	var ie *protocol.InitError
 	switch {
 	case errors.As(err, &ie):
 		return fail(inst.initError(ie))
@@ -336,7 +336,7 @@ func startError(err error, inst *instance, startTimeout time.Duration) error {
 			got = "version " + m[1]
 		}
 		return fmt.Errorf("%w: the plugin speaks protocol %s and this sluice speaks version %d; rebuild the plugin against this version of the sluice sdk",
-			ErrProtocolVersion, got, wire.ProtocolVersion)
+			ErrProtocolVersion, got, protocol.ProtocolVersion)
 	case strings.Contains(msg, "incompatible core API version"):
 		return fmt.Errorf("%w: the plugin was built with an incompatible go-plugin; rebuild it against this version of the sluice sdk", ErrProtocolVersion)
 	case strings.Contains(msg, "Unrecognized remote plugin message"):
@@ -457,14 +457,14 @@ func (inst *instance) deathCause() error {
 // out when the instance has answered nothing for plugin.timeout since the
 // batch was sent. So a batch queued in the plugin behind others (in_flight
 // above 1) is not charged for their time.
-func (inst *instance) call(ctx context.Context, b *wire.Batch, lin *lineage) (*wire.Reply, error) {
+func (inst *instance) call(ctx context.Context, b *protocol.Batch, lin *lineage) (*protocol.Reply, error) {
 	return inst.callQueued(ctx, b, lin, nil)
 }
 
 // callQueued is call that also calls queued, when not nil, once b is handed
 // to the send loop, so a caller can send batches in a known order.
-func (inst *instance) callQueued(ctx context.Context, b *wire.Batch, lin *lineage, onQueued func()) (*wire.Reply, error) {
-	c := &call{reply: make(chan *wire.Reply, 1), lin: lin}
+func (inst *instance) callQueued(ctx context.Context, b *protocol.Batch, lin *lineage, onQueued func()) (*protocol.Reply, error) {
+	c := &call{reply: make(chan *protocol.Reply, 1), lin: lin}
 	inst.mu.Lock()
 	if inst.deadErr != nil {
 		err := inst.deadErr
@@ -488,7 +488,7 @@ func (inst *instance) callQueued(ctx context.Context, b *wire.Batch, lin *lineag
 	}
 	queued := false
 	for {
-		var sendq chan<- *wire.Batch
+		var sendq chan<- *protocol.Batch
 		if !queued {
 			sendq = inst.sendq
 		}

@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/sdk/wire"
+	"github.com/sluicehq/sluice/sdk/protocol"
 )
 
 // Result is the answer for one record.
@@ -196,7 +196,7 @@ func Start(ctx context.Context, cfg *Config, stage string, log *slog.Logger) (*P
 		pids[i] = inst.pid()
 	}
 	d := started[0].desc
-	p.desc = Description{Name: d.Name, Version: d.Version, Accepts: d.Accepts, SDK: d.SDK, Path: launch.path}
+	p.desc = Description{Name: d.Name, Version: d.Version, Accepts: accepted(d.Accepts), SDK: d.SDK, Path: launch.path}
 	if p.desc.Name == "" {
 		p.desc.Name = name
 	}
@@ -565,7 +565,7 @@ func (p *Pool) fanOut(ctx context.Context, records []core.Record, out []Result, 
 		queued := make(chan struct{})
 		wg.Go(func() {
 			defer func() { <-window }()
-			b := wire.Encode(p.seq.Add(1), records[i:i+1])
+			b := encode(p.seq.Add(1), records[i:i+1])
 			p.inflight(inst, 1)
 			rep, cerr := inst.callQueued(ctx, b, lin, func() { close(queued) })
 			p.inflight(inst, -1)
@@ -625,12 +625,12 @@ func (p *Pool) fanOut(ctx context.Context, records []core.Record, out []Result, 
 // send sends records once, alone on their instance when exclusive. It
 // returns the answer; or a failure when the instance crashed or timed out
 // (it has been replaced by then); or an error when the pool cannot go on.
-func (p *Pool) send(ctx context.Context, records []core.Record, lin *lineage, exclusive bool) (*wire.Reply, *failure, error) {
+func (p *Pool) send(ctx context.Context, records []core.Record, lin *lineage, exclusive bool) (*protocol.Reply, *failure, error) {
 	inst, err := p.acquire(ctx, exclusive)
 	if err != nil {
 		return nil, nil, err
 	}
-	b := wire.Encode(p.seq.Add(1), records)
+	b := encode(p.seq.Add(1), records)
 	rep, err := inst.call(ctx, b, lin)
 	if err == nil {
 		inst.forget(b.Seq())
@@ -941,7 +941,7 @@ func (p *Pool) poisonError(f *failure) error {
 
 // fill copies an answer into out. It fails with ErrContract when the
 // answer breaks the plugin's contract (see ErrContract).
-func (p *Pool) fill(rep *wire.Reply, out []Result) error {
+func (p *Pool) fill(rep *protocol.Reply, out []Result) error {
 	msg := rep.Err()
 	switch {
 	case strings.HasPrefix(msg, contractPrefix):

@@ -4,11 +4,11 @@ import (
 	"os"
 	"sync"
 
-	"github.com/sluicehq/sluice/sdk/wire"
+	"github.com/sluicehq/sluice/sdk/protocol"
 )
 
 // sharedMemory is the memory an instance shares with its plugin process
-// (wire.SharedMemoryEnv): the host writes each batch's body into a slot of
+// (protocol.SharedMemoryEnv): the host writes each batch's body into a slot of
 // it and sends only the slot's place over the socket, which saves the
 // plugin path most of its cost per byte (TLS, the copies through the
 // kernel, gRPC's framing). There is one slot per batch the instance may
@@ -61,7 +61,7 @@ func newSharedMemory(slots, slotBytes int) (*sharedMemory, error) {
 
 // place writes b's body into a free slot and returns where it is; ok is
 // false when b must go over the socket instead. s may be nil.
-func (s *sharedMemory) place(b *wire.Batch) (off, n int, ok bool) {
+func (s *sharedMemory) place(b *protocol.Batch) (off, n int, ok bool) {
 	if s == nil {
 		return 0, 0, false
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/sdk/wire"
+	"github.com/sluicehq/sluice/sdk/protocol"
 )
 
 // TestSharedSlots checks that a slot of shared memory is given to one batch
@@ -20,8 +20,8 @@ func TestSharedSlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	batch := func(seq uint64, size int) *wire.Batch {
-		return wire.Encode(seq, records(1, map[int]string{0: string(make([]byte, size))}))
+	batch := func(seq uint64, size int) *protocol.Batch {
+		return encode(seq, records(1, map[int]string{0: string(make([]byte, size))}))
 	}
 	offs := map[int]bool{}
 	for seq := uint64(1); seq <= 2; seq++ {

@@ -14,6 +14,26 @@
 //		})
 //	}
 //
+// A plugin is usually a module of its own. Until the sdk has release tags,
+// its go.mod requires the sdk module and replaces it by the sdk directory
+// of a clone of sluice:
+//
+//	require github.com/sluicehq/sluice/sdk v0.0.0
+//
+//	replace github.com/sluicehq/sluice/sdk => ../sluice/sdk
+//
+// The guide "Writing a classifier plugin" (docs/writing-plugins.md in
+// sluice's repository) walks through a whole plugin in Go and in Python:
+// the module, source: vs command:, how paths in the stage's config resolve,
+// and trying a plugin by hand.
+//
+// The sdk module links nothing of sluice's engine (a test in sluice keeps it
+// so): only go-plugin, gRPC and protobuf. Its packages are sdk (this one),
+// sdk/sdktest (testing a plugin), sdk/protocol (the host's side of the wire
+// protocol, which sluice's engine uses), and sdk/xmlview and sdk/xmlname
+// (the XML record reader that sluice's stages and XMLReader share). All of
+// them are covered by the sdk's compatibility promise.
+//
 // # The contract
 //
 // Lifecycle. Each process is initialised once (Initializer.Init, with the

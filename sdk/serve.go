@@ -13,9 +13,9 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	"github.com/sluicehq/sluice/sdk/internal/bridge"
 	"github.com/sluicehq/sluice/sdk/internal/pluginpb"
-	"github.com/sluicehq/sluice/sdk/wire"
+	"github.com/sluicehq/sluice/sdk/internal/wirecodec"
+	"github.com/sluicehq/sluice/sdk/protocol"
 )
 
 // Serve runs p as a plugin process and never returns: it is the whole of a
@@ -55,8 +55,8 @@ func Serve(p Plugin) {
 	srv.shared = shared
 	go watchParent(os.Getppid(), 500*time.Millisecond)
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: wire.Handshake(),
-		Plugins:         plugin.PluginSet{wire.PluginName: &grpcPlugin{srv: srv}},
+		HandshakeConfig: protocol.Handshake(),
+		Plugins:         plugin.PluginSet{protocol.PluginName: &grpcPlugin{srv: srv}},
 		GRPCServer:      newGRPCServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name:   p.Name,
@@ -68,9 +68,9 @@ func Serve(p Plugin) {
 
 func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 	return grpc.NewServer(append(opts,
-		grpc.MaxRecvMsgSize(wire.MaxMessageBytes),
-		grpc.MaxSendMsgSize(wire.MaxMessageBytes),
-		grpc.ForceServerCodecV2(wire.Codec()),
+		grpc.MaxRecvMsgSize(protocol.MaxMessageBytes),
+		grpc.MaxSendMsgSize(protocol.MaxMessageBytes),
+		grpc.ForceServerCodecV2(wirecodec.Codec()),
 	)...)
 }
 
@@ -89,18 +89,18 @@ func watchParent(ppid int, every time.Duration) {
 	}
 }
 
-func init() {
-	bridge.Register = func(s *grpc.Server, p any) error {
-		pl, ok := p.(Plugin)
-		if !ok {
-			return fmt.Errorf("sdk: bridge.Register got %T, want sdk.Plugin", p)
-		}
-		if err := pl.validate(); err != nil {
-			return err
-		}
-		pluginpb.RegisterClassifierServer(s, newServer(pl))
-		return nil
+// NewGRPCServer returns a gRPC server that serves p's classifier as Serve
+// does (same codec and message limits), for harnesses that run a plugin in
+// their own process, such as sdk/sdktest: the caller serves it on a listener
+// and stops it. A plugin's main calls Serve instead. It fails when p is
+// invalid (no Name or Classifier).
+func NewGRPCServer(p Plugin) (*grpc.Server, error) {
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("sdk: %w", err)
 	}
+	s := newGRPCServer(nil)
+	pluginpb.RegisterClassifierServer(s, newServer(p))
+	return s, nil
 }
 
 // grpcPlugin is the plugin side of the go-plugin registration.
@@ -133,7 +133,7 @@ type server struct {
 	// which serve in the test's process).
 	gc *gcTuner
 	// shared is this process's read-only mapping of the memory the host
-	// places batches in, or nil when there is none (wire.SharedMemoryEnv).
+	// places batches in, or nil when there is none (protocol.SharedMemoryEnv).
 	shared []byte
 
 	mu       sync.Mutex
@@ -154,8 +154,8 @@ func (s *server) Describe(context.Context, *pluginpb.DescribeRequest) (*pluginpb
 	resp := &pluginpb.DescribeResponse{
 		Name:            s.p.Name,
 		Version:         s.p.Version,
-		ProtocolVersion: wire.ProtocolVersion,
-		Sdk:             wire.SDKName,
+		ProtocolVersion: protocol.ProtocolVersion,
+		Sdk:             protocol.SDKName,
 		SharedMemory:    s.shared != nil,
 	}
 	if s.p.Config != nil {
@@ -250,7 +250,7 @@ func (s *server) classify(ctx context.Context, req *pluginpb.ClassifyRequest) *p
 		out.Error = "Classify called before a successful Init"
 		return out
 	}
-	req, err := wire.ReadShared(req, s.shared)
+	req, err := wirecodec.ReadShared(req, s.shared)
 	if err != nil {
 		out.Error = "sdk: " + err.Error()
 		return out

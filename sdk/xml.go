@@ -4,7 +4,7 @@ import (
 	"iter"
 	"strings"
 
-	"github.com/sluicehq/sluice/internal/xmlview"
+	"github.com/sluicehq/sluice/sdk/xmlview"
 )
 
 // XMLReader reads XML records: attributes and text anywhere in a record,

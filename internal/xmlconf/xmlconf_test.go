@@ -18,7 +18,7 @@ import (
 
 	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/core/coretest"
-	"github.com/sluicehq/sluice/internal/xmlview"
+	"github.com/sluicehq/sluice/sdk/xmlview"
 	"github.com/sluicehq/sluice/stages/split"
 	"github.com/sluicehq/sluice/stages/write"
 )

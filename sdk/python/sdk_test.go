@@ -14,7 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sluicehq/sluice/sdk/wire"
+	"github.com/sluicehq/sluice/sdk/protocol"
 )
 
 var (
@@ -120,8 +120,8 @@ print(s.MAGIC_COOKIE_KEY, s.MAGIC_COOKIE_VALUE, s.PROTOCOL_VERSION, v.MAX_MESSAG
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
 	}
-	h := wire.Handshake()
-	want := fmt.Sprintf("%s %s %d %d", h.MagicCookieKey, h.MagicCookieValue, wire.ProtocolVersion, wire.MaxMessageBytes)
+	h := protocol.Handshake()
+	want := fmt.Sprintf("%s %s %d %d", h.MagicCookieKey, h.MagicCookieValue, protocol.ProtocolVersion, protocol.MaxMessageBytes)
 	if got := strings.TrimSpace(out); got != want {
 		t.Errorf("python: %q, go: %q", got, want)
 	}

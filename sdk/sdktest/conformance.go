@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/sdk"
-	"github.com/sluicehq/sluice/sdk/wire"
+	"github.com/sluicehq/sluice/sdk/protocol"
 )
 
 // Options configure Conformance.
@@ -63,8 +63,8 @@ func Conformance(t *testing.T, p sdk.Plugin, opts Options) {
 		if d.Name == "" {
 			t.Errorf("Describe gives no name: set sdk.Plugin.Name")
 		}
-		if d.ProtocolVersion != wire.ProtocolVersion {
-			t.Errorf("Describe gives protocol version %d, want %d", d.ProtocolVersion, wire.ProtocolVersion)
+		if d.ProtocolVersion != protocol.ProtocolVersion {
+			t.Errorf("Describe gives protocol version %d, want %d", d.ProtocolVersion, protocol.ProtocolVersion)
 		}
 	})
 	if !t.Run("init", func(t *testing.T) {

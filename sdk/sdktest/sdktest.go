@@ -6,22 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/sdk"
-	"github.com/sluicehq/sluice/sdk/internal/bridge"
-	"github.com/sluicehq/sluice/sdk/wire"
+	"github.com/sluicehq/sluice/sdk/protocol"
 )
 
 // Client calls a classifier served in process by Start or Serve, over the
 // same protocol and with the same encoding as sluice itself. It is safe for
 // concurrent use.
 type Client struct {
-	rpc  *wire.Client
+	rpc  *protocol.Client
 	conn *grpc.ClientConn
 	srv  *grpc.Server
 }
@@ -42,9 +41,8 @@ func Serve(t testing.TB, p sdk.Plugin) *Client {
 // connection, as sdk.Serve does in a plugin process (without the process and
 // its handshake), and returns a client for it. Close stops both.
 func Start(p sdk.Plugin) (*Client, error) {
-	srv := grpc.NewServer(grpc.MaxRecvMsgSize(wire.MaxMessageBytes), grpc.MaxSendMsgSize(wire.MaxMessageBytes),
-		grpc.ForceServerCodecV2(wire.Codec()))
-	if err := bridge.Register(srv, p); err != nil {
+	srv, err := sdk.NewGRPCServer(p)
+	if err != nil {
 		return nil, fmt.Errorf("sdktest: %w", err)
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -54,13 +52,13 @@ func Start(p sdk.Plugin) (*Client, error) {
 	go srv.Serve(lis)
 	conn, err := grpc.NewClient("passthrough:///"+lis.Addr().String(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(wire.MaxMessageBytes), grpc.MaxCallSendMsgSize(wire.MaxMessageBytes)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(protocol.MaxMessageBytes), grpc.MaxCallSendMsgSize(protocol.MaxMessageBytes)),
 	)
 	if err != nil {
 		srv.Stop()
 		return nil, fmt.Errorf("sdktest: %w", err)
 	}
-	return &Client{rpc: wire.NewClient(conn), conn: conn, srv: srv}, nil
+	return &Client{rpc: protocol.NewClient(conn), conn: conn, srv: srv}, nil
 }
 
 // Close closes the connection and stops the server.
@@ -87,7 +85,7 @@ func (c *Client) Describe(ctx context.Context) (*Description, error) {
 	}
 	out := &Description{Name: d.Name, Version: d.Version, ProtocolVersion: d.ProtocolVersion, ConfigSchema: d.ConfigSchema}
 	for _, k := range []sdk.Kind{sdk.XML, sdk.CSV, sdk.Line, sdk.JSON} {
-		if d.Accepts&typeOf(k) != 0 {
+		if len(d.Accepts) == 0 || slices.Contains(d.Accepts, protocol.Kind(k)) {
 			out.Accepts = append(out.Accepts, k)
 		}
 	}
@@ -105,8 +103,8 @@ func (c *Client) Init(ctx context.Context, config any) error {
 			return fmt.Errorf("sdktest: encoding the config: %w", err)
 		}
 	}
-	err := c.rpc.Init(ctx, &wire.InitRequest{Config: b, Stage: "sdktest", Instance: 0, Instances: 1})
-	var ie *wire.InitError
+	err := c.rpc.Init(ctx, &protocol.InitRequest{Config: b, Stage: "sdktest", Instance: 0, Instances: 1})
+	var ie *protocol.InitError
 	if errors.As(err, &ie) {
 		return &InitError{Message: ie.Message, Key: ie.Key}
 	}
@@ -147,7 +145,7 @@ func (c *Client) ClassifyBatches(ctx context.Context, batches [][]sdk.Record) ([
 	}
 	enc := newEncoder()
 	for i, b := range batches {
-		if err := stream.Send(wire.Encode(uint64(i+1), enc.records(b))); err != nil {
+		if err := stream.Send(protocol.Encode(uint64(i+1), enc.records(b))); err != nil {
 			return nil, fmt.Errorf("sending batch %d: %w", i+1, err)
 		}
 	}
@@ -194,30 +192,32 @@ func (c *Client) ClassifyBatches(ctx context.Context, batches [][]sdk.Record) ([
 // Shutdown calls the plugin's Shutdown.
 func (c *Client) Shutdown(ctx context.Context) error { return c.rpc.Shutdown(ctx) }
 
-// encoder turns sdk records into core records, sharing one core.Header per
-// sdk.Header as the pipeline shares one per file.
+// encoder turns sdk records into protocol records, sharing one names
+// slice per sdk.Header as the pipeline shares one header per file.
 type encoder struct {
-	headers map[*sdk.Header]*core.Header
+	headers map[*sdk.Header][]string
 }
 
-func newEncoder() *encoder { return &encoder{headers: map[*sdk.Header]*core.Header{}} }
+func newEncoder() *encoder { return &encoder{headers: map[*sdk.Header][]string{}} }
 
-func (e *encoder) records(in []sdk.Record) []core.Record {
-	out := make([]core.Record, len(in))
+func (e *encoder) records(in []sdk.Record) []protocol.Record {
+	out := make([]protocol.Record, len(in))
 	for i, r := range in {
-		c := core.Record{
-			Type:     typeOf(r.Kind),
+		c := protocol.Record{
+			Kind:     protocol.Kind(r.Kind),
 			Data:     r.Data,
 			Fields:   r.Fields,
-			Source:   core.Position(r.Source),
+			File:     r.Source.File,
+			Offset:   r.Source.Offset,
+			Line:     r.Source.Line,
+			Ordinal:  r.Source.Ordinal,
 			Category: r.Category,
 			Labels:   r.Labels,
-			Size:     int64(len(r.Data)),
 		}
 		if r.Header != nil {
 			h, ok := e.headers[r.Header]
 			if !ok {
-				h = core.NewHeader(r.Header.Names)
+				h = slices.Clone(r.Header.Names)
 				e.headers[r.Header] = h
 			}
 			c.Header = h
@@ -225,18 +225,4 @@ func (e *encoder) records(in []sdk.Record) []core.Record {
 		out[i] = c
 	}
 	return out
-}
-
-func typeOf(k sdk.Kind) core.Type {
-	switch k {
-	case sdk.XML:
-		return core.XML
-	case sdk.CSV:
-		return core.CSV
-	case sdk.Line:
-		return core.Line
-	case sdk.JSON:
-		return core.JSON
-	}
-	return core.None
 }

@@ -8,7 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/internal/xmlview"
+	"github.com/sluicehq/sluice/sdk/xmlview"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 )
 

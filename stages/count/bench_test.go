@@ -141,11 +141,11 @@ func addW1Key(a *accumulator, i int) {
 var _ core.Accumulator = (*accumulator)(nil)
 
 // BenchmarkCountW1 counts the attributes of W1 records (the 64 records of
-// ../internal/xmlview/testdata, about 910 bytes each) with a distinct
+// ../sdk/xmlview/testdata, about 910 bytes each) with a distinct
 // record id each time, as a real corpus has: "add" is the whole of Add
 // (the parse included), "tree" the counting of an already parsed record.
 func BenchmarkCountW1(b *testing.B) {
-	doc, err := os.ReadFile("../../internal/xmlview/testdata/w1-records.xml")
+	doc, err := os.ReadFile("../../sdk/xmlview/testdata/w1-records.xml")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 package count
 
-import "github.com/sluicehq/sluice/internal/xmlview"
+import "github.com/sluicehq/sluice/sdk/xmlview"
 
 // nameFilter chooses the attributes that attributes mode counts (the
 // exclude and only options). A name is an element's or an attribute's

@@ -28,7 +28,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/sluicehq/sluice/sdk"
-	"github.com/sluicehq/sluice/sdk/wire"
+	"github.com/sluicehq/sluice/sdk/protocol"
 )
 
 type config struct {
@@ -165,13 +165,13 @@ func main() {
 	case "no-shared-memory":
 		// As a plugin built with an sdk older than shared memory: it never
 		// looks at the descriptor the host passes.
-		os.Unsetenv(wire.SharedMemoryEnv)
+		os.Unsetenv(protocol.SharedMemoryEnv)
 	case "wrong-version":
-		hs := wire.Handshake()
-		hs.ProtocolVersion = wire.ProtocolVersion + 41
+		hs := protocol.Handshake()
+		hs.ProtocolVersion = protocol.ProtocolVersion + 41
 		plugin.Serve(&plugin.ServeConfig{
 			HandshakeConfig: hs,
-			Plugins:         plugin.PluginSet{wire.PluginName: nothing{}},
+			Plugins:         plugin.PluginSet{protocol.PluginName: nothing{}},
 			GRPCServer:      plugin.DefaultGRPCServer,
 		})
 		return

@@ -4,7 +4,7 @@
 # the versions pinned below when missing. generate_test.go fails when the
 # committed code is stale.
 #
-#   go generate ./sdk/internal/pluginpb
+#   cd sdk && go generate ./internal/pluginpb
 #
 # OUT (default: the repository root) is where the generated tree is written;
 # PROTOC_GEN_BIN (default: $(go env GOPATH)/bin) is where the generators are.

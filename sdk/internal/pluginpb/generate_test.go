@@ -42,7 +42,7 @@ func TestGeneratedCodeIsFresh(t *testing.T) {
 		want = protocVersionLine.ReplaceAll(want, nil)
 		got = protocVersionLine.ReplaceAll(got, nil)
 		if !bytes.Equal(got, want) {
-			t.Errorf("%s is stale: classifier.proto changed but the Go code was not regenerated; run `go generate ./sdk/internal/pluginpb` and commit the result", name)
+			t.Errorf("%s is stale: classifier.proto changed but the Go code was not regenerated; run `go generate ./internal/pluginpb` in sdk/ and commit the result", name)
 		}
 	}
 }

@@ -56,13 +56,21 @@ except ImportError as _exc:  # pragma: no cover - depends on the machine
         "apt-get install python3-grpcio python3-protobuf and run the plugin with /usr/bin/python3; "
         "in a virtualenv, pip install grpcio protobuf") from _exc
 
+import logging as _logging
+
 from ._api import Answer, Classifier, Kind, PluginError, Record, Result, check_keys, describe_exception
 from ._config import config_schema
 from ._serve import SDK_NAME, serve
 from ._stdio import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, PROTOCOL_VERSION
 from ._xmlpath import PathError, XMLElement, XMLRecord
 
+#: logger is the plugin's logger. serve sends its records to stderr as
+#: "LEVEL plugin: message" lines, which sluice logs tagged with the plugin's
+#: name and instance (INFO and above; set logger.setLevel to change that).
+logger = _logging.getLogger("plugin")
+
 __all__ = [
+    "logger",
     "Answer",
     "Classifier",
     "Kind",

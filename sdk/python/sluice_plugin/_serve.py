@@ -30,13 +30,13 @@ from ._proto import health_pb2_grpc as health_grpc
 
 #: What this sdk reports as DescribeResponse.sdk.
 SDK_NAME = "sluice-python-sdk"
-#: The largest message either side accepts (sdk/wire.MaxMessageBytes).
+#: The largest message either side accepts (sdk/protocol.MaxMessageBytes).
 MAX_MESSAGE_BYTES = 2**31 - 1
 #: How often the process checks that its host is still there.
 PARENT_CHECK_SECONDS = 0.5
 
 #: The environment variable naming the descriptor of the memory the host
-#: shares with the plugin for batches (sdk/wire.SharedMemoryEnv).
+#: shares with the plugin for batches (sdk/protocol.SharedMemoryEnv).
 SHARED_MEMORY_ENV = "SLUICE_SHM_FD"
 
 _GRPC_OPTIONS = [

@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 import sys
 
-#: The go-plugin handshake shared with the host (sdk/wire.Handshake in Go).
+#: The go-plugin handshake shared with the host (sdk/protocol.Handshake in Go).
 MAGIC_COOKIE_KEY = "SLUICE_CLASSIFIER_PLUGIN"
 MAGIC_COOKIE_VALUE = "f3c1b2e4-sluice-classifier"
-#: The version of the classifier protocol (sdk/wire.ProtocolVersion).
+#: The version of the classifier protocol (sdk/protocol.ProtocolVersion).
 PROTOCOL_VERSION = 1
 #: go-plugin's own protocol version, the first field of the handshake line.
 CORE_PROTOCOL_VERSION = 1

@@ -8,7 +8,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/internal/xmlview"
+	"github.com/sluicehq/sluice/sdk/xmlview"
 )
 
 // env is what an expression sees as its variables; the record functions

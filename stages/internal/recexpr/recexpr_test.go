@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/internal/xmlview"
+	"github.com/sluicehq/sluice/sdk/xmlview"
 )
 
 var (

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/sluicehq/sluice/internal/xmlname"
+	"github.com/sluicehq/sluice/sdk/xmlname"
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
 )
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sluicehq/sluice/internal/xmlname/xmlnametest"
+	"github.com/sluicehq/sluice/sdk/xmlname/xmlnametest"
 )
 
 // splitAll runs the splitter over doc and returns the records' bytes.

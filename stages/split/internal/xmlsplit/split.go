@@ -16,7 +16,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/sluicehq/sluice/internal/xmlname"
+	"github.com/sluicehq/sluice/sdk/xmlname"
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
 )
 

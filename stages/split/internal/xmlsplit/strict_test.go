@@ -10,7 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/sluicehq/sluice/internal/xmlname/xmlnametest"
+	"github.com/sluicehq/sluice/sdk/xmlname/xmlnametest"
 )
 
 // strictOK is the oracle's check of the well-formedness rules of XML 1.0

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sluicehq/sluice/internal/xmlname"
+	"github.com/sluicehq/sluice/sdk/xmlname"
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
 )
 

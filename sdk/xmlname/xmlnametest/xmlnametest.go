@@ -7,7 +7,7 @@ import (
 	"encoding/xml"
 	"unicode/utf8"
 
-	"github.com/sluicehq/sluice/internal/xmlname"
+	"github.com/sluicehq/sluice/sdk/xmlname"
 )
 
 // EditionsDiffer reports whether data holds a character that the fifth

@@ -1,4 +1,4 @@
-package wire
+package protocol
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/sdk/internal/pluginpb"
+	"github.com/sluicehq/sluice/sdk/internal/wirecodec"
 )
 
 // ProtocolVersion is the version of the plugin protocol, checked in the
@@ -26,6 +26,17 @@ const PluginName = "classifier"
 // default is 4 MiB). The host never builds a batch larger than its byte cap
 // except for a single record that is itself larger.
 const MaxMessageBytes = math.MaxInt32
+
+// SharedMemoryEnv is the environment variable through which the host tells
+// a plugin process which of its file descriptors is the memory the two
+// share: a file the host maps read-write and the plugin maps read-only. The
+// host writes the body of a batch (its records, headers and files) there
+// and sends only the batch's sequence number and the body's place over the
+// socket, so the records' bytes are neither encrypted nor copied through
+// the kernel twice. A plugin that maps it says so in Describe
+// (DescribeResponse.shared_memory); to any other plugin the host sends every
+// batch whole over the socket.
+const SharedMemoryEnv = "SLUICE_SHM_FD"
 
 // SDKName is what the Go sdk reports as its DescribeResponse.sdk.
 const SDKName = "sluice-go-sdk"
@@ -51,7 +62,7 @@ var _ plugin.GRPCPlugin = ClientPlugin{}
 
 // GRPCServer implements plugin.GRPCPlugin; the host never serves.
 func (ClientPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
-	return fmt.Errorf("wire: the host side of the classifier protocol cannot serve")
+	return fmt.Errorf("protocol: the host side of the classifier protocol cannot serve")
 }
 
 // GRPCClient implements plugin.GRPCPlugin and returns a *Client on conn.
@@ -74,7 +85,7 @@ func NewClient(conn grpc.ClientConnInterface) *Client {
 type Description struct {
 	Name            string
 	Version         string
-	Accepts         core.Type // core.Records when the plugin did not say
+	Accepts         []Kind // nil when the plugin did not say: every kind
 	ProtocolVersion int
 	SDK             string
 	// SharedMemory is true when the plugin reads batches from the memory
@@ -100,10 +111,7 @@ func (c *Client) Describe(ctx context.Context) (*Description, error) {
 		ConfigSchema:    resp.GetConfigSchema(),
 	}
 	for _, k := range resp.GetAccepts() {
-		d.Accepts |= typeOf(k)
-	}
-	if d.Accepts == core.None {
-		d.Accepts = core.Records
+		d.Accepts = append(d.Accepts, Kind(k))
 	}
 	return d, nil
 }
@@ -159,7 +167,7 @@ func (c *Client) Shutdown(ctx context.Context) error {
 // cancelled, CloseSend is called and the plugin has answered, or the
 // connection fails.
 func (c *Client) Classify(ctx context.Context) (*Stream, error) {
-	s, err := c.rpc.Classify(ctx, grpc.ForceCodecV2(Codec()))
+	s, err := c.rpc.Classify(ctx, grpc.ForceCodecV2(wirecodec.Codec()))
 	if err != nil {
 		return nil, err
 	}
@@ -194,46 +202,56 @@ type Batch struct {
 	msg *pluginpb.ClassifyRequest
 }
 
+// headerKey identifies a header slice by its backing array and length.
+type headerKey struct {
+	first *string
+	n     int
+}
+
 // Encode builds the request for records under the sequence number seq. CSV
-// headers and file names are sent once per batch and referred to by index.
-func Encode(seq uint64, records []core.Record) *Batch {
+// headers (by slice identity) and file names are sent once per batch and
+// referred to by index. It allocates the message and one slab for the
+// records, and copies no record data; it keeps no reference to the records
+// slice itself, so the caller may reuse it once Encode returns.
+func Encode(seq uint64, records []Record) *Batch {
 	msg := &pluginpb.ClassifyRequest{Seq: seq, Records: make([]*pluginpb.Record, len(records))}
 	slab := make([]pluginpb.Record, len(records))
 	var (
-		lastHeader *core.Header
+		lastHeader headerKey
 		lastHdrIdx uint32
 		lastFile   string
 		lastFileIx uint32
-		headers    map[*core.Header]uint32
+		headers    map[headerKey]uint32
 		files      map[string]uint32
 	)
 	for i := range records {
 		r := &records[i]
 		p := &slab[i]
-		p.Kind = kindOf(r.Type)
+		p.Kind = pluginpb.Kind(r.Kind)
 		p.Data = r.Data
 		p.Fields = r.Fields
-		p.Offset = r.Source.Offset
-		p.Line = r.Source.Line
-		p.Ordinal = r.Source.Ordinal
+		p.Offset = r.Offset
+		p.Line = r.Line
+		p.Ordinal = r.Ordinal
 		p.Category = r.Category
 		p.Labels = r.Labels
-		if h := r.Header; h != nil {
-			if h != lastHeader {
+		if h := r.Header; len(h) > 0 {
+			key := headerKey{&h[0], len(h)}
+			if key != lastHeader {
 				if headers == nil {
-					headers = map[*core.Header]uint32{}
+					headers = map[headerKey]uint32{}
 				}
-				idx, ok := headers[h]
+				idx, ok := headers[key]
 				if !ok {
-					msg.Headers = append(msg.Headers, &pluginpb.Header{Names: h.Names})
+					msg.Headers = append(msg.Headers, &pluginpb.Header{Names: h})
 					idx = uint32(len(msg.Headers))
-					headers[h] = idx
+					headers[key] = idx
 				}
-				lastHeader, lastHdrIdx = h, idx
+				lastHeader, lastHdrIdx = key, idx
 			}
 			p.Header = lastHdrIdx
 		}
-		if f := r.Source.File; f != "" {
+		if f := r.File; f != "" {
 			if f != lastFile || lastFileIx == 0 {
 				if files == nil {
 					files = map[string]uint32{}
@@ -280,30 +298,20 @@ func (r *Reply) Result(i int) (category string, labels map[string]string, err st
 	return res.GetCategory(), res.GetLabels(), res.GetError()
 }
 
-func kindOf(t core.Type) pluginpb.Kind {
-	switch t {
-	case core.XML:
-		return pluginpb.Kind_KIND_XML
-	case core.CSV:
-		return pluginpb.Kind_KIND_CSV
-	case core.Line:
-		return pluginpb.Kind_KIND_LINE
-	case core.JSON:
-		return pluginpb.Kind_KIND_JSON
-	}
-	return pluginpb.Kind_KIND_UNSPECIFIED
-}
+// SharedSize returns the size of the batch's body as AppendShared encodes
+// it, and false when the body cannot be placed in shared memory: a string
+// that protobuf's string fields do not allow (not valid UTF-8), which the
+// socket's encoder reports as an error instead.
+func (b *Batch) SharedSize() (int, bool) { return wirecodec.SharedSize(b.msg) }
 
-func typeOf(k pluginpb.Kind) core.Type {
-	switch k {
-	case pluginpb.Kind_KIND_XML:
-		return core.XML
-	case pluginpb.Kind_KIND_CSV:
-		return core.CSV
-	case pluginpb.Kind_KIND_LINE:
-		return core.Line
-	case pluginpb.Kind_KIND_JSON:
-		return core.JSON
-	}
-	return core.None
+// AppendShared appends the batch's body to dst, encoded as a
+// ClassifyRequest without seq, and returns the extended slice: the layout a
+// plugin reads from shared memory (SharedMemoryEnv). Call it only after
+// SharedSize said the body can be encoded.
+func (b *Batch) AppendShared(dst []byte) []byte { return wirecodec.AppendShared(dst, b.msg) }
+
+// SendShared sends b as a request whose body the caller has already
+// written to shared memory at [off, off+n) (see SharedMemoryEnv).
+func (s *Stream) SendShared(b *Batch, off, n int) error {
+	return s.s.Send(&pluginpb.ClassifyRequest{Seq: b.Seq(), ShmOffset: uint64(off), ShmLength: uint64(n)})
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/sluicehq/sluice/internal/xmlname"
+	"github.com/sluicehq/sluice/sdk/xmlname"
 )
 
 // NamespaceXML is the namespace URI always bound to the prefix "xml"

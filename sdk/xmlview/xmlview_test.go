@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sluicehq/sluice/internal/xmlname/xmlnametest"
+	"github.com/sluicehq/sluice/sdk/xmlname/xmlnametest"
 )
 
 const nsRecord = `<record xmlns="urn:cat" xmlns:dc="http://purl.org/dc/elements/1.1/" id="7" type="book" xml:lang="en" dc:note="n1">

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/sluicehq/sluice/internal/xmlname"
+	"github.com/sluicehq/sluice/sdk/xmlname"
 )
 
 // The byte-level rules below are encoding/xml's (Decoder.RawToken with

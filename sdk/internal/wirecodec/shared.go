@@ -1,4 +1,4 @@
-package wire
+package wirecodec
 
 import (
 	"errors"
@@ -10,23 +10,11 @@ import (
 	"github.com/sluicehq/sluice/sdk/internal/pluginpb"
 )
 
-// SharedMemoryEnv is the environment variable through which the host tells
-// a plugin process which of its file descriptors is the memory the two
-// share: a file the host maps read-write and the plugin maps read-only. The
-// host writes the body of a batch (its records, headers and files) there
-// and sends only the batch's sequence number and the body's place over the
-// socket, so the records' bytes are neither encrypted nor copied through
-// the kernel twice. A plugin that maps it says so in Describe
-// (DescribeResponse.shared_memory); to any other plugin the host sends every
-// batch whole over the socket.
-const SharedMemoryEnv = "SLUICE_SHM_FD"
-
-// SharedSize returns the size of the batch's body as AppendShared encodes
+// SharedSize returns the size of m's body as AppendShared encodes
 // it, and false when the body cannot be placed in shared memory: a string
 // that protobuf's string fields do not allow (not valid UTF-8), which the
 // socket's encoder reports as an error instead.
-func (b *Batch) SharedSize() (int, bool) {
-	m := b.msg
+func SharedSize(m *pluginpb.ClassifyRequest) (int, bool) {
 	n := 0
 	for _, r := range m.GetRecords() {
 		if !validRecord(r) {
@@ -49,11 +37,10 @@ func (b *Batch) SharedSize() (int, bool) {
 	return n, true
 }
 
-// AppendShared appends the batch's body to dst, encoded as a
+// AppendShared appends m's body to dst, encoded as a
 // ClassifyRequest without seq, and returns the extended slice. Call it only
 // after SharedSize said the body can be encoded.
-func (b *Batch) AppendShared(dst []byte) []byte {
-	m := b.msg
+func AppendShared(dst []byte, m *pluginpb.ClassifyRequest) []byte {
 	for _, r := range m.GetRecords() {
 		dst = protowire.AppendTag(dst, requestRecords, protowire.BytesType)
 		dst = protowire.AppendVarint(dst, uint64(sizeRecord(r)))
@@ -164,12 +151,6 @@ func appendRecord(b []byte, r *pluginpb.Record) []byte {
 		b = appendEntry(b, recordLabels, k, v)
 	}
 	return b
-}
-
-// SendShared sends b as a request whose body the caller has already
-// written to shared memory at [off, off+n) (see SharedMemoryEnv).
-func (s *Stream) SendShared(b *Batch, off, n int) error {
-	return s.s.Send(&pluginpb.ClassifyRequest{Seq: b.Seq(), ShmOffset: uint64(off), ShmLength: uint64(n)})
 }
 
 // errNoSharedMemory is what a plugin answers when a request points into

@@ -1,4 +1,4 @@
-package wire
+package wirecodec
 
 import (
 	"errors"
@@ -20,13 +20,12 @@ func TestSharedBodyIsProtobuf(t *testing.T) {
 	for i := range 2000 {
 		m := randomRequest(rng)
 		m.ShmOffset, m.ShmLength = 0, 0
-		b := &Batch{msg: m}
-		size, ok := b.SharedSize()
+		size, ok := SharedSize(m)
 		if !ok {
 			t.Fatalf("request %d: SharedSize refused valid strings", i)
 		}
 		pad := rng.IntN(100)
-		region := append(make([]byte, pad), b.AppendShared(nil)...)
+		region := append(make([]byte, pad), AppendShared(nil, m)...)
 		if len(region)-pad != size {
 			t.Fatalf("request %d: SharedSize %d, AppendShared wrote %d bytes", i, size, len(region)-pad)
 		}
@@ -102,7 +101,7 @@ func TestSharedRefusesInvalidUTF8(t *testing.T) {
 		"header":   {Headers: []*pluginpb.Header{{Names: []string{bad}}}},
 		"file":     {Files: []string{bad}},
 	} {
-		if _, ok := (&Batch{msg: m}).SharedSize(); ok {
+		if _, ok := SharedSize(m); ok {
 			t.Errorf("%s: SharedSize accepted invalid UTF-8", name)
 		}
 		if _, err := proto.Marshal(m); err == nil {
