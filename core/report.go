@@ -47,12 +47,13 @@ type Report struct {
 	// successful run it equals InputBytes, unless a file failed under
 	// on_error skip or dead_letter before its end.
 	ReadBytes int64 `json:"read_bytes"`
-	// PeakRSS is the peak resident set size of the sluice process, and
-	// PeakChildRSS that of its largest child process that has exited (a
-	// plugin, or the go command building one), in bytes: getrusage's
-	// ru_maxrss for RUSAGE_SELF and RUSAGE_CHILDREN (Linux gives no peak
-	// for the process tree as a whole). Both are 0 where the system does
-	// not say.
+	// PeakRSS is the peak resident set size of the sluice process
+	// (getrusage's RUSAGE_SELF ru_maxrss), and PeakChildRSS that of the
+	// largest plugin process (the largest StatPluginPeakRSS of the stages:
+	// a classifier plugin, a process it started, or the guard running
+	// them; not the go command building a plugin), in bytes. Both are 0
+	// where the system does not say (PeakChildRSS is known on Linux only);
+	// PeakChildRSS is 0 without plugins.
 	PeakRSS      int64 `json:"peak_rss_bytes"`
 	PeakChildRSS int64 `json:"peak_child_rss_bytes"`
 	// Recovered lists the commits of earlier runs, killed while
@@ -192,7 +193,7 @@ func (r *runner) fill(rep *Report, runErr error) {
 	}
 	rep.InputBytes = r.inputBytes()
 	rep.ReadBytes = r.readBytes(rep.InputBytes)
-	rep.PeakRSS, rep.PeakChildRSS = peakRSS()
+	rep.PeakRSS = peakRSS()
 	rep.Recovered = r.recovered
 	t := &rep.Totals
 	for _, sr := range r.stages {
@@ -201,6 +202,9 @@ func (r *runner) fill(rep *Report, runErr error) {
 		st.Batches = int64(sr.lat.snapshot().Count)
 		st.RecordsPerSecond = recordRate(n, st, rep.Running())
 		st.Stats = sr.stats()
+		if v, ok := st.Stats.Get(StatPluginPeakRSS); ok {
+			rep.PeakChildRSS = max(rep.PeakChildRSS, int64(v))
+		}
 		if o, ok := n.Stage.(Outputter); ok && runErr == nil {
 			st.Outputs = o.Outputs()
 		}

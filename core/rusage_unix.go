@@ -7,20 +7,17 @@ import (
 	"syscall"
 )
 
-// peakRSS returns the peak resident set size of this process and of its
-// largest waited-for child, in bytes (getrusage's ru_maxrss, which Linux
-// and the BSDs give in KiB and macOS in bytes).
-func peakRSS() (self, children int64) {
+// peakRSS returns the peak resident set size of this process, in bytes
+// (getrusage's ru_maxrss, which Linux and the BSDs give in KiB and macOS
+// in bytes).
+func peakRSS() int64 {
 	unit := int64(1024)
 	if runtime.GOOS == "darwin" {
 		unit = 1
 	}
 	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		self = int64(ru.Maxrss) * unit
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
 	}
-	if syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru) == nil {
-		children = int64(ru.Maxrss) * unit
-	}
-	return self, children
+	return int64(ru.Maxrss) * unit
 }

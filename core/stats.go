@@ -64,6 +64,11 @@ const (
 	// StatPluginInFlight is the number of batches sent to plugin instances
 	// and not answered yet (a gauge).
 	StatPluginInFlight = "plugin_inflight_batches"
+	// StatPluginPeakRSS is the peak resident set size, in bytes, of the
+	// largest process of the stage's plugin instances stopped so far (a
+	// gauge; 0 until one has, and outside Linux). The report's
+	// PeakChildRSS is the largest over the stages.
+	StatPluginPeakRSS = "plugin_peak_rss_bytes"
 )
 
 // ValidStatName reports whether name can be a Stat's name: lower

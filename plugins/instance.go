@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,7 +13,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
-	"github.com/hashicorp/go-plugin/runner"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -108,199 +104,6 @@ func (f *failure) Error() string {
 	return b.String()
 }
 
-// startInstance starts a process for slot, handshakes, calls Describe and
-// Init, and opens the Classify stream. It gives up when ctx is done. The
-// error names what failed; the caller adds the plugin and stage.
-//
-// When described is not nil, it receives the name the plugin gives itself.
-func (p *Pool) startInstance(ctx context.Context, slot int, described *atomic.Pointer[string]) (*instance, error) {
-	if err := p.launch.verify(); err != nil {
-		return nil, err
-	}
-	name := p.name
-	if p.desc.Name != "" {
-		name = p.desc.Name
-	}
-	out := newOutputLog(p.outputLogger(name, slot))
-	var shm *sharedMemory
-	if p.cfg.SharedMemory {
-		var err error
-		if shm, err = newSharedMemory(p.cfg.InFlight, sharedSlotBytes(&p.cfg)); err != nil {
-			p.log.Debug("plugin batches go over the socket", "instance", slot, "error", err)
-		}
-	}
-	var (
-		proc      atomic.Pointer[process]
-		socketDir string // go-plugin's directory for the plugin's socket
-	)
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig: protocol.Handshake(),
-		Plugins:         plugin.PluginSet{protocol.PluginName: protocol.ClientPlugin{}},
-		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, dir string) (runner.Runner, error) {
-			socketDir = dir
-			env := cmd.Env
-			if shm != nil {
-				env = append(env, protocol.SharedMemoryEnv+"=3") // ExtraFiles start at 3
-			}
-			var extra []*os.File
-			if shm != nil {
-				extra = []*os.File{shm.file}
-			}
-			pr := newProcess(p.launch.path, out)
-			pr.cmd, pr.guarded = p.launch.command(env, extra)
-			proc.Store(pr)
-			return pr, nil
-		},
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         p.launch.mtls, // Go plugins only (see launcher.mtls)
-		SkipHostEnv:      true,          // the launcher adds the host's environment itself
-		StartTimeout:     time.Duration(p.cfg.StartTimeout),
-		SyncStdout:       out.writer("stdout"),
-		SyncStderr:       out.writer("stderr"),
-		Logger:           p.hclog,
-	})
-	inst := &instance{
-		pool:     p,
-		slot:     slot,
-		out:      out,
-		client:   client,
-		shm:      shm,
-		sendq:    make(chan *protocol.Batch, p.cfg.InFlight),
-		pending:  map[uint64]*call{},
-		dead:     make(chan struct{}),
-		replaced: make(chan struct{}),
-	}
-	fail := func(err error) (*instance, error) {
-		inst.proc = proc.Load()
-		inst.stop(false)
-		return nil, err
-	}
-
-	// go-plugin's Start waits for the handshake up to StartTimeout but not
-	// for ctx, so a cancelled ctx kills the process to end the wait.
-	type started struct {
-		rpc plugin.ClientProtocol
-		err error
-	}
-	ch := make(chan started, 1)
-	go func() {
-		rpc, err := client.Client()
-		ch <- started{rpc, err}
-	}()
-	var st started
-	select {
-	case st = <-ch:
-	case <-ctx.Done():
-		for st.err == nil {
-			if pr := proc.Load(); pr != nil {
-				pr.killGroup()
-			}
-			select {
-			case st = <-ch:
-				if st.err == nil {
-					st.err = ctx.Err()
-				}
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-		return fail(ctx.Err())
-	}
-	inst.proc = proc.Load()
-	if st.err != nil {
-		if inst.proc != nil {
-			inst.proc.killGroup()
-			waitTimeout(&inst.proc.readers, outputGrace)
-			inst.proc.waitExited(outputGrace)
-		}
-		return fail(startError(st.err, inst, time.Duration(p.cfg.StartTimeout)))
-	}
-	raw, err := st.rpc.Dispense(protocol.PluginName)
-	if err != nil {
-		return fail(fmt.Errorf("%w: %v", ErrHandshake, err))
-	}
-	inst.rpc = raw.(*protocol.Client)
-
-	cctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.StartTimeout))
-	defer cancel()
-	desc, err := inst.rpc.Describe(cctx)
-	if err != nil {
-		return fail(inst.callError("Describe", err))
-	}
-	if desc.ProtocolVersion != 0 && desc.ProtocolVersion != protocol.ProtocolVersion {
-		return fail(fmt.Errorf("%w: the plugin speaks protocol version %d and this sluice speaks %d; rebuild the plugin against this version of the sluice sdk",
-			ErrProtocolVersion, desc.ProtocolVersion, protocol.ProtocolVersion))
-	}
-	inst.desc = desc
-	if p.cfg.describeOnly {
-		return inst, nil
-	}
-	// The host is connected: the socket's name is no longer needed. go-plugin
-	// removes its directory when it kills the process, but a host killed
-	// with SIGKILL cannot, so it goes now.
-	if socketDir != "" {
-		os.RemoveAll(socketDir)
-	}
-	if !desc.SharedMemory {
-		inst.shm.close() // the plugin reads batches from the socket only
-		inst.shm = nil
-	}
-	if desc.Name != "" {
-		out.setLogger(p.outputLogger(desc.Name, slot))
-		if described != nil {
-			described.Store(&desc.Name)
-		}
-	}
-	err = inst.rpc.Init(cctx, &protocol.InitRequest{
-		Config:    p.configJSON,
-		Stage:     p.stage,
-		Instance:  slot,
-		Instances: len(p.insts),
-	})
-	var ie *protocol.InitError
-	switch {
-	case errors.As(err, &ie):
-		return fail(inst.initError(ie))
-	case err != nil:
-		return fail(inst.callError("Init", err))
-	}
-
-	sctx, scancel := context.WithCancel(p.ctx)
-	inst.cancel = scancel
-	inst.stream, err = inst.rpc.Classify(sctx)
-	if err != nil {
-		return fail(inst.callError("opening the Classify stream", err))
-	}
-	inst.loops.Go(inst.sendLoop)
-	inst.loops.Go(inst.recvLoop)
-	return inst, nil
-}
-
-// callError describes a failed call during start; a crash shows the exit
-// status and the last lines the plugin wrote.
-func (inst *instance) callError(what string, err error) error {
-	timedOut := status.Code(err) == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded)
-	if inst.proc != nil && (status.Code(err) == codes.Unavailable || timedOut) {
-		inst.proc.killGroup()
-		waitTimeout(&inst.proc.readers, outputGrace)
-		inst.proc.waitExited(outputGrace)
-		how := "crashed"
-		switch st := inst.proc.exitStatus(); {
-		case timedOut:
-			how = fmt.Sprintf("did not answer within plugin.start_timeout (%s)", time.Duration(inst.pool.cfg.StartTimeout))
-		case st != "":
-			how = "crashed (" + st + ")"
-		}
-		if at := inst.out.CrashSite(); at != "" && !timedOut {
-			how += " at " + at
-		}
-		return fmt.Errorf("the plugin %s during %s; fix the plugin (its stderr, below and in the log, says why), then run again%s", how, what, formatTail(inst.out.Tail()))
-	}
-	if _, ok := status.FromError(err); !ok {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return fmt.Errorf("%s: %s", what, plainError(err))
-}
-
 // plainError is err's message without gRPC's framing ("rpc error: code =
 // Unavailable desc = ..."): the status's own message, or "" for a lost
 // connection, which says nothing the exit status and stderr do not.
@@ -316,59 +119,6 @@ func plainError(err error) string {
 		return ""
 	}
 	return st.Message()
-}
-
-var pluginVersionRE = regexp.MustCompile(`Plugin version: (\d+)`)
-
-// startError turns go-plugin's handshake errors into errors that say what
-// the user should do.
-func startError(err error, inst *instance, startTimeout time.Duration) error {
-	msg := err.Error()
-	tail := inst.out.Tail()
-	status := ""
-	if inst.proc != nil {
-		status = inst.proc.exitStatus()
-	}
-	switch {
-	case strings.Contains(msg, "incompatible API version"):
-		got := "another version"
-		if m := pluginVersionRE.FindStringSubmatch(msg); m != nil {
-			got = "version " + m[1]
-		}
-		return fmt.Errorf("%w: the plugin speaks protocol %s and this sluice speaks version %d; rebuild the plugin against this version of the sluice sdk",
-			ErrProtocolVersion, got, protocol.ProtocolVersion)
-	case strings.Contains(msg, "incompatible core API version"):
-		return fmt.Errorf("%w: the plugin was built with an incompatible go-plugin; rebuild it against this version of the sluice sdk", ErrProtocolVersion)
-	case strings.Contains(msg, "Unrecognized remote plugin message"):
-		line := strings.TrimSpace(strings.SplitN(strings.TrimPrefix(msg[strings.Index(msg, "Unrecognized remote plugin message"):], "Unrecognized remote plugin message:"), "\n", 2)[0])
-		if line == "" {
-			return fmt.Errorf("%w: the plugin exited before the handshake%s; is it a sluice plugin? (its main must call sdk.Serve, or sluice_plugin.serve in Python)%s",
-				ErrHandshake, with(status), formatTail(tail))
-		}
-		return fmt.Errorf("%w: the plugin wrote %q on stdout instead of the handshake; a plugin must print nothing on stdout before sdk.Serve (log to stderr instead; in Python, import sluice_plugin first)%s",
-			ErrHandshake, line, formatTail(tail))
-	case strings.Contains(msg, "plugin exited before we could connect"):
-		return fmt.Errorf("%w: the plugin exited before the handshake%s; is it a sluice plugin? (its main must call sdk.Serve, or sluice_plugin.serve in Python)%s",
-			ErrHandshake, with(status), formatTail(tail))
-	case strings.Contains(msg, "timeout while waiting for plugin to start"):
-		return fmt.Errorf("%w: no handshake within plugin.start_timeout (%s); a plugin's main must call sdk.Serve promptly%s",
-			ErrHandshake, startTimeout, formatTail(tail))
-	case strings.Contains(msg, "unsupported plugin protocol"):
-		return fmt.Errorf("%w: the plugin speaks net/rpc; sluice plugins speak gRPC (use sdk.Serve): %v", ErrHandshake, err)
-	}
-	var ee *exec.Error
-	if errors.As(err, &ee) || strings.Contains(msg, "fork/exec") || strings.Contains(msg, "exec format error") {
-		return fmt.Errorf("cannot start the plugin: %w", err)
-	}
-	return fmt.Errorf("%w: %v%s", ErrHandshake, err, formatTail(tail))
-}
-
-// with formats an exit status after "exited": " with exit status 3".
-func with(status string) string {
-	if status == "" {
-		return ""
-	}
-	return " with " + status
 }
 
 // sendLoop sends the batches handed to the instance, one at a time (a gRPC
@@ -557,6 +307,9 @@ func (inst *instance) shutdown(ctx context.Context) error {
 // at once.
 func (inst *instance) stop(graceful bool) {
 	inst.stopOnce.Do(func() {
+		if inst.proc != nil {
+			inst.proc.notePeak() // before anything stops it
+		}
 		inst.fail(errStopped)
 		if !graceful && inst.proc != nil {
 			inst.proc.killGroup()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/bits"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -109,14 +108,17 @@ type Pool struct {
 	// Batches sent with their records in shared memory and over the
 	// socket, logged at Close (see sharedMemory).
 	sentShared, sentSocket atomic.Int64
+	// peakRSS is the largest peak resident set size of a process of an
+	// instance that has exited (see PeakRSS).
+	peakRSS atomic.Int64
 
 	mu      sync.Mutex
 	insts   []*instance   // by slot; nil while the slot (re)starts
 	changed chan struct{} // closed (and replaced) when an instance frees up, starts, or the pool ends
 	fatal   error         // set once the pool cannot go on
 	closed  bool
-	total   int // restarts so far
-	charged int // restarts counted against the budget
+	total   int    // restarts so far
+	budget  budget // plugin.max_restarts and the restarts counted against it
 }
 
 // Start starts cfg.Instances plugin processes for the stage named stage,
@@ -157,6 +159,7 @@ func Start(ctx context.Context, cfg *Config, stage string, log *slog.Logger) (*P
 		base:    log,
 		log:     log.With("plugin", name),
 		changed: make(chan struct{}),
+		budget:  budget{max: cfg.MaxRestarts},
 	}
 	p.hclog = hclogFor(ctx, p.log)
 	p.configJSON, _ = json.Marshal(cfg.Config) // Validate checked it encodes
@@ -273,6 +276,15 @@ func (p *Pool) Restarts() int {
 	return p.total
 }
 
+// PeakRSS returns the peak resident set size, in bytes, of the largest
+// process of the plugin's (the plugin, a process it started, or the guard
+// that runs them; not the go command that built it) among the instances
+// stopped so far: each process's own high-water mark (Linux's VmHWM), read
+// as its instance is stopped, so after Close it covers every instance
+// but those that had crashed (their processes are gone). It is 0 before
+// an instance stopped, and outside Linux.
+func (p *Pool) PeakRSS() int64 { return p.peakRSS.Load() }
+
 // PIDs returns the process ids of the instances running now, for
 // diagnostics; an instance being restarted is left out.
 func (p *Pool) PIDs() []int {
@@ -373,31 +385,6 @@ func (p *Pool) cut(records []core.Record) []int {
 	return append(cuts, len(records))
 }
 
-// lineage is the history of one batch as given to runBatch, across its
-// retries and bisection. Its fields are guarded by Pool.mu.
-type lineage struct {
-	size      int
-	failures  int  // failed attempts, of the batch or its parts
-	bisecting bool // it failed twice and is being bisected
-	charged   int  // restarts attributed to it and counted against the budget
-	held      int  // restarts attributed to it during bisection, not counted yet
-	succeeded int  // records classified during bisection
-	poisons   int  // records isolated as poison
-}
-
-// canHold reports whether one more restart may be held aside rather than
-// counted.
-func (l *lineage) canHold() bool {
-	if l == nil || !l.bisecting {
-		return false
-	}
-	depth := bits.Len(uint(l.size))
-	if l.succeeded == 0 {
-		return l.held < depth+1
-	}
-	return l.held < (l.poisons+1)*(2*depth+2)
-}
-
 // runBatch classifies one batch into out, retrying and bisecting it as
 // described on Pool, and then settles the restarts it caused.
 func (p *Pool) runBatch(ctx context.Context, records []core.Record, out []Result) error {
@@ -417,53 +404,62 @@ func (p *Pool) runBatch(ctx context.Context, records []core.Record, out []Result
 // failures exclusive (a single record split off by bisection: twice
 // exclusive), so a bystander of another batch's crash is never blamed.
 func (p *Pool) attempt(ctx context.Context, records []core.Record, out []Result, lin *lineage, depth int) error {
-	failures, shared := 0, 0
+	t := tries{size: len(records), depth: depth}
 	for {
-		exclusive := depth > 0 || failures > 0 || shared > 0
-		rep, f, err := p.send(ctx, records, lin, exclusive)
+		rep, f, err := p.send(ctx, records, lin, t.exclusive())
 		if err != nil {
 			return err
 		}
 		if f == nil {
-			if err := p.fill(rep, out); err != nil {
-				p.setFatal(err)
-				return err
-			}
-			p.mu.Lock()
-			if lin.bisecting {
-				lin.succeeded += len(records)
-			}
-			p.mu.Unlock()
-			return nil
+			return p.answered(rep, out, lin, len(records))
 		}
-		if f.timeout > 0 && len(records) > 1 {
+		var next action
+		switch next, t = afterFailure(t, f.timeout > 0); next {
+		case isolate:
 			return p.isolateHang(ctx, records, out, lin, depth)
-		}
-		if !exclusive {
-			shared++
-			continue // perhaps a bystander: try again alone
-		}
-		failures++
-		switch {
-		case len(records) == 1 && failures+shared >= 2:
-			out[0] = Result{Err: p.poisonError(f)}
-			p.mu.Lock()
-			lin.poisons++
-			p.mu.Unlock()
-			p.log.Warn("plugin isolated a poison record", "record", records[0].Source.String(), "failure", f.Error())
+		case poison:
+			p.isolatePoison(records[0], &out[0], lin, f)
 			return nil
-		case len(records) == 1 || (depth == 0 && failures+shared < 2):
-			continue // send it again as it is
+		case bisect:
+			return p.bisect(ctx, records, out, lin, depth)
 		}
-		p.mu.Lock()
-		lin.bisecting = true
-		p.mu.Unlock()
-		mid := len(records) / 2
-		if err := p.attempt(ctx, records[:mid], out[:mid], lin, depth+1); err != nil {
-			return err
-		}
-		return p.attempt(ctx, records[mid:], out[mid:], lin, depth+1)
 	}
+}
+
+// answered fills out with an answer to n records of lin.
+func (p *Pool) answered(rep *protocol.Reply, out []Result, lin *lineage, n int) error {
+	if err := p.fill(rep, out); err != nil {
+		p.setFatal(err)
+		return err
+	}
+	p.mu.Lock()
+	if lin.bisecting {
+		lin.succeeded += n
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+// isolatePoison gives rec, which failed twice on its own (f the last
+// time), the poison record's error.
+func (p *Pool) isolatePoison(rec core.Record, out *Result, lin *lineage, f *failure) {
+	*out = Result{Err: p.poisonError(f)}
+	p.mu.Lock()
+	lin.poisons++
+	p.mu.Unlock()
+	p.log.Warn("plugin isolated a poison record", "record", rec.Source.String(), "failure", f.Error())
+}
+
+// bisect attempts each half of records in turn.
+func (p *Pool) bisect(ctx context.Context, records []core.Record, out []Result, lin *lineage, depth int) error {
+	p.mu.Lock()
+	lin.bisecting = true
+	p.mu.Unlock()
+	mid := len(records) / 2
+	if err := p.attempt(ctx, records[:mid], out[:mid], lin, depth+1); err != nil {
+		return err
+	}
+	return p.attempt(ctx, records[mid:], out[mid:], lin, depth+1)
 }
 
 // isolateHang classifies the records of a batch that timed out and finds
@@ -495,22 +491,17 @@ func (p *Pool) isolateHang(ctx context.Context, records []core.Record, out []Res
 			return err
 		}
 		waiting, unsent, f, err := p.fanOut(ctx, records, out, todo, lin)
-		switch {
-		case err != nil:
+		if err != nil {
 			return err
-		case f == nil || len(waiting) == 0: // all answered, or the instance died idle
-			todo = unsent
-			continue
-		case f.timeout == 0:
-			return p.attemptSome(ctx, records, out, append(waiting, unsent...), lin, depth+1)
 		}
-		first := waiting[0]
-		out[first] = Result{Err: p.poisonError(f)}
-		p.mu.Lock()
-		lin.poisons++
-		p.mu.Unlock()
-		p.log.Warn("plugin isolated a poison record", "record", records[first].Source.String(), "failure", f.Error())
-		todo = append(waiting[1:], unsent...)
+		next := afterFanOut(waiting, unsent, f != nil, f != nil && f.timeout > 0)
+		if next.bisect != nil {
+			return p.attemptSome(ctx, records, out, next.bisect, lin, depth+1)
+		}
+		if next.poison >= 0 {
+			p.isolatePoison(records[next.poison], &out[next.poison], lin, f)
+		}
+		todo = next.todo
 	}
 	return nil
 }
@@ -546,7 +537,7 @@ func (p *Pool) fanOut(ctx context.Context, records []core.Record, out []Result, 
 		p.release(inst)
 	}()
 	var (
-		mu       sync.Mutex
+		mu       sync.Mutex // guards answered, errs and f
 		answered = make([]bool, len(idx))
 		errs     []error
 		wg       sync.WaitGroup
@@ -565,30 +556,15 @@ func (p *Pool) fanOut(ctx context.Context, records []core.Record, out []Result, 
 		queued := make(chan struct{})
 		wg.Go(func() {
 			defer func() { <-window }()
-			b := encode(p.seq.Add(1), records[i:i+1])
-			p.inflight(inst, 1)
-			rep, cerr := inst.callQueued(ctx, b, lin, func() { close(queued) })
-			p.inflight(inst, -1)
-			inst.forget(b.Seq())
+			ok, rf, err := p.sendOne(ctx, inst, records[i:i+1], out[i:i+1], lin, queued)
 			mu.Lock()
 			defer mu.Unlock()
-			switch {
-			case cerr == nil:
-				if ferr := p.fill(rep, out[i:i+1]); ferr != nil {
-					p.setFatal(ferr)
-					errs = append(errs, ferr)
-					return
-				}
-				answered[k] = true
-			case ctx.Err() != nil:
-				errs = append(errs, ctx.Err())
-			default:
-				mu.Unlock()
-				rf := p.replace(inst, cerr, lin)
-				mu.Lock()
-				if f == nil {
-					f = rf
-				}
+			answered[k] = ok
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if f == nil {
+				f = rf
 			}
 		})
 		select { // send the next one only once this one is on its way
@@ -601,7 +577,44 @@ func (p *Pool) fanOut(ctx context.Context, records []core.Record, out []Result, 
 	if len(errs) > 0 {
 		return nil, nil, nil, errs[0]
 	}
-	done := 0
+	done, waiting, unsent := sortSends(idx, answered, sent)
+	p.mu.Lock()
+	lin.succeeded += done
+	lin.failures += min(len(waiting), 1)
+	p.mu.Unlock()
+	if f == nil && ctx.Err() != nil {
+		return nil, nil, nil, ctx.Err()
+	}
+	return waiting, unsent, f, nil // with f nil, unsent may be left: the instance died idle
+}
+
+// sendOne sends one record's batch (rec) to inst for fanOut, closing
+// queued once it is on its way, and fills out with the answer (ok). When
+// inst fails, it returns the failure (inst is replaced by then); an error
+// means the pool cannot go on.
+func (p *Pool) sendOne(ctx context.Context, inst *instance, rec []core.Record, out []Result, lin *lineage, queued chan struct{}) (ok bool, f *failure, err error) {
+	b := encode(p.seq.Add(1), rec)
+	p.inflight(inst, 1)
+	rep, cerr := inst.callQueued(ctx, b, lin, func() { close(queued) })
+	p.inflight(inst, -1)
+	inst.forget(b.Seq())
+	switch {
+	case cerr == nil:
+		if err := p.fill(rep, out); err != nil {
+			p.setFatal(err)
+			return false, nil, err
+		}
+		return true, nil, nil
+	case ctx.Err() != nil:
+		return false, nil, ctx.Err()
+	}
+	return false, p.replace(inst, cerr, lin), nil
+}
+
+// sortSends sorts the indexes of a fanOut, of which the first sent were
+// sent: it counts those answered, and returns those sent and not answered
+// (waiting) and those not sent, in order.
+func sortSends(idx []int, answered []bool, sent int) (done int, waiting, unsent []int) {
 	for k, i := range idx {
 		switch {
 		case answered[k]:
@@ -612,14 +625,7 @@ func (p *Pool) fanOut(ctx context.Context, records []core.Record, out []Result, 
 			unsent = append(unsent, i)
 		}
 	}
-	p.mu.Lock()
-	lin.succeeded += done
-	lin.failures += min(len(waiting), 1)
-	p.mu.Unlock()
-	if f == nil && ctx.Err() != nil {
-		return nil, nil, nil, ctx.Err()
-	}
-	return waiting, unsent, f, nil // with f nil, unsent may be left: the instance died idle
+	return done, waiting, unsent
 }
 
 // send sends records once, alone on their instance when exclusive. It
@@ -662,59 +668,24 @@ func (p *Pool) send(ctx context.Context, records []core.Record, lin *lineage, ex
 // then the batch's own doing, which is what retries and bisection rely on
 // to tell a poison record from a bystander.
 func (p *Pool) acquire(ctx context.Context, exclusive bool) (*instance, error) {
-	var reserved *instance
-	unreserve := func() {
-		if reserved != nil && !reserved.exclusive {
-			reserved.reserved = false
-			p.notifyLocked()
-		}
-		reserved = nil
-	}
+	var reserved *instance // exclusive: the instance waited on to drain
 	for {
 		p.mu.Lock()
+		err := p.unusableLocked()
+		var inst *instance
 		switch {
-		case p.fatal != nil:
-			err := p.fatal
-			unreserve()
-			p.mu.Unlock()
-			return nil, err
-		case p.closed:
-			unreserve()
-			p.mu.Unlock()
-			return nil, fmt.Errorf("plugin %q (stage %q): %w", p.desc.Name, p.stage, ErrClosed)
+		case err != nil:
+		case exclusive:
+			reserved, inst = p.drainedLocked(reserved)
+		default:
+			inst = p.leastBusyLocked(false)
 		}
-		if exclusive {
-			if reserved != nil && (p.insts[reserved.slot] != reserved || reserved.failed.Load()) {
-				unreserve() // it was replaced while draining
+		if err != nil || inst != nil {
+			if inst == nil {
+				p.unreserveLocked(reserved)
 			}
-			if reserved == nil {
-				for _, inst := range p.insts {
-					if inst != nil && !inst.failed.Load() && !inst.reserved && (reserved == nil || inst.inflight < reserved.inflight) {
-						reserved = inst
-					}
-				}
-				if reserved != nil {
-					reserved.reserved = true
-				}
-			}
-			if reserved != nil && reserved.inflight == 0 {
-				reserved.inflight++
-				reserved.exclusive = true
-				p.mu.Unlock()
-				return reserved, nil
-			}
-		} else {
-			var best *instance
-			for _, inst := range p.insts {
-				if inst != nil && !inst.failed.Load() && !inst.reserved && inst.inflight < p.cfg.InFlight && (best == nil || inst.inflight < best.inflight) {
-					best = inst
-				}
-			}
-			if best != nil {
-				best.inflight++
-				p.mu.Unlock()
-				return best, nil
-			}
+			p.mu.Unlock()
+			return inst, err
 		}
 		wait := p.changed
 		p.mu.Unlock()
@@ -722,10 +693,68 @@ func (p *Pool) acquire(ctx context.Context, exclusive bool) (*instance, error) {
 		case <-wait:
 		case <-ctx.Done():
 			p.mu.Lock()
-			unreserve()
+			p.unreserveLocked(reserved)
 			p.mu.Unlock()
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// unusableLocked returns why no batch can be sent any more, or nil.
+func (p *Pool) unusableLocked() error {
+	switch {
+	case p.fatal != nil:
+		return p.fatal
+	case p.closed:
+		return fmt.Errorf("plugin %q (stage %q): %w", p.desc.Name, p.stage, ErrClosed)
+	}
+	return nil
+}
+
+// leastBusyLocked returns the live instance, not reserved, with the fewest
+// batches in flight, or nil; unless forExclusive, only among those with
+// room for one more batch (plugin.in_flight). A shared send takes it.
+func (p *Pool) leastBusyLocked(forExclusive bool) *instance {
+	var best *instance
+	for _, inst := range p.insts {
+		if inst != nil && !inst.failed.Load() && !inst.reserved && (forExclusive || inst.inflight < p.cfg.InFlight) && (best == nil || inst.inflight < best.inflight) {
+			best = inst
+		}
+	}
+	if best != nil && !forExclusive {
+		best.inflight++
+	}
+	return best
+}
+
+// drainedLocked moves an exclusive acquire on: it reserves an instance
+// (again, if the one reserved was replaced while it drained) and returns
+// the instance reserved and, once that has nothing in flight, the same
+// instance taken exclusively.
+func (p *Pool) drainedLocked(reserved *instance) (res, taken *instance) {
+	if reserved != nil && (p.insts[reserved.slot] != reserved || reserved.failed.Load()) {
+		p.unreserveLocked(reserved)
+		reserved = nil
+	}
+	if reserved == nil {
+		if reserved = p.leastBusyLocked(true); reserved != nil {
+			reserved.reserved = true
+		}
+	}
+	if reserved == nil || reserved.inflight != 0 {
+		return reserved, nil
+	}
+	reserved.inflight++
+	reserved.exclusive = true
+	return reserved, reserved
+}
+
+// unreserveLocked lets other batches onto inst again, which an exclusive
+// acquire reserved and no longer waits for (nil for none).
+func (p *Pool) unreserveLocked(inst *instance) {
+	if inst != nil && !inst.exclusive {
+		inst.reserved = false
+		p.notifyLocked()
 	}
 }
 
@@ -773,23 +802,7 @@ func (p *Pool) replace(inst *instance, cause error, lin *lineage) *failure {
 	var over bool
 	if !closed {
 		p.total++
-		// The restart is attributed to the most suspicious batch in
-		// flight: one being bisected, else the one that failed most.
-		blame := lin
-		for _, s := range inst.suspects() {
-			if s != nil && (blame == nil || s.bisecting && !blame.bisecting || s.bisecting == blame.bisecting && s.failures > blame.failures) {
-				blame = s
-			}
-		}
-		if blame.canHold() {
-			blame.held++
-		} else {
-			p.charged++
-			if blame != nil {
-				blame.charged++
-			}
-		}
-		over = p.charged > p.cfg.MaxRestarts
+		over = p.budget.charge(blame(lin, inst.suspects()))
 	}
 	p.mu.Unlock()
 
@@ -866,8 +879,8 @@ func (p *Pool) restartSlot(slot int) {
 		}
 		p.mu.Lock()
 		p.total++
-		p.charged++
-		over := p.charged > p.cfg.MaxRestarts
+		p.budget.charged++
+		over := p.budget.over()
 		p.mu.Unlock()
 		if over {
 			p.setFatal(fmt.Errorf("plugin %q (stage %q): %w: restarting instance %d failed and plugin.max_restarts (%d) is used up: %w",
@@ -889,17 +902,10 @@ func (p *Pool) restartSlot(slot int) {
 func (p *Pool) settle(lin *lineage, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err == nil && lin.poisons > 0 && lin.succeeded > 0 {
-		p.charged = max(p.charged-min(lin.charged, 2), 0)
-		return
-	}
-	if lin.held > 0 {
-		p.charged += lin.held
-		if p.charged > p.cfg.MaxRestarts && p.fatal == nil {
-			p.fatal = (fmt.Errorf("plugin %q (stage %q): %w: the plugin failed %d times and plugin.max_restarts is %d; a batch failed in every part it was split into, so the plugin fails on everything (see its stderr in the log)",
-				p.desc.Name, p.stage, ErrTooManyRestarts, p.total, p.cfg.MaxRestarts))
-			p.notifyLocked()
-		}
+	if p.budget.settle(lin, err == nil) && p.fatal == nil {
+		p.fatal = (fmt.Errorf("plugin %q (stage %q): %w: the plugin failed %d times and plugin.max_restarts is %d; a batch failed in every part it was split into, so the plugin fails on everything (see its stderr in the log)",
+			p.desc.Name, p.stage, ErrTooManyRestarts, p.total, p.cfg.MaxRestarts))
+		p.notifyLocked()
 	}
 }
 

@@ -32,3 +32,6 @@ func dieBy(syscall.Signal) {}
 
 // treeMemory returns 0 outside Linux: plugin.max_memory is not enforced.
 func treeMemory(int) int64 { return 0 }
+
+// treePeak returns 0 outside Linux: the plugins' peak memory is not known.
+func treePeak(int) int64 { return 0 }

@@ -106,3 +106,25 @@ func treeMemory(pid int) int64 {
 	}
 	return total
 }
+
+// treePeak returns the largest peak resident set size, in bytes, of pid
+// and the processes below it: VmHWM in /proc/PID/status, each process's own
+// high-water mark since it started its program. (Not wait4's ru_maxrss: a
+// process started with vfork, as Go starts every process, inherits its
+// parent's peak there.)
+func treePeak(pid int) int64 {
+	var peak int64
+	for _, p := range append([]int{pid}, descendants(pid)...) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/status")
+		if err != nil {
+			continue
+		}
+		_, rest, _ := strings.Cut(string(b), "\nVmHWM:")
+		f := strings.Fields(rest)
+		if len(f) > 1 && f[1] == "kB" {
+			kb, _ := strconv.ParseInt(f[0], 10, 64)
+			peak = max(peak, kb<<10)
+		}
+	}
+	return peak
+}

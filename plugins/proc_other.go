@@ -7,6 +7,9 @@ import (
 	"syscall"
 )
 
+// treePeak is not known outside Linux.
+func treePeak(int) int64 { return 0 }
+
 // sysProcAttr has nothing to add outside Unix.
 func sysProcAttr() *syscall.SysProcAttr { return nil }
 

@@ -37,9 +37,17 @@ type process struct {
 
 	exited chan struct{} // closed when Wait returns
 	state  *os.ProcessState
+	// peak, when not nil, is raised by notePeak (see Pool.PeakRSS).
+	peak *atomic.Int64
 }
 
 var _ runner.Runner = (*process)(nil)
+
+// raise sets v to n if n is larger.
+func raise(v *atomic.Int64, n int64) {
+	for old := v.Load(); n > old && !v.CompareAndSwap(old, n); old = v.Load() {
+	}
+}
 
 func newProcess(name string, out *outputLog) *process {
 	return &process{name: name, out: out, exited: make(chan struct{})}
@@ -78,6 +86,14 @@ func (p *process) Wait(context.Context) error {
 	p.state = p.cmd.ProcessState
 	close(p.exited)
 	return err
+}
+
+// notePeak raises peak to the largest peak resident set size of the
+// process and those below it, which must still run (see treePeak).
+func (p *process) notePeak() {
+	if pid := int(p.pid.Load()); pid > 0 && p.peak != nil {
+		raise(p.peak, treePeak(pid))
+	}
 }
 
 // Kill kills the process and all it started.

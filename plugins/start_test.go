@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -128,4 +129,20 @@ func TestStartCancelled(t *testing.T) {
 		t.Errorf("Start with a cancelled context: got %v, want the context's error", err)
 	}
 	checkNoPluginLeft(t)
+}
+
+// TestStartErrorKeepsItsCause checks that errors.As and errors.Is see both
+// ErrHandshake and the error go-plugin gave, whatever the message says.
+func TestStartErrorKeepsItsCause(t *testing.T) {
+	inst := &instance{out: newOutputLog(slog.New(slog.DiscardHandler))}
+	cause := &os.PathError{Op: "dial", Path: "/tmp/plugin.sock", Err: os.ErrDeadlineExceeded}
+	for _, err := range []error{
+		startError(fmt.Errorf("something unforeseen: %w", cause), inst, time.Second),
+		startError(fmt.Errorf("unsupported plugin protocol: %w", cause), inst, time.Second),
+	} {
+		var pe *os.PathError
+		if !errors.Is(err, ErrHandshake) || !errors.As(err, &pe) || pe != cause || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("%v: want ErrHandshake and the *os.PathError it wraps", err)
+		}
+	}
 }

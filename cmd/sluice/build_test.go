@@ -285,10 +285,38 @@ func TestPluginBuildStep(t *testing.T) {
 		if len(builds) != 1 {
 			t.Fatalf("run %d: report plugin_builds %v, want one build", run+1, builds)
 		}
+		checkPluginPeak(t, rep, cmd.ProcessState, string(out))
 		b := builds[0].(map[string]any)
 		if b["plugin"] != "testplugin" || b["source"] != src || b["done"] != true || b["failed"] != nil ||
 			b["duration_ns"].(float64) <= 0 || b["duration_ns"].(float64) > rep["setup_ns"].(float64) {
 			t.Errorf("run %d: report plugin_builds[0] = %v (setup_ns %v)", run+1, b, rep["setup_ns"])
 		}
+	}
+}
+
+// checkPluginPeak checks that a run that built its plugin reports the
+// plugin's memory, not the go command's: peak_child_rss_bytes is the
+// classify stage's plugin_peak_rss_bytes, above 0, and below the peak of
+// the largest process below sluice (the go command's, from wait4's
+// rusage of sluice), which the summary used to report.
+func checkPluginPeak(t *testing.T, rep map[string]any, st *os.ProcessState, out string) {
+	t.Helper()
+	ru, ok := st.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return
+	}
+	tree := int64(ru.Maxrss) << 10 // max of sluice and every process below it
+	peak, _ := rep["peak_child_rss_bytes"].(float64)
+	var stat float64
+	for _, s := range rep["stages"].([]any) {
+		if s := s.(map[string]any); s["name"] == "labelled" {
+			stat, _ = s["stats"].(map[string]any)["plugin_peak_rss_bytes"].(float64)
+		}
+	}
+	if peak <= 0 || peak != stat || int64(peak) >= tree {
+		t.Errorf("peak_child_rss_bytes %v, the stage's plugin_peak_rss_bytes %v, largest process below sluice %d: want the plugin's, above 0 and below the go command's", peak, stat, tree)
+	}
+	if !strings.Contains(out, "(largest plugin process ") {
+		t.Errorf("the summary does not name the largest plugin process:\n%s", out)
 	}
 }

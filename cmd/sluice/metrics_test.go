@@ -68,6 +68,7 @@ func (p *fakePlugin) Stats() []core.Stat {
 	return []core.Stat{
 		{Name: core.StatPluginRestarts, Help: "Plugin instances replaced.", Kind: core.StatCounter, Value: float64(p.restarts.Load())},
 		{Name: core.StatPluginInFlight, Help: "Batches in flight.", Kind: core.StatGauge, Value: float64(p.inflight.Load())},
+		{Name: core.StatPluginPeakRSS, Help: "Peak memory of the largest plugin process.", Kind: core.StatGauge, Value: 20 << 20},
 	}
 }
 
@@ -240,6 +241,7 @@ stages:
 		{"sluice_stage_batch_duration_seconds", []string{"stage", "sink"}, 10},
 		{"sluice_plugin_restarts_total", []string{"stage", "classify"}, 1},
 		{"sluice_plugin_inflight_batches", []string{"stage", "classify"}, 3},
+		{"sluice_plugin_peak_rss_bytes", []string{"stage", "classify"}, 20 << 20},
 	}
 	for _, c := range checks {
 		if got, ok := value(first, c.name, c.labels...); !ok || got != c.want {

@@ -99,7 +99,7 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 	if rep.PeakRSS > 0 {
 		fmt.Fprintf(w, ", peak RSS %s", humanBytes(rep.PeakRSS))
 		if rep.PeakChildRSS > 0 {
-			fmt.Fprintf(w, " (largest child process %s)", humanBytes(rep.PeakChildRSS))
+			fmt.Fprintf(w, " (largest plugin process %s)", humanBytes(rep.PeakChildRSS))
 		}
 	}
 	fmt.Fprintln(w)

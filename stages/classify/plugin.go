@@ -83,17 +83,19 @@ func (p *Plugin) ProcessBatch(ctx context.Context, records []core.Record, out co
 	return nil
 }
 
-// Stats implements core.StatsReporter: the plugin's restarts so far and
-// the batches in flight now. It is safe for concurrent use, also before
+// Stats implements core.StatsReporter: the plugin's restarts so far, the
+// batches in flight now, and the peak memory of its largest process among
+// the instances stopped so far. It is safe for concurrent use, also before
 // Setup and after Teardown (the pool keeps its final counts).
 func (p *Plugin) Stats() []core.Stat {
-	restarts, inflight := 0, 0
+	restarts, inflight, peak := 0, 0, int64(0)
 	if pool := p.pool.Load(); pool != nil {
-		restarts, inflight = pool.Restarts(), pool.InFlight()
+		restarts, inflight, peak = pool.Restarts(), pool.InFlight(), pool.PeakRSS()
 	}
 	return []core.Stat{
 		{Name: core.StatPluginRestarts, Help: "Plugin instances replaced after a crash or a hung call.", Kind: core.StatCounter, Value: float64(restarts)},
 		{Name: core.StatPluginInFlight, Help: "Batches sent to plugin instances and not answered yet.", Kind: core.StatGauge, Value: float64(inflight)},
+		{Name: core.StatPluginPeakRSS, Help: "Peak resident set size of the largest process of the plugin's instances stopped so far.", Kind: core.StatGauge, Value: float64(peak)},
 	}
 }
 
