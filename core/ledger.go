@@ -26,7 +26,7 @@ type Counters struct {
 // is simply processed) and costs one atomic add; with an Emitter that is
 // not the runner's it does nothing.
 func Drop(out Emitter, r *Record) {
-	if e, ok := out.(*emitter); ok {
-		e.sr.c.Filtered.Add(1)
+	if d, ok := out.(interface{ CountDropped() }); ok {
+		d.CountDropped()
 	}
 }

@@ -23,6 +23,10 @@ type optionError struct {
 
 func (e *optionError) Error() string { return e.path + ": " + e.msg }
 
+// OptionPath returns the option's dotted path, for the planner to place
+// the error.
+func (e *optionError) OptionPath() string { return e.path }
+
 // OptionError returns an error about the option at path (dotted yaml keys
 // from the stage's `with:`, e.g. "xml.element"). Returned from a Kind's
 // build function, it is reported at that option's position in the file.

@@ -41,14 +41,11 @@ type Part func(ctx context.Context, out Emitter) error
 // runner that out's part was idle meanwhile. With an Emitter that is not
 // the runner's it just runs wait.
 func Idle(out Emitter, wait func()) {
-	e, ok := out.(*emitter)
-	if !ok {
-		wait()
+	if i, ok := out.(interface{ Idle(wait func()) }); ok {
+		i.Idle(wait)
 		return
 	}
-	start := time.Now()
 	wait()
-	e.idle += time.Since(start)
 }
 
 // work is one task for a stage's workers: a batch of input records, or one

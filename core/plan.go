@@ -145,7 +145,7 @@ func (pl *planner) build(n *Node, sc *StageConfig) {
 	}
 	kind, ok := pl.reg.Lookup(sc.Use)
 	if !ok {
-		pl.errorf(sc.usePos, n.Name, "unknown stage kind %q%s (known kinds: %s)", sc.Use, suggest(sc.Use, pl.reg.names()), strings.Join(pl.reg.names(), ", "))
+		pl.errorf(sc.usePos, n.Name, "unknown stage kind %q%s (known kinds: %s)", sc.Use, suggest(sc.Use, kindNames(pl.reg)), strings.Join(kindNames(pl.reg), ", "))
 		return
 	}
 	opts := kind.Defaults()
@@ -237,11 +237,14 @@ func (pl *planner) buildErrors(n *Node, sc *StageConfig, nodes map[string]*yaml.
 		if at.Line == 0 {
 			at = sc.usePos
 		}
-		var oe *optionError
+		var oe interface {
+			error
+			OptionPath() string
+		}
 		if errors.As(e, &oe) {
 			// Walk up the path until a decoded node is found: an option that
 			// was left at its default has no node, its parent may.
-			for p := oe.path; ; {
+			for p := oe.OptionPath(); ; {
 				if yn, ok := nodes[p]; ok && p != "" {
 					at = pl.cfg.src.pos(yn)
 					break
@@ -395,4 +398,14 @@ func (pl *planner) checkSources(nodes []*Node) {
 	if len(nodes) > 0 {
 		pl.errorf(pl.confs[nodes[0]].pos, "", "no source stage: a pipeline needs a stage such as read that takes no input")
 	}
+}
+
+// kindNames returns the names of reg's kinds, sorted.
+func kindNames(reg *Registry) []string {
+	kinds := reg.Kinds()
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = k.Name
+	}
+	return names
 }

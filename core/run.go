@@ -93,6 +93,7 @@ func Run(ctx context.Context, g *Graph, opt RunOptions) (*Report, error) {
 	rep := &Report{Pipeline: g.Name, File: g.File, Started: r.started, RunID: r.runID}
 	for _, n := range g.Nodes {
 		sr := &stageRun{r: r, node: n, c: &Counters{}, batchSize: g.BatchSize, log: log.With("stage", n.Name)}
+		sr.warn = NewWarnings(sr.log)
 		if len(n.Inputs) > 0 {
 			sr.in = make(chan *Batch, g.Queue)
 			sr.producers.Store(int32(len(n.Inputs)))
@@ -166,7 +167,7 @@ func (r *runner) run(ctx context.Context, opt RunOptions) (err error) {
 		return err
 	}
 	for _, sr := range r.stages {
-		env := Env{Stage: sr.node.Name, Workers: sr.node.Workers, Log: sr.log, Counters: sr.c, Warnings: sr.warnings()}
+		env := Env{Stage: sr.node.Name, Workers: sr.node.Workers, Log: sr.log, Counters: sr.c, Warnings: sr.warn}
 		if su, ok := sr.node.Stage.(Setupper); ok {
 			if err := sr.protect(func() error { return su.Setup(ctx, env) }); err != nil {
 				r.abort()
@@ -336,7 +337,7 @@ type stageRun struct {
 	busy      atomic.Int64 // nanoseconds spent in tasks
 	batches   sync.Pool    // of *Batch with room for batchSize records
 	skipLogs  atomic.Int64
-	warn      Warnings // what the stage warned about (Env.Warnings)
+	warn      *Warnings // what the stage warned about (Env.Warnings)
 
 	// For observers, updated once per batch at most.
 	lat   latency                // batch latencies
@@ -726,4 +727,14 @@ func (e *emitter) Reject(r *Record, cause error) error {
 	sr.c.Errored.Add(1)
 	sr.r.failing.Store(true)
 	return &RecordError{Stage: sr.node.Name, Source: r.Source, Err: cause}
+}
+
+// CountDropped counts a record the stage drops on purpose (see Drop).
+func (e *emitter) CountDropped() { e.sr.c.Filtered.Add(1) }
+
+// Idle runs wait and counts the time as the part's idle time (see Idle).
+func (e *emitter) Idle(wait func()) {
+	start := time.Now()
+	wait()
+	e.idle += time.Since(start)
 }

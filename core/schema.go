@@ -466,7 +466,7 @@ const durationPattern = `^\+?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s
 
 // OptionSchema implements OptionSchema.
 func (Duration) OptionSchema() map[string]any {
-	return schemaObj{
+	return map[string]any{
 		"type":     "string",
 		"pattern":  durationPattern,
 		"examples": []string{"500ms", "30s", "2m", "1h30m"},
@@ -478,9 +478,9 @@ const sizePattern = `^\s*[0-9]+\s*(KiB|MiB|GiB|KB|MB|GB|K|M|G|B)?\s*$`
 
 // OptionSchema implements OptionSchema.
 func (ByteSize) OptionSchema() map[string]any {
-	return schemaObj{"anyOf": []any{
-		schemaObj{"type": "integer", "minimum": 0},
-		schemaObj{"type": "string", "pattern": sizePattern, "examples": []string{"64KiB", "16MiB", "1GiB"}},
+	return map[string]any{"anyOf": []any{
+		map[string]any{"type": "integer", "minimum": 0},
+		map[string]any{"type": "string", "pattern": sizePattern, "examples": []string{"64KiB", "16MiB", "1GiB"}},
 	}}
 }
 

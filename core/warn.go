@@ -58,11 +58,3 @@ func (w *Warnings) List() ([]string, int64) {
 	}
 	return append([]string(nil), w.first...), w.n
 }
-
-// warnings returns the stage's Warnings, which log to its logger.
-func (sr *stageRun) warnings() *Warnings {
-	sr.warn.mu.Lock()
-	sr.warn.log = sr.log
-	sr.warn.mu.Unlock()
-	return &sr.warn
-}
