@@ -67,11 +67,11 @@ func (e *Engine) Loader() *core.Loader { return &e.loader }
 // LoadFile reads the pipeline file at path with its includes and
 // templates, and plans it. Problems in the file are a core.ErrorList, one
 // error per problem with its file, line and column.
-func (e *Engine) LoadFile(path string) (*core.Graph, error) { return e.loader.LoadFile(path) }
+func (e *Engine) LoadFile(path string) (*core.Graph, error) { return core.LoadFile(&e.loader, path) }
 
 // Load plans a pipeline from src; name is used in errors and to find
 // included files and templates given by relative paths.
-func (e *Engine) Load(name string, src []byte) (*core.Graph, error) { return e.loader.Load(name, src) }
+func (e *Engine) Load(name string, src []byte) (*core.Graph, error) { return core.LoadWith(&e.loader, name, src) }
 
 // Run runs a planned pipeline until its input is exhausted, it fails, or
 // ctx is cancelled, and returns its report. The error is nil only when

@@ -68,7 +68,7 @@ func ParseEnv(name string, src []byte, lookup func(string) (string, bool)) (*Con
 // Load parses and plans a pipeline with a Loader that has reg and no
 // template search path, reporting the problems of both steps at once.
 func Load(name string, src []byte, reg *Registry) (*Graph, error) {
-	return (&Loader{Registry: reg}).Load(name, src)
+	return LoadWith(&Loader{Registry: reg}, name, src)
 }
 
 // Parse parses a pipeline file, merging its includes and expanding its
@@ -82,30 +82,17 @@ func (l *Loader) Parse(name string, src []byte) (*Config, error) {
 
 // ParseFile reads and parses the pipeline file at path.
 func (l *Loader) ParseFile(path string) (*Config, error) {
-	src, err := l.read(path)
+	src, err := l.Read(path)
 	if err != nil {
 		return nil, err
 	}
 	return l.Parse(path, src)
 }
 
-// Load parses and plans a pipeline, reporting the problems of both steps
-// at once, sorted by position.
-func (l *Loader) Load(name string, src []byte) (*Graph, error) {
+// LoadWith parses a pipeline with l and plans it with l's Registry,
+// reporting the problems of both steps at once, sorted by position.
+func LoadWith(l *Loader, name string, src []byte) (*Graph, error) {
 	cfg, perr := l.Parse(name, src)
-	return l.plan(cfg, perr)
-}
-
-// LoadFile reads, parses and plans the pipeline file at path.
-func (l *Loader) LoadFile(path string) (*Graph, error) {
-	src, err := l.read(path)
-	if err != nil {
-		return nil, err
-	}
-	return l.Load(path, src)
-}
-
-func (l *Loader) plan(cfg *Config, perr error) (*Graph, error) {
 	if cfg == nil {
 		return nil, perr
 	}
@@ -125,11 +112,23 @@ func (l *Loader) plan(cfg *Config, perr error) (*Graph, error) {
 	return nil, all
 }
 
+// LoadFile reads the pipeline file at path with l, and parses and plans it
+// as LoadWith does.
+func LoadFile(l *Loader, path string) (*Graph, error) {
+	src, err := l.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	return LoadWith(l, path, src)
+}
+
 // maxFileSize bounds what the default ReadFile reads: pipelines and
 // templates are small, and a path such as /dev/zero must not hang a load.
 const maxFileSize = 16 << 20
 
-func (l *Loader) read(path string) ([]byte, error) {
+// Read reads a pipeline, include or template file with l's ReadFile, or
+// from the file system (refusing files over 16 MiB).
+func (l *Loader) Read(path string) ([]byte, error) {
 	if l.ReadFile != nil {
 		return l.ReadFile(path)
 	}
@@ -187,7 +186,7 @@ func (l *Loader) resolveUse(use, fromFile string) string {
 			// Through ReadFile, so that a Loader reading from elsewhere (an
 			// embedded file system) finds its templates too.
 			p := filepath.Join(dir, use+ext)
-			if _, err := l.read(p); err == nil {
+			if _, err := l.Read(p); err == nil {
 				return p
 			}
 		}

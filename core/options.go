@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"reflect"
@@ -60,7 +61,10 @@ func (d *optionDecoder) fail(n *yaml.Node, format string, args ...any) {
 	d.errs.Add(newError(d.file, d.src.pos(n), "", fmt.Sprintf(format, args...)))
 }
 
-var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+var (
+	unmarshalerType     = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+	textUnmarshalerType = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
+)
 
 // Defaulter is implemented by option structs used as optional
 // sub-mappings (pointer fields, nil when the key is absent). When the key
@@ -105,6 +109,14 @@ func (d *optionDecoder) value(n *yaml.Node, v reflect.Value, path string) {
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
 		if err := n.Decode(v.Addr().Interface()); err != nil {
+			d.fail(n, "%s: %s", path, cleanYAMLError(err))
+		}
+		return
+	}
+	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshalerType) {
+		// An option type of the stage contract, which knows no YAML: it
+		// reads the scalar's text (a mapping's is empty, and rejected).
+		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
 			d.fail(n, "%s: %s", path, cleanYAMLError(err))
 		}
 		return
@@ -417,11 +429,11 @@ func formatDefault(v reflect.Value) string {
 // Duration is a time.Duration written in options as "500ms", "30s", "2m".
 type Duration time.Duration
 
-// UnmarshalYAML implements yaml.Unmarshaler.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := time.ParseDuration(string(text))
 	if err != nil || v < 0 {
-		return fmt.Errorf("expected a duration such as \"30s\" or \"500ms\", got %q", n.Value)
+		return fmt.Errorf("expected a duration such as \"30s\" or \"500ms\", got %q", text)
 	}
 	*d = Duration(v)
 	return nil
@@ -434,9 +446,9 @@ func (d Duration) String() string { return time.Duration(d).String() }
 // "16MiB", "1GiB" (or KB/MB/GB, taken as powers of 1024 too).
 type ByteSize int64
 
-// UnmarshalYAML implements yaml.Unmarshaler.
-func (s *ByteSize) UnmarshalYAML(n *yaml.Node) error {
-	v, err := ParseByteSize(n.Value)
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ByteSize) UnmarshalText(text []byte) error {
+	v, err := ParseByteSize(string(text))
 	if err != nil {
 		return err
 	}
@@ -524,5 +536,9 @@ func eachOption(v reflect.Value, fn func(name string, f reflect.StructField, fv,
 	}
 }
 
-// decodesItself says whether a *t is a yaml.Unmarshaler.
-func decodesItself(t reflect.Type) bool { return reflect.PointerTo(t).Implements(unmarshalerType) }
+// decodesItself says whether a *t is a yaml.Unmarshaler or an
+// encoding.TextUnmarshaler.
+func decodesItself(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	return pt.Implements(unmarshalerType) || pt.Implements(textUnmarshalerType)
+}

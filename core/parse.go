@@ -196,7 +196,7 @@ func (p *parser) include(v *yaml.Node, from string, stack []string, entries *[]e
 			continue
 		}
 		p.included[key] = true
-		src, err := p.l.read(path)
+		src, err := p.l.Read(path)
 		if err != nil {
 			p.errorf(p.pos(it), "", "include: %v", err)
 			continue

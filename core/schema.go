@@ -14,8 +14,9 @@ import (
 const SchemaDraft = "https://json-schema.org/draft/2020-12/schema"
 
 // OptionSchema is implemented by option types that decode themselves (a
-// yaml.Unmarshaler such as Duration or ByteSize): OptionSchema returns the
-// JSON Schema of the YAML values UnmarshalYAML accepts. Without it such an
+// yaml.Unmarshaler, or an encoding.TextUnmarshaler such as Duration or
+// ByteSize): OptionSchema returns the JSON Schema of the YAML values it
+// accepts. Without it such an
 // option is free-form in the pipeline schema.
 type OptionSchema interface {
 	OptionSchema() map[string]any

@@ -31,7 +31,7 @@ func TestForeignFileNotEchoed(t *testing.T) {
 		}
 		for _, pipeline := range []string{"include.yaml", "use.yaml", "etc/" + name} {
 			t.Run(name+"/"+pipeline, func(t *testing.T) {
-				_, err := l.LoadFile(pipeline)
+				_, err := core.LoadFile(l, pipeline)
 				if err == nil {
 					t.Fatal("loaded without error")
 				}

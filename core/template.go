@@ -98,7 +98,7 @@ var (
 func (l *Loader) ReadTemplate(path string) (*Template, error) {
 	p := newParser(l, path)
 	p.cfg = &Config{File: path, broken: map[string]bool{}, readBy: map[string]bool{}, inputs: map[string][]string{}, uses: map[string]string{}}
-	src, err := l.read(path)
+	src, err := l.Read(path)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (l *Loader) Templates() ([]*Template, error) {
 // isTemplateFile reports whether the YAML file at path has a top-level
 // `template:` key.
 func (l *Loader) isTemplateFile(path string) bool {
-	src, err := l.read(path)
+	src, err := l.Read(path)
 	if err != nil {
 		return false
 	}
@@ -175,7 +175,7 @@ func (p *parser) template(path string, at Pos) *Template {
 		return t
 	}
 	p.templates[key] = nil
-	src, err := p.l.read(path)
+	src, err := p.l.Read(path)
 	if err != nil {
 		p.errorf(at, "", "use: %v", err)
 		return nil

@@ -49,7 +49,7 @@ func TestTemplates(t *testing.T) {
 // as planned, one per line with their options.
 func expansion(t *testing.T, l *core.Loader) string {
 	t.Helper()
-	if _, err := l.LoadFile("pipeline.yaml"); err != nil {
+	if _, err := core.LoadFile(l, "pipeline.yaml"); err != nil {
 		if _, ok := err.(core.ErrorList); !ok {
 			t.Fatalf("not an ErrorList: %T %v", err, err)
 		}
@@ -115,7 +115,7 @@ func TestConfigUse(t *testing.T) {
 // top-level template use in one box named after the use and its template.
 func TestGraphGroupsTemplateUses(t *testing.T) {
 	t.Chdir("testdata/templates/expand")
-	g, err := (&core.Loader{Registry: newWorld().reg, SearchPath: []string{"shared"}}).LoadFile("pipeline.yaml")
+	g, err := core.LoadFile(&core.Loader{Registry: newWorld().reg, SearchPath: []string{"shared"}}, "pipeline.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"io/fs"
 	"os"
@@ -245,6 +246,7 @@ stages:
 // else the schema would leave it free-form.
 func TestEveryOptionHasSchema(t *testing.T) {
 	unmarshalerType := reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+	textUnmarshalerType := reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 	optionSchemaType := reflect.TypeOf((*core.OptionSchema)(nil)).Elem()
 	seen := map[reflect.Type]bool{}
 	var walk func(path string, typ reflect.Type)
@@ -253,7 +255,7 @@ func TestEveryOptionHasSchema(t *testing.T) {
 			return
 		}
 		seen[typ] = true
-		if reflect.PointerTo(typ).Implements(unmarshalerType) {
+		if pt := reflect.PointerTo(typ); pt.Implements(unmarshalerType) || pt.Implements(textUnmarshalerType) {
 			if !reflect.PointerTo(typ).Implements(optionSchemaType) {
 				t.Errorf("%s: %s decodes itself but does not implement core.OptionSchema", path, typ)
 			}
