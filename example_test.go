@@ -8,7 +8,8 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice"
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // Load a pipeline file and run it: the report says what each stage did.
@@ -33,7 +34,7 @@ stages:
 		fmt.Println(err)
 		return
 	}
-	rep, err := eng.Run(context.Background(), g, core.RunOptions{})
+	rep, err := eng.Run(context.Background(), g, engine.RunOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -63,11 +64,11 @@ type shoutOptions struct {
 // shout is a Processor: it upper-cases line records.
 type shout struct{ suffix string }
 
-func (s *shout) Signature() core.Signature {
-	return core.Signature{In: core.Line, Out: core.Line}
+func (s *shout) Signature() stage.Signature {
+	return stage.Signature{In: stage.Line, Out: stage.Line}
 }
 
-func (s *shout) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
+func (s *shout) Process(ctx context.Context, r *stage.Record, out stage.Emitter) error {
 	up := *r // records are read-only: emit a changed copy
 	up.Data = []byte(strings.ToUpper(string(r.Data)) + s.suffix)
 	return out.Emit(&up)
@@ -81,9 +82,9 @@ func ExampleEngine_Register() {
 	os.WriteFile(filepath.Join(dir, "words.txt"), []byte("alpha\nbeta\n"), 0o644)
 
 	eng := sluice.New()
-	eng.Register(core.Define("shout", "Upper-cases lines.", nil,
+	eng.Register(stage.Define("shout", "Upper-cases lines.", nil,
 		func() *shoutOptions { return &shoutOptions{Suffix: "!"} },
-		func(o *shoutOptions) (core.Stage, error) { return &shout{o.Suffix}, nil }))
+		func(o *shoutOptions) (stage.Stage, error) { return &shout{o.Suffix}, nil }))
 
 	src := `stages:
   input: {use: read, with: {path: DIR/words.txt}}
@@ -96,7 +97,7 @@ func ExampleEngine_Register() {
 		fmt.Println(err)
 		return
 	}
-	if _, err := eng.Run(context.Background(), g, core.RunOptions{}); err != nil {
+	if _, err := eng.Run(context.Background(), g, engine.RunOptions{}); err != nil {
 		fmt.Println(err)
 		return
 	}

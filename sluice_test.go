@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice"
-	"github.com/sluicehq/sluice/core/pipetest"
+	"github.com/sluicehq/sluice/pipetest"
 )
 
 // TestPipelineFiles runs every pipeline test file of the repository (the

@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/internal/corpus"
+	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/stages"
 )
 
@@ -51,13 +52,13 @@ func runJob(t *testing.T, file, input string) string {
 		t.Setenv(v+"_INPUT", input)
 		t.Setenv(v+"_OUT", out)
 	}
-	g, err := core.Load(file, src, stages.Registry())
+	g, err := pipeline.Load(file, src, stages.Registry())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := core.Run(ctx, g, core.RunOptions{}); err != nil {
+	if _, err := engine.Run(ctx, g, engine.RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -10,7 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
+	pipelinepkg "github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/stages"
 )
 
@@ -57,7 +58,7 @@ func (c *config) runProfile(ctx context.Context) error {
 		}
 		defer trace.Stop()
 	}
-	rep, err := core.Run(ctx, g, core.RunOptions{})
+	rep, err := engine.Run(ctx, g, engine.RunOptions{})
 	trace.Stop()
 	pprof.StopCPUProfile()
 	if err != nil {
@@ -77,14 +78,14 @@ func (c *config) runProfile(ctx context.Context) error {
 
 // loadJob plans a bench pipeline file for the given input and output
 // folder (the VARS_INPUT and VARS_OUT it reads: W1_INPUT, W2_OUT, ...).
-func loadJob(pipeline, vars, input, outDir string) (*core.Graph, error) {
+func loadJob(pipeline, vars, input, outDir string) (*pipelinepkg.Graph, error) {
 	src, err := os.ReadFile(pipeline)
 	if err != nil {
 		return nil, err
 	}
 	os.Setenv(vars+"_INPUT", input)
 	os.Setenv(vars+"_OUT", outDir)
-	g, err := core.Load(pipeline, src, stages.Registry())
+	g, err := pipelinepkg.Load(pipeline, src, stages.Registry())
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", pipeline, err)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // cpuTime returns the CPU time (user and system) used so far by this
@@ -34,16 +34,16 @@ func cpuTime(b *testing.B, pids []int) time.Duration {
 	return total
 }
 
-func benchRecords(n int) []core.Record { return benchRecordsOf(n, 90) }
+func benchRecords(n int) []stage.Record { return benchRecordsOf(n, 90) }
 
 // benchRecordsOf returns n line records of about size bytes each.
-func benchRecordsOf(n, size int) []core.Record {
-	recs := make([]core.Record, n)
+func benchRecordsOf(n, size int) []stage.Record {
+	recs := make([]stage.Record, n)
 	for i := range recs {
-		recs[i] = core.Record{
-			Type:   core.Line,
+		recs[i] = stage.Record{
+			Type:   stage.Line,
 			Data:   []byte(strings.Repeat("x", size) + strconv.Itoa(i)),
-			Source: core.Position{File: "bench.txt", Offset: int64(i) * 100, Line: int64(i + 1), Ordinal: int64(i + 1)},
+			Source: stage.Position{File: "bench.txt", Offset: int64(i) * 100, Line: int64(i + 1), Ordinal: int64(i + 1)},
 		}
 	}
 	return recs
@@ -65,7 +65,7 @@ func BenchmarkPool(b *testing.B) {
 // benchPool classifies recs through a pool started from cfg, from 4
 // workers at once, and reports the CPU time (host and plugins) and the
 // wall time per record.
-func benchPool(b *testing.B, cfg *Config, recs []core.Record) {
+func benchPool(b *testing.B, cfg *Config, recs []stage.Record) {
 	p, err := Start(b.Context(), cfg, "bench", nil)
 	if err != nil {
 		b.Fatal(err)
@@ -108,7 +108,7 @@ func benchPool(b *testing.B, cfg *Config, recs []core.Record) {
 // for comparison with BenchmarkPool.
 func BenchmarkInProcess(b *testing.B) {
 	recs := benchRecords(1024)
-	classify := func(recs []core.Record) []Result {
+	classify := func(recs []stage.Record) []Result {
 		out := make([]Result, len(recs))
 		for i := range out {
 			out[i].Category = "t"

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // buildSource builds the Go main package in dir and returns the path of the
@@ -120,8 +120,8 @@ func buildSource(ctx context.Context, dir, source string, log *slog.Logger) (str
 // so that a build stopped by SIGINT ends the run as interrupted, not as
 // failed.
 func interrupted(ctx context.Context, err error) error {
-	if errors.Is(ctx.Err(), context.Canceled) && !errors.Is(err, core.ErrInterrupted) {
-		return fmt.Errorf("%w: %w", core.ErrInterrupted, err)
+	if errors.Is(ctx.Err(), context.Canceled) && !errors.Is(err, stage.ErrInterrupted) {
+		return fmt.Errorf("%w: %w", stage.ErrInterrupted, err)
 	}
 	return err
 }

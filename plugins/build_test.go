@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // isolateCache points the user cache directory (where plugin builds are
@@ -165,7 +165,7 @@ func TestBuildSourceStopped(t *testing.T) {
 		cancel()
 	}()
 	_, err := buildSource(ctx, mod, "slow", slog.New(slog.DiscardHandler))
-	if !errors.Is(err, core.ErrInterrupted) {
+	if !errors.Is(err, stage.ErrInterrupted) {
 		t.Fatalf("cancelled build: got %v, want ErrInterrupted", err)
 	}
 	b := steps.Builds()
@@ -197,5 +197,5 @@ func TestStartFromSource(t *testing.T) {
 	if d := p.Description(); d.Name != "testplugin" || !strings.Contains(d.Path, "sluice") {
 		t.Errorf("Description() = %+v", d)
 	}
-	_ = core.Records
+	_ = stage.Records
 }

@@ -12,7 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // Config is the `plugin:` mapping of a classify stage: which plugin to run,
@@ -24,15 +24,15 @@ type Config struct {
 	Config       map[string]any    `yaml:"config" doc:"Passed to the plugin's Init as a JSON object. sluice validate checks it against the config the plugin describes (sluice plugin describe prints it), with the key's position and a did you mean."`
 	Instances    Instances         `yaml:"instances" max:"1024" doc:"Plugin processes to run, each initialised once: a number, or auto for one per core (default auto)."`
 	BatchSize    int               `yaml:"batch_size" max:"1048576" doc:"Most records sent in one request."`
-	BatchBytes   core.ByteSize     `yaml:"batch_bytes" max:"256MiB" doc:"Most record bytes sent in one request (a larger single record is sent alone)."`
+	BatchBytes   stage.ByteSize    `yaml:"batch_bytes" max:"256MiB" doc:"Most record bytes sent in one request (a larger single record is sent alone)."`
 	InFlight     int               `yaml:"in_flight" max:"64" doc:"Batches sent to one instance before its first answer comes back."`
-	Timeout      core.Duration     `yaml:"timeout" doc:"Longest an instance may go without answering while a batch waits; past it the instance is replaced and the batch retried."`
-	StartTimeout core.Duration     `yaml:"start_timeout" doc:"Longest starting one instance may take: process start, handshake, Describe and Init."`
+	Timeout      stage.Duration    `yaml:"timeout" doc:"Longest an instance may go without answering while a batch waits; past it the instance is replaced and the batch retried."`
+	StartTimeout stage.Duration    `yaml:"start_timeout" doc:"Longest starting one instance may take: process start, handshake, Describe and Init."`
 	MaxRestarts  int               `yaml:"max_restarts" max:"10000" doc:"Restarts allowed per run before it fails (restarts spent isolating a poison record are not counted)."`
 	SHA256       string            `yaml:"sha256" doc:"Optional hex SHA-256 of the executable (of the script, for a Python plugin run as [python3, script.py]); a mismatch refuses to start it."`
 	Env          map[string]string `yaml:"env" doc:"Environment variables added to the plugin's environment."`
 	SharedMemory bool              `yaml:"shared_memory" doc:"Send the records of each batch through memory shared with the plugin process rather than through its socket (Linux, plugins built with the sluice sdk); requests and answers still go over the socket. On by default; it nearly halves what sending a 1 KB record to a plugin and back costs (bench/README.md)."`
-	MaxMemory    core.ByteSize     `yaml:"max_memory" max:"1024GiB" doc:"Most memory (resident set) one instance may use, the processes it starts included (for example 2GiB; 0, the default, for no limit). Over it the instance is killed, which is handled as a crash; checked every 100 ms (Linux)."`
+	MaxMemory    stage.ByteSize    `yaml:"max_memory" max:"1024GiB" doc:"Most memory (resident set) one instance may use, the processes it starts included (for example 2GiB; 0, the default, for no limit). Over it the instance is killed, which is handled as a crash; checked every 100 ms (Linux)."`
 	TLS          *bool             `yaml:"tls" doc:"Go plugins only: mutual TLS on the plugin's connection (go-plugin's AutoMTLS), on by default. The connection is a Unix socket in a directory only this user can open either way; TLS adds authentication against other processes of the same user. With shared_memory the records do not go through the connection, so false saves little (bench/README.md)."`
 
 	// Dir is the directory that a relative executable path in Command, a
@@ -60,16 +60,16 @@ const (
 	maxBatchSize = 1 << 20
 	// Bounds on max_memory: below 16 MiB no plugin starts; above 1 TiB is
 	// surely a typo.
-	minMaxMemory core.ByteSize = 16 << 20
-	maxMaxMemory core.ByteSize = 1 << 40
-	maxInFlight                = 64
+	minMaxMemory stage.ByteSize = 16 << 20
+	maxMaxMemory stage.ByteSize = 1 << 40
+	maxInFlight                 = 64
 )
 
-// SetDefaults implements core.Defaulter: a `plugin:` mapping starts from
+// SetDefaults implements stage.Defaulter: a `plugin:` mapping starts from
 // DefaultConfig.
 func (c *Config) SetDefaults() { *c = *DefaultConfig() }
 
-var _ core.Defaulter = (*Config)(nil)
+var _ stage.Defaulter = (*Config)(nil)
 
 // DefaultConfig returns a Config with every default set; Command and Source
 // are empty.
@@ -79,8 +79,8 @@ func DefaultConfig() *Config {
 		BatchSize:    DefaultBatchSize,
 		BatchBytes:   DefaultBatchBytes,
 		InFlight:     DefaultInFlight,
-		Timeout:      core.Duration(DefaultTimeout),
-		StartTimeout: core.Duration(DefaultStartTimeout),
+		Timeout:      stage.Duration(DefaultTimeout),
+		StartTimeout: stage.Duration(DefaultStartTimeout),
 		MaxRestarts:  DefaultMaxRestarts,
 		SharedMemory: true,
 	}
@@ -88,12 +88,12 @@ func DefaultConfig() *Config {
 
 // Validate checks the options without touching the outside world (it does
 // not look for the executable). It reports every problem at once, each made
-// with core.OptionError at its path under "plugin.", joined with
+// with stage.OptionError at its path under "plugin.", joined with
 // errors.Join; it returns nil when there is none.
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, core.OptionError("plugin."+path, format, args...))
+		errs = append(errs, stage.OptionError("plugin."+path, format, args...))
 	}
 	switch {
 	case len(c.Command) == 0 && c.Source == "":

@@ -7,7 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 func TestValidate(t *testing.T) {
@@ -99,7 +99,7 @@ func TestInstancesYAML(t *testing.T) {
 
 func TestDefaultConfig(t *testing.T) {
 	cfg := DefaultConfig()
-	if cfg.BatchSize != 1024 || cfg.BatchBytes != 4<<20 || cfg.InFlight != 2 || cfg.Timeout != core.Duration(DefaultTimeout) || cfg.MaxRestarts != 5 || cfg.Instances != Auto {
+	if cfg.BatchSize != 1024 || cfg.BatchBytes != 4<<20 || cfg.InFlight != 2 || cfg.Timeout != stage.Duration(DefaultTimeout) || cfg.MaxRestarts != 5 || cfg.Instances != Auto {
 		t.Errorf("DefaultConfig() = %+v", cfg)
 	}
 }

@@ -18,9 +18,9 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/internal/suggest"
 	"github.com/sluicehq/sluice/sdk/protocol"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // Describe starts the plugin of cfg once, only to ask it what it is
@@ -82,7 +82,7 @@ func Check(ctx context.Context, cfg *Config, log *slog.Logger) (note string, err
 	desc, err := Describe(ctx, &c, log)
 	switch {
 	case err != nil:
-		return "", core.OptionError("plugin", "starting the plugin to check its config: %v", err)
+		return "", stage.OptionError("plugin", "starting the plugin to check its config: %v", err)
 	case desc.ConfigSchema == "":
 		return fmt.Sprintf("plugin.config not checked: plugin %q does not describe its config (a Go plugin sets sdk.Plugin.Config, a Python one Classifier.config)", desc.Name), nil
 	}
@@ -124,34 +124,34 @@ func cachedBuild(ctx context.Context, cfg *Config) (path, why string) {
 
 // CheckConfig checks config, a stage's plugin.config, against schema, the
 // JSON Schema its plugin describes. It returns every problem, joined with
-// errors.Join, each a core.OptionError at the key at fault
+// errors.Join, each a stage.OptionError at the key at fault
 // ("plugin.config.cahce"): an unknown key (with the closest known one),
 // a value of the wrong type, a missing required key, a value out of its
 // schema's bounds. An invalid schema is the plugin's fault and says so.
 func CheckConfig(schema string, config map[string]any) error {
 	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(schema))
 	if err != nil {
-		return core.OptionError("plugin", "the plugin describes its config with invalid JSON: %v; fix the plugin", err)
+		return stage.OptionError("plugin", "the plugin describes its config with invalid JSON: %v; fix the plugin", err)
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	if err := c.AddResource("plugin-config.json", doc); err != nil {
-		return core.OptionError("plugin", "the plugin's config schema: %v; fix the plugin", err)
+		return stage.OptionError("plugin", "the plugin's config schema: %v; fix the plugin", err)
 	}
 	sch, err := c.Compile("plugin-config.json")
 	if err != nil {
-		return core.OptionError("plugin", "the plugin's config schema: %v; fix the plugin", err)
+		return stage.OptionError("plugin", "the plugin's config schema: %v; fix the plugin", err)
 	}
 	if config == nil {
 		config = map[string]any{}
 	}
 	b, err := json.Marshal(config)
 	if err != nil {
-		return core.OptionError("plugin.config", "cannot be passed to the plugin as JSON: %v", err)
+		return stage.OptionError("plugin.config", "cannot be passed to the plugin as JSON: %v", err)
 	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
 	if err != nil {
-		return core.OptionError("plugin.config", "%v", err)
+		return stage.OptionError("plugin.config", "%v", err)
 	}
 	var ve *jsonschema.ValidationError
 	if err := sch.Validate(inst); !errors.As(err, &ve) {
@@ -194,19 +194,19 @@ func configProblem(schema any, e *jsonschema.ValidationError) []error {
 			} else if len(known) == 0 {
 				hint = " (the plugin takes no config keys)"
 			}
-			errs = append(errs, core.OptionError(path+"."+p, "unknown key%s", hint))
+			errs = append(errs, stage.OptionError(path+"."+p, "unknown key%s", hint))
 		}
 		return errs
 	case *kind.Type:
-		return []error{core.OptionError(path, "expected %s, got %s", strings.Join(k.Want, " or "), k.Got)}
+		return []error{stage.OptionError(path, "expected %s, got %s", strings.Join(k.Want, " or "), k.Got)}
 	case *kind.Required:
 		errs := make([]error, len(k.Missing))
 		for i, m := range k.Missing {
-			errs[i] = core.OptionError(path, "missing required key %q", m)
+			errs[i] = stage.OptionError(path, "missing required key %q", m)
 		}
 		return errs
 	}
-	return []error{core.OptionError(path, "%s", e.ErrorKind.LocalizedString(english))}
+	return []error{stage.OptionError(path, "%s", e.ErrorKind.LocalizedString(english))}
 }
 
 // propertyNames returns the sorted property names the schema declares for
@@ -227,7 +227,7 @@ func propertyNames(schema any, loc []string) []string {
 }
 
 // initError is a failed Init. When the plugin named the config key at
-// fault, the error also wraps a core.OptionError at that key, so that the
+// fault, the error also wraps a stage.OptionError at that key, so that the
 // run shows it at the key's position, and an unknown key that the
 // plugin's config schema has a close match for gets a "did you mean".
 func (inst *instance) initError(ie *protocol.InitError) error {
@@ -248,7 +248,7 @@ func (inst *instance) initError(ie *protocol.InitError) error {
 			}
 		}
 	}
-	return &keyedInitError{msg: msg, opt: core.OptionError("plugin.config."+ie.Key, "%s", msg)}
+	return &keyedInitError{msg: msg, opt: stage.OptionError("plugin.config."+ie.Key, "%s", msg)}
 }
 
 type keyedInitError struct {

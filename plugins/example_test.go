@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // A classify stage starts its pool in Setup, classifies each batch of
@@ -23,10 +23,10 @@ func ExampleStart() {
 	}
 	defer pool.Close(ctx)
 
-	results, err := pool.Classify(ctx, []core.Record{
-		{Type: core.Line, Data: []byte("first")},
-		{Type: core.Line, Data: []byte("REJECT me")},
-		{Type: core.Line, Data: []byte("third")},
+	results, err := pool.Classify(ctx, []stage.Record{
+		{Type: stage.Line, Data: []byte("first")},
+		{Type: stage.Line, Data: []byte("REJECT me")},
+		{Type: stage.Line, Data: []byte("third")},
 	})
 	if err != nil {
 		fmt.Println(err) // the stage cannot go on

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // Every plugin process, and the go commands that build a plugin (go list,
@@ -207,10 +207,10 @@ type memoryWatch struct {
 // or, once the usage has doubled from its base a second after start and
 // again each time it doubles, that its memory keeps growing.
 func (w *memoryWatch) check(used, max int64) bool {
-	mib := func(n int64) core.ByteSize { return core.ByteSize(n &^ (1<<20 - 1)) }
+	mib := func(n int64) stage.ByteSize { return stage.ByteSize(n &^ (1<<20 - 1)) }
 	if used > max {
 		fmt.Fprintf(os.Stderr, "sluice: the plugin uses %s of memory, over plugin.max_memory (%s): killed; raise plugin.max_memory, or find what grows in the plugin\n",
-			mib(used), core.ByteSize(max))
+			mib(used), stage.ByteSize(max))
 		return true
 	}
 	w.samples++
@@ -220,7 +220,7 @@ func (w *memoryWatch) check(used, max int64) bool {
 	case w.base > 0 && used >= 2*w.warned && used >= 64<<20:
 		w.warned = used
 		fmt.Fprintf(os.Stderr, "sluice: warning: the plugin's memory keeps growing: %s, up from %s a second after it started (plugin.max_memory is %s)\n",
-			mib(used), mib(w.base), core.ByteSize(max))
+			mib(used), mib(w.base), stage.ByteSize(max))
 	}
 	return false
 }

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // Binaries built by TestMain from testdata.
@@ -186,8 +186,8 @@ func testConfig(instances int, mode string, config map[string]any) *Config {
 	cfg := DefaultConfig()
 	cfg.Command = []string{testPlugin}
 	cfg.Instances = Instances(instances)
-	cfg.Timeout = core.Duration(2 * time.Second)
-	cfg.StartTimeout = core.Duration(10 * time.Second)
+	cfg.Timeout = stage.Duration(2 * time.Second)
+	cfg.StartTimeout = stage.Duration(10 * time.Second)
 	cfg.Config = config
 	if mode != "" {
 		cfg.Env = map[string]string{"TESTPLUGIN_MODE": mode}
@@ -198,7 +198,7 @@ func testConfig(instances int, mode string, config map[string]any) *Config {
 func startPool(t *testing.T, cfg *Config) (*Pool, *logSink) {
 	t.Helper()
 	sink := &logSink{}
-	p, err := Start(t.Context(), cfg, "labelled", slog.New(sink).With("stage", "labelled")) // as core.Env.Log carries it
+	p, err := Start(t.Context(), cfg, "labelled", slog.New(sink).With("stage", "labelled")) // as stage.Env.Log carries it
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // TestPeakRSSIsThePluginsNotTheCompilers builds the test plugin from
@@ -49,7 +49,7 @@ func TestPeakRSSIsThePluginsNotTheCompilers(t *testing.T) {
 		t.Fatal(err)
 	}
 	children := int64(ru.Maxrss) << 10 // the go command building the plugin, among others
-	t.Logf("PeakRSS %s, VmHWM before Close %s, RUSAGE_CHILDREN %s", core.ByteSize(peak), core.ByteSize(hwm), core.ByteSize(children))
+	t.Logf("PeakRSS %s, VmHWM before Close %s, RUSAGE_CHILDREN %s", stage.ByteSize(peak), stage.ByteSize(hwm), stage.ByteSize(children))
 	if hwm == 0 || peak < hwm || peak > hwm+hwm/2 {
 		t.Errorf("PeakRSS() = %d, want the plugin's VmHWM %d (up to 50%% more for what it used while stopping)", peak, hwm)
 	}

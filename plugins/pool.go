@@ -14,8 +14,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/sdk/protocol"
+	stagepkg "github.com/sluicehq/sluice/stage"
 )
 
 // Result is the answer for one record.
@@ -35,11 +35,11 @@ type Result struct {
 
 // Description is what a plugin says about itself.
 type Description struct {
-	Name    string    // the plugin's name, used in logs and errors
-	Version string    // its own version, free-form
-	Accepts core.Type // the record kinds it classifies
-	SDK     string    // what serves it, e.g. "sluice-go-sdk"
-	Path    string    // the executable that runs it
+	Name    string        // the plugin's name, used in logs and errors
+	Version string        // its own version, free-form
+	Accepts stagepkg.Type // the record kinds it classifies
+	SDK     string        // what serves it, e.g. "sluice-go-sdk"
+	Path    string        // the executable that runs it
 	// ConfigSchema is the JSON Schema of its plugin.config, or "" when it
 	// does not describe its config (see CheckConfig).
 	ConfigSchema string
@@ -307,14 +307,14 @@ func (p *Pool) PIDs() []int {
 //
 // An error means the stage cannot go on: ctx was cancelled, the pool was
 // closed (ErrClosed), or the plugin failed more often than max_restarts
-// allows (ErrTooManyRestarts). It is marked with core.Fatal.
-func (p *Pool) Classify(ctx context.Context, records []core.Record) ([]Result, error) {
+// allows (ErrTooManyRestarts). It is marked with stagepkg.Fatal.
+func (p *Pool) Classify(ctx context.Context, records []stagepkg.Record) ([]Result, error) {
 	out := make([]Result, len(records))
 	if len(records) == 0 {
 		return out, nil
 	}
 	send, sendOut, index := records, out, []int(nil)
-	if p.desc.Accepts&core.Records != core.Records {
+	if p.desc.Accepts&stagepkg.Records != stagepkg.Records {
 		for i := range records {
 			if records[i].Type&p.desc.Accepts == 0 {
 				out[i].Err = fmt.Errorf("plugin %q: %w: it accepts %s, not %s", p.desc.Name, ErrNotAccepted, p.desc.Accepts, records[i].Type)
@@ -323,7 +323,7 @@ func (p *Pool) Classify(ctx context.Context, records []core.Record) ([]Result, e
 			index = append(index, i)
 		}
 		if len(index) < len(records) {
-			send = make([]core.Record, len(index))
+			send = make([]stagepkg.Record, len(index))
 			for j, i := range index {
 				send[j] = records[i]
 			}
@@ -333,7 +333,7 @@ func (p *Pool) Classify(ctx context.Context, records []core.Record) ([]Result, e
 		}
 	}
 	if err := p.classify(ctx, send, sendOut); err != nil {
-		return nil, core.Fatal(err)
+		return nil, stagepkg.Fatal(err)
 	}
 	for j, i := range index {
 		out[i] = sendOut[j]
@@ -342,7 +342,7 @@ func (p *Pool) Classify(ctx context.Context, records []core.Record) ([]Result, e
 }
 
 // classify cuts records into batches and runs them at once.
-func (p *Pool) classify(ctx context.Context, records []core.Record, out []Result) error {
+func (p *Pool) classify(ctx context.Context, records []stagepkg.Record, out []Result) error {
 	cuts := p.cut(records)
 	if len(cuts) == 1 {
 		return p.runBatch(ctx, records, out)
@@ -366,7 +366,7 @@ func (p *Pool) classify(ctx context.Context, records []core.Record, out []Result
 }
 
 // cut returns the end index of each batch.
-func (p *Pool) cut(records []core.Record) []int {
+func (p *Pool) cut(records []stagepkg.Record) []int {
 	var cuts []int
 	n, size := 0, int64(0)
 	for i := range records {
@@ -387,7 +387,7 @@ func (p *Pool) cut(records []core.Record) []int {
 
 // runBatch classifies one batch into out, retrying and bisecting it as
 // described on Pool, and then settles the restarts it caused.
-func (p *Pool) runBatch(ctx context.Context, records []core.Record, out []Result) error {
+func (p *Pool) runBatch(ctx context.Context, records []stagepkg.Record, out []Result) error {
 	lin := &lineage{size: len(records)}
 	err := p.attempt(ctx, records, out, lin, 0)
 	p.settle(lin, err)
@@ -403,7 +403,7 @@ func (p *Pool) runBatch(ctx context.Context, records []core.Record, out []Result
 // called poison, only when it failed twice with at least one of those
 // failures exclusive (a single record split off by bisection: twice
 // exclusive), so a bystander of another batch's crash is never blamed.
-func (p *Pool) attempt(ctx context.Context, records []core.Record, out []Result, lin *lineage, depth int) error {
+func (p *Pool) attempt(ctx context.Context, records []stagepkg.Record, out []Result, lin *lineage, depth int) error {
 	t := tries{size: len(records), depth: depth}
 	for {
 		rep, f, err := p.send(ctx, records, lin, t.exclusive())
@@ -442,7 +442,7 @@ func (p *Pool) answered(rep *protocol.Reply, out []Result, lin *lineage, n int) 
 
 // isolatePoison gives rec, which failed twice on its own (f the last
 // time), the poison record's error.
-func (p *Pool) isolatePoison(rec core.Record, out *Result, lin *lineage, f *failure) {
+func (p *Pool) isolatePoison(rec stagepkg.Record, out *Result, lin *lineage, f *failure) {
 	*out = Result{Err: p.poisonError(f)}
 	p.mu.Lock()
 	lin.poisons++
@@ -451,7 +451,7 @@ func (p *Pool) isolatePoison(rec core.Record, out *Result, lin *lineage, f *fail
 }
 
 // bisect attempts each half of records in turn.
-func (p *Pool) bisect(ctx context.Context, records []core.Record, out []Result, lin *lineage, depth int) error {
+func (p *Pool) bisect(ctx context.Context, records []stagepkg.Record, out []Result, lin *lineage, depth int) error {
 	p.mu.Lock()
 	lin.bisecting = true
 	p.mu.Unlock()
@@ -478,7 +478,7 @@ func (p *Pool) bisect(ctx context.Context, records []core.Record, out []Result, 
 // record waiting on a later hanging one blamed; the sdks do not.) A crash
 // during the fan-out could be any record in flight: the records not
 // answered are bisected then (see attempt).
-func (p *Pool) isolateHang(ctx context.Context, records []core.Record, out []Result, lin *lineage, depth int) error {
+func (p *Pool) isolateHang(ctx context.Context, records []stagepkg.Record, out []Result, lin *lineage, depth int) error {
 	p.mu.Lock()
 	lin.bisecting = true
 	p.mu.Unlock()
@@ -507,8 +507,8 @@ func (p *Pool) isolateHang(ctx context.Context, records []core.Record, out []Res
 }
 
 // attemptSome runs attempt on the records at idx, gathered into a batch.
-func (p *Pool) attemptSome(ctx context.Context, records []core.Record, out []Result, idx []int, lin *lineage, depth int) error {
-	sub, subOut := make([]core.Record, len(idx)), make([]Result, len(idx))
+func (p *Pool) attemptSome(ctx context.Context, records []stagepkg.Record, out []Result, idx []int, lin *lineage, depth int) error {
+	sub, subOut := make([]stagepkg.Record, len(idx)), make([]Result, len(idx))
 	for j, i := range idx {
 		sub[j] = records[i]
 	}
@@ -525,7 +525,7 @@ func (p *Pool) attemptSome(ctx context.Context, records []core.Record, out []Res
 // returns the failure (the instance has been replaced), the indexes sent
 // and not answered, in the order sent, and those not sent; an error means
 // the pool cannot go on.
-func (p *Pool) fanOut(ctx context.Context, records []core.Record, out []Result, idx []int, lin *lineage) (waiting, unsent []int, f *failure, err error) {
+func (p *Pool) fanOut(ctx context.Context, records []stagepkg.Record, out []Result, idx []int, lin *lineage) (waiting, unsent []int, f *failure, err error) {
 	inst, err := p.acquire(ctx, true)
 	if err != nil {
 		return nil, nil, nil, err
@@ -592,7 +592,7 @@ func (p *Pool) fanOut(ctx context.Context, records []core.Record, out []Result, 
 // queued once it is on its way, and fills out with the answer (ok). When
 // inst fails, it returns the failure (inst is replaced by then); an error
 // means the pool cannot go on.
-func (p *Pool) sendOne(ctx context.Context, inst *instance, rec []core.Record, out []Result, lin *lineage, queued chan struct{}) (ok bool, f *failure, err error) {
+func (p *Pool) sendOne(ctx context.Context, inst *instance, rec []stagepkg.Record, out []Result, lin *lineage, queued chan struct{}) (ok bool, f *failure, err error) {
 	b := encode(p.seq.Add(1), rec)
 	p.inflight(inst, 1)
 	rep, cerr := inst.callQueued(ctx, b, lin, func() { close(queued) })
@@ -631,7 +631,7 @@ func sortSends(idx []int, answered []bool, sent int) (done int, waiting, unsent 
 // send sends records once, alone on their instance when exclusive. It
 // returns the answer; or a failure when the instance crashed or timed out
 // (it has been replaced by then); or an error when the pool cannot go on.
-func (p *Pool) send(ctx context.Context, records []core.Record, lin *lineage, exclusive bool) (*protocol.Reply, *failure, error) {
+func (p *Pool) send(ctx context.Context, records []stagepkg.Record, lin *lineage, exclusive bool) (*protocol.Reply, *failure, error) {
 	inst, err := p.acquire(ctx, exclusive)
 	if err != nil {
 		return nil, nil, err

@@ -14,29 +14,29 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // records returns n line records whose data is "rec-<i>", with the given
 // data substituted at the given indexes.
-func records(n int, special map[int]string) []core.Record {
-	out := make([]core.Record, n)
+func records(n int, special map[int]string) []stage.Record {
+	out := make([]stage.Record, n)
 	for i := range out {
 		data := "rec-" + strconv.Itoa(i)
 		if s, ok := special[i]; ok {
 			data = s
 		}
-		out[i] = core.Record{
-			Type:   core.Line,
+		out[i] = stage.Record{
+			Type:   stage.Line,
 			Data:   []byte(data),
-			Source: core.Position{File: "in.txt", Offset: int64(i * 10), Line: int64(i + 1), Ordinal: int64(i + 1)},
+			Source: stage.Position{File: "in.txt", Offset: int64(i * 10), Line: int64(i + 1), Ordinal: int64(i + 1)},
 		}
 	}
 	return out
 }
 
 // want is what the test plugin answers for a record it classifies.
-func want(prefix string, r core.Record) Result {
+func want(prefix string, r stage.Record) Result {
 	labels := map[string]string{
 		"kind":    strings.ToLower(r.Type.String()),
 		"file":    r.Source.File,
@@ -59,7 +59,7 @@ func want(prefix string, r core.Record) Result {
 // checkResults compares results with what the test plugin answers, except
 // at the indexes in errs, where it expects an error matching the target (any
 // error for a nil target).
-func checkResults(t *testing.T, prefix string, recs []core.Record, got []Result, errs map[int]error) {
+func checkResults(t *testing.T, prefix string, recs []stage.Record, got []Result, errs map[int]error) {
 	t.Helper()
 	if len(got) != len(recs) {
 		t.Errorf("got %d results for %d records", len(got), len(recs))
@@ -101,17 +101,17 @@ func testClassify(t *testing.T, tls, shared bool) {
 	cfg.SharedMemory = shared
 	p, _ := startPool(t, cfg)
 	huge := strings.Repeat("h", sharedSlotBytes(cfg)+1)
-	hdr := core.NewHeader([]string{"id", "name"})
-	csv := []core.Record{
-		{Type: core.CSV, Data: []byte("1,ada"), Header: hdr, Fields: []string{"1", "ada"}, Source: core.Position{File: "a.csv", Offset: 8, Line: 2, Ordinal: 1}},
-		{Type: core.CSV, Data: []byte("2,bob"), Header: hdr, Fields: []string{"2", "bob"}, Source: core.Position{File: "a.csv", Offset: 14, Line: 3, Ordinal: 2}, Category: "old", Labels: map[string]string{"k": "v"}},
+	hdr := stage.NewHeader([]string{"id", "name"})
+	csv := []stage.Record{
+		{Type: stage.CSV, Data: []byte("1,ada"), Header: hdr, Fields: []string{"1", "ada"}, Source: stage.Position{File: "a.csv", Offset: 8, Line: 2, Ordinal: 1}},
+		{Type: stage.CSV, Data: []byte("2,bob"), Header: hdr, Fields: []string{"2", "bob"}, Source: stage.Position{File: "a.csv", Offset: 14, Line: 3, Ordinal: 2}, Category: "old", Labels: map[string]string{"k": "v"}},
 	}
-	xml := []core.Record{{Type: core.XML, Data: []byte(`<record id="r1"/>`), Source: core.Position{File: "b.xml"}}}
+	xml := []stage.Record{{Type: stage.XML, Data: []byte(`<record id="r1"/>`), Source: stage.Position{File: "b.xml"}}}
 	mixed := append(append(records(30, nil), csv...), xml...)
 
 	tests := []struct {
 		name string
-		recs []core.Record
+		recs []stage.Record
 		errs map[int]error
 	}{
 		{"empty", nil, nil},
@@ -148,7 +148,7 @@ func testClassify(t *testing.T, tls, shared bool) {
 		t.Errorf("%d batches went through shared memory (and %d over the socket); want some: %v", viaShared, viaSocket, wantShared)
 	}
 	d := p.Description()
-	if d.Name != "testplugin" || d.Version != "0.0.1" || d.Accepts != core.Records || d.SDK == "" {
+	if d.Name != "testplugin" || d.Version != "0.0.1" || d.Accepts != stage.Records || d.SDK == "" {
 		t.Errorf("Description() = %+v", d)
 	}
 }
@@ -262,7 +262,7 @@ func TestPoisonRecord(t *testing.T) {
 
 func TestHangingRecord(t *testing.T) {
 	cfg := testConfig(1, "", nil)
-	cfg.Timeout = core.Duration(500 * time.Millisecond)
+	cfg.Timeout = stage.Duration(500 * time.Millisecond)
 	cfg.BatchSize = 4
 	p, _ := startPool(t, cfg)
 	recs := records(4, map[int]string{2: "HANG"})
@@ -301,7 +301,7 @@ func TestHangCost(t *testing.T) {
 			cfg := testConfig(1, "", nil)
 			cfg.Env = map[string]string{"TESTPLUGIN_CONCURRENCY": strconv.Itoa(tc.concurrency)}
 			cfg.InFlight = 4
-			cfg.Timeout = core.Duration(300 * time.Millisecond)
+			cfg.Timeout = stage.Duration(300 * time.Millisecond)
 			cfg.BatchSize = 32
 			cfg.MaxRestarts = 2
 			p, _ := startPool(t, cfg)
@@ -341,7 +341,7 @@ func TestHangCost(t *testing.T) {
 // is isolated with every other record classified.
 func TestHangThenCrash(t *testing.T) {
 	cfg := testConfig(1, "", nil)
-	cfg.Timeout = core.Duration(300 * time.Millisecond)
+	cfg.Timeout = stage.Duration(300 * time.Millisecond)
 	cfg.BatchSize = 32
 	cfg.MaxRestarts = 2
 	p, _ := startPool(t, cfg)
@@ -364,7 +364,7 @@ func TestHangThenCrash(t *testing.T) {
 // long, so the run fails on max_restarts after a few timeouts.
 func TestHangOnEverything(t *testing.T) {
 	cfg := testConfig(1, "", map[string]any{"sleep": "2s"})
-	cfg.Timeout = core.Duration(200 * time.Millisecond)
+	cfg.Timeout = stage.Duration(200 * time.Millisecond)
 	cfg.BatchSize = 32
 	cfg.MaxRestarts = 2
 	p, _ := startPool(t, cfg)
@@ -385,7 +385,7 @@ func TestTooManyRestarts(t *testing.T) {
 	if !errors.Is(err, ErrTooManyRestarts) {
 		t.Fatalf("Classify: got %v, want ErrTooManyRestarts", err)
 	}
-	if !core.IsFatal(err) {
+	if !stage.IsFatal(err) {
 		t.Errorf("the error is not marked core.Fatal")
 	}
 	if msg := contains(err.Error(), `plugin "testplugin"`, `stage "labelled"`, "max_restarts", "crashing on every batch"); msg != "" {
@@ -471,15 +471,15 @@ func TestNotAccepted(t *testing.T) {
 	cfg := testConfig(1, "", nil)
 	cfg.Env = map[string]string{"TESTPLUGIN_ACCEPTS": "csv"}
 	p, _ := startPool(t, cfg)
-	if got := p.Description().Accepts; got != core.CSV {
+	if got := p.Description().Accepts; got != stage.CSV {
 		t.Fatalf("Accepts = %v, want csv", got)
 	}
-	hdr := core.NewHeader([]string{"a"})
-	recs := []core.Record{
-		{Type: core.Line, Data: []byte("l")},
-		{Type: core.CSV, Data: []byte("x"), Header: hdr, Fields: []string{"x"}},
-		{Type: core.XML, Data: []byte("<r/>")},
-		{Type: core.CSV, Data: []byte("y"), Header: hdr, Fields: []string{"y"}},
+	hdr := stage.NewHeader([]string{"a"})
+	recs := []stage.Record{
+		{Type: stage.Line, Data: []byte("l")},
+		{Type: stage.CSV, Data: []byte("x"), Header: hdr, Fields: []string{"x"}},
+		{Type: stage.XML, Data: []byte("<r/>")},
+		{Type: stage.CSV, Data: []byte("y"), Header: hdr, Fields: []string{"y"}},
 	}
 	got, err := p.Classify(t.Context(), recs)
 	if err != nil {
@@ -496,7 +496,7 @@ func TestNotAccepted(t *testing.T) {
 // machine does not make one late), but together over it.
 func TestQueuedBatchesDoNotTimeOut(t *testing.T) {
 	cfg := testConfig(1, "", map[string]any{"sleep": "100ms"})
-	cfg.Timeout = core.Duration(time.Second)
+	cfg.Timeout = stage.Duration(time.Second)
 	cfg.InFlight = 12
 	cfg.BatchSize = 1
 	p, _ := startPool(t, cfg)
@@ -516,7 +516,7 @@ func TestQueuedBatchesDoNotTimeOut(t *testing.T) {
 // Close still stops the plugin.
 func TestCancelWhileHung(t *testing.T) {
 	cfg := testConfig(1, "", nil)
-	cfg.Timeout = core.Duration(time.Minute)
+	cfg.Timeout = stage.Duration(time.Minute)
 	p, _ := startPool(t, cfg)
 	ctx, cancel := contextWithCancelAfter(t, 200*time.Millisecond)
 	defer cancel()

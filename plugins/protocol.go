@@ -4,8 +4,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/sdk/protocol"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // This file adapts the engine's records to the sdk module's protocol
@@ -13,11 +13,11 @@ import (
 // module, never the reverse.
 
 // encode builds the batch seq of records. Records of one file share their
-// *core.Header and so its Names slice, which protocol.Encode sends once per
+// *stage.Header and so its Names slice, which protocol.Encode sends once per
 // batch. The conversion goes through a pooled slice (protocol.Encode keeps
 // no reference to it), so it costs no allocation once warm; no record data
 // is copied.
-func encode(seq uint64, records []core.Record) *protocol.Batch {
+func encode(seq uint64, records []stage.Record) *protocol.Batch {
 	sp, _ := recordSlices.Get().(*[]protocol.Record)
 	if sp == nil {
 		sp = new([]protocol.Record)
@@ -52,15 +52,15 @@ var recordSlices sync.Pool
 
 // kindOf is the wire kind of records of type t; types a plugin never
 // classifies (files) are sent as unspecified.
-func kindOf(t core.Type) protocol.Kind {
+func kindOf(t stage.Type) protocol.Kind {
 	switch t {
-	case core.XML:
+	case stage.XML:
 		return protocol.XML
-	case core.CSV:
+	case stage.CSV:
 		return protocol.CSV
-	case core.Line:
+	case stage.Line:
 		return protocol.Line
-	case core.JSON:
+	case stage.JSON:
 		return protocol.JSON
 	}
 	return protocol.KindUnspecified
@@ -68,22 +68,22 @@ func kindOf(t core.Type) protocol.Kind {
 
 // accepted is the set of record types a plugin that described kinds
 // accepts: every record type when it named none.
-func accepted(kinds []protocol.Kind) core.Type {
-	var t core.Type
+func accepted(kinds []protocol.Kind) stage.Type {
+	var t stage.Type
 	for _, k := range kinds {
 		switch k {
 		case protocol.XML:
-			t |= core.XML
+			t |= stage.XML
 		case protocol.CSV:
-			t |= core.CSV
+			t |= stage.CSV
 		case protocol.Line:
-			t |= core.Line
+			t |= stage.Line
 		case protocol.JSON:
-			t |= core.JSON
+			t |= stage.JSON
 		}
 	}
-	if t == core.None {
-		return core.Records
+	if t == stage.None {
+		return stage.Records
 	}
 	return t
 }

@@ -4,25 +4,25 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/sdk/protocol"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // TestKindsRoundTrip checks that every record type a plugin classifies goes
 // over the wire as its own kind and comes back from Describe as itself.
 func TestKindsRoundTrip(t *testing.T) {
-	for _, typ := range []core.Type{core.XML, core.CSV, core.Line, core.JSON} {
+	for _, typ := range []stage.Type{stage.XML, stage.CSV, stage.Line, stage.JSON} {
 		if got := accepted([]protocol.Kind{kindOf(typ)}); got != typ {
 			t.Errorf("%v went over the wire and came back as %v", typ, got)
 		}
 	}
-	if got := kindOf(core.File); got != protocol.KindUnspecified {
+	if got := kindOf(stage.File); got != protocol.KindUnspecified {
 		t.Errorf("a file record has kind %v, want unspecified", got)
 	}
-	if got := accepted(nil); got != core.Records {
+	if got := accepted(nil); got != stage.Records {
 		t.Errorf("a plugin that names no kind accepts %v, want every record type", got)
 	}
-	if got := accepted([]protocol.Kind{protocol.CSV, protocol.XML, protocol.CSV}); got != core.CSV|core.XML {
+	if got := accepted([]protocol.Kind{protocol.CSV, protocol.XML, protocol.CSV}); got != stage.CSV|stage.XML {
 		t.Errorf("accepts %v, want csv and xml", got)
 	}
 }
@@ -32,16 +32,16 @@ func TestKindsRoundTrip(t *testing.T) {
 // its pooled slice (a CSV batch, then one without headers that must not
 // inherit them).
 func TestEncodeMatchesProtocol(t *testing.T) {
-	h := core.NewHeader([]string{"a", "b"})
-	batches := [][]core.Record{
+	h := stage.NewHeader([]string{"a", "b"})
+	batches := [][]stage.Record{
 		{
-			{Type: core.CSV, Header: h, Data: []byte("1,2"), Fields: []string{"1", "2"}, Source: core.Position{File: "x.csv", Offset: 4, Line: 2, Ordinal: 1}},
-			{Type: core.CSV, Header: h, Data: []byte("3,4"), Fields: []string{"3", "4"}, Category: "c", Labels: map[string]string{"k": "v"}},
+			{Type: stage.CSV, Header: h, Data: []byte("1,2"), Fields: []string{"1", "2"}, Source: stage.Position{File: "x.csv", Offset: 4, Line: 2, Ordinal: 1}},
+			{Type: stage.CSV, Header: h, Data: []byte("3,4"), Fields: []string{"3", "4"}, Category: "c", Labels: map[string]string{"k": "v"}},
 		},
 		{
-			{Type: core.XML, Data: []byte("<r/>"), Source: core.Position{File: "y.xml"}},
-			{Type: core.Line, Data: []byte("z")},
-			{Type: core.JSON, Data: []byte("{}")},
+			{Type: stage.XML, Data: []byte("<r/>"), Source: stage.Position{File: "y.xml"}},
+			{Type: stage.Line, Data: []byte("z")},
+			{Type: stage.JSON, Data: []byte("{}")},
 		},
 	}
 	for n, recs := range batches {
@@ -66,11 +66,11 @@ func TestEncodeMatchesProtocol(t *testing.T) {
 // BenchmarkEncode measures what converting the engine's records to the
 // protocol's costs per batch of 256 CSV records, next to encoding alone.
 func BenchmarkEncode(b *testing.B) {
-	h := core.NewHeader([]string{"id", "title", "lang"})
-	recs := make([]core.Record, 256)
+	h := stage.NewHeader([]string{"id", "title", "lang"})
+	recs := make([]stage.Record, 256)
 	for i := range recs {
-		recs[i] = core.Record{Type: core.CSV, Header: h, Data: []byte("1,A title,en"), Fields: []string{"1", "A title", "en"},
-			Source: core.Position{File: "in.csv", Line: int64(i + 2), Ordinal: int64(i + 1)}}
+		recs[i] = stage.Record{Type: stage.CSV, Header: h, Data: []byte("1,A title,en"), Fields: []string{"1", "A title", "en"},
+			Source: stage.Position{File: "in.csv", Line: int64(i + 2), Ordinal: int64(i + 1)}}
 	}
 	b.Run("convert-and-encode", func(b *testing.B) {
 		b.ReportAllocs()

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // The tests in this file run the Python plugin testdata/pyplugin/plugin.py,
@@ -66,8 +66,8 @@ func pyConfig(t testing.TB, instances int, mode string, config map[string]any) *
 	cfg := DefaultConfig()
 	cfg.Command = []string{python(t), pyPluginScript(t)}
 	cfg.Instances = Instances(instances)
-	cfg.Timeout = core.Duration(5 * time.Second)
-	cfg.StartTimeout = core.Duration(30 * time.Second)
+	cfg.Timeout = stage.Duration(5 * time.Second)
+	cfg.StartTimeout = stage.Duration(30 * time.Second)
 	cfg.Config = config
 	cfg.Env = map[string]string{"PYTHONPATH": sdk}
 	if mode != "" {
@@ -111,12 +111,12 @@ func checkNoPythonPluginLeft(t *testing.T) {
 
 func TestPythonPlugin(t *testing.T) {
 	p, sink := startPool(t, pyConfig(t, 2, "", map[string]any{"prefix": "py:"}))
-	hdr := core.NewHeader([]string{"id", "name"})
-	recs := []core.Record{
-		{Type: core.Line, Data: []byte("alpha"), Source: core.Position{File: "in.txt", Line: 1, Ordinal: 1}},
-		{Type: core.CSV, Data: []byte("2,bob"), Header: hdr, Fields: []string{"2", "bob"}, Source: core.Position{File: "a.csv", Offset: 14, Line: 3, Ordinal: 2}, Category: "old"},
-		{Type: core.XML, Data: []byte(`<record id="r1"/>`), Source: core.Position{File: "b.xml", Offset: 40}},
-		{Type: core.Line, Data: []byte("REJECT me"), Source: core.Position{File: "in.txt", Line: 4, Ordinal: 4}},
+	hdr := stage.NewHeader([]string{"id", "name"})
+	recs := []stage.Record{
+		{Type: stage.Line, Data: []byte("alpha"), Source: stage.Position{File: "in.txt", Line: 1, Ordinal: 1}},
+		{Type: stage.CSV, Data: []byte("2,bob"), Header: hdr, Fields: []string{"2", "bob"}, Source: stage.Position{File: "a.csv", Offset: 14, Line: 3, Ordinal: 2}, Category: "old"},
+		{Type: stage.XML, Data: []byte(`<record id="r1"/>`), Source: stage.Position{File: "b.xml", Offset: 40}},
+		{Type: stage.Line, Data: []byte("REJECT me"), Source: stage.Position{File: "in.txt", Line: 4, Ordinal: 4}},
 	}
 	got, err := p.Classify(t.Context(), recs)
 	if err != nil {
@@ -145,7 +145,7 @@ func TestPythonPlugin(t *testing.T) {
 		t.Errorf("the traceback was not logged")
 	}
 	d := p.Description()
-	if d.Name != "pyplugin" || d.Version != "0.0.1" || d.SDK != "sluice-python-sdk" || d.Accepts != core.Records {
+	if d.Name != "pyplugin" || d.Version != "0.0.1" || d.SDK != "sluice-python-sdk" || d.Accepts != stage.Records {
 		t.Errorf("Description() = %+v", d)
 	}
 	if shared := p.sentShared.Load(); (shared > 0) != (runtime.GOOS == "linux") {
@@ -340,7 +340,7 @@ func BenchmarkPythonPool(b *testing.B) {
 // sent again (bisection cost 3 + log2(32) = 8).
 func TestPythonHangCost(t *testing.T) {
 	cfg := pyConfig(t, 1, "", nil)
-	cfg.Timeout = core.Duration(time.Second)
+	cfg.Timeout = stage.Duration(time.Second)
 	cfg.BatchSize = 32
 	cfg.InFlight = 4
 	cfg.MaxRestarts = 2

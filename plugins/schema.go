@@ -1,8 +1,10 @@
 package plugins
 
-import "github.com/sluicehq/sluice/core"
+import (
+	"github.com/sluicehq/sluice/stage"
+)
 
-// OptionSchema implements core.OptionSchema: "auto" or a number of 1 or
+// OptionSchema implements stage.OptionSchema: "auto" or a number of 1 or
 // more, as UnmarshalYAML accepts.
 func (Instances) OptionSchema() map[string]any {
 	return map[string]any{"anyOf": []any{
@@ -11,4 +13,4 @@ func (Instances) OptionSchema() map[string]any {
 	}}
 }
 
-var _ core.OptionSchema = Instances(0)
+var _ stage.OptionSchema = Instances(0)

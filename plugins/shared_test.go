@@ -4,8 +4,8 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/sdk/protocol"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // TestSharedSlots checks that a slot of shared memory is given to one batch
@@ -67,7 +67,7 @@ func TestSharedSlotBytes(t *testing.T) {
 	if got := sharedSlotBytes(cfg); got < DefaultBatchBytes+DefaultBatchSize*64 || got%page != 0 {
 		t.Errorf("default slot: %d bytes, want room for batch_bytes and the records' metadata, in whole pages", got)
 	}
-	cfg.BatchBytes = core.ByteSize(1 << 40)
+	cfg.BatchBytes = stage.ByteSize(1 << 40)
 	if got := sharedSlotBytes(cfg); got != maxSharedSlot {
 		t.Errorf("slot for batch_bytes of 1 TiB: %d bytes, want the cap %d", got, maxSharedSlot)
 	}

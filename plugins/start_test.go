@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 func TestStartErrors(t *testing.T) {
@@ -88,7 +88,7 @@ func TestStartErrors(t *testing.T) {
 			name: "no handshake in time",
 			config: func(c *Config) {
 				c.Env = map[string]string{"TESTPLUGIN_MODE": "slow-start"}
-				c.StartTimeout = core.Duration(300 * time.Millisecond)
+				c.StartTimeout = stage.Duration(300 * time.Millisecond)
 			},
 			is:   ErrHandshake,
 			want: []string{"start_timeout", "300ms"},

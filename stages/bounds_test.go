@@ -9,7 +9,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/sluicehq/sluice/core"
+	pipelinepkg "github.com/sluicehq/sluice/pipeline"
+	stagepkg "github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages"
 )
 
@@ -17,7 +18,7 @@ import (
 type boundedOption struct {
 	kind, path string
 	max        int64
-	size       bool // a core.ByteSize
+	size       bool // a stagepkg.ByteSize
 }
 
 // integerOptions walks the options struct type t and returns every integer
@@ -52,15 +53,15 @@ func integerOptions(t *testing.T, kind string, typ reflect.Type, path string) []
 		switch ft.Kind() {
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			if ft == reflect.TypeOf(core.Duration(0)) {
+			if ft == reflect.TypeOf(stagepkg.Duration(0)) {
 				continue // a time, not a size
 			}
-			limit, ok := core.OptionMax(f)
+			limit, ok := pipelinepkg.OptionMax(f)
 			if !ok {
 				t.Errorf("stage kind %s: integer option %s has no upper bound: add a max tag (e.g. max:\"65536\" or max:\"1GiB\") that keeps it from exhausting memory", kind, p)
 				continue
 			}
-			out = append(out, boundedOption{kind, p, limit, ft == reflect.TypeOf(core.ByteSize(0))})
+			out = append(out, boundedOption{kind, p, limit, ft == reflect.TypeOf(stagepkg.ByteSize(0))})
 		default:
 			out = append(out, integerOptions(t, kind, ft, p)...)
 		}
@@ -100,14 +101,14 @@ func TestEveryIntegerOptionBounded(t *testing.T) {
 		t.Run(o.kind+"/"+o.path, func(t *testing.T) {
 			for _, v := range []int64{o.max + 1, o.max} {
 				src, line := pipelineSetting(t, o, v)
-				_, err := core.Load("p.yaml", []byte(src), stages.Registry())
+				_, err := pipelinepkg.Load("p.yaml", []byte(src), stages.Registry())
 				msg := ""
 				if err != nil {
 					msg = err.Error()
 				}
 				bound := strconv.FormatInt(o.max, 10)
 				if o.size {
-					bound = core.ByteSize(o.max).String()
+					bound = stagepkg.ByteSize(o.max).String()
 				}
 				want := fmt.Sprintf(`stage "t": %s: at most %s, got %d`, o.path, bound, v)
 				at := fmt.Sprintf("p.yaml:%d:", line)
@@ -184,14 +185,14 @@ func TestPipelineSettingsBounded(t *testing.T) {
 			src += "stages:\n  src: {use: read, with: {path: in.xml}}\n"
 		}
 		src += "  sink: {use: count, from: src, with: {by: [category], output: c.csv}}\n"
-		_, err := core.Load("p.yaml", []byte(src), stages.Registry())
+		_, err := pipelinepkg.Load("p.yaml", []byte(src), stages.Registry())
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want %q", tc.setting, err, tc.want)
 		}
 	}
 	// At the bounds: no complaint.
 	src := "batch_size: 65536\nqueue: 16\nstages:\n  src: {use: read, with: {path: in.xml}, workers: 1024}\n  sink: {use: count, from: src, with: {by: [category], output: c.csv}}\n"
-	if _, err := core.Load("p.yaml", []byte(src), stages.Registry()); err != nil && strings.Contains(err.Error(), "at most") {
+	if _, err := pipelinepkg.Load("p.yaml", []byte(src), stages.Registry()); err != nil && strings.Contains(err.Error(), "at most") {
 		t.Errorf("settings at their bounds refused: %v", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/stages"
 )
 
@@ -26,7 +26,7 @@ func TestOptionErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = core.Load(filepath.Base(file), src, stages.Registry())
+			_, err = pipeline.Load(filepath.Base(file), src, stages.Registry())
 			if err == nil {
 				t.Fatal("loaded without error")
 			}

@@ -15,8 +15,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/internal/corpus"
+	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/stages"
 )
 
@@ -124,11 +125,11 @@ stages:
   recs: {use: split, from: files, workers: 3, with: {xml: {element: record}}}
   counts: {use: count, from: recs, workers: 3, with: {attributes: true, output: %q}}
 `, dir, out)
-	g, err := core.Load("correctness.yaml", []byte(src), stages.Registry())
+	g, err := pipeline.Load("correctness.yaml", []byte(src), stages.Registry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := core.Run(context.Background(), g, core.RunOptions{})
+	rep, err := engine.Run(context.Background(), g, engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/internal/corpus"
+	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/stages"
 )
 
@@ -40,7 +41,7 @@ func TestSplitByRanges(t *testing.T) {
 			if err := os.WriteFile(in, b.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			run := func(chunk string, ordered bool) (string, *core.Report) {
+			run := func(chunk string, ordered bool) (string, *engine.Report) {
 				out := filepath.Join(dir, fmt.Sprintf("%s-%s-%v", format.name, chunk, ordered))
 				src := fmt.Sprintf(`name: ranges
 stages:
@@ -49,11 +50,11 @@ stages:
   tagged: {use: classify, from: records, workers: 1, with: {rules: [{expr: '"all"'}]}}
   files-out: {use: write, from: tagged, with: {dir: %q, by: category}}
 `, in, ordered, chunk, format.split, out)
-				g, err := core.Load("ranges.yaml", []byte(src), stages.Registry())
+				g, err := pipeline.Load("ranges.yaml", []byte(src), stages.Registry())
 				if err != nil {
 					t.Fatal(err)
 				}
-				rep, err := core.Run(context.Background(), g, core.RunOptions{})
+				rep, err := engine.Run(context.Background(), g, engine.RunOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -76,7 +77,7 @@ stages:
 			if !sameLines(got, want) {
 				t.Errorf("unordered: the output holds other records than the whole-file split")
 			}
-			for _, r := range []*core.Report{rep, rep2} {
+			for _, r := range []*engine.Report{rep, rep2} {
 				st := r.Stages[1]
 				if st.Name != "records" || st.In != 1 || st.Processed != 1 || st.Out == 0 {
 					t.Errorf("split's ledger: %+v", st)

@@ -16,7 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
+	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/stages"
 )
 
@@ -156,11 +157,11 @@ stages:
   counts: {use: count, from: labelled, with: {by: [category], output: %q}}
   sorted: {use: write, from: labelled, with: {dir: %q, by: category}}
 `, tc.name, in, tc.csv, tc.key, filepath.Join(out, "counts.json"), filepath.Join(out, "sorted"))
-			g, err := core.Load("realworld.yaml", []byte(src), stages.Registry())
+			g, err := pipeline.Load("realworld.yaml", []byte(src), stages.Registry())
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := core.Run(context.Background(), g, core.RunOptions{})
+			rep, err := engine.Run(context.Background(), g, engine.RunOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,7 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
+	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/stages"
 )
 
@@ -273,11 +274,11 @@ stages:
   byweight: {use: count, from: weighed, with: {by: [category], output: %q}}
   sorted: {use: write, from: weighed, with: {dir: %q}}
 `, in, mimeNS, attrsOut, mimeNS, weightsOut, sorted)
-	g, err := core.Load("mime.yaml", []byte(src), stages.Registry())
+	g, err := pipeline.Load("mime.yaml", []byte(src), stages.Registry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := core.Run(context.Background(), g, core.RunOptions{}); err != nil {
+	if _, err := engine.Run(context.Background(), g, engine.RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -365,11 +366,11 @@ stages:
   byw: {use: count, from: tagged, with: {by: [category], output: %q}}
   out: {use: write, from: tagged, with: {dir: %q}}
 `, in, attrs, byW, out)
-	g, err := core.Load("repro.yaml", []byte(src), stages.Registry())
+	g, err := pipeline.Load("repro.yaml", []byte(src), stages.Registry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := core.Run(context.Background(), g, core.RunOptions{}); err != nil {
+	if _, err := engine.Run(context.Background(), g, engine.RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var got attributeCounts

@@ -7,7 +7,7 @@
 package stages
 
 import (
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/classify"
 	"github.com/sluicehq/sluice/stages/count"
 	"github.com/sluicehq/sluice/stages/filter"
@@ -18,7 +18,7 @@ import (
 )
 
 // Register adds every built-in stage kind to r.
-func Register(r *core.Registry) {
+func Register(r *stage.Registry) {
 	r.Register(read.Kind())
 	r.Register(split.Kind())
 	r.Register(filter.Kind())
@@ -29,8 +29,8 @@ func Register(r *core.Registry) {
 }
 
 // Registry returns a new registry holding the built-in kinds.
-func Registry() *core.Registry {
-	r := core.NewRegistry()
+func Registry() *stage.Registry {
+	r := stage.NewRegistry()
 	Register(r)
 	return r
 }

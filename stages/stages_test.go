@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/stages"
 )
 
@@ -23,7 +23,7 @@ func TestSamples(t *testing.T) {
 			if len(k.Sample) == 0 {
 				t.Fatalf("kind %s has no sample", k.Name)
 			}
-			g, err := core.Load(k.Name+"/sample.yaml", k.Sample, reg)
+			g, err := pipeline.Load(k.Name+"/sample.yaml", k.Sample, reg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -45,7 +45,7 @@ func TestOptionsDocumented(t *testing.T) {
 		if k.Summary == "" {
 			t.Errorf("kind %s has no summary", k.Name)
 		}
-		for _, o := range core.DescribeOptions(k) {
+		for _, o := range pipeline.DescribeOptions(k) {
 			if o.Doc == "" {
 				t.Errorf("option %s.%s has no doc tag", k.Name, o.Path)
 			}

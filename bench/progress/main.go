@@ -15,8 +15,8 @@ import (
 
 	"github.com/creack/pty"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/internal/corpus"
+	"github.com/sluicehq/sluice/stage"
 )
 
 func main() {
@@ -32,7 +32,7 @@ func main() {
 }
 
 func run(sizeFlag string, runs int, keep, bin string) error {
-	size, err := core.ParseByteSize(sizeFlag)
+	size, err := stage.ParseByteSize(sizeFlag)
 	if err != nil {
 		return fmt.Errorf("-size: %w", err)
 	}

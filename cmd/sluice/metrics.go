@@ -15,7 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
+	stagepkg "github.com/sluicehq/sluice/stage"
 )
 
 // runCollector exposes a run's Monitor as Prometheus metrics. It reads a
@@ -25,7 +26,7 @@ import (
 // It is an unchecked collector (Describe sends nothing): the stats that
 // stages report (StatsReporter) are only known once the run is set up.
 type runCollector struct {
-	mon *core.Monitor
+	mon *engine.Monitor
 
 	runInfo, phase, inputSize, inputRead              *prometheus.Desc
 	stageInfo, workers, recIn, recOut, filtered, errs *prometheus.Desc
@@ -36,7 +37,7 @@ type runCollector struct {
 	stats map[string]*prometheus.Desc // by Prometheus name
 }
 
-func newRunCollector(mon *core.Monitor) *runCollector {
+func newRunCollector(mon *engine.Monitor) *runCollector {
 	stage := []string{"stage"}
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, labels, nil)
@@ -74,11 +75,11 @@ func (c *runCollector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
-	if s.Phase == core.PhaseIdle {
+	if s.Phase == engine.PhaseIdle {
 		return // nothing to say before the run is attached
 	}
 	gauge(c.runInfo, 1, s.Pipeline, s.PipelineFile)
-	for _, p := range []core.Phase{core.PhaseSetup, core.PhaseRunning, core.PhaseCommitting, core.PhaseDone} {
+	for _, p := range []engine.Phase{engine.PhaseSetup, engine.PhaseRunning, engine.PhaseCommitting, engine.PhaseDone} {
 		v := 0.0
 		if p == s.Phase {
 			v = 1
@@ -111,7 +112,7 @@ func (c *runCollector) Collect(ch chan<- prometheus.Metric) {
 			if d == nil {
 				continue
 			}
-			if stat.Kind == core.StatCounter {
+			if stat.Kind == stagepkg.StatCounter {
 				counter(d, stat.Value, name)
 			} else {
 				gauge(d, stat.Value, name)
@@ -124,12 +125,12 @@ func (c *runCollector) Collect(ch chan<- prometheus.Metric) {
 // sluice_NAME, with _total for a counter. The first help text seen for a
 // name is kept; a stat with an invalid name, or whose name another stat
 // of another kind took, is left out.
-func (c *runCollector) statDesc(st core.Stat) *prometheus.Desc {
-	if !core.ValidStatName(st.Name) {
+func (c *runCollector) statDesc(st stagepkg.Stat) *prometheus.Desc {
+	if !stagepkg.ValidStatName(st.Name) {
 		return nil
 	}
 	name := "sluice_" + st.Name
-	if st.Kind == core.StatCounter {
+	if st.Kind == stagepkg.StatCounter {
 		name += "_total"
 	}
 	c.mu.Lock()
@@ -148,7 +149,7 @@ func (c *runCollector) statDesc(st core.Stat) *prometheus.Desc {
 
 // histogram converts a batch latency histogram to Prometheus' cumulative
 // form, in seconds.
-func histogram(d *prometheus.Desc, h core.Histogram, labels ...string) prometheus.Metric {
+func histogram(d *prometheus.Desc, h engine.Histogram, labels ...string) prometheus.Metric {
 	buckets := make(map[float64]uint64, len(h.Bounds))
 	var cum uint64
 	for i, b := range h.Bounds {
@@ -169,7 +170,7 @@ type metricsServer struct {
 // before the run starts, and serves in the background until close. The
 // registry holds the run's metrics and the process and Go runtime
 // collectors of the official client.
-func serveMetrics(addr string, mon *core.Monitor, log *slog.Logger) (*metricsServer, error) {
+func serveMetrics(addr string, mon *engine.Monitor, log *slog.Logger) (*metricsServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-addr %s: %w (choose another address, e.g. --metrics-addr 127.0.0.1:9091)", addr, err)

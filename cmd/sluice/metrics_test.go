@@ -19,7 +19,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
+	"github.com/sluicehq/sluice/pipeline"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // gateSource emits per records, then waits for the next gate, until the
@@ -29,14 +31,14 @@ type gateSource struct {
 	gates []chan struct{}
 }
 
-func (g *gateSource) Signature() core.Signature { return core.Signature{Out: core.Line} }
+func (g *gateSource) Signature() stage.Signature { return stage.Signature{Out: stage.Line} }
 
-func (g *gateSource) Read(ctx context.Context, out core.Emitter) error {
+func (g *gateSource) Read(ctx context.Context, out stage.Emitter) error {
 	n := 0
 	for i := 0; ; i++ {
 		for range g.per {
 			n++
-			r := core.Record{Type: core.Line, Data: []byte(strconv.Itoa(n)), Source: core.Position{File: "gate", Ordinal: int64(n)}}
+			r := stage.Record{Type: stage.Line, Data: []byte(strconv.Itoa(n)), Source: stage.Position{File: "gate", Ordinal: int64(n)}}
 			if err := out.Emit(&r); err != nil {
 				return err
 			}
@@ -56,33 +58,35 @@ func (g *gateSource) Read(ctx context.Context, out core.Emitter) error {
 // classifier plugin stage does.
 type fakePlugin struct{ restarts, inflight atomic.Int64 }
 
-func (p *fakePlugin) Signature() core.Signature {
-	return core.Signature{In: core.Records, Passthrough: true}
+func (p *fakePlugin) Signature() stage.Signature {
+	return stage.Signature{In: stage.Records, Passthrough: true}
 }
 
-func (p *fakePlugin) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
+func (p *fakePlugin) Process(ctx context.Context, r *stage.Record, out stage.Emitter) error {
 	return out.Emit(r)
 }
 
-func (p *fakePlugin) Stats() []core.Stat {
-	return []core.Stat{
-		{Name: core.StatPluginRestarts, Help: "Plugin instances replaced.", Kind: core.StatCounter, Value: float64(p.restarts.Load())},
-		{Name: core.StatPluginInFlight, Help: "Batches in flight.", Kind: core.StatGauge, Value: float64(p.inflight.Load())},
-		{Name: core.StatPluginPeakRSS, Help: "Peak memory of the largest plugin process.", Kind: core.StatGauge, Value: 20 << 20},
+func (p *fakePlugin) Stats() []stage.Stat {
+	return []stage.Stat{
+		{Name: stage.StatPluginRestarts, Help: "Plugin instances replaced.", Kind: stage.StatCounter, Value: float64(p.restarts.Load())},
+		{Name: stage.StatPluginInFlight, Help: "Batches in flight.", Kind: stage.StatGauge, Value: float64(p.inflight.Load())},
+		{Name: stage.StatPluginPeakRSS, Help: "Peak memory of the largest plugin process.", Kind: stage.StatGauge, Value: 20 << 20},
 	}
 }
 
 type nullSink struct{}
 
-func (nullSink) Signature() core.Signature { return core.Signature{In: core.Records, Terminal: true} }
-func (nullSink) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
+func (nullSink) Signature() stage.Signature {
+	return stage.Signature{In: stage.Records, Terminal: true}
+}
+func (nullSink) Process(ctx context.Context, r *stage.Record, out stage.Emitter) error {
 	return nil
 }
 
 var (
-	_ core.Source        = (*gateSource)(nil)
-	_ core.Processor     = (*fakePlugin)(nil)
-	_ core.StatsReporter = (*fakePlugin)(nil)
+	_ stage.Source        = (*gateSource)(nil)
+	_ stage.Processor     = (*fakePlugin)(nil)
+	_ stage.StatsReporter = (*fakePlugin)(nil)
 )
 
 type noOptions struct{}
@@ -161,14 +165,14 @@ func documentedMetrics(t *testing.T) []string {
 func TestMetricsDuringRun(t *testing.T) {
 	src := &gateSource{per: 1000, gates: []chan struct{}{make(chan struct{}), make(chan struct{})}}
 	plug := &fakePlugin{}
-	reg := core.NewRegistry()
-	reg.Register(core.Define("gate", "Gated source.", nil, func() *noOptions { return &noOptions{} },
-		func(*noOptions) (core.Stage, error) { return src, nil }))
-	reg.Register(core.Define("plugin", "Fake plugin stage.", nil, func() *noOptions { return &noOptions{} },
-		func(*noOptions) (core.Stage, error) { return plug, nil }))
-	reg.Register(core.Define("null", "Discards records.", nil, func() *noOptions { return &noOptions{} },
-		func(*noOptions) (core.Stage, error) { return nullSink{}, nil }))
-	g, err := core.Load("watch.yaml", []byte(`name: metered
+	reg := stage.NewRegistry()
+	reg.Register(stage.Define("gate", "Gated source.", nil, func() *noOptions { return &noOptions{} },
+		func(*noOptions) (stage.Stage, error) { return src, nil }))
+	reg.Register(stage.Define("plugin", "Fake plugin stage.", nil, func() *noOptions { return &noOptions{} },
+		func(*noOptions) (stage.Stage, error) { return plug, nil }))
+	reg.Register(stage.Define("null", "Discards records.", nil, func() *noOptions { return &noOptions{} },
+		func(*noOptions) (stage.Stage, error) { return nullSink{}, nil }))
+	g, err := pipeline.Load("watch.yaml", []byte(`name: metered
 batch_size: 100
 stages:
   src: {use: gate}
@@ -178,7 +182,7 @@ stages:
 	if err != nil {
 		t.Fatal(err)
 	}
-	mon := &core.Monitor{}
+	mon := &engine.Monitor{}
 	srv, err := serveMetrics("127.0.0.1:0", mon, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +204,7 @@ stages:
 
 	done := make(chan error, 1)
 	go func() {
-		_, err := core.Run(context.Background(), g, core.RunOptions{Monitor: mon})
+		_, err := engine.Run(context.Background(), g, engine.RunOptions{Monitor: mon})
 		done <- err
 	}()
 	// waitIn waits until the sink has received n records: the source is

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/plugins"
 )
 
@@ -119,14 +119,14 @@ func orNone(s string) string {
 // classify stage's plugin.config is checked against the schema its plugin
 // describes. Notes (what could not be checked) go to stderr; problems are
 // an exitInvalid error.
-func checkPlugins(cmd *cobra.Command, path string, g *core.Graph) error {
+func checkPlugins(cmd *cobra.Command, path string, g *pipeline.Graph) error {
 	notes, err := g.Check(cmd.Context())
 	for _, n := range notes {
 		fmt.Fprintf(cmd.ErrOrStderr(), "note: %s\n", n)
 	}
 	if err != nil {
 		n := 1
-		if el, ok := err.(core.ErrorList); ok {
+		if el, ok := err.(pipeline.ErrorList); ok {
 			n = len(el)
 		}
 		return &exitError{exitInvalid, fmt.Errorf("%s: %d problem(s) in plugin config:\n%w", path, n, err)}

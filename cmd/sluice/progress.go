@@ -11,7 +11,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/plugins"
 )
 
@@ -43,17 +43,17 @@ func resolveProgress(mode string, stderr io.Writer) (string, error) {
 // display shows a run's progress until stop is called with the run's
 // report; stop leaves the terminal (or log) ready for the summary.
 type display interface {
-	stop(rep *core.Report)
+	stop(rep *engine.Report)
 }
 
 type noDisplay struct{}
 
-func (noDisplay) stop(*core.Report) {}
+func (noDisplay) stop(*engine.Report) {}
 
 // startDisplay starts the display for mode. The tty display takes over
 // stderr: while it runs, whatever is written to sink (the logger's
 // output) is printed above it.
-func startDisplay(mode string, stderr io.Writer, sink *switchWriter, mon *core.Monitor, builds *plugins.BuildSteps, log *slog.Logger, interval time.Duration) display {
+func startDisplay(mode string, stderr io.Writer, sink *switchWriter, mon *engine.Monitor, builds *plugins.BuildSteps, log *slog.Logger, interval time.Duration) display {
 	switch mode {
 	case progressTTY:
 		return startTTY(stderr, sink, mon, builds)
@@ -114,7 +114,7 @@ func (e *ewma) add(x float64, dt, tau time.Duration) {
 // view is what the displays show: a snapshot plus smoothed rates, the ETA
 // and the bottleneck. A tracker makes one per snapshot.
 type view struct {
-	snap core.Snapshot
+	snap engine.Snapshot
 	// fraction is ReadBytes/TotalBytes; known is false without a total.
 	fraction float64
 	known    bool
@@ -132,7 +132,7 @@ type view struct {
 	// bottleneck names the stage holding the pipeline back, "" when none
 	// stands out.
 	bottleneck string
-	// status is the run's outcome (core.StatusOK...) in the last view, ""
+	// status is the run's outcome (engine.StatusOK...) in the last view, ""
 	// before.
 	status string
 }
@@ -146,7 +146,7 @@ type stageView struct {
 
 // stageCount is what a stage's rate counts: the records it received, or
 // for a stage that takes files (a splitter) the records it made of them.
-func stageCount(st *core.StageSnapshot) int64 {
+func stageCount(st *engine.StageSnapshot) int64 {
 	if st.Files > 0 {
 		return st.Out
 	}
@@ -157,7 +157,7 @@ func stageCount(st *core.StageSnapshot) int64 {
 // the snapshots' Elapsed, so it can be driven by made-up snapshots in
 // tests. It is not safe for concurrent use.
 type tracker struct {
-	prev    *core.Snapshot
+	prev    *engine.Snapshot
 	bytes   ewma
 	records ewma
 	stages  []struct{ in, busy, queue ewma }
@@ -165,7 +165,7 @@ type tracker struct {
 
 // splitterRecords sums the output of the stages that took File records:
 // the records made from input files.
-func splitterRecords(s *core.Snapshot) int64 {
+func splitterRecords(s *engine.Snapshot) int64 {
 	var n int64
 	for _, st := range s.Stages {
 		if st.Files > 0 {
@@ -175,7 +175,7 @@ func splitterRecords(s *core.Snapshot) int64 {
 	return n
 }
 
-func (t *tracker) update(s core.Snapshot) *view {
+func (t *tracker) update(s engine.Snapshot) *view {
 	v := &view{snap: s, records: splitterRecords(&s)}
 	v.fraction, v.known = s.Fraction()
 	if len(t.stages) != len(s.Stages) {
@@ -224,13 +224,13 @@ func (t *tracker) update(s core.Snapshot) *view {
 // rates become averages over the whole run, as the summary gives them, and
 // a run that succeeded has read all its input (even a file that failed
 // under on_error skip counts as handled).
-func (v *view) final(rep *core.Report) {
+func (v *view) final(rep *engine.Report) {
 	secs := v.snap.Elapsed.Seconds()
-	v.status = core.StatusFailed
+	v.status = engine.StatusFailed
 	if rep != nil {
 		v.status = rep.Status
 	}
-	if v.status == core.StatusOK && v.known {
+	if v.status == engine.StatusOK && v.known {
 		v.fraction = 1
 	}
 	v.etaOK, v.eta = false, 0
@@ -269,7 +269,7 @@ func (v *view) empty() bool {
 // them) while the queues they feed do not (so they are not waiting on
 // someone else), the busiest. It returns "" when no stage's queue is
 // full: the pipeline then keeps up with its input.
-func bottleneck(s *core.Snapshot, views []stageView) string {
+func bottleneck(s *engine.Snapshot, views []stageView) string {
 	index := map[string]int{}
 	for i, st := range s.Stages {
 		index[st.Name] = i

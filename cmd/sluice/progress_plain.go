@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
 )
 
 // plainDisplay logs one progress line every interval, and a last one when
@@ -14,14 +14,14 @@ import (
 // a redrawn display would be noise. The lines are info-level log records,
 // so they follow --log-format (logfmt text or JSON) and --log-level.
 type plainDisplay struct {
-	mon    *core.Monitor
+	mon    *engine.Monitor
 	log    *slog.Logger
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	t      tracker // touched by the loop goroutine, then by stop after it returned
 }
 
-func startPlain(mon *core.Monitor, log *slog.Logger, interval time.Duration) *plainDisplay {
+func startPlain(mon *engine.Monitor, log *slog.Logger, interval time.Duration) *plainDisplay {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &plainDisplay{mon: mon, log: log, cancel: cancel}
 	d.wg.Go(func() { d.loop(ctx, interval) })
@@ -38,7 +38,7 @@ func (d *plainDisplay) loop(ctx context.Context, interval time.Duration) {
 			return
 		case now := <-sample.C:
 			s := d.mon.Snapshot()
-			if s.Phase < core.PhaseRunning {
+			if s.Phase < engine.PhaseRunning {
 				continue
 			}
 			v := d.t.update(s)
@@ -52,12 +52,12 @@ func (d *plainDisplay) loop(ctx context.Context, interval time.Duration) {
 
 // stop prints the last line: 100% when the run succeeded (every input was
 // handled, even a file that failed under on_error skip before its end).
-func (d *plainDisplay) stop(rep *core.Report) {
+func (d *plainDisplay) stop(rep *engine.Report) {
 	d.cancel()
 	d.wg.Wait()
 	v := d.t.update(d.mon.Snapshot())
 	v.final(rep)
-	if v.status != core.StatusOK && v.empty() {
+	if v.status != engine.StatusOK && v.empty() {
 		return // nothing ran (setup failed): the error says it all
 	}
 	d.print(v, true)

@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
 )
 
 // snap makes a snapshot of a three-stage pipeline (files → split → sink)
 // at elapsed time t with the given bytes read and queue fills.
-func snap(t time.Duration, read, made int64, splitQueue, sinkQueue int) core.Snapshot {
-	st := func(name, kind string, workers int, in, out int64, queued int, outputs ...string) core.StageSnapshot {
-		s := core.StageSnapshot{Outputs: outputs, Queued: queued}
+func snap(t time.Duration, read, made int64, splitQueue, sinkQueue int) engine.Snapshot {
+	st := func(name, kind string, workers int, in, out int64, queued int, outputs ...string) engine.StageSnapshot {
+		s := engine.StageSnapshot{Outputs: outputs, Queued: queued}
 		s.Name, s.Kind, s.Workers, s.In, s.Out = name, kind, workers, in, out
 		if kind != "read" {
 			s.QueueCap = 8
@@ -26,9 +26,9 @@ func snap(t time.Duration, read, made int64, splitQueue, sinkQueue int) core.Sna
 	split.Files = 1
 	split.Busy = t // one of two workers busy all along
 	sink := st("sink", "write", 1, made, 0, sinkQueue)
-	return core.Snapshot{
-		Phase: core.PhaseRunning, Elapsed: t, TotalBytes: 1000, ReadBytes: read, File: "in.xml",
-		Stages: []core.StageSnapshot{st("files", "read", 1, 0, 1, 0, "split"), split, sink},
+	return engine.Snapshot{
+		Phase: engine.PhaseRunning, Elapsed: t, TotalBytes: 1000, ReadBytes: read, File: "in.xml",
+		Stages: []engine.StageSnapshot{st("files", "read", 1, 0, 1, 0, "split"), split, sink},
 	}
 }
 
@@ -111,16 +111,16 @@ func TestFinalView(t *testing.T) {
 	var tr tracker
 	tr.update(snap(0, 0, 0, 0, 0))
 	v := tr.update(snap(4*time.Second, 990, 400, 8, 0)) // a file failed under skip
-	v.final(&core.Report{Status: core.StatusOK})
-	if v.fraction != 1 || v.etaOK || v.bottleneck != "" || v.status != core.StatusOK {
+	v.final(&engine.Report{Status: engine.StatusOK})
+	if v.fraction != 1 || v.etaOK || v.bottleneck != "" || v.status != engine.StatusOK {
 		t.Errorf("final view of a successful run: fraction %v, eta %v, bottleneck %q, status %q", v.fraction, v.etaOK, v.bottleneck, v.status)
 	}
 	if v.recordsPerSec != 100 || v.stages[1].rate != 100 {
 		t.Errorf("final rates are not the averages: %v, %v", v.recordsPerSec, v.stages[1].rate)
 	}
 	v = tr.update(snap(5*time.Second, 500, 400, 8, 0))
-	v.final(&core.Report{Status: core.StatusInterrupted})
-	if v.fraction != 0.5 || v.status != core.StatusInterrupted {
+	v.final(&engine.Report{Status: engine.StatusInterrupted})
+	if v.fraction != 0.5 || v.status != engine.StatusInterrupted {
 		t.Errorf("final view of an interrupted run: fraction %v, status %q", v.fraction, v.status)
 	}
 }

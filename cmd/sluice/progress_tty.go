@@ -13,7 +13,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/plugins"
 )
 
@@ -26,7 +26,7 @@ import (
 // view; mpb's own goroutine redraws from the latest view. Neither touches
 // the run: the cost to the pipeline is the snapshot's atomic loads.
 type ttyDisplay struct {
-	mon    *core.Monitor
+	mon    *engine.Monitor
 	builds *plugins.BuildSteps // plugins built from source during setup
 	sink   *switchWriter
 	p      *mpb.Progress
@@ -41,7 +41,7 @@ type ttyDisplay struct {
 // stage rows are named with this width at most; longer names are cut.
 const maxNameWidth = 24
 
-func startTTY(stderr io.Writer, sink *switchWriter, mon *core.Monitor, builds *plugins.BuildSteps) *ttyDisplay {
+func startTTY(stderr io.Writer, sink *switchWriter, mon *engine.Monitor, builds *plugins.BuildSteps) *ttyDisplay {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &ttyDisplay{mon: mon, builds: builds, sink: sink, cancel: cancel}
 	d.cur.Store(d.t.update(mon.Snapshot()))
@@ -174,7 +174,7 @@ func (d *ttyDisplay) headline() string {
 	s := &v.snap
 	var b strings.Builder
 	switch s.Phase {
-	case core.PhaseIdle, core.PhaseSetup:
+	case engine.PhaseIdle, engine.PhaseSetup:
 		// A plugin build is a step of its own: it can take seconds.
 		for _, b := range d.builds.Builds() {
 			if !b.Done {
@@ -190,11 +190,11 @@ func (d *ttyDisplay) headline() string {
 	}
 	fmt.Fprintf(&b, "  %s  %s records  %s/s", humanRate(v.bytesPerSec), formatCount(float64(v.records)), formatCount(v.recordsPerSec))
 	switch {
-	case v.status == core.StatusOK:
+	case v.status == engine.StatusOK:
 		fmt.Fprintf(&b, "  done in %s", s.Elapsed.Round(time.Millisecond))
 	case v.status != "":
 		fmt.Fprintf(&b, "  %s after %s", v.status, s.Elapsed.Round(time.Millisecond))
-	case s.Phase == core.PhaseCommitting:
+	case s.Phase == engine.PhaseCommitting:
 		b.WriteString("  committing outputs…")
 	case v.etaOK:
 		b.WriteString("  ETA " + formatETA(v.eta))
@@ -209,7 +209,7 @@ func (d *ttyDisplay) headline() string {
 // fileLine names the file being read, cut from the left to fit.
 func (d *ttyDisplay) fileLine(width int) string {
 	v := d.cur.Load()
-	if v.snap.File == "" || v.snap.Phase >= core.PhaseCommitting {
+	if v.snap.File == "" || v.snap.Phase >= engine.PhaseCommitting {
 		return ""
 	}
 	line := "  reading " + v.snap.File
@@ -254,12 +254,12 @@ func (d *ttyDisplay) publish(v *view, final bool) {
 // bar completes (100%, every stage ticked); on failure or interrupt the
 // bars are left as they were, or removed when nothing ran at all. The cursor is left below the display, where
 // the summary goes, and the logger writes to stderr again.
-func (d *ttyDisplay) stop(rep *core.Report) {
+func (d *ttyDisplay) stop(rep *engine.Report) {
 	d.cancel()
 	d.wg.Wait()
 	v := d.t.update(d.mon.Snapshot())
 	v.final(rep)
-	ok := v.status == core.StatusOK
+	ok := v.status == engine.StatusOK
 	drop := !ok && v.empty() // nothing ran (setup failed): leave the error alone
 	d.publish(v, true)
 	for _, b := range append([]*mpb.Bar{d.main}, d.rows...) {

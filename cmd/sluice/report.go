@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/plugins"
 )
 
@@ -36,13 +36,13 @@ func createReport(path string) (*reportFile, error) {
 // runReport is the report file's content: the run's Report, and the
 // plugins built from source during its setup.
 type runReport struct {
-	*core.Report
+	*engine.Report
 	PluginBuilds []plugins.Build `json:"plugin_builds,omitempty"`
 }
 
 // write writes rep and builds as indented JSON (the schema is
 // docs/report.schema.json) and renames it into place.
-func (f *reportFile) write(rep *core.Report, builds []plugins.Build) error {
+func (f *reportFile) write(rep *engine.Report, builds []plugins.Build) error {
 	enc := json.NewEncoder(f.tmp)
 	enc.SetIndent("", "  ")
 	err := enc.Encode(runReport{rep, builds})

@@ -15,8 +15,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice"
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
+	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/plugins"
+	"github.com/sluicehq/sluice/stage"
 )
 
 const defaultPipeline = "pipeline.yaml"
@@ -49,7 +51,7 @@ func pipelineArg(args []string) string {
 }
 
 // load reads and plans a pipeline; every problem is an exitInvalid error.
-func load(path string) (*core.Graph, error) {
+func load(path string) (*pipeline.Graph, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		hint := ""
@@ -61,7 +63,7 @@ func load(path string) (*core.Graph, error) {
 	g, err := sluice.New().Load(path, src)
 	if err != nil {
 		n := 1
-		if el, ok := err.(core.ErrorList); ok {
+		if el, ok := err.(pipeline.ErrorList); ok {
 			n = len(el)
 		}
 		return nil, &exitError{exitInvalid, fmt.Errorf("%s: %d problem(s):\n%w", path, n, err)}
@@ -237,7 +239,7 @@ func runPipeline(cmd *cobra.Command, path string, f runFlags) error {
 			return &exitError{exitInvalid, err}
 		}
 	}
-	mon := &core.Monitor{}
+	mon := &engine.Monitor{}
 	if f.metricsAddr != "" {
 		srv, err := serveMetrics(f.metricsAddr, mon, log)
 		if err != nil {
@@ -262,7 +264,7 @@ func runPipeline(cmd *cobra.Command, path string, f runFlags) error {
 	ctx = plugins.WithBuildSteps(ctx, builds)
 	log.Debug("run starting", "pipeline", g.Name, "file", g.File, "stages", len(g.Nodes), "progress", mode)
 	disp := startDisplay(mode, stderr, sink, mon, builds, log, f.progressInterval)
-	rep, err := sluice.New().Run(ctx, g, core.RunOptions{Log: log, Monitor: mon})
+	rep, err := sluice.New().Run(ctx, g, engine.RunOptions{Log: log, Monitor: mon})
 	disp.stop(rep)
 	summary(stderr, rep, builds.Builds())
 	if report != nil {
@@ -275,7 +277,7 @@ func runPipeline(cmd *cobra.Command, path string, f runFlags) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, core.ErrInterrupted):
+	case errors.Is(err, stage.ErrInterrupted):
 		return &exitError{exitInterrupted, err}
 	default:
 		return &exitError{exitFailed, err}
@@ -300,8 +302,8 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 // interruptible returns a context cancelled by the first SIGINT or SIGTERM,
 // which it reports on stderr after prefix, unless the run that mon watches
 // is committing its outputs: that commit is finished (see
-// core.Monitor.Interrupt). A second signal exits at once.
-func interruptible(parent context.Context, stderr io.Writer, prefix string, mon *core.Monitor) (context.Context, func()) {
+// engine.Monitor.Interrupt). A second signal exits at once.
+func interruptible(parent context.Context, stderr io.Writer, prefix string, mon *engine.Monitor) (context.Context, func()) {
 	if parent == nil {
 		parent = context.Background()
 	}
@@ -313,9 +315,9 @@ func interruptible(parent context.Context, stderr io.Writer, prefix string, mon 
 		select {
 		case s := <-sigs:
 			switch mon.Interrupt(cancel) {
-			case core.PhaseCommitting:
+			case engine.PhaseCommitting:
 				fmt.Fprintf(stderr, "%s%v: the outputs are being committed; finishing the commit (signal again to exit at once: the next run or sluice recover then finishes or undoes it)\n", prefix, s)
-			case core.PhaseDone:
+			case engine.PhaseDone:
 				fmt.Fprintf(stderr, "%s%v: the outputs are committed; finishing (signal again to exit at once)\n", prefix, s)
 			default:
 				fmt.Fprintf(stderr, "%s%v: stopping; outputs will not be committed (signal again to exit at once)\n", prefix, s)
@@ -357,7 +359,7 @@ another process is left alone.`,
 			if err != nil {
 				return err
 			}
-			recs, err := core.Recover(g)
+			recs, err := engine.Recover(g)
 			out := cmd.OutOrStdout()
 			for _, r := range recs {
 				fmt.Fprintln(out, r.String())

@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice"
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/pipeline"
 )
 
 func schemaCmd() *cobra.Command {
@@ -26,9 +26,9 @@ others) completes and checks a pipeline that starts with
 			eng := sluice.New()
 			templates, err := eng.Templates()
 			if err != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "sluice: some templates on %s do not load; the schema leaves them out:\n%s\n", core.SearchPathEnv, indentBlock(err.Error(), "  "))
+				fmt.Fprintf(cmd.ErrOrStderr(), "sluice: some templates on %s do not load; the schema leaves them out:\n%s\n", pipeline.SearchPathEnv, indentBlock(err.Error(), "  "))
 			}
-			_, err = cmd.OutOrStdout().Write(core.PipelineSchema(eng.Registry(), templates))
+			_, err = cmd.OutOrStdout().Write(pipeline.PipelineSchema(eng.Registry(), templates))
 			return err
 		},
 	}

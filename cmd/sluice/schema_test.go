@@ -16,7 +16,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sluicehq/sluice"
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/pipeline"
+	stagepkg "github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages"
 )
 
@@ -26,7 +27,7 @@ const schemaFile = "../../docs/pipeline.schema.json"
 // generates (go test ./cmd/sluice -run TestSchemaFile -update rewrites it),
 // and checks that `sluice schema` prints it when SLUICE_PATH is unset.
 func TestSchemaFile(t *testing.T) {
-	want := core.PipelineSchema(stages.Registry(), nil)
+	want := pipeline.PipelineSchema(stages.Registry(), nil)
 	if *update {
 		if err := os.WriteFile(schemaFile, want, 0o644); err != nil {
 			t.Fatal(err)
@@ -39,7 +40,7 @@ func TestSchemaFile(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("docs/pipeline.schema.json is stale: run go test ./cmd/sluice -run TestSchemaFile -update and commit it")
 	}
-	t.Setenv(core.SearchPathEnv, "")
+	t.Setenv(pipeline.SearchPathEnv, "")
 	r := runSluice(t, ".", "schema")
 	if r.code != 0 || r.stdout != string(want) {
 		t.Fatalf("sluice schema: exit %d, stderr %q; stdout equals the committed schema: %v", r.code, r.stderr, r.stdout == string(want))
@@ -123,7 +124,7 @@ func pipelineFiles(t *testing.T) []string {
 // a relative path that reaches docs/pipeline.schema.json (all but the
 // stages' samples).
 func TestPipelinesMatchSchema(t *testing.T) {
-	sch := compileSchema(t, core.PipelineSchema(stages.Registry(), nil))
+	sch := compileSchema(t, pipeline.PipelineSchema(stages.Registry(), nil))
 	abs, err := filepath.Abs(schemaFile)
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +166,7 @@ func TestPipelinesMatchSchema(t *testing.T) {
 // both accept the forms the decoder takes (a scalar for a list, sizes and
 // durations as text, environment references for numbers).
 func TestSchemaAgreesWithLoader(t *testing.T) {
-	sch := compileSchema(t, core.PipelineSchema(stages.Registry(), nil))
+	sch := compileSchema(t, pipeline.PipelineSchema(stages.Registry(), nil))
 	t.Setenv("SCHEMA_TEST_WORKERS", "3")
 	const head = "name: t\nstages:\n  in:\n    use: read\n"
 	const tail = "  out:\n    use: count\n    from: recs\n    with: {by: category, output: out/c.json}\n"
@@ -218,7 +219,7 @@ stages:
 	if err := os.WriteFile(filepath.Join(dir, "tagged.yaml"), []byte(tmpl), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(core.SearchPathEnv, dir)
+	t.Setenv(pipeline.SearchPathEnv, dir)
 	r := runSluice(t, ".", "schema")
 	if r.code != 0 {
 		t.Fatalf("sluice schema: exit %d: %s", r.code, r.stderr)
@@ -242,12 +243,12 @@ stages:
 }
 
 // TestEveryOptionHasSchema checks that every option type of the built-in
-// kinds that decodes itself also says what it accepts (core.OptionSchema),
+// kinds that decodes itself also says what it accepts (stagepkg.OptionSchema),
 // else the schema would leave it free-form.
 func TestEveryOptionHasSchema(t *testing.T) {
 	unmarshalerType := reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
 	textUnmarshalerType := reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
-	optionSchemaType := reflect.TypeOf((*core.OptionSchema)(nil)).Elem()
+	optionSchemaType := reflect.TypeOf((*stagepkg.OptionSchema)(nil)).Elem()
 	seen := map[reflect.Type]bool{}
 	var walk func(path string, typ reflect.Type)
 	walk = func(path string, typ reflect.Type) {
@@ -275,7 +276,7 @@ func TestEveryOptionHasSchema(t *testing.T) {
 	for _, k := range stages.Registry().Kinds() {
 		walk(k.Name, reflect.TypeOf(k.Defaults()).Elem())
 	}
-	for _, typ := range []reflect.Type{reflect.TypeOf(core.Duration(0)), reflect.TypeOf(core.ByteSize(0))} {
+	for _, typ := range []reflect.Type{reflect.TypeOf(stagepkg.Duration(0)), reflect.TypeOf(stagepkg.ByteSize(0))} {
 		if !seen[typ] {
 			t.Errorf("no option of type %s found: the walk misses options", typ)
 		}

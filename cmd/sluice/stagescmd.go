@@ -9,7 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice"
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/pipeline"
+	"github.com/sluicehq/sluice/stage"
 )
 
 func stagesCmd() *cobra.Command {
@@ -31,7 +32,7 @@ template's parameters. A template can also be named by its file path.`,
 			}
 			templates, terr := eng.Templates()
 			if terr != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "sluice: some templates on %s do not load:\n%s\n", core.SearchPathEnv, indentBlock(terr.Error(), "  "))
+				fmt.Fprintf(cmd.ErrOrStderr(), "sluice: some templates on %s do not load:\n%s\n", pipeline.SearchPathEnv, indentBlock(terr.Error(), "  "))
 			}
 			if len(args) == 0 {
 				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -40,7 +41,7 @@ template's parameters. A template can also be named by its file path.`,
 				}
 				tw.Flush()
 				if len(templates) > 0 {
-					fmt.Fprintf(w, "\ntemplates (on %s):\n", core.SearchPathEnv)
+					fmt.Fprintf(w, "\ntemplates (on %s):\n", pipeline.SearchPathEnv)
 					tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 					for _, t := range templates {
 						var params []string
@@ -97,7 +98,7 @@ func firstLine(s string) string {
 }
 
 // describeTemplate prints a template as `sluice stages NAME` shows it.
-func describeTemplate(w io.Writer, t *core.Template) {
+func describeTemplate(w io.Writer, t *pipeline.Template) {
 	fmt.Fprintf(w, "%s — template in %s\n", t.Name, t.File)
 	if t.Doc != "" {
 		fmt.Fprintf(w, "\n%s", indentBlock(strings.TrimSpace(t.Doc)+"\n", "  "))
@@ -134,11 +135,11 @@ func describeTemplate(w io.Writer, t *core.Template) {
 }
 
 // describeKind prints a kind as `sluice stages KIND` shows it.
-func describeKind(w io.Writer, k core.Kind) {
+func describeKind(w io.Writer, k stage.Kind) {
 	fmt.Fprintf(w, "%s — %s\n\noptions (under with:):\n", k.Name, k.Summary)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  option\ttype\tdefault\tdescription")
-	for _, o := range core.DescribeOptions(k) {
+	for _, o := range pipeline.DescribeOptions(k) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", o.Path, o.Type, o.Default, o.Doc)
 	}
 	tw.Flush()
@@ -159,8 +160,8 @@ func indentBlock(s, prefix string) string {
 
 // markdownReference renders every kind's options as the README's stage
 // reference; a test keeps the README equal to it.
-func markdownReference(w io.Writer, reg *core.Registry) {
-	keyTable := func(docs []core.KeyDoc) {
+func markdownReference(w io.Writer, reg *stage.Registry) {
+	keyTable := func(docs []pipeline.KeyDoc) {
 		fmt.Fprintln(w, "| key | type | default | description |")
 		fmt.Fprintln(w, "|---|---|---|---|")
 		for _, d := range docs {
@@ -173,15 +174,15 @@ func markdownReference(w io.Writer, reg *core.Registry) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprint(w, "### Pipeline file\n\nTop-level keys:\n\n")
-	keyTable(core.PipelineKeys())
+	keyTable(pipeline.PipelineKeys())
 	fmt.Fprint(w, "Keys of each stage:\n\n")
-	keyTable(core.StageKeys())
+	keyTable(pipeline.StageKeys())
 	fmt.Fprint(w, "Scalar values may use environment variables: `${NAME}`, `${NAME:-default}` (used when NAME is unset or empty); `$${` stands for a literal `${`. An unset variable without a default is an error. How paths resolve: paths under `with:` (inputs such as `read`'s `path` and a plugin's `source` or `command`, outputs such as `write`'s `dir`) and `dead_letter:` are relative to the working directory, so run a pipeline from the directory its paths are written for; `sluice validate` checks that its input paths exist there (`--no-path-check` skips that, for a pipeline meant for another machine). Paths in `include:` and in `use:` (a `use:` naming a file, such as `./lib/x.yaml`) are relative to the file that names them; a `use:` that is a bare name and no stage kind is a template found as NAME.yaml in the directories of `SLUICE_PATH`; a plugin `command:` that is a bare name is found on `PATH`.\n\n")
 	for _, k := range reg.Kinds() {
 		fmt.Fprintf(w, "### `%s`\n\n%s\n\n", k.Name, k.Summary)
 		fmt.Fprintln(w, "| option | type | default | description |")
 		fmt.Fprintln(w, "|---|---|---|---|")
-		for _, o := range core.DescribeOptions(k) {
+		for _, o := range pipeline.DescribeOptions(k) {
 			def := o.Default
 			if def != "" {
 				def = "`" + def + "`"

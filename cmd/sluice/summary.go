@@ -9,8 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/plugins"
+	"github.com/sluicehq/sluice/stage"
 )
 
 const summaryAuto = "auto"
@@ -18,7 +19,7 @@ const summaryAuto = "auto"
 // resolveSummary picks how --summary prints the end of a run: auto is json
 // when the log is JSON, so that a log collector reads every line of stderr
 // as JSON, and text otherwise.
-func resolveSummary(mode, logFormat string) (func(io.Writer, *core.Report, []plugins.Build), error) {
+func resolveSummary(mode, logFormat string) (func(io.Writer, *engine.Report, []plugins.Build), error) {
 	if mode == summaryAuto {
 		mode = "text"
 		if logFormat == "json" {
@@ -31,7 +32,7 @@ func resolveSummary(mode, logFormat string) (func(io.Writer, *core.Report, []plu
 	case "json":
 		return printJSONSummary, nil
 	case "none":
-		return func(io.Writer, *core.Report, []plugins.Build) {}, nil
+		return func(io.Writer, *engine.Report, []plugins.Build) {}, nil
 	}
 	return nil, fmt.Errorf("--summary: expected auto, text, json or none, got %q", mode)
 }
@@ -39,12 +40,12 @@ func resolveSummary(mode, logFormat string) (func(io.Writer, *core.Report, []plu
 // printJSONSummary writes the summary as one JSON log line (time, level,
 // msg "run summary") whose "report" holds what --report writes
 // (docs/report.schema.json).
-func printJSONSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
+func printJSONSummary(w io.Writer, rep *engine.Report, builds []plugins.Build) {
 	if rep == nil {
 		return
 	}
 	level := slog.LevelInfo
-	if rep.Status != core.StatusOK {
+	if rep.Status != engine.StatusOK {
 		level = slog.LevelError
 	}
 	slog.New(slog.NewJSONHandler(w, nil)).Log(context.Background(), level, "run summary", "report", runReport{rep, builds})
@@ -61,15 +62,15 @@ func printJSONSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 // its own with the build's duration, a step apart from every stage (the
 // build is part of the setup time, not of a stage's busy time).
 // --report writes the same as JSON.
-func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
+func printSummary(w io.Writer, rep *engine.Report, builds []plugins.Build) {
 	if rep == nil {
 		return
 	}
 	status := "done"
 	switch rep.Status {
-	case core.StatusFailed:
+	case engine.StatusFailed:
 		status = "FAILED"
-	case core.StatusInterrupted:
+	case engine.StatusInterrupted:
 		status = "interrupted"
 	}
 	name := rep.Pipeline
@@ -136,7 +137,7 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 	for _, s := range rep.Stages {
 		var parts []string
 		for _, st := range s.Stats {
-			if st.Kind == core.StatCounter || st.Name == core.StatPluginRestarts {
+			if st.Kind == stage.StatCounter || st.Name == stage.StatPluginRestarts {
 				parts = append(parts, fmt.Sprintf("%s %g", strings.ReplaceAll(st.Name, "_", " "), st.Value))
 			}
 		}
@@ -152,7 +153,7 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 	for _, s := range rep.Stages {
 		switch {
 		case s.DeadLetterFile == "":
-		case rep.Status == core.StatusOK:
+		case rep.Status == engine.StatusOK:
 			fmt.Fprintf(w, "dead letters of %s: %s (%d records)\n", s.Name, s.DeadLetterFile, s.DeadLettered)
 		default:
 			fmt.Fprintf(w, "dead letters of %s, kept from this %s run: %s (%d records)\n", s.Name, rep.Status, s.DeadLetterFile, s.DeadLettered)
@@ -172,9 +173,9 @@ func printSummary(w io.Writer, rep *core.Report, builds []plugins.Build) {
 	}
 }
 
-// printWarnings lists the stages' warnings (core.Env.Warnings), the first
+// printWarnings lists the stages' warnings (stage.Env.Warnings), the first
 // ones of each stage and how many more the log has.
-func printWarnings(w io.Writer, rep *core.Report) {
+func printWarnings(w io.Writer, rep *engine.Report) {
 	for _, s := range rep.Stages {
 		for _, msg := range s.Warnings {
 			fmt.Fprintf(w, "warning: %s: %s\n", s.Name, msg)

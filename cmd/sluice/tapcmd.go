@@ -18,8 +18,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice"
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/internal/suggest"
+	"github.com/sluicehq/sluice/pipeline"
+	stagepkg "github.com/sluicehq/sluice/stage"
 )
 
 // tapFlags are the flags of `sluice tap`.
@@ -95,20 +97,20 @@ func runTap(cmd *cobra.Command, stage, path string, f tapFlags) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sink := &tapSink{w: cmd.OutOrStdout(), f: f, stop: cancel}
-	cut.AddStage(&core.StageConfig{Name: "tap " + target, Use: tapKind, From: []string{target}})
-	reg := core.NewRegistry()
+	cut.AddStage(&pipeline.StageConfig{Name: "tap " + target, Use: tapKind, From: []string{target}})
+	reg := stagepkg.NewRegistry()
 	for _, k := range eng.Registry().Kinds() {
 		reg.Register(k)
 	}
-	reg.Register(core.Define(tapKind, "Prints what a tapped stage emits.", nil,
+	reg.Register(stagepkg.Define(tapKind, "Prints what a tapped stage emits.", nil,
 		func() *struct{} { return &struct{}{} },
-		func(*struct{}) (core.Stage, error) { return sink, nil }))
-	g, err := core.Plan(cut, reg)
+		func(*struct{}) (stagepkg.Stage, error) { return sink, nil }))
+	g, err := pipeline.Plan(cut, reg)
 	if err != nil {
 		return &exitError{exitInvalid, fmt.Errorf("%s: cannot run the pipeline up to %q:\n%w", path, target, err)}
 	}
 	log, _ := newLogger(cmd.ErrOrStderr(), "warn", "text")
-	_, err = eng.Run(ctx, g, core.RunOptions{Log: log})
+	_, err = eng.Run(ctx, g, engine.RunOptions{Log: log})
 	n, ended, closed := sink.result()
 	switch {
 	case closed:
@@ -116,7 +118,7 @@ func runTap(cmd *cobra.Command, stage, path string, f tapFlags) error {
 	case ended || n >= f.n:
 		// The tap stopped the run itself, so it was interrupted: nothing
 		// was committed.
-	case errors.Is(err, core.ErrInterrupted):
+	case errors.Is(err, stagepkg.ErrInterrupted):
 		return &exitError{exitInterrupted, err}
 	case err != nil:
 		return &exitError{exitFailed, err}
@@ -131,7 +133,7 @@ func runTap(cmd *cobra.Command, stage, path string, f tapFlags) error {
 
 // tapTarget returns the stage whose output tapping name shows: the stage,
 // or the output stage of a template use.
-func tapTarget(cfg *core.Config, name string) (string, error) {
+func tapTarget(cfg *pipeline.Config, name string) (string, error) {
 	if cfg.Stage(name) != nil {
 		return name, nil
 	}
@@ -151,7 +153,7 @@ func tapTarget(cfg *core.Config, name string) (string, error) {
 
 // upstream returns a copy of cfg holding target and the stages it reads
 // from, directly or not; nothing downstream of them runs.
-func upstream(cfg *core.Config, target string) *core.Config {
+func upstream(cfg *pipeline.Config, target string) *pipeline.Config {
 	keep := map[string]bool{}
 	var visit func(string)
 	visit = func(name string) {
@@ -192,15 +194,15 @@ type tapSink struct {
 }
 
 var (
-	_ core.Processor = (*tapSink)(nil)
-	_ core.Finisher  = (*tapSink)(nil)
+	_ stagepkg.Processor = (*tapSink)(nil)
+	_ stagepkg.Finisher  = (*tapSink)(nil)
 )
 
-func (s *tapSink) Signature() core.Signature {
-	return core.Signature{In: core.Any, Out: core.None, Terminal: true, MaxWorkers: 1}
+func (s *tapSink) Signature() stagepkg.Signature {
+	return stagepkg.Signature{In: stagepkg.Any, Out: stagepkg.None, Terminal: true, MaxWorkers: 1}
 }
 
-func (s *tapSink) Process(ctx context.Context, r *core.Record, _ core.Emitter) error {
+func (s *tapSink) Process(ctx context.Context, r *stagepkg.Record, _ stagepkg.Emitter) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.n >= s.f.n || s.closed {
@@ -219,7 +221,7 @@ func (s *tapSink) Process(ctx context.Context, r *core.Record, _ core.Emitter) e
 		return nil
 	}
 	if err != nil {
-		return core.Fatal(fmt.Errorf("tap: write: %w", err))
+		return stagepkg.Fatal(fmt.Errorf("tap: write: %w", err))
 	}
 	if s.n >= s.f.n {
 		s.stop()
@@ -229,7 +231,7 @@ func (s *tapSink) Process(ctx context.Context, r *core.Record, _ core.Emitter) e
 
 // Finish runs when the tapped stage's output ends before n records: the
 // run is cancelled all the same, so that nothing is committed.
-func (s *tapSink) Finish(ctx context.Context, _ core.Emitter) error {
+func (s *tapSink) Finish(ctx context.Context, _ stagepkg.Emitter) error {
 	s.mu.Lock()
 	s.ended = true
 	s.mu.Unlock()
@@ -246,7 +248,7 @@ func (s *tapSink) result() (n int, ended, closed bool) {
 // tapLine renders a record on one line: its number, position, kind,
 // category, labels and data, whitespace runs with a line end shown as one
 // space and the data cut to width bytes (on a rune boundary).
-func tapLine(i int, r *core.Record, width int) string {
+func tapLine(i int, r *stagepkg.Record, width int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#%d %s %s", i, r.Source, r.Type)
 	if r.Category != "" {
@@ -317,7 +319,7 @@ type tapRecord struct {
 	Data     string            `json:"data"`
 }
 
-func writeTapJSON(w io.Writer, r *core.Record) error {
+func writeTapJSON(w io.Writer, r *stagepkg.Record) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // records are often markup: keep < and > as they are
 	rec := tapRecord{

@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice"
-	"github.com/sluicehq/sluice/core/pipetest"
+	"github.com/sluicehq/sluice/pipetest"
 )
 
 func testCmd() *cobra.Command {

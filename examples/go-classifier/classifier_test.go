@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/sdk"
 	"github.com/sluicehq/sluice/sdk/sdktest"
+	"github.com/sluicehq/sluice/stage"
 )
 
 var specConfig = map[string]any{"spec": "spec.json"}
@@ -236,11 +236,11 @@ func TestAsPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close(t.Context())
-	in := make([]core.Record, len(recs))
+	in := make([]stage.Record, len(recs))
 	for i, r := range recs {
-		in[i] = core.Record{Data: r.Data, Fields: r.Fields, Type: core.XML}
+		in[i] = stage.Record{Data: r.Data, Fields: r.Fields, Type: stage.XML}
 		if r.Kind == sdk.CSV {
-			in[i].Type, in[i].Header = core.CSV, core.NewHeader(r.Header.Names)
+			in[i].Type, in[i].Header = stage.CSV, stage.NewHeader(r.Header.Names)
 		}
 	}
 	got, err := pool.Classify(t.Context(), in)
@@ -252,7 +252,7 @@ func TestAsPlugin(t *testing.T) {
 			t.Errorf("record %d: got %q (%v), want %q", i, got[i].Category, got[i].Err, want[i])
 		}
 	}
-	if d := pool.Description(); d.Name != "catalog" || d.Accepts != core.XML|core.CSV {
+	if d := pool.Description(); d.Name != "catalog" || d.Accepts != stage.XML|stage.CSV {
 		t.Errorf("Description() = %+v", d)
 	}
 }

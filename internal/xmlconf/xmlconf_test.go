@@ -16,9 +16,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
 	"github.com/sluicehq/sluice/sdk/xmlview"
+	stagepkg "github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 	"github.com/sluicehq/sluice/stages/split"
 	"github.com/sluicehq/sluice/stages/write"
 )
@@ -155,7 +155,7 @@ const (
 // outcome is what Sluice did with one document.
 type outcome struct {
 	err     error // split's or the record view's error, if rejected
-	records []core.Record
+	records []stagepkg.Record
 }
 
 func TestSuite(t *testing.T) {
@@ -294,8 +294,8 @@ func run(t *testing.T, st suiteTest) outcome {
 			t.Fatal(err)
 		}
 	}
-	in := core.Record{Type: core.File, Source: core.Position{File: st.File}, Size: int64(len(data))}
-	res, err := coretest.Run(context.Background(), stage, []core.Record{in}, coretest.Options{FailOnReject: true})
+	in := stagepkg.Record{Type: stagepkg.File, Source: stagepkg.Position{File: st.File}, Size: int64(len(data))}
+	res, err := stagetest.Run(context.Background(), stage, []stagepkg.Record{in}, stagetest.Options{FailOnReject: true})
 	if err != nil {
 		return outcome{err: err}
 	}
@@ -388,14 +388,14 @@ func writeAll(t *testing.T, outcomes []outcome) map[int][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var in []core.Record
+	var in []stagepkg.Record
 	for i, oc := range outcomes {
 		for _, r := range oc.records {
 			r.Category = fmt.Sprintf("d%d", i)
 			in = append(in, r)
 		}
 	}
-	if _, err := coretest.Run(context.Background(), w, in, coretest.Options{FailOnReject: true}); err != nil {
+	if _, err := stagetest.Run(context.Background(), w, in, stagetest.Options{FailOnReject: true}); err != nil {
 		t.Fatalf("write: %v", err)
 	}
 	out := map[int][]byte{}

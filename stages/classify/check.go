@@ -3,11 +3,11 @@ package classify
 import (
 	"context"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/plugins"
+	"github.com/sluicehq/sluice/stage"
 )
 
-// Check implements core.Checker for `sluice validate`: it starts the
+// Check implements stage.Checker for `sluice validate`: it starts the
 // plugin once, only for Describe, when its binary is there (a command
 // that exists, or a source already built), and checks plugin.config
 // against the config schema the plugin describes: unknown keys (with a
@@ -17,4 +17,4 @@ func (p *Plugin) Check(ctx context.Context) (string, error) {
 	return plugins.Check(ctx, p.cfg, nil)
 }
 
-var _ core.Checker = (*Plugin)(nil)
+var _ stage.Checker = (*Plugin)(nil)

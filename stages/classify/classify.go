@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/plugins"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 )
 
@@ -33,20 +33,20 @@ type Rule struct {
 }
 
 // Kind returns the classify stage kind.
-func Kind() core.Kind {
-	return core.Define("classify",
+func Kind() stage.Kind {
+	return stage.Define("classify",
 		"Set each record's category (and labels) with rules: expressions over its attributes, text, fields or JSON values.",
 		sample, func() *Options { return &Options{} }, build)
 }
 
-func build(o *Options) (core.Stage, error) {
+func build(o *Options) (stage.Stage, error) {
 	if o.Plugin != nil {
 		var errs []error
 		if len(o.Rules) > 0 {
-			errs = append(errs, core.OptionError("rules", "set rules or plugin, not both"))
+			errs = append(errs, stage.OptionError("rules", "set rules or plugin, not both"))
 		}
 		if o.Default != "" || len(o.Labels) > 0 {
-			errs = append(errs, core.OptionError("plugin", "default and labels apply to rules; a plugin sets categories and labels itself"))
+			errs = append(errs, stage.OptionError("plugin", "default and labels apply to rules; a plugin sets categories and labels itself"))
 		}
 		if err := errors.Join(append(errs, o.Plugin.Validate())...); err != nil {
 			return nil, err
@@ -54,7 +54,7 @@ func build(o *Options) (core.Stage, error) {
 		return &Plugin{cfg: o.Plugin}, nil
 	}
 	if len(o.Rules) == 0 {
-		return nil, core.OptionError("rules", "required: a list of rules, each a when condition with a category or an expr (or a plugin:)")
+		return nil, stage.OptionError("rules", "required: a list of rules, each a when condition with a category or an expr (or a plugin:)")
 	}
 	return newRules(o)
 }
@@ -75,7 +75,7 @@ type rule struct {
 	expr     *recexpr.Program
 }
 
-var _ core.Processor = (*Rules)(nil)
+var _ stage.Processor = (*Rules)(nil)
 
 // newRules compiles every expression, reporting every problem at once.
 func newRules(o *Options) (*Rules, error) {
@@ -87,9 +87,9 @@ func newRules(o *Options) (*Rules, error) {
 		var c rule
 		switch {
 		case r.Category == "" && r.Expr == "":
-			errs = append(errs, core.OptionError(path, "set category (a literal) or expr (an expression giving the category)"))
+			errs = append(errs, stage.OptionError(path, "set category (a literal) or expr (an expression giving the category)"))
 		case r.Category != "" && r.Expr != "":
-			errs = append(errs, core.OptionError(path, "set category or expr, not both"))
+			errs = append(errs, stage.OptionError(path, "set category or expr, not both"))
 		case r.Category != "":
 			c.category = r.Category
 		default:
@@ -117,15 +117,15 @@ func newRules(o *Options) (*Rules, error) {
 	return s, nil
 }
 
-// Signature implements core.Stage: any record kind in, the same kinds out.
-func (s *Rules) Signature() core.Signature {
-	return core.Signature{In: core.Records, Passthrough: true}
+// Signature implements stage.Stage: any record kind in, the same kinds out.
+func (s *Rules) Signature() stage.Signature {
+	return stage.Signature{In: stage.Records, Passthrough: true}
 }
 
 // Process emits a copy of r with its category (and labels) set. A rule
 // whose expression fails on r, or a record that no rule matches when there
 // is no default, is an error about r, handled by the stage's on_error.
-func (s *Rules) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
+func (s *Rules) Process(ctx context.Context, r *stage.Record, out stage.Emitter) error {
 	w := s.pool.Get().(*worker)
 	defer s.pool.Put(w)
 	ev := w.ev
@@ -141,7 +141,7 @@ func (s *Rules) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 	// allocation per record.
 	c := &w.rec
 	*c = *r
-	defer func() { *c = core.Record{} }() // keep nothing of the record in the pool
+	defer func() { *c = stage.Record{} }() // keep nothing of the record in the pool
 	c.Category = w.intern(cat)
 	if len(s.labels) > 0 {
 		ev.SetCategory(cat)
@@ -159,7 +159,7 @@ func (s *Rules) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 type worker struct {
 	ev       *recexpr.Evaluator
 	interned map[string]string
-	rec      core.Record // the record being emitted
+	rec      stage.Record // the record being emitted
 }
 
 // maxInterned bounds a worker's interned values; past it, values are

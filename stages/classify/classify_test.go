@@ -14,8 +14,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
+	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 	"github.com/sluicehq/sluice/stages/internal/catalogtest"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 )
@@ -64,9 +64,9 @@ func TestBuildErrors(t *testing.T) {
 }
 
 func TestProcess(t *testing.T) {
-	hdr := core.NewHeader([]string{"id", "lang"})
-	xmlRec := func(s string) core.Record {
-		return core.Record{Type: core.XML, Data: []byte(s), Source: core.Position{File: "c.xml", Line: 3, Ordinal: 1}}
+	hdr := stage.NewHeader([]string{"id", "lang"})
+	xmlRec := func(s string) stage.Record {
+		return stage.Record{Type: stage.XML, Data: []byte(s), Source: stage.Position{File: "c.xml", Line: 3, Ordinal: 1}}
 	}
 	opts := Options{
 		Rules: []Rule{
@@ -81,7 +81,7 @@ func TestProcess(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		in   core.Record
+		in   stage.Record
 		cat  string
 	}{
 		{"literal", xmlRec(`<record type="map"><title>x 1</title></record>`), "maps"},
@@ -90,16 +90,16 @@ func TestProcess(t *testing.T) {
 		{"w1 no type", xmlRec(`<record><title>x</title></record>`), "unknown/plain"},
 		{"w1 no title", xmlRec(`<record type="a"/>`), "a/plain"},
 		{"w1 non-ASCII digit", xmlRec(`<record type="a"><title>٣</title></record>`), "a/plain"},
-		{"csv", core.Record{Type: core.CSV, Header: hdr, Fields: []string{"1", "fr"}, Source: core.Position{File: "c.csv", Ordinal: 1}}, "csv/fr"},
-		{"json", core.Record{Type: core.JSON, Data: []byte(`{"n": 11, "tag": "t"}`), Source: core.Position{File: "c.json", Ordinal: 1}}, "big/t"},
-		{"json default", core.Record{Type: core.JSON, Data: []byte(`{"n": 1}`), Source: core.Position{File: "c.json", Ordinal: 1}}, "other"},
-		{"line", core.Record{Type: core.Line, Data: []byte("# hi"), Source: core.Position{File: "l.txt", Ordinal: 1}}, "comment"},
-		{"line default", core.Record{Type: core.Line, Data: []byte("hi"), Source: core.Position{File: "l.txt", Ordinal: 1}}, "other"},
+		{"csv", stage.Record{Type: stage.CSV, Header: hdr, Fields: []string{"1", "fr"}, Source: stage.Position{File: "c.csv", Ordinal: 1}}, "csv/fr"},
+		{"json", stage.Record{Type: stage.JSON, Data: []byte(`{"n": 11, "tag": "t"}`), Source: stage.Position{File: "c.json", Ordinal: 1}}, "big/t"},
+		{"json default", stage.Record{Type: stage.JSON, Data: []byte(`{"n": 1}`), Source: stage.Position{File: "c.json", Ordinal: 1}}, "other"},
+		{"line", stage.Record{Type: stage.Line, Data: []byte("# hi"), Source: stage.Position{File: "l.txt", Ordinal: 1}}, "comment"},
+		{"line default", stage.Record{Type: stage.Line, Data: []byte("hi"), Source: stage.Position{File: "l.txt", Ordinal: 1}}, "other"},
 	}
 	s := mustBuild(t, &opts)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := coretest.Run(context.Background(), s, []core.Record{tt.in}, coretest.Options{FailOnReject: true})
+			res, err := stagetest.Run(context.Background(), s, []stage.Record{tt.in}, stagetest.Options{FailOnReject: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,8 +123,8 @@ func TestProcess(t *testing.T) {
 
 func TestInputIsNotModified(t *testing.T) {
 	s := mustBuild(t, &Options{Rules: []Rule{{Category: "new"}}, Labels: map[string]string{"k": `"v"`}})
-	in := core.Record{Type: core.Line, Data: []byte("x"), Category: "old", Labels: map[string]string{"keep": "1"}}
-	res, err := coretest.Run(context.Background(), s, []core.Record{in}, coretest.Options{})
+	in := stage.Record{Type: stage.Line, Data: []byte("x"), Category: "old", Labels: map[string]string{"keep": "1"}}
+	res, err := stagetest.Run(context.Background(), s, []stage.Record{in}, stagetest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,50 +137,50 @@ func TestInputIsNotModified(t *testing.T) {
 }
 
 func TestRecordErrors(t *testing.T) {
-	pos := core.Position{File: "c.xml", Line: 40, Ordinal: 12, Offset: 7000}
+	pos := stage.Position{File: "c.xml", Line: 40, Ordinal: 12, Offset: 7000}
 	tests := []struct {
 		name string
 		opts Options
-		in   core.Record
+		in   stage.Record
 		want string
-		good core.Record // a record that passes, in the same run
+		good stage.Record // a record that passes, in the same run
 	}{
 		{"malformed", Options{Rules: []Rule{{Expr: w1}}},
 			// The rule reads the record up to the end of its title (text()
 			// reads no further, as attr() reads only the root tag), so
 			// the malformation is in the title.
-			core.Record{Type: core.XML, Source: pos, Data: []byte("<record type=\"a\">\n<n/>\n<title><x>1</y></title></record>")},
+			stage.Record{Type: stage.XML, Source: pos, Data: []byte("<record type=\"a\">\n<n/>\n<title><x>1</y></title></record>")},
 			"record c.xml:40 (record 12, byte 7000): rules[0].expr: malformed XML at file line 42 (line 3, byte 34 of the record): element <x> closed by </y>",
-			core.Record{Type: core.XML, Data: []byte(`<record type="a"><title>t</title></record>`)}},
+			stage.Record{Type: stage.XML, Data: []byte(`<record type="a"><title>t</title></record>`)}},
 		{"wrong kind", Options{Rules: []Rule{{When: `attr("type") == "a"`, Category: "a"}}},
-			core.Record{Type: core.CSV, Source: pos, Header: core.NewHeader([]string{"a"}), Fields: []string{"1"}},
+			stage.Record{Type: stage.CSV, Source: pos, Header: stage.NewHeader([]string{"a"}), Fields: []string{"1"}},
 			`record c.xml:40 (record 12, byte 7000): rules[0].when (column 1): attr() reads xml records, and this is a csv record (guard the rule with kind == "xml")`,
-			core.Record{Type: core.XML, Data: []byte(`<r type="a"/>`)}},
+			stage.Record{Type: stage.XML, Data: []byte(`<r type="a"/>`)}},
 		{"no match", Options{Rules: []Rule{{When: "false", Category: "a"}}},
-			core.Record{Type: core.Line, Source: pos},
+			stage.Record{Type: stage.Line, Source: pos},
 			"record c.xml:40 (record 12, byte 7000): no rule matched, and no default is set",
-			core.Record{}},
+			stage.Record{}},
 		{"nil category", Options{Rules: []Rule{{Expr: `attr("type")`}}},
-			core.Record{Type: core.XML, Source: pos, Data: []byte("<r/>")},
+			stage.Record{Type: stage.XML, Source: pos, Data: []byte("<r/>")},
 			"rules[0].expr: evaluated to nil",
-			core.Record{Type: core.XML, Data: []byte(`<r type="x"/>`)}},
+			stage.Record{Type: stage.XML, Data: []byte(`<r type="x"/>`)}},
 		{"empty category", Options{Rules: []Rule{{Expr: `attr("type")`}}},
-			core.Record{Type: core.XML, Source: pos, Data: []byte(`<r type=""/>`)},
+			stage.Record{Type: stage.XML, Source: pos, Data: []byte(`<r type=""/>`)},
 			"rules[0].expr: evaluated to the empty string, and a category cannot be empty",
-			core.Record{Type: core.XML, Data: []byte(`<r type="x"/>`)}},
+			stage.Record{Type: stage.XML, Data: []byte(`<r type="x"/>`)}},
 		{"label nil", Options{Rules: []Rule{{Category: "a"}}, Labels: map[string]string{"l": `label("x")`}},
-			core.Record{Type: core.Line, Source: pos},
+			stage.Record{Type: stage.Line, Source: pos},
 			"labels.l: evaluated to nil",
-			core.Record{Type: core.Line, Labels: map[string]string{"x": "1"}}},
+			stage.Record{Type: stage.Line, Labels: map[string]string{"x": "1"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := mustBuild(t, &tt.opts)
-			in := []core.Record{tt.in}
-			if tt.good.Type != core.None {
+			in := []stage.Record{tt.in}
+			if tt.good.Type != stage.None {
 				in = append(in, tt.good)
 			}
-			res, err := coretest.Run(context.Background(), s, in, coretest.Options{})
+			res, err := stagetest.Run(context.Background(), s, in, stagetest.Options{})
 			if err != nil {
 				t.Fatalf("skip policy: %v", err)
 			}
@@ -190,14 +190,14 @@ func TestRecordErrors(t *testing.T) {
 			if got := res.Rejected[0].Err.Error(); !strings.Contains(got, tt.want) {
 				t.Errorf("error\n%s\nwant it to contain\n%s", got, tt.want)
 			}
-			if core.IsFatal(res.Rejected[0].Err) {
+			if stage.IsFatal(res.Rejected[0].Err) {
 				t.Error("a record error is marked fatal")
 			}
 			if len(res.Records) != len(in)-1 {
 				t.Errorf("emitted %d records, want %d", len(res.Records), len(in)-1)
 			}
 
-			_, err = coretest.Run(context.Background(), s, []core.Record{tt.in}, coretest.Options{FailOnReject: true})
+			_, err = stagetest.Run(context.Background(), s, []stage.Record{tt.in}, stagetest.Options{FailOnReject: true})
 			if err == nil {
 				t.Error("fail policy: the run succeeded")
 			}
@@ -211,7 +211,7 @@ func TestW1Catalogue(t *testing.T) {
 	doc := catalogtest.Document(400, 7)
 	recs := catalogtest.Records(t, doc, "cat.xml")
 	s := mustBuild(t, &Options{Rules: []Rule{{Expr: w1}}})
-	res, err := coretest.Run(context.Background(), s, recs, coretest.Options{FailOnReject: true})
+	res, err := stagetest.Run(context.Background(), s, recs, stagetest.Options{FailOnReject: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestConcurrentFanOut(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for i := range recs {
-				var em coretest.Emitter
+				var em stagetest.Emitter
 				if err := s.Process(context.Background(), &recs[i], &em); err != nil {
 					t.Error(err)
 					return
@@ -310,7 +310,7 @@ func TestConcurrentFanOut(t *testing.T) {
 // TestEmitError checks that a cancelled emit is returned as is.
 func TestEmitError(t *testing.T) {
 	s := mustBuild(t, &Options{Rules: []Rule{{Category: "a"}}})
-	err := s.Process(context.Background(), &core.Record{Type: core.Line}, cancelled{})
+	err := s.Process(context.Background(), &stage.Record{Type: stage.Line}, cancelled{})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Process = %v, want context.Canceled", err)
 	}
@@ -318,12 +318,12 @@ func TestEmitError(t *testing.T) {
 
 type cancelled struct{}
 
-func (cancelled) Emit(*core.Record) error                { return context.Canceled }
-func (cancelled) Reject(_ *core.Record, err error) error { return err }
+func (cancelled) Emit(*stage.Record) error                { return context.Canceled }
+func (cancelled) Reject(_ *stage.Record, err error) error { return err }
 
 func TestErrorTypes(t *testing.T) {
 	s := mustBuild(t, &Options{Rules: []Rule{{Expr: `text("a")`}}})
-	err := s.Process(context.Background(), &core.Record{Type: core.XML, Data: []byte("<a>")}, &coretest.Emitter{})
+	err := s.Process(context.Background(), &stage.Record{Type: stage.XML, Data: []byte("<a>")}, &stagetest.Emitter{})
 	var ee *recexpr.Error
 	var xe *recexpr.XMLError
 	if !errors.As(err, &ee) || !errors.As(err, &xe) {
@@ -340,11 +340,11 @@ func BenchmarkClassifyW1(b *testing.B) {
 // BenchmarkClassifyW2 is W2's rule on CSV rows: three field calls and a
 // regular expression per row.
 func BenchmarkClassifyW2(b *testing.B) {
-	h := core.NewHeader([]string{"id", "type", "title", "year"})
-	recs := make([]core.Record, 1000)
+	h := stage.NewHeader([]string{"id", "type", "title", "year"})
+	recs := make([]stage.Record, 1000)
 	for i := range recs {
 		f := []string{strconv.Itoa(i), []string{"book", "article", ""}[i%3], "A title " + strconv.Itoa(i%7), "2001"}
-		recs[i] = core.Record{Type: core.CSV, Header: h, Fields: f, Data: []byte(strings.Join(f, ","))}
+		recs[i] = stage.Record{Type: stage.CSV, Header: h, Fields: f, Data: []byte(strings.Join(f, ","))}
 	}
 	s := mustBuild(b, &Options{Rules: []Rule{{Expr: `(field("type") == "" ? "unknown" : field("type")) + (field("title") matches "[0-9]" ? "/numbered" : "/plain")`}}})
 	catalogtest.BenchProcess(b, s, recs)

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"log"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
+	stagepkg "github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 	"github.com/sluicehq/sluice/stages/classify"
 )
 
@@ -23,12 +23,12 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	records := []core.Record{
-		{Type: core.XML, Data: []byte(`<record type="map" xml:lang="de"><title>Alpen</title></record>`)},
-		{Type: core.XML, Data: []byte(`<record type="book"><title>Volume <i>2</i></title></record>`)},
-		{Type: core.XML, Data: []byte(`<record><title>Untitled</title></record>`)},
+	records := []stagepkg.Record{
+		{Type: stagepkg.XML, Data: []byte(`<record type="map" xml:lang="de"><title>Alpen</title></record>`)},
+		{Type: stagepkg.XML, Data: []byte(`<record type="book"><title>Volume <i>2</i></title></record>`)},
+		{Type: stagepkg.XML, Data: []byte(`<record><title>Untitled</title></record>`)},
 	}
-	res, err := coretest.Run(context.Background(), stage, records, coretest.Options{})
+	res, err := stagetest.Run(context.Background(), stage, records, stagetest.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

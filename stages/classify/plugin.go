@@ -6,8 +6,8 @@ import (
 	"maps"
 	"sync/atomic"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/plugins"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // Plugin is a classify stage that asks a classifier plugin: a pool of
@@ -21,23 +21,23 @@ type Plugin struct {
 }
 
 var (
-	_ core.BatchProcessor = (*Plugin)(nil)
-	_ core.Setupper       = (*Plugin)(nil)
-	_ core.Teardowner     = (*Plugin)(nil)
-	_ core.StatsReporter  = (*Plugin)(nil)
+	_ stage.BatchProcessor = (*Plugin)(nil)
+	_ stage.Setupper       = (*Plugin)(nil)
+	_ stage.Teardowner     = (*Plugin)(nil)
+	_ stage.StatsReporter  = (*Plugin)(nil)
 )
 
-// Signature implements core.Stage: any record kind in, the same kinds out.
+// Signature implements stage.Stage: any record kind in, the same kinds out.
 // Kinds the plugin does not accept (it says which in Describe) are
 // per-record errors handled by on_error.
-func (p *Plugin) Signature() core.Signature {
-	return core.Signature{In: core.Records, Passthrough: true}
+func (p *Plugin) Signature() stage.Signature {
+	return stage.Signature{In: stage.Records, Passthrough: true}
 }
 
 // Setup builds the plugin if it is named by source, starts its instances
 // and initialises each with its config. An error names the plugin and
 // says what failed (a missing binary, a checksum mismatch, a failing Init).
-func (p *Plugin) Setup(ctx context.Context, env core.Env) error {
+func (p *Plugin) Setup(ctx context.Context, env stage.Env) error {
 	pool, err := plugins.Start(ctx, p.cfg, env.Stage, env.Log)
 	if err != nil {
 		return err
@@ -51,7 +51,7 @@ func (p *Plugin) Setup(ctx context.Context, env core.Env) error {
 // plugin rejects, or that crashed it (isolated by bisection), goes to
 // on_error; an error that is not about a record (the restart budget is
 // spent) fails the run.
-func (p *Plugin) ProcessBatch(ctx context.Context, records []core.Record, out core.Emitter) error {
+func (p *Plugin) ProcessBatch(ctx context.Context, records []stage.Record, out stage.Emitter) error {
 	results, err := p.pool.Load().Classify(ctx, records)
 	if err != nil {
 		return err
@@ -83,19 +83,19 @@ func (p *Plugin) ProcessBatch(ctx context.Context, records []core.Record, out co
 	return nil
 }
 
-// Stats implements core.StatsReporter: the plugin's restarts so far, the
+// Stats implements stage.StatsReporter: the plugin's restarts so far, the
 // batches in flight now, and the peak memory of its largest process among
 // the instances stopped so far. It is safe for concurrent use, also before
 // Setup and after Teardown (the pool keeps its final counts).
-func (p *Plugin) Stats() []core.Stat {
+func (p *Plugin) Stats() []stage.Stat {
 	restarts, inflight, peak := 0, 0, int64(0)
 	if pool := p.pool.Load(); pool != nil {
 		restarts, inflight, peak = pool.Restarts(), pool.InFlight(), pool.PeakRSS()
 	}
-	return []core.Stat{
-		{Name: core.StatPluginRestarts, Help: "Plugin instances replaced after a crash or a hung call.", Kind: core.StatCounter, Value: float64(restarts)},
-		{Name: core.StatPluginInFlight, Help: "Batches sent to plugin instances and not answered yet.", Kind: core.StatGauge, Value: float64(inflight)},
-		{Name: core.StatPluginPeakRSS, Help: "Peak resident set size of the largest process of the plugin's instances stopped so far.", Kind: core.StatGauge, Value: float64(peak)},
+	return []stage.Stat{
+		{Name: stage.StatPluginRestarts, Help: "Plugin instances replaced after a crash or a hung call.", Kind: stage.StatCounter, Value: float64(restarts)},
+		{Name: stage.StatPluginInFlight, Help: "Batches sent to plugin instances and not answered yet.", Kind: stage.StatGauge, Value: float64(inflight)},
+		{Name: stage.StatPluginPeakRSS, Help: "Peak resident set size of the largest process of the plugin's instances stopped so far.", Kind: stage.StatGauge, Value: float64(peak)},
 	}
 }
 

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/sdk/xmlview"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 )
 
@@ -29,7 +29,7 @@ type accumulator struct {
 
 // Add counts one record. Every expression and the XML parse run before
 // anything is counted, so a record that fails adds nothing.
-func (a *accumulator) Add(ctx context.Context, r *core.Record) error {
+func (a *accumulator) Add(ctx context.Context, r *stage.Record) error {
 	a.ev.Reset(r)
 	defer a.ev.Release()
 	a.buf = a.buf[:0]
@@ -132,7 +132,7 @@ func elemSlot(n xmlview.Name) int {
 // Merge takes other's counts into a. It only keeps other: the counters
 // are merged as they are written (Finish), in key order, with no lookups
 // (merge.go). other must not be used afterwards.
-func (a *accumulator) Merge(other core.Accumulator) error {
+func (a *accumulator) Merge(other stage.Accumulator) error {
 	o, ok := other.(*accumulator)
 	if !ok || o.s != a.s {
 		return fmt.Errorf("count: cannot merge %T into an accumulator of another stage", other)

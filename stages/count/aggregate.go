@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/internal/suggest"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 )
 
@@ -63,9 +63,9 @@ func compileAggregates(as []Aggregate, keyNames []string) ([]aggregate, []error)
 		fn, ok := aggFns[a.Fn]
 		switch {
 		case a.Name == "":
-			errs = append(errs, core.OptionError(at("name"), "required: the name of the result"))
+			errs = append(errs, stage.OptionError(at("name"), "required: the name of the result"))
 		case seen[a.Name]:
-			errs = append(errs, core.OptionError(at("name"), "%q is taken (by count, a key's name or another aggregate): choose another name", a.Name))
+			errs = append(errs, stage.OptionError(at("name"), "%q is taken (by count, a key's name or another aggregate): choose another name", a.Name))
 		}
 		seen[a.Name] = true
 		if !ok {
@@ -73,14 +73,14 @@ func compileAggregates(as []Aggregate, keyNames []string) ([]aggregate, []error)
 			if c, ok := suggest.Closest(a.Fn, fnNames); ok {
 				hint = fmt.Sprintf(" (did you mean %q?)", c)
 			}
-			errs = append(errs, core.OptionError(at("fn"), "%q: expected one of %s%s", a.Fn, strings.Join(fnNames, ", "), hint))
+			errs = append(errs, stage.OptionError(at("fn"), "%q: expected one of %s%s", a.Fn, strings.Join(fnNames, ", "), hint))
 		}
 		limit := a.Limit
 		switch {
 		case a.Limit < 0:
-			errs = append(errs, core.OptionError(at("limit"), "must be 0 (the default, %d) or more, got %d", defaultDistinctLimit, a.Limit))
+			errs = append(errs, stage.OptionError(at("limit"), "must be 0 (the default, %d) or more, got %d", defaultDistinctLimit, a.Limit))
 		case a.Limit > 0 && fn != fnDistinct:
-			errs = append(errs, core.OptionError(at("limit"), "only distinct takes a limit"))
+			errs = append(errs, stage.OptionError(at("limit"), "only distinct takes a limit"))
 		case limit == 0:
 			limit = defaultDistinctLimit
 		}
@@ -289,7 +289,7 @@ type aggValues struct {
 
 // evaluate evaluates the aggregates on the evaluator's record. An error
 // names the record's position and the failing aggregate's value option.
-func evaluate(ev *recexpr.Evaluator, aggs []aggregate, r *core.Record, v *aggValues) error {
+func evaluate(ev *recexpr.Evaluator, aggs []aggregate, r *stage.Record, v *aggValues) error {
 	v.nums, v.strs = v.nums[:0], v.strs[:0]
 	for _, a := range aggs {
 		if a.fn == fnDistinct {
@@ -343,7 +343,7 @@ func tooManyDistinct(a aggregate, key []byte, names []string) error {
 	for i, p := range parts {
 		g = append(g, names[i]+"="+strconv.Quote(p))
 	}
-	return core.Fatal(fmt.Errorf("aggregate %q: more than %d distinct values in the group %s: raise aggregate limit (at most 16777216; memory grows by about 50 bytes plus the value per distinct value per worker) or count by finer keys", a.name, a.limit, strings.Join(g, ", ")))
+	return stage.Fatal(fmt.Errorf("aggregate %q: more than %d distinct values in the group %s: raise aggregate limit (at most 16777216; memory grows by about 50 bytes plus the value per distinct value per worker) or count by finer keys", a.name, a.limit, strings.Join(g, ", ")))
 }
 
 // groupAggs returns the totals of one group's aggregates over the tables

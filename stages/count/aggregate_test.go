@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
+	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 )
 
@@ -30,12 +30,12 @@ type logRecord struct {
 // bytes written as numbers or strings (with spaces), durations mixing
 // integers and fractions, negative numbers, and names with quotes,
 // commas and non-ASCII text.
-func logRecords(n int, seed uint64) ([]logRecord, []core.Record) {
+func logRecords(n int, seed uint64) ([]logRecord, []stage.Record) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	svcs := []string{"api", "db", `we"ird, svc`, "ünïcode"}
 	levels := []string{"INFO", "WARN", "ERROR"}
 	var logs []logRecord
-	var recs []core.Record
+	var recs []stage.Record
 	for i := range n {
 		l := logRecord{
 			svc:   svcs[rng.IntN(len(svcs))],
@@ -57,7 +57,7 @@ func logRecords(n int, seed uint64) ([]logRecord, []core.Record) {
 		}
 		data, _ := json.Marshal(map[string]any{"svc": l.svc, "level": l.level, "user": l.user, "bytes": b, "ms": ms})
 		logs = append(logs, l)
-		recs = append(recs, core.Record{Type: core.JSON, Data: data, Source: core.Position{File: "log.jsonl", Line: int64(i + 1), Ordinal: int64(i + 1)}})
+		recs = append(recs, stage.Record{Type: stage.JSON, Data: data, Source: stage.Position{File: "log.jsonl", Line: int64(i + 1), Ordinal: int64(i + 1)}})
 	}
 	return logs, recs
 }
@@ -163,14 +163,14 @@ func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs
 // small input, and that an integer sum past int64 turns into a float
 // rather than wrapping.
 func TestAggregateFormats(t *testing.T) {
-	var recs []core.Record
+	var recs []stage.Record
 	for i, l := range []string{
 		`{"s": "a", "n": 9223372036854775807, "u": "x"}`,
 		`{"s": "a", "n": 1, "u": "x"}`,
 		`{"s": "b", "n": "2.5", "u": "y"}`,
 		`{"s": "b", "n": -4, "u": "z"}`,
 	} {
-		recs = append(recs, core.Record{Type: core.JSON, Data: []byte(l), Source: core.Position{Line: int64(i + 1)}})
+		recs = append(recs, stage.Record{Type: stage.JSON, Data: []byte(l), Source: stage.Position{Line: int64(i + 1)}})
 	}
 	o := Options{By: []string{`json("s")`}, Names: []string{"s"}, Aggregate: []Aggregate{
 		{Name: "sum", Fn: "sum", Value: `json("n")`},
@@ -216,8 +216,8 @@ func TestAggregateFormats(t *testing.T) {
 // handled by on_error like any record error; the record adds nothing to
 // any count or aggregate.
 func TestAggregateNotANumber(t *testing.T) {
-	pos := core.Position{File: "log.jsonl", Line: 7, Ordinal: 7, Offset: 120}
-	good := core.Record{Type: core.JSON, Data: []byte(`{"s": "a", "n": 5}`)}
+	pos := stage.Position{File: "log.jsonl", Line: 7, Ordinal: 7, Offset: 120}
+	good := stage.Record{Type: stage.JSON, Data: []byte(`{"s": "a", "n": 5}`)}
 	tests := []struct {
 		data, want string
 	}{
@@ -233,8 +233,8 @@ func TestAggregateNotANumber(t *testing.T) {
 				{Name: "u", Fn: "distinct", Value: `json("s")`},
 				{Name: "n", Fn: "sum", Value: `json("n")`},
 			}}
-			bad := core.Record{Type: core.JSON, Data: []byte(tt.data), Source: pos}
-			res, err := coretest.Run(context.Background(), mustBuild(t, &o), []core.Record{good, bad, good}, coretest.Options{})
+			bad := stage.Record{Type: stage.JSON, Data: []byte(tt.data), Source: pos}
+			res, err := stagetest.Run(context.Background(), mustBuild(t, &o), []stage.Record{good, bad, good}, stagetest.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -242,14 +242,14 @@ func TestAggregateNotANumber(t *testing.T) {
 				t.Fatalf("rejected %d records, want 1", len(res.Rejected))
 			}
 			var ee *recexpr.Error
-			if got := res.Rejected[0].Err; got.Error() != tt.want || !errors.As(got, &ee) || !errors.Is(got, errNotNumber) || core.IsFatal(got) {
+			if got := res.Rejected[0].Err; got.Error() != tt.want || !errors.As(got, &ee) || !errors.Is(got, errNotNumber) || stage.IsFatal(got) {
 				t.Errorf("error\n%v\nwant the record error\n%s", got, tt.want)
 			}
 			out, _ := os.ReadFile(o.Output)
 			if want := "\"json(\"\"s\"\")\",count,u,n\na,2,1,10\n"; string(out) != want {
 				t.Errorf("output\n%s\nwant\n%s", out, want)
 			}
-			if _, err := coretest.Run(context.Background(), mustBuild(t, &o), []core.Record{bad}, coretest.Options{FailOnReject: true}); err == nil {
+			if _, err := stagetest.Run(context.Background(), mustBuild(t, &o), []stage.Record{bad}, stagetest.Options{FailOnReject: true}); err == nil {
 				t.Error("on_error fail: the run succeeded")
 			}
 		})
@@ -260,9 +260,9 @@ func TestAggregateNotANumber(t *testing.T) {
 // the run, whether one worker saw them all or only their union exceeds
 // the limit; at the limit the run succeeds.
 func TestDistinctLimit(t *testing.T) {
-	var recs []core.Record
+	var recs []stage.Record
 	for i := range 6 {
-		recs = append(recs, core.Record{Type: core.JSON, Data: fmt.Appendf(nil, `{"u": "u%d"}`, i%5)})
+		recs = append(recs, stage.Record{Type: stage.JSON, Data: fmt.Appendf(nil, `{"u": "u%d"}`, i%5)})
 	}
 	for _, tt := range []struct {
 		limit, workers int
@@ -273,7 +273,7 @@ func TestDistinctLimit(t *testing.T) {
 				{Name: "users", Fn: "distinct", Value: `json("u")`, Limit: tt.limit}}}
 			s := mustBuild(t, &o)
 			ctx := context.Background()
-			accs := []core.Accumulator{}
+			accs := []stage.Accumulator{}
 			var err error
 			for i := range recs {
 				if i < tt.workers {
@@ -287,13 +287,13 @@ func TestDistinctLimit(t *testing.T) {
 				for _, a := range accs[1:] {
 					accs[0].Merge(a)
 				}
-				err = s.Finish(ctx, accs[0], &coretest.Emitter{})
+				err = s.Finish(ctx, accs[0], &stagetest.Emitter{})
 				s.Abort()
 			}
 			if tt.fails != (err != nil) {
 				t.Fatalf("error %v, want failure %v", err, tt.fails)
 			}
-			if err != nil && (!core.IsFatal(err) || !strings.Contains(err.Error(), `aggregate "users": more than 4 distinct values in the group json("u")`) && !strings.Contains(err.Error(), `more than 4 distinct values in the group "all"`)) {
+			if err != nil && (!stage.IsFatal(err) || !strings.Contains(err.Error(), `aggregate "users": more than 4 distinct values in the group json("u")`) && !strings.Contains(err.Error(), `more than 4 distinct values in the group "all"`)) {
 				t.Errorf("error %v: want a fatal error naming the aggregate, the limit and the group", err)
 			}
 		})
@@ -303,7 +303,7 @@ func TestDistinctLimit(t *testing.T) {
 // TestStdout: output "-" prints JSON lines once the run is committed, and
 // nothing when the run is aborted; no file is left behind.
 func TestStdout(t *testing.T) {
-	recs := []core.Record{{Type: core.JSON, Data: []byte(`{"s": "a"}`)}, {Type: core.JSON, Data: []byte(`{"s": "b"}`)}}
+	recs := []stage.Record{{Type: stage.JSON, Data: []byte(`{"s": "a"}`)}, {Type: stage.JSON, Data: []byte(`{"s": "b"}`)}}
 	for _, abort := range []bool{false, true} {
 		o := Options{By: []string{`json("s")`}, Names: []string{"s"}, Output: "-"}
 		s := mustBuild(t, &o)
@@ -311,7 +311,7 @@ func TestStdout(t *testing.T) {
 		s.stdout = &buf
 		tmp := t.TempDir()
 		t.Setenv("TMPDIR", tmp)
-		if _, err := coretest.Run(context.Background(), s, recs, coretest.Options{NoCommit: abort}); err != nil {
+		if _, err := stagetest.Run(context.Background(), s, recs, stagetest.Options{NoCommit: abort}); err != nil {
 			t.Fatal(err)
 		}
 		want := "{\"s\": \"a\", \"count\": 1}\n{\"s\": \"b\", \"count\": 1}\n"

@@ -9,7 +9,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/internal/catalogtest"
 )
 
@@ -27,14 +27,14 @@ func BenchmarkCountAttributes(b *testing.B) {
 
 	// "add-checked" is "add" on records that split marked as checked (as
 	// in a pipeline), whose characters the XML view does not check again.
-	checked := make([]core.Record, len(records))
+	checked := make([]stage.Record, len(records))
 	for i, r := range records {
 		r.Checked = true
 		checked[i] = r
 	}
 	for _, bench := range []struct {
 		name    string
-		records []core.Record
+		records []stage.Record
 	}{{"add", records}, {"add-checked", checked}} {
 		b.Run(bench.name, func(b *testing.B) {
 			a := s.NewAccumulator()
@@ -138,7 +138,7 @@ func addW1Key(a *accumulator, i int) {
 	a.attrs.values(a.buf).add(fmt.Appendf(v[:0], "r%08d", i), 1)
 }
 
-var _ core.Accumulator = (*accumulator)(nil)
+var _ stage.Accumulator = (*accumulator)(nil)
 
 // BenchmarkCountW1 counts the attributes of W1 records (the 64 records of
 // ../sdk/xmlview/testdata, about 910 bytes each) with a distinct
@@ -157,14 +157,14 @@ func BenchmarkCountW1(b *testing.B) {
 	}
 	s := mustBuild(b, &Options{Attributes: true, Output: "a.json"})
 	// Each record's id attribute is id="r00000001": rewrite its digits.
-	withID := func(rec []byte, id int) core.Record {
+	withID := func(rec []byte, id int) stage.Record {
 		r := append([]byte(nil), rec...)
 		i := bytes.Index(r, []byte(`id="r`)) + 5
 		copy(r[i:i+8], fmt.Sprintf("%08d", id%100_000_000))
-		return core.Record{Type: core.XML, Data: r}
+		return stage.Record{Type: stage.XML, Data: r}
 	}
 	const n = 1 << 16
-	pre := make([]core.Record, n)
+	pre := make([]stage.Record, n)
 	var size int64
 	for i := range pre {
 		pre[i] = withID(recs[i%len(recs)], i)

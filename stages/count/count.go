@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 )
 
@@ -32,8 +32,8 @@ type Options struct {
 }
 
 // Kind returns the count stage kind.
-func Kind() core.Kind {
-	return core.Define("count",
+func Kind() stage.Kind {
+	return stage.Define("count",
 		"Count records by keys, or every attribute value of XML records, with per-worker counters merged once; write the totals as JSON or CSV.",
 		sample, func() *Options { return &Options{} }, build)
 }
@@ -46,7 +46,7 @@ const (
 	formatJSONL
 )
 
-func build(o *Options) (core.Stage, error) {
+func build(o *Options) (stage.Stage, error) {
 	s := &Stage{attributes: o.Attributes, output: o.Output, top: o.Top}
 	var errs []error
 	for i, src := range o.By {
@@ -59,18 +59,18 @@ func build(o *Options) (core.Stage, error) {
 	}
 	switch {
 	case len(o.Names) > 0 && len(o.Names) != len(o.By):
-		errs = append(errs, core.OptionError("names", "%d names for %d by keys: give one name per key", len(o.Names), len(o.By)))
+		errs = append(errs, stage.OptionError("names", "%d names for %d by keys: give one name per key", len(o.Names), len(o.By)))
 	case len(o.Names) > 0:
 		s.names = o.Names
 	default:
 		s.names = o.By
 	}
 	if len(o.By) == 0 && !o.Attributes {
-		errs = append(errs, core.OptionError("by", "nothing to count: set by (keys such as [category]) or attributes: true"))
+		errs = append(errs, stage.OptionError("by", "nothing to count: set by (keys such as [category]) or attributes: true"))
 	}
 	switch ext := strings.ToLower(filepath.Ext(o.Output)); {
 	case o.Output == "":
-		errs = append(errs, core.OptionError("output", "required: the file to write, ending in .json, .jsonl or .csv, or - for standard output"))
+		errs = append(errs, stage.OptionError("output", "required: the file to write, ending in .json, .jsonl or .csv, or - for standard output"))
 	case o.Output == "-" || ext == ".jsonl":
 		s.format = formatJSONL
 	case ext == ".json":
@@ -78,24 +78,24 @@ func build(o *Options) (core.Stage, error) {
 	case ext == ".csv":
 		s.format = formatCSV
 	default:
-		errs = append(errs, core.OptionError("output", "%q: the name must end in .json, .jsonl or .csv (it chooses the format), or be - for standard output", o.Output))
+		errs = append(errs, stage.OptionError("output", "%q: the name must end in .json, .jsonl or .csv (it chooses the format), or be - for standard output", o.Output))
 	}
 	aggs, aerrs := compileAggregates(o.Aggregate, s.names)
 	s.aggs, errs = aggs, append(errs, aerrs...)
 	if len(o.Aggregate) > 0 && (o.Attributes || len(o.By) == 0) {
-		errs = append(errs, core.OptionError("aggregate", "aggregates are computed per group of by keys: set by, and leave attributes out"))
+		errs = append(errs, stage.OptionError("aggregate", "aggregates are computed per group of by keys: set by, and leave attributes out"))
 	}
 	for _, opt := range []struct {
 		name string
 		set  []string
 	}{{"exclude", o.Exclude}, {"only", o.Only}} {
 		if len(opt.set) > 0 && !o.Attributes {
-			errs = append(errs, core.OptionError(opt.name, "chooses the names that attributes: true counts: set attributes: true"))
+			errs = append(errs, stage.OptionError(opt.name, "chooses the names that attributes: true counts: set attributes: true"))
 		}
 	}
 	s.filter = newNameFilter(o.Exclude, o.Only)
 	if o.Top < 0 {
-		errs = append(errs, core.OptionError("top", "must be 0 (keep every count) or more, got %d", o.Top))
+		errs = append(errs, stage.OptionError("top", "must be 0 (keep every count) or more, got %d", o.Top))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -130,25 +130,25 @@ type Stage struct {
 }
 
 var (
-	_ core.Aggregator = (*Stage)(nil)
-	_ core.Setupper   = (*Stage)(nil)
-	_ core.Committer  = (*Stage)(nil)
-	_ core.Outputter  = (*Stage)(nil)
+	_ stage.Aggregator = (*Stage)(nil)
+	_ stage.Setupper   = (*Stage)(nil)
+	_ stage.Committer  = (*Stage)(nil)
+	_ stage.Outputter  = (*Stage)(nil)
 )
 
-// Signature implements core.Stage: a sink of any record kind, or of XML
+// Signature implements stage.Stage: a sink of any record kind, or of XML
 // records when counting attributes.
-func (s *Stage) Signature() core.Signature {
-	in := core.Records
+func (s *Stage) Signature() stage.Signature {
+	in := stage.Records
 	if s.attributes {
-		in = core.XML
+		in = stage.XML
 	}
-	return core.Signature{In: in, Out: core.None, Terminal: true}
+	return stage.Signature{In: in, Out: stage.None, Terminal: true}
 }
 
 // Setup creates the output's directory and checks that a file can be
 // created there, so that a run of hours does not fail at its very end.
-func (s *Stage) Setup(ctx context.Context, env core.Env) error {
+func (s *Stage) Setup(ctx context.Context, env stage.Env) error {
 	s.tmp, s.records, s.rows, s.bytes, s.done = "", 0, 0, 0, false
 	s.log = env.Log
 	if s.output == stdoutName {
@@ -168,7 +168,7 @@ func (s *Stage) Setup(ctx context.Context, env core.Env) error {
 }
 
 // NewAccumulator returns an empty accumulator for one worker.
-func (s *Stage) NewAccumulator() core.Accumulator {
+func (s *Stage) NewAccumulator() stage.Accumulator {
 	return &accumulator{
 		s:      s,
 		ev:     recexpr.NewEvaluator(),
@@ -179,10 +179,10 @@ func (s *Stage) NewAccumulator() core.Accumulator {
 
 // Finish writes the merged counts to a temporary file beside the output.
 // Failing to write is fatal: it is not about any one record.
-func (s *Stage) Finish(ctx context.Context, acc core.Accumulator, out core.Emitter) error {
+func (s *Stage) Finish(ctx context.Context, acc stage.Accumulator, out stage.Emitter) error {
 	a, ok := acc.(*accumulator)
 	if !ok || a.s != s {
-		return core.Fatal(fmt.Errorf("count: Finish given an accumulator of another stage (%T)", acc))
+		return stage.Fatal(fmt.Errorf("count: Finish given an accumulator of another stage (%T)", acc))
 	}
 	if len(s.by) == 0 {
 		a.groups.add(nil, 0) // the one group exists even with no records
@@ -191,7 +191,7 @@ func (s *Stage) Finish(ctx context.Context, acc core.Accumulator, out core.Emitt
 	s.records = t.records()
 	f, err := s.createTemp()
 	if err != nil {
-		return core.Fatal(fmt.Errorf("write %s: %w", s.output, err))
+		return stage.Fatal(fmt.Errorf("write %s: %w", s.output, err))
 	}
 	s.tmp = f.Name()
 	s.bytes, s.rows, err = s.write(ctx, f, t)
@@ -206,7 +206,7 @@ func (s *Stage) Finish(ctx context.Context, acc core.Accumulator, out core.Emitt
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return err
 		}
-		return core.Fatal(fmt.Errorf("write %s: %w", s.output, err))
+		return stage.Fatal(fmt.Errorf("write %s: %w", s.output, err))
 	}
 	return nil
 }
@@ -228,11 +228,11 @@ func createTemp(path string) (*os.File, error) {
 
 // Prepare hands the runner the prepared file to rename to the output name
 // (nothing for standard output, which is copied once committed).
-func (s *Stage) Prepare(context.Context) (core.CommitPlan, error) {
+func (s *Stage) Prepare(context.Context) (stage.CommitPlan, error) {
 	if s.tmp == "" || s.output == stdoutName {
-		return core.CommitPlan{}, nil
+		return stage.CommitPlan{}, nil
 	}
-	return core.CommitPlan{Renames: []core.Rename{{Temp: s.tmp, Final: s.output}}}, nil
+	return stage.CommitPlan{Renames: []stage.Rename{{Temp: s.tmp, Final: s.output}}}, nil
 }
 
 // Committed records that the output is final; for standard output it
@@ -255,7 +255,7 @@ func (s *Stage) Abort() {
 }
 
 // Outputs reports the file written, once committed.
-func (s *Stage) Outputs() []core.Output {
+func (s *Stage) Outputs() []stage.Output {
 	if !s.done {
 		return nil
 	}
@@ -270,5 +270,5 @@ func (s *Stage) Outputs() []core.Output {
 	if s.copyErr != nil {
 		note += "; " + s.copyErr.Error()
 	}
-	return []core.Output{{Path: s.output, Records: s.rows, Bytes: s.bytes, Note: note}}
+	return []stage.Output{{Path: s.output, Records: s.rows, Bytes: s.bytes, Note: note}}
 }

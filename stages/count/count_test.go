@@ -18,8 +18,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
+	"github.com/sluicehq/sluice/engine"
+	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 	"github.com/sluicehq/sluice/stages/internal/catalogtest"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 )
@@ -88,13 +89,13 @@ func TestBuildErrors(t *testing.T) {
 func TestSignature(t *testing.T) {
 	for _, tt := range []struct {
 		opts Options
-		in   core.Type
+		in   stage.Type
 	}{
-		{Options{By: []string{"category"}, Output: "a.json"}, core.Records},
-		{Options{Attributes: true, Output: "a.json"}, core.XML},
+		{Options{By: []string{"category"}, Output: "a.json"}, stage.Records},
+		{Options{Attributes: true, Output: "a.json"}, stage.XML},
 	} {
 		sig := mustBuild(t, &tt.opts).Signature()
-		if sig.In != tt.in || sig.Out != core.None || !sig.Terminal {
+		if sig.In != tt.in || sig.Out != stage.None || !sig.Terminal {
 			t.Errorf("%+v: signature %+v", tt.opts, sig)
 		}
 	}
@@ -102,15 +103,15 @@ func TestSignature(t *testing.T) {
 
 // run counts records with the stage split over several accumulators,
 // merged as the runner merges them, and returns the committed output.
-func run(t *testing.T, o Options, records []core.Record, workers int) []byte {
+func run(t *testing.T, o Options, records []stage.Record, workers int) []byte {
 	t.Helper()
 	o.Output = filepath.Join(t.TempDir(), "sub", "dir", filepath.Base(o.Output))
 	s := mustBuild(t, &o)
 	ctx := context.Background()
-	if err := s.Setup(ctx, core.Env{}); err != nil {
+	if err := s.Setup(ctx, stage.Env{}); err != nil {
 		t.Fatal(err)
 	}
-	accs := make([]core.Accumulator, workers)
+	accs := make([]stage.Accumulator, workers)
 	for i := range accs {
 		accs[i] = s.NewAccumulator()
 	}
@@ -124,13 +125,13 @@ func run(t *testing.T, o Options, records []core.Record, workers int) []byte {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Finish(ctx, accs[0], &coretest.Emitter{}); err != nil {
+	if err := s.Finish(ctx, accs[0], &stagetest.Emitter{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(o.Output); !os.IsNotExist(err) {
 		t.Fatalf("output exists before Commit (%v)", err)
 	}
-	if err := core.Commit(ctx, s); err != nil {
+	if err := engine.Commit(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(o.Output)
@@ -364,11 +365,11 @@ func sum(by map[string]attrCounts) attrCounts {
 
 // goldenRecords is a small fixed input: XML with namespaces and a record
 // without attributes, and awkward key values.
-func goldenRecords() []core.Record {
-	xmlRec := func(cat, data string) core.Record {
-		return core.Record{Type: core.XML, Category: cat, Data: []byte(data)}
+func goldenRecords() []stage.Record {
+	xmlRec := func(cat, data string) stage.Record {
+		return stage.Record{Type: stage.XML, Category: cat, Data: []byte(data)}
 	}
-	return []core.Record{
+	return []stage.Record{
 		xmlRec("book/plain", `<record type="book" lang="en"><title xml:lang="en">A</title></record>`),
 		xmlRec("book/plain", `<record type="book" lang="en"><title>B</title></record>`),
 		xmlRec("book/plain", `<record type="book" lang="fr"><title>C</title></record>`),
@@ -461,37 +462,37 @@ func TestTopTies(t *testing.T) {
 }
 
 func TestRecordErrors(t *testing.T) {
-	pos := core.Position{File: "c.xml", Line: 9, Ordinal: 4, Offset: 300}
-	good := core.Record{Type: core.XML, Data: []byte(`<r type="t" a="1" k="v"/>`)}
+	pos := stage.Position{File: "c.xml", Line: 9, Ordinal: 4, Offset: 300}
+	good := stage.Record{Type: stage.XML, Data: []byte(`<r type="t" a="1" k="v"/>`)}
 	tests := []struct {
 		name string
 		opts Options
-		bad  core.Record
+		bad  stage.Record
 		want string
 	}{
 		{"nil key", Options{By: []string{`attr("k")`}},
-			core.Record{Type: core.XML, Source: pos, Data: []byte(`<r/>`)},
+			stage.Record{Type: stage.XML, Source: pos, Data: []byte(`<r/>`)},
 			`record c.xml:9 (record 4, byte 300): by[0]: evaluated to nil (a missing attribute, label or JSON value); give a default with ??, as in attr("type") ?? "unknown"`},
 		{"malformed", Options{Attributes: true, By: []string{`attr("type") ?? "none"`}},
-			core.Record{Type: core.XML, Source: pos, Data: []byte("<r type=\"t\" a=\"2\">\n<x></r>")},
+			stage.Record{Type: stage.XML, Source: pos, Data: []byte("<r type=\"t\" a=\"2\">\n<x></r>")},
 			"record c.xml:9 (record 4, byte 300): attributes: malformed XML at file line 10 (line 2, byte 22 of the record): element <x> closed by </r>"},
 		// A record split checked skips the character checks, not the rest.
 		{"malformed, checked", Options{Attributes: true, By: []string{`attr("type") ?? "none"`}},
-			core.Record{Type: core.XML, Checked: true, Source: pos, Data: []byte("<r type=\"t\" a=\"2\">\n<x></r>")},
+			stage.Record{Type: stage.XML, Checked: true, Source: pos, Data: []byte("<r type=\"t\" a=\"2\">\n<x></r>")},
 			"record c.xml:9 (record 4, byte 300): attributes: malformed XML at file line 10 (line 2, byte 22 of the record): element <x> closed by </r>"},
 		// A record that did not come from split is checked in full.
 		{"illegal character", Options{Attributes: true},
-			core.Record{Type: core.XML, Source: pos, Data: []byte("<r type=\"t\" a=\"2\">\x01</r>")},
+			stage.Record{Type: stage.XML, Source: pos, Data: []byte("<r type=\"t\" a=\"2\">\x01</r>")},
 			"record c.xml:9 (record 4, byte 300): attributes: malformed XML at file line 9 (line 1, byte 18 of the record): illegal character code U+0001"},
 		{"not xml", Options{Attributes: true},
-			core.Record{Type: core.CSV, Source: pos},
+			stage.Record{Type: stage.CSV, Source: pos},
 			"record c.xml:9 (record 4, byte 300): attributes: reads xml records, and this is a csv record"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.opts.Output = filepath.Join(t.TempDir(), "c.csv")
 			s := mustBuild(t, &tt.opts)
-			res, err := coretest.Run(context.Background(), s, []core.Record{good, tt.bad, good}, coretest.Options{})
+			res, err := stagetest.Run(context.Background(), s, []stage.Record{good, tt.bad, good}, stagetest.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -503,7 +504,7 @@ func TestRecordErrors(t *testing.T) {
 				t.Errorf("error\n%s\nwant\n%s", got, tt.want)
 			}
 			var ee *recexpr.Error
-			if !errors.As(rej.Err, &ee) || core.IsFatal(rej.Err) {
+			if !errors.As(rej.Err, &ee) || stage.IsFatal(rej.Err) {
 				t.Errorf("error %#v: want a per-record *recexpr.Error", rej.Err)
 			}
 			out, err := os.ReadFile(tt.opts.Output)
@@ -519,7 +520,7 @@ func TestRecordErrors(t *testing.T) {
 				t.Errorf("Outputs().Note = %q, want it to end in \" from 2 records\"", note)
 			}
 
-			_, err = coretest.Run(context.Background(), mustBuild(t, &tt.opts), []core.Record{tt.bad}, coretest.Options{FailOnReject: true})
+			_, err = stagetest.Run(context.Background(), mustBuild(t, &tt.opts), []stage.Record{tt.bad}, stagetest.Options{FailOnReject: true})
 			if err == nil {
 				t.Error("fail policy: the run succeeded")
 			}
@@ -531,7 +532,7 @@ func TestAbort(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "c.json")
 	s := mustBuild(t, &Options{By: []string{"category"}, Output: out})
-	_, err := coretest.Run(context.Background(), s, []core.Record{{Type: core.Line, Category: "a"}}, coretest.Options{NoCommit: true})
+	_, err := stagetest.Run(context.Background(), s, []stage.Record{{Type: stage.Line, Category: "a"}}, stagetest.Options{NoCommit: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -551,7 +552,7 @@ func TestSetupFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := mustBuild(t, &Options{By: []string{"category"}, Output: filepath.Join(blocker, "c.json")})
-	err := s.Setup(context.Background(), core.Env{})
+	err := s.Setup(context.Background(), stage.Env{})
 	if err == nil || !strings.Contains(err.Error(), "c.json") {
 		t.Errorf("Setup = %v, want an error naming the output", err)
 	}

@@ -7,15 +7,15 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
+	stagepkg "github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 	"github.com/sluicehq/sluice/stages/count"
 )
 
-var catalogue = []core.Record{
-	{Type: core.XML, Category: "book", Data: []byte(`<record type="book" lang="en"><title xml:lang="en">A</title></record>`)},
-	{Type: core.XML, Category: "book", Data: []byte(`<record type="book" lang="fr"><title>B</title></record>`)},
-	{Type: core.XML, Category: "map", Data: []byte(`<record type="map" lang="en"/>`)},
+var catalogue = []stagepkg.Record{
+	{Type: stagepkg.XML, Category: "book", Data: []byte(`<record type="book" lang="en"><title xml:lang="en">A</title></record>`)},
+	{Type: stagepkg.XML, Category: "book", Data: []byte(`<record type="book" lang="fr"><title>B</title></record>`)},
+	{Type: stagepkg.XML, Category: "map", Data: []byte(`<record type="map" lang="en"/>`)},
 }
 
 // Records counted per category and language, written as CSV.
@@ -35,7 +35,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := coretest.Run(context.Background(), stage, catalogue, coretest.Options{}); err != nil {
+	if _, err := stagetest.Run(context.Background(), stage, catalogue, stagetest.Options{}); err != nil {
 		log.Fatal(err)
 	}
 	out, err := os.ReadFile(output)
@@ -64,7 +64,7 @@ func Example_attributes() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := coretest.Run(context.Background(), stage, catalogue, coretest.Options{}); err != nil {
+	if _, err := stagetest.Run(context.Background(), stage, catalogue, stagetest.Options{}); err != nil {
 		log.Fatal(err)
 	}
 	out, err := os.ReadFile(output)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // mergeCase returns counters whose keys overlap, and the sum of their
@@ -138,12 +138,12 @@ func entriesOf(cs []*counter) int {
 func TestLargeOutputInPieces(t *testing.T) {
 	smallPieces(t)
 	n := 7*pieceEntries + 5
-	var records []core.Record
+	var records []stage.Record
 	want := map[string]int64{}
 	for i := range n + n/2 {
 		id := fmt.Sprintf("r%08d", i%n) // ids below n/2 twice
 		want[id]++
-		records = append(records, core.Record{Type: core.XML, Data: fmt.Appendf(nil, `<r id="%s"/>`, id)})
+		records = append(records, stage.Record{Type: stage.XML, Data: fmt.Appendf(nil, `<r id="%s"/>`, id)})
 	}
 	outputs := map[string][]byte{}
 	for _, format := range []string{"json", "csv"} {
@@ -197,7 +197,7 @@ func TestCancelledFinish(t *testing.T) {
 	dir := t.TempDir()
 	s := mustBuild(t, &Options{Attributes: true, Output: dir + "/a.json"})
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := s.Setup(ctx, core.Env{}); err != nil {
+	if err := s.Setup(ctx, stage.Env{}); err != nil {
 		t.Fatal(err)
 	}
 	a := s.NewAccumulator().(*accumulator)

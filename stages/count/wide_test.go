@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // TestWideRecordMemory: counting the attributes of one record with 20,000
@@ -28,7 +28,7 @@ func TestWideRecordMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	acc := st.(*Stage).NewAccumulator().(*accumulator)
-	if err := acc.Add(context.Background(), &core.Record{Type: core.XML, Data: []byte(b.String())}); err != nil {
+	if err := acc.Add(context.Background(), &stage.Record{Type: stage.XML, Data: []byte(b.String())}); err != nil {
 		t.Fatal(err)
 	}
 	if got := acc.attrs.distinct(); got != n {

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 	"github.com/sluicehq/sluice/stages/split"
 )
@@ -117,8 +117,8 @@ func (in Input) splitter(path string) (*split.Stage, error) {
 
 // Result is an expression's value on one record, or why it has none.
 type Result struct {
-	Source core.Position // the record's position in its file
-	Value  any           // as recexpr gives it; see Format
+	Source stage.Position // the record's position in its file
+	Value  any            // as recexpr gives it; see Format
 	// Err is the expression's failure on this record (its text does not
 	// repeat the position), or the record's own (a malformed CSV row, an
 	// invalid JSON line), which split rejects.
@@ -172,11 +172,11 @@ func Eval(ctx context.Context, src, path string, opts Options, f func(Result) er
 			return err
 		}
 	}
-	if err := sp.Setup(ctx, core.Env{Stage: "split", Workers: 1}); err != nil {
+	if err := sp.Setup(ctx, stage.Env{Stage: "split", Workers: 1}); err != nil {
 		return err
 	}
 	em := &evalEmitter{ev: recexpr.NewEvaluator(), prog: prog, want: opts.Want, limit: opts.Limit, f: f}
-	err = sp.Process(ctx, &core.Record{Type: core.File, Source: core.Position{File: path}}, em)
+	err = sp.Process(ctx, &stage.Record{Type: stage.File, Source: stage.Position{File: path}}, em)
 	if errors.Is(err, errEnough) {
 		return nil
 	}
@@ -193,9 +193,9 @@ type evalEmitter struct {
 	f     func(Result) error
 }
 
-var _ core.Emitter = (*evalEmitter)(nil)
+var _ stage.Emitter = (*evalEmitter)(nil)
 
-func (e *evalEmitter) Emit(r *core.Record) error {
+func (e *evalEmitter) Emit(r *stage.Record) error {
 	e.ev.Reset(r)
 	res := Result{Source: r.Source}
 	switch e.want {
@@ -211,7 +211,7 @@ func (e *evalEmitter) Emit(r *core.Record) error {
 	return e.deliver(res)
 }
 
-func (e *evalEmitter) Reject(r *core.Record, cause error) error {
+func (e *evalEmitter) Reject(r *stage.Record, cause error) error {
 	return e.deliver(Result{Source: r.Source, Err: cause})
 }
 

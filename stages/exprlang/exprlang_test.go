@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 )
 
@@ -43,7 +43,7 @@ func TestReferenceFile(t *testing.T) {
 
 // sampleInput is how Eval splits a reference sample.
 func sampleInput(s recexpr.Sample) Input {
-	kind := map[core.Type]string{core.XML: "xml", core.CSV: "csv", core.Line: "lines", core.JSON: "jsonl"}[s.Kind]
+	kind := map[stage.Type]string{stage.XML: "xml", stage.CSV: "csv", stage.Line: "lines", stage.JSON: "jsonl"}[s.Kind]
 	return Input{Kind: kind, Element: s.Element}
 }
 
@@ -52,7 +52,7 @@ func sampleInput(s recexpr.Sample) Input {
 // and checks the documented result.
 func TestReferenceExamples(t *testing.T) {
 	t.Chdir(t.TempDir()) // file gives the path as read names it: the bare name
-	samples := map[core.Type]recexpr.Sample{}
+	samples := map[stage.Type]recexpr.Sample{}
 	for _, s := range recexpr.Samples() {
 		samples[s.Kind] = s
 		if err := os.WriteFile(s.File, []byte(s.Data), 0o644); err != nil {
@@ -65,7 +65,7 @@ func TestReferenceExamples(t *testing.T) {
 			t.Errorf("function %s has no example", f.Name)
 		}
 		for _, e := range f.Examples {
-			if f.Kind != core.Records && e.Kind != f.Kind {
+			if f.Kind != stage.Records && e.Kind != f.Kind {
 				t.Errorf("example %s of %s runs on a %v record, and %s reads %v records", e.Expr, f.Name, e.Kind, f.Name, f.Kind)
 			}
 		}

@@ -3,7 +3,7 @@ package filter_test
 import (
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/filter"
 	"github.com/sluicehq/sluice/stages/internal/catalogtest"
 )
@@ -18,5 +18,5 @@ func BenchmarkFilter(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	catalogtest.BenchProcess(b, st.(core.Processor), recs)
+	catalogtest.BenchProcess(b, st.(stage.Processor), recs)
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
+	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 	"github.com/sluicehq/sluice/stages/filter"
 )
 
@@ -16,11 +16,11 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	var in []core.Record
+	var in []stage.Record
 	for _, line := range []string{`{"level":"INFO","msg":"up"}`, `{"level":"DEBUG","msg":"tick"}`, `{"level":"WARN","msg":"slow"}`} {
-		in = append(in, core.Record{Type: core.JSON, Data: []byte(line)})
+		in = append(in, stage.Record{Type: stage.JSON, Data: []byte(line)})
 	}
-	res, err := coretest.Run(context.Background(), st, in, coretest.Options{})
+	res, err := stagetest.Run(context.Background(), st, in, stagetest.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return

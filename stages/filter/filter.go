@@ -4,7 +4,7 @@ import (
 	"context"
 	_ "embed"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 )
 
@@ -18,18 +18,18 @@ type Options struct {
 }
 
 // Kind returns the filter stage kind.
-func Kind() core.Kind {
-	return core.Define("filter",
+func Kind() stage.Kind {
+	return stage.Define("filter",
 		"Keep the records for which an expression holds (or drop them): dropped records are counted as filtered, never as errors.",
 		sample, func() *Options { return &Options{} }, build)
 }
 
-func build(o *Options) (core.Stage, error) {
+func build(o *Options) (stage.Stage, error) {
 	switch {
 	case o.Keep == "" && o.Drop == "":
-		return nil, core.OptionError("keep", "required: set keep (an expression: pass on the records where it is true) or drop (drop the records where it is true)")
+		return nil, stage.OptionError("keep", "required: set keep (an expression: pass on the records where it is true) or drop (drop the records where it is true)")
 	case o.Keep != "" && o.Drop != "":
-		return nil, core.OptionError("drop", "set keep or drop, not both")
+		return nil, stage.OptionError("drop", "set keep or drop, not both")
 	}
 	option, src := "keep", o.Keep
 	if o.Drop != "" {
@@ -51,16 +51,16 @@ type Stage struct {
 	pool recexpr.Pool
 }
 
-var _ core.Processor = (*Stage)(nil)
+var _ stage.Processor = (*Stage)(nil)
 
-// Signature implements core.Stage: any record kind in, the same kinds out.
-func (s *Stage) Signature() core.Signature {
-	return core.Signature{In: core.Records, Passthrough: true}
+// Signature implements stage.Stage: any record kind in, the same kinds out.
+func (s *Stage) Signature() stage.Signature {
+	return stage.Signature{In: stage.Records, Passthrough: true}
 }
 
-// Process passes r on unchanged, or drops it with core.Drop. An expression
+// Process passes r on unchanged, or drops it with stage.Drop. An expression
 // that fails on r is an error about r, handled by the stage's on_error.
-func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
+func (s *Stage) Process(ctx context.Context, r *stage.Record, out stage.Emitter) error {
 	ev := s.pool.Get(r)
 	defer s.pool.Put(ev)
 	holds, err := ev.Bool(s.prog)
@@ -70,6 +70,6 @@ func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 	if holds == s.keep {
 		return out.Emit(r)
 	}
-	core.Drop(out, r)
+	stage.Drop(out, r)
 	return nil
 }

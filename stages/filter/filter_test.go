@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice"
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/stages/filter"
 )
 
@@ -102,14 +102,14 @@ stages:
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := eng.Run(context.Background(), g, core.RunOptions{})
+			rep, err := eng.Run(context.Background(), g, engine.RunOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := rep.Check(); err != nil {
 				t.Fatal(err)
 			}
-			var st core.StageReport
+			var st engine.StageReport
 			for _, s := range rep.Stages {
 				if s.Name == "wanted" {
 					st = s

@@ -3,7 +3,7 @@ package mapper_test
 import (
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/internal/catalogtest"
 	"github.com/sluicehq/sluice/stages/mapper"
 )
@@ -13,7 +13,7 @@ import (
 // stages/classify (one expression) and BenchmarkFilter.
 func BenchmarkMap(b *testing.B) {
 	recs := catalogtest.Records(b, catalogtest.Document(2000, 1), "cat.xml")
-	st, err := mapper.Kind().Build(&mapper.Options{Fields: core.Pairs{
+	st, err := mapper.Kind().Build(&mapper.Options{Fields: stage.Pairs{
 		{Key: "id", Value: `attr("id")`},
 		{Key: "type", Value: `attr("type")`},
 		{Key: "title", Value: `text("title")`},
@@ -22,5 +22,5 @@ func BenchmarkMap(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	catalogtest.BenchProcess(b, st.(core.Processor), recs)
+	catalogtest.BenchProcess(b, st.(stage.Processor), recs)
 }

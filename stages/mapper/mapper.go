@@ -7,7 +7,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/internal/jsonout"
 	"github.com/sluicehq/sluice/stages/internal/recexpr"
 )
@@ -18,14 +18,14 @@ var sample []byte
 // Options configure the map stage: at least one of Fields, Category or
 // Labels.
 type Options struct {
-	Fields   core.Pairs        `yaml:"fields" doc:"The fields of the output record, in order: name to expression. With fields, each record becomes a JSON object record (kind json) holding them."`
+	Fields   stage.Pairs       `yaml:"fields" doc:"The fields of the output record, in order: name to expression. With fields, each record becomes a JSON object record (kind json) holding them."`
 	Category string            `yaml:"category" doc:"An expression giving the record's new category."`
 	Labels   map[string]string `yaml:"labels" doc:"Labels to set: label name to an expression giving its value."`
 }
 
 // Kind returns the map stage kind.
-func Kind() core.Kind {
-	return core.Define("map",
+func Kind() stage.Kind {
+	return stage.Define("map",
 		"Change records with expressions: pick and compute named fields into a JSON record (XML or CSV to JSON lines), set the category and labels.",
 		sample, func() *Options { return &Options{} }, build)
 }
@@ -47,12 +47,12 @@ type Stage struct {
 	pool     recexpr.Pool
 }
 
-var _ core.Processor = (*Stage)(nil)
+var _ stage.Processor = (*Stage)(nil)
 
 // build compiles every expression, reporting every problem at once.
-func build(o *Options) (core.Stage, error) {
+func build(o *Options) (stage.Stage, error) {
 	if len(o.Fields) == 0 && o.Category == "" && len(o.Labels) == 0 {
-		return nil, core.OptionError("fields", "required: set fields (name: expression, making a JSON record), category or labels")
+		return nil, stage.OptionError("fields", "required: set fields (name: expression, making a JSON record), category or labels")
 	}
 	s := &Stage{}
 	var errs []error
@@ -66,7 +66,7 @@ func build(o *Options) (core.Stage, error) {
 	for _, f := range o.Fields {
 		path := "fields." + f.Key
 		if f.Key == "" {
-			errs = append(errs, core.OptionError("fields", "a field needs a name"))
+			errs = append(errs, stage.OptionError("fields", "a field needs a name"))
 			continue
 		}
 		key, _ := json.Marshal(f.Key)
@@ -84,19 +84,19 @@ func build(o *Options) (core.Stage, error) {
 	return s, nil
 }
 
-// Signature implements core.Stage: any record kind in; out, JSON records
+// Signature implements stage.Stage: any record kind in; out, JSON records
 // when fields are set, else the kinds that came in.
-func (s *Stage) Signature() core.Signature {
+func (s *Stage) Signature() stage.Signature {
 	if len(s.fields) > 0 {
-		return core.Signature{In: core.Records, Out: core.JSON}
+		return stage.Signature{In: stage.Records, Out: stage.JSON}
 	}
-	return core.Signature{In: core.Records, Passthrough: true}
+	return stage.Signature{In: stage.Records, Passthrough: true}
 }
 
 // Process emits r changed as the options say. Strings that share r's bytes
 // (CSV fields) are copied: the JSON data is new, and category and label
 // values are cloned.
-func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
+func (s *Stage) Process(ctx context.Context, r *stage.Record, out stage.Emitter) error {
 	ev := s.pool.Get(r)
 	defer s.pool.Put(ev)
 
@@ -120,7 +120,7 @@ func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 		if err != nil {
 			return err
 		}
-		c.Type, c.Data, c.Header, c.Fields, c.Checked = core.JSON, data, nil, nil, false
+		c.Type, c.Data, c.Header, c.Fields, c.Checked = stage.JSON, data, nil, nil, false
 	}
 	return out.Emit(&c)
 }

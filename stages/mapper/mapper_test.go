@@ -10,8 +10,9 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice"
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/internal/corpus"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/mapper"
 )
 
@@ -22,7 +23,7 @@ func TestBuildErrors(t *testing.T) {
 		want string
 	}{
 		{"nothing", mapper.Options{}, "fields: required"},
-		{"field syntax", mapper.Options{Fields: core.Pairs{{Key: "id", Value: `attr("id") +`}}}, "fields.id: unexpected token EOF"},
+		{"field syntax", mapper.Options{Fields: stage.Pairs{{Key: "id", Value: `attr("id") +`}}}, "fields.id: unexpected token EOF"},
 		{"category type", mapper.Options{Category: `texts("a")`}, "category: expression gives a list, want a string"},
 		{"label name", mapper.Options{Labels: map[string]string{"": `"x"`}}, "labels: a label needs a name"},
 	} {
@@ -70,7 +71,7 @@ func run(t *testing.T, dir, pipeline string) []map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := eng.Run(context.Background(), g, core.RunOptions{})
+	rep, err := eng.Run(context.Background(), g, engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
+	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 	"github.com/sluicehq/sluice/stages/read"
 )
 
@@ -46,7 +46,7 @@ func TestFIFORefused(t *testing.T) {
 	mkfifo(t, p)
 	var err error
 	within(t, "setup", func() {
-		_, err = coretest.Run(context.Background(), build(t, read.Options{Path: p}), nil, coretest.Options{})
+		_, err = stagetest.Run(context.Background(), build(t, read.Options{Path: p}), nil, stagetest.Options{})
 	})
 	if err == nil || !strings.Contains(err.Error(), "read "+p+": not a regular file (a named pipe)") || !strings.Contains(err.Error(), "copy the stream to a file") {
 		t.Fatalf("got %v, want a refusal naming %s", err, p)
@@ -80,12 +80,12 @@ func TestSpecialFilesSkippedLogged(t *testing.T) {
 	}
 	s := build(t, read.Options{Path: dir})
 	var logs bytes.Buffer
-	env := core.Env{Stage: "files", Workers: 1, Log: slog.New(slog.NewTextHandler(&logs, nil)), Counters: &core.Counters{}}
-	within(t, "setup", func() { err = s.(core.Setupper).Setup(context.Background(), env) })
+	env := stage.Env{Stage: "files", Workers: 1, Log: slog.New(slog.NewTextHandler(&logs, nil)), Counters: &stage.Counters{}}
+	within(t, "setup", func() { err = s.(stage.Setupper).Setup(context.Background(), env) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.(core.Sizer).TotalBytes(); got != 4 {
+	if got := s.(stage.Sizer).TotalBytes(); got != 4 {
 		t.Fatalf("TotalBytes = %d, want 4 (a.xml only)", got)
 	}
 	for _, want := range []string{"path=" + fifo + ` type="a named pipe"`, "path=" + sock + ` type="a socket"`} {

@@ -1,11 +1,13 @@
 package read
 
-import "github.com/sluicehq/sluice/core"
+import (
+	"github.com/sluicehq/sluice/stage"
+)
 
-// InputPaths implements core.InputPather: the file or directory read, so
+// InputPaths implements stage.InputPather: the file or directory read, so
 // that sluice validate can say it is missing before a run.
-func (s *Stage) InputPaths() []core.InputPath {
-	return []core.InputPath{{Option: "path", Path: s.opts.Path}}
+func (s *Stage) InputPaths() []stage.InputPath {
+	return []stage.InputPath{{Option: "path", Path: s.opts.Path}}
 }
 
-var _ core.InputPather = (*Stage)(nil)
+var _ stage.InputPather = (*Stage)(nil)

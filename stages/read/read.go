@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 //go:embed sample.yaml
@@ -26,19 +26,19 @@ type Options struct {
 }
 
 // Kind returns the read stage kind.
-func Kind() core.Kind {
-	return core.Define("read", "List input files (a file or a directory) for the next stage to stream; gzip and zstd are decompressed transparently.",
+func Kind() stage.Kind {
+	return stage.Define("read", "List input files (a file or a directory) for the next stage to stream; gzip and zstd are decompressed transparently.",
 		sample, func() *Options { return &Options{} }, build)
 }
 
-func build(o *Options) (core.Stage, error) {
+func build(o *Options) (stage.Stage, error) {
 	var errs []error
 	if o.Path == "" {
-		errs = append(errs, core.OptionError("path", "required: the file or directory to read"))
+		errs = append(errs, stage.OptionError("path", "required: the file or directory to read"))
 	}
 	if o.Glob != "" {
 		if _, err := path.Match(o.Glob, ""); err != nil {
-			errs = append(errs, core.OptionError("glob", "invalid pattern %q: %v", o.Glob, err))
+			errs = append(errs, stage.OptionError("glob", "invalid pattern %q: %v", o.Glob, err))
 		}
 	}
 	if o.Path == StdinPath {
@@ -47,7 +47,7 @@ func build(o *Options) (core.Stage, error) {
 			set  bool
 		}{{"glob", o.Glob != ""}, {"recursive", o.Recursive}, {"hidden", o.Hidden}} {
 			if opt.set {
-				errs = append(errs, core.OptionError(opt.name, "applies to a directory, and path - is standard input: leave %s out", opt.name))
+				errs = append(errs, stage.OptionError(opt.name, "applies to a directory, and path - is standard input: leave %s out", opt.name))
 			}
 		}
 	}
@@ -70,16 +70,16 @@ type fileInfo struct {
 }
 
 var (
-	_ core.Source   = (*Stage)(nil)
-	_ core.Setupper = (*Stage)(nil)
-	_ core.Sizer    = (*Stage)(nil)
+	_ stage.Source   = (*Stage)(nil)
+	_ stage.Setupper = (*Stage)(nil)
+	_ stage.Sizer    = (*Stage)(nil)
 )
 
-// Signature implements core.Stage: a source of File records.
-func (s *Stage) Signature() core.Signature { return core.Signature{Out: core.File} }
+// Signature implements stage.Stage: a source of File records.
+func (s *Stage) Signature() stage.Signature { return stage.Signature{Out: stage.File} }
 
 // Setup lists the input files and their total size.
-func (s *Stage) Setup(ctx context.Context, env core.Env) error {
+func (s *Stage) Setup(ctx context.Context, env stage.Env) error {
 	files, skipped, err := s.list()
 	if err != nil {
 		return err
@@ -100,9 +100,9 @@ func (s *Stage) Setup(ctx context.Context, env core.Env) error {
 func (s *Stage) TotalBytes() int64 { return s.total }
 
 // Read emits one File record per input file, in order.
-func (s *Stage) Read(ctx context.Context, out core.Emitter) error {
+func (s *Stage) Read(ctx context.Context, out stage.Emitter) error {
 	for _, f := range s.files {
-		r := core.Record{Type: core.File, Source: core.Position{File: f.path}, Size: f.size}
+		r := stage.Record{Type: stage.File, Source: stage.Position{File: f.path}, Size: f.size}
 		if err := out.Emit(&r); err != nil {
 			return err
 		}

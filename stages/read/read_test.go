@@ -12,8 +12,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
+	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 	"github.com/sluicehq/sluice/stages/read"
 )
 
@@ -27,7 +27,7 @@ func write(t *testing.T, p string, data []byte) {
 	}
 }
 
-func build(t *testing.T, o read.Options) core.Stage {
+func build(t *testing.T, o read.Options) stage.Stage {
 	t.Helper()
 	opts := read.Kind().Defaults().(*read.Options)
 	*opts = o
@@ -62,7 +62,7 @@ func TestListing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.Path = dir
-			res, err := coretest.Run(context.Background(), build(t, tc.opts), nil, coretest.Options{})
+			res, err := stagetest.Run(context.Background(), build(t, tc.opts), nil, stagetest.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +71,7 @@ func TestListing(t *testing.T) {
 				rel, _ := filepath.Rel(dir, r.Source.File)
 				got = append(got, rel)
 				info, err := os.Stat(r.Source.File)
-				if err != nil || r.Type != core.File || r.Size != info.Size() || r.Size == 0 {
+				if err != nil || r.Type != stage.File || r.Size != info.Size() || r.Size == 0 {
 					t.Errorf("%s: type %v size %d (%v)", rel, r.Type, r.Size, err)
 				}
 			}
@@ -87,10 +87,10 @@ func TestTotalBytes(t *testing.T) {
 	write(t, filepath.Join(dir, "a"), make([]byte, 1000))
 	write(t, filepath.Join(dir, "b"), make([]byte, 234))
 	s := build(t, read.Options{Path: dir})
-	if _, err := coretest.Run(context.Background(), s, nil, coretest.Options{}); err != nil {
+	if _, err := stagetest.Run(context.Background(), s, nil, stagetest.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.(core.Sizer).TotalBytes(); got != 1234 {
+	if got := s.(stage.Sizer).TotalBytes(); got != 1234 {
 		t.Fatalf("TotalBytes = %d, want 1234", got)
 	}
 }
@@ -108,7 +108,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := coretest.Run(context.Background(), build(t, tc.opts), nil, coretest.Options{})
+			_, err := stagetest.Run(context.Background(), build(t, tc.opts), nil, stagetest.Options{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.opts.Path) {
 				t.Fatalf("got %v, want an error naming %s and containing %q", err, tc.opts.Path, tc.want)
 			}
@@ -173,14 +173,14 @@ func TestOpenDecompresses(t *testing.T) {
 // to read whole. (cmd/sluice's TestStdinToStdout reads a real pipe.)
 func TestStdin(t *testing.T) {
 	s := build(t, read.Options{Path: "-"})
-	res, err := coretest.Run(context.Background(), s, nil, coretest.Options{})
+	res, err := stagetest.Run(context.Background(), s, nil, stagetest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Records) != 1 || res.Records[0].Source.File != "-" || res.Records[0].Size != 0 {
 		t.Fatalf("records %+v, want one File record for -", res.Records)
 	}
-	if n := s.(core.Sizer).TotalBytes(); n != 0 {
+	if n := s.(stage.Sizer).TotalBytes(); n != 0 {
 		t.Errorf("TotalBytes = %d, want 0 (unknown)", n)
 	}
 	if size, plain, err := read.Plain("-"); size != 0 || plain || err != nil {

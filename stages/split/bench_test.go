@@ -10,7 +10,7 @@ import (
 
 	"github.com/sourcegraph/conc/pool"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // catalogue writes a catalogue-like document of about size bytes: records
@@ -60,8 +60,8 @@ func csvData(size int) string {
 
 type countEmitter struct{ n int }
 
-func (c *countEmitter) Emit(*core.Record) error              { c.n++; return nil }
-func (c *countEmitter) Reject(_ *core.Record, e error) error { return e }
+func (c *countEmitter) Emit(*stage.Record) error              { c.n++; return nil }
+func (c *countEmitter) Reject(_ *stage.Record, e error) error { return e }
 
 func benchStage(b *testing.B, o *Options, name, content string) {
 	path := filepath.Join(b.TempDir(), name)
@@ -69,7 +69,7 @@ func benchStage(b *testing.B, o *Options, name, content string) {
 		b.Fatal(err)
 	}
 	st := mustBuild(b, o)
-	file := core.Record{Type: core.File, Source: core.Position{File: path}, Size: int64(len(content))}
+	file := stage.Record{Type: stage.File, Source: stage.Position{File: path}, Size: int64(len(content))}
 	b.SetBytes(int64(len(content)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -139,7 +139,7 @@ func BenchmarkSplitFile(b *testing.B) {
 			b.Fatal(err)
 		}
 		st := mustBuild(b, withDefaults(f.opt))
-		file := core.Record{Type: core.File, Source: core.Position{File: path}}
+		file := stage.Record{Type: stage.File, Source: stage.Position{File: path}}
 		for _, mode := range []struct {
 			name    string
 			workers int
@@ -173,7 +173,7 @@ func BenchmarkSplitFile(b *testing.B) {
 
 // splitParts splits file by ranges of chunk bytes on workers goroutines
 // and returns how many records came out.
-func splitParts(b *testing.B, st *Stage, file *core.Record, chunk int64, workers int) int {
+func splitParts(b *testing.B, st *Stage, file *stage.Record, chunk int64, workers int) int {
 	ranged := *st
 	ranged.chunk = chunk
 	parts, err := ranged.Partition(context.Background(), file)

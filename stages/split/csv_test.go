@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
+	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 )
 
 // row is what a test checks of a CSV record: its fields, whether write
@@ -26,7 +26,7 @@ type row struct {
 func csvRows(t *testing.T, o *Options, content string) ([]row, []string) {
 	t.Helper()
 	file := writeFile(t, "in.csv", content)
-	res, err := coretest.Run(context.Background(), mustBuild(t, o), []core.Record{file}, coretest.Options{})
+	res, err := stagetest.Run(context.Background(), mustBuild(t, o), []stage.Record{file}, stagetest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestNoRecordsWarns(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustBuild(t, withDefaults(tc.opt))
 			file := writeFile(t, "f", tc.content)
-			res, err := coretest.Run(context.Background(), s, []core.Record{file}, coretest.Options{})
+			res, err := stagetest.Run(context.Background(), s, []stage.Record{file}, stagetest.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,8 +163,8 @@ func TestNoRecordsWarns(t *testing.T) {
 			if len(tc.content) < 100 {
 				return
 			}
-			w := core.NewWarnings(nil)
-			if err := s.Setup(context.Background(), core.Env{Warnings: w}); err != nil {
+			w := stage.NewWarnings(nil)
+			if err := s.Setup(context.Background(), stage.Env{Warnings: w}); err != nil {
 				t.Fatal(err)
 			}
 			if o := parallel(t, s, file.Source.File, 512, 2, false); o.Err != "" {

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
 	"github.com/sluicehq/sluice/stages/split/internal/xmlsplit"
 )
@@ -59,7 +59,7 @@ func (h *Handoff) UnmarshalJSON(b []byte) error {
 	}
 	h.h = handoff{eof: j.EOF, at: scan.Origin{Offset: j.Offset, Line: j.Line, LastNL: j.LastNL}, ord: j.Records, xml: j.XML}
 	if j.Header != nil {
-		h.h.hdr = core.NewHeader(j.Header)
+		h.h.hdr = stage.NewHeader(j.Header)
 	}
 	return nil
 }
@@ -79,7 +79,7 @@ func (h *Handoff) UnmarshalJSON(b []byte) error {
 // uncompressed; SplitRange reads it from from's place on, up to the first
 // record at or after end, so a range costs its own bytes and the rest of
 // the record that crosses its end.
-func (s *Stage) SplitRange(ctx context.Context, path string, from Handoff, end int64, out core.Emitter) (Handoff, error) {
+func (s *Stage) SplitRange(ctx context.Context, path string, from Handoff, end int64, out stage.Emitter) (Handoff, error) {
 	if from.h.eof {
 		return from, nil
 	}

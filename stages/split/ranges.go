@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/read"
 	"github.com/sluicehq/sluice/stages/split/internal/csvsplit"
 	"github.com/sluicehq/sluice/stages/split/internal/linesplit"
@@ -21,19 +21,19 @@ import (
 	"github.com/sluicehq/sluice/stages/split/internal/xmlsplit"
 )
 
-// Partition implements core.Partitioner: an uncompressed file larger than
+// Partition implements stage.Partitioner: an uncompressed file larger than
 // chunk is cut into byte ranges of chunk bytes, one part each, which the
 // stage's workers split at once (see fileJob for how the parts agree). A
 // compressed file, a small one, or any file with chunk: 0 is one part,
 // split whole by Process. Partition opens a file larger than chunk (by the
 // size read found) to read its first four bytes, which tell compressed
 // files apart, and its size.
-func (s *Stage) Partition(ctx context.Context, r *core.Record) ([]core.Part, error) {
-	if r.Type != core.File {
+func (s *Stage) Partition(ctx context.Context, r *stage.Record) ([]stage.Part, error) {
+	if r.Type != stage.File {
 		return nil, fmt.Errorf("split: expected a file record, got a %v record from %s", r.Type, r.Source.String())
 	}
 	rec := *r
-	whole := []core.Part{func(ctx context.Context, out core.Emitter) error { return s.Process(ctx, &rec, out) }}
+	whole := []stage.Part{func(ctx context.Context, out stage.Emitter) error { return s.Process(ctx, &rec, out) }}
 	if s.chunk <= 0 || rec.Size > 0 && rec.Size <= s.chunk {
 		return whole, nil // (Size is the size on disk, which read sets)
 	}
@@ -45,9 +45,9 @@ func (s *Stage) Partition(ctx context.Context, r *core.Record) ([]core.Part, err
 		return whole, nil
 	}
 	j := newFileJob(s, rec.Source.File, size, s.chunk)
-	parts := make([]core.Part, len(j.parts))
+	parts := make([]stage.Part, len(j.parts))
 	for k := range parts {
-		parts[k] = func(ctx context.Context, out core.Emitter) error { return j.run(ctx, k, out) }
+		parts[k] = func(ctx context.Context, out stage.Emitter) error { return j.run(ctx, k, out) }
 	}
 	return parts, nil
 }
@@ -91,7 +91,7 @@ type fileJob struct {
 	// parts speculate from.
 	prologDone chan struct{}
 	xmlGuess   *xmlsplit.Context // the context of the file's first record
-	hdrGuess   *core.Header      // CSV: the header (nil: none, do not guess)
+	hdrGuess   *stage.Header     // CSV: the header (nil: none, do not guess)
 }
 
 // partState is what part k hands to part k+1.
@@ -113,7 +113,7 @@ type handoff struct {
 	at     scan.Origin // the place, with its line
 	ord    int64       // records emitted before at
 	xml    *xmlsplit.Context
-	hdr    *core.Header
+	hdr    *stage.Header
 }
 
 // bufferSize is the read window of a part's scans: the splitters' default
@@ -137,7 +137,7 @@ func newFileJob(s *Stage, path string, size, chunk int64) *fileJob {
 
 // run is part k. It always hands off (a failure, if it fails), so that
 // later parts never wait for ever; their waits also end with ctx.
-func (j *fileJob) run(ctx context.Context, k int, out core.Emitter) (err error) {
+func (j *fileJob) run(ctx context.Context, k int, out stage.Emitter) (err error) {
 	published := false
 	var h handoff
 	publish := func() {
@@ -237,8 +237,8 @@ type rangeStats struct {
 	direct                   atomic.Int64 // parts whose handoff was there when they started: scanned once, exactly
 }
 
-func (j *fileJob) wait(ctx context.Context, k int, out core.Emitter) (h handoff, err error) {
-	core.Idle(out, func() {
+func (j *fileJob) wait(ctx context.Context, k int, out stage.Emitter) (h handoff, err error) {
+	stage.Idle(out, func() {
 		select {
 		case <-j.parts[k].done:
 			h = j.parts[k].h
@@ -252,7 +252,7 @@ func (j *fileJob) wait(ctx context.Context, k int, out core.Emitter) (h handoff,
 // prolog publishes part 0's guesses for the other parts, once: the first
 // call wins. Part 0 calls it as soon as it knows them (at its first XML
 // record, at the CSV header), and at its end in any case.
-func (j *fileJob) prolog(x *xmlsplit.Context, hdr *core.Header) {
+func (j *fileJob) prolog(x *xmlsplit.Context, hdr *stage.Header) {
 	select {
 	case <-j.prologDone:
 		return
@@ -282,8 +282,8 @@ func (j *fileJob) end(k int) int64 {
 
 // scan is part k's exact scan: from the file's start for part 0, else
 // from prev's place and state. It emits straight to out.
-func (j *fileJob) scan(ctx context.Context, k int, prev handoff, out core.Emitter) (handoff, error) {
-	var prolog func(*xmlsplit.Context, *core.Header)
+func (j *fileJob) scan(ctx context.Context, k int, prev handoff, out stage.Emitter) (handoff, error) {
+	var prolog func(*xmlsplit.Context, *stage.Header)
 	if k == 0 {
 		prolog = j.prolog
 	}
@@ -295,7 +295,7 @@ func (j *fileJob) scan(ctx context.Context, k int, prev handoff, out core.Emitte
 // the end of the file). prolog, if set, is told the context of the first
 // XML record or the CSV header as soon as they are known, and the context
 // at the end in any case.
-func (s *Stage) scanRange(ctx context.Context, path string, prev handoff, start bool, end int64, bufSize int, prolog func(*xmlsplit.Context, *core.Header), out core.Emitter) (handoff, error) {
+func (s *Stage) scanRange(ctx context.Context, path string, prev handoff, start bool, end int64, bufSize int, prolog func(*xmlsplit.Context, *stage.Header), out stage.Emitter) (handoff, error) {
 	from := prev.at.Offset
 	if start {
 		from = 0
@@ -332,7 +332,7 @@ func (s *Stage) scanRange(ctx context.Context, path string, prev handoff, start 
 	case formatCSV:
 		sp := csvsplit.New(r, s.csvOptions(path, bufSize, origin))
 		if prolog != nil {
-			st.onHeader = func(h *core.Header) { prolog(nil, h) }
+			st.onHeader = func(h *stage.Header) { prolog(nil, h) }
 		}
 		if err := s.splitCSV(sp, st, out); err != nil {
 			return handoff{}, err
@@ -363,33 +363,33 @@ type speculation struct {
 	// Going live: once the previous part's handoff has arrived and the
 	// speculation checks out against it, the scan goes on straight into
 	// out instead of the buffer.
-	out      core.Emitter
+	out      stage.Emitter
 	prevDone <-chan struct{}
 	prevH    *handoff
 	known    bool    // prevDone was closed: prev is set
 	prev     handoff // the previous part's handoff
 	end      int64   // the part's range end: a handoff at or past it leaves it nothing
 	live     bool
-	ord      int64       // once live: the ordinal of the last record emitted
-	rowState *scanState  // CSV and lines: the scan's state (its header)
-	rec      core.Record // once live: reused for every record
+	ord      int64        // once live: the ordinal of the last record emitted
+	rowState *scanState   // CSV and lines: the scan's state (its header)
+	rec      stage.Record // once live: reused for every record
 }
 
 // errAbort stops a speculative scan that turned out wrong.
 var errAbort = errors.New("speculation aborted")
 
-var _ core.Emitter = (*speculation)(nil)
+var _ stage.Emitter = (*speculation)(nil)
 
-// Emit implements core.Emitter for the speculative scan.
-func (sp *speculation) Emit(r *core.Record) error { return sp.take(r, nil) }
+// Emit implements stage.Emitter for the speculative scan.
+func (sp *speculation) Emit(r *stage.Record) error { return sp.take(r, nil) }
 
-// Reject implements core.Emitter for the speculative scan.
-func (sp *speculation) Reject(r *core.Record, err error) error { return sp.take(r, err) }
+// Reject implements stage.Emitter for the speculative scan.
+func (sp *speculation) Reject(r *stage.Record, err error) error { return sp.take(r, err) }
 
 // take buffers a record of the speculative scan or, once the handoff has
 // come and checks out, emits it and what the buffer holds from the
 // handoff's place on.
-func (sp *speculation) take(r *core.Record, rerr error) error {
+func (sp *speculation) take(r *stage.Record, rerr error) error {
 	if sp.live {
 		return sp.emit(r.Data, r.Fields, r.Source.Offset, r.Source.Line, rerr, r.Checked)
 	}
@@ -477,7 +477,7 @@ func (sp *speculation) startLive(prev handoff) {
 	sp.live = true
 	sp.ord = prev.ord
 	s := sp.j.s
-	sp.rec = core.Record{Type: s.out, Header: prev.hdr, Source: core.Position{File: sp.j.path}}
+	sp.rec = stage.Record{Type: s.out, Header: prev.hdr, Source: stage.Position{File: sp.j.path}}
 }
 
 // flush emits the buffer's records from index from on.
@@ -492,7 +492,7 @@ func (sp *speculation) flush(from int) error {
 }
 
 // emit sends one record of a verified speculation to out, or rejects it;
-// checked is the Checked the split gave it (see core.Record).
+// checked is the Checked the split gave it (see stage.Record).
 func (sp *speculation) emit(data []byte, fields []string, off, line int64, rerr error, checked bool) error {
 	sp.ord++
 	rec := &sp.rec
@@ -521,7 +521,7 @@ func (sp *speculation) moveError(err error) error {
 	return err
 }
 
-func sameHeader(a, b *core.Header) bool {
+func sameHeader(a, b *stage.Header) bool {
 	return a == b || a != nil && b != nil && slices.Equal(a.Names, b.Names)
 }
 
@@ -529,10 +529,10 @@ func sameHeader(a, b *core.Header) bool {
 // to guess from. The records go to a buffer until part k-1's handoff
 // arrives and checks out, then straight to out (the speculation is live);
 // if it does not check out, the scan stops (failed).
-func (j *fileJob) speculate(ctx context.Context, k int, out core.Emitter) *speculation {
+func (j *fileJob) speculate(ctx context.Context, k int, out stage.Emitter) *speculation {
 	s := j.s
 	if s.format == formatXML || s.format == formatCSV {
-		core.Idle(out, func() {
+		stage.Idle(out, func() {
 			select {
 			case <-j.prologDone:
 			case <-ctx.Done():
@@ -625,7 +625,7 @@ func (sp *speculation) handoff(ord int64) handoff {
 // replay emits the verified speculation's records from index from on,
 // with lines and ordinals shifted to prev's. An error is the file's (a
 // rejected record under on_error: fail).
-func (sp *speculation) replay(from int, prev handoff, out core.Emitter) error {
+func (sp *speculation) replay(from int, prev handoff, out stage.Emitter) error {
 	sp.out = out
 	sp.startLive(prev)
 	return sp.flush(from)
@@ -666,7 +666,7 @@ func (j *fileJob) rowStart(ctx context.Context, off int64, csv, inQuote bool) (i
 
 // countQuotes counts the '"' of part k's range and publishes the count
 // from the file's start to the range's end, once part k-1 has.
-func (j *fileJob) countQuotes(ctx context.Context, k int, out core.Emitter) {
+func (j *fileJob) countQuotes(ctx context.Context, k int, out stage.Emitter) {
 	p := &j.parts[k]
 	defer close(p.counted)
 	r, closeFile, err := openAt(ctx, j.path, j.cuts[k])
@@ -681,7 +681,7 @@ func (j *fileJob) countQuotes(ctx context.Context, k int, out core.Emitter) {
 		return
 	}
 	if k > 0 {
-		core.Idle(out, func() {
+		stage.Idle(out, func() {
 			select {
 			case <-j.parts[k-1].counted:
 			case <-ctx.Done():
@@ -742,7 +742,7 @@ func countByte(r io.Reader, c byte, size int) (int64, error) {
 	}
 }
 
-// buffer is a core.Emitter that keeps what a speculative scan emits and
+// buffer is a stage.Emitter that keeps what a speculative scan emits and
 // rejects, in order, for replay. It holds the records in blocks from a
 // pool, so that a part's hundreds of thousands of records cost no copying
 // as the buffer grows and little garbage: release returns the blocks.
@@ -768,7 +768,7 @@ type entry struct {
 	checked   bool  // the record's Checked
 }
 
-func (b *buffer) add(r *core.Record, err error) {
+func (b *buffer) add(r *stage.Record, err error) {
 	i := b.n % blockLen
 	if i == 0 {
 		b.blocks = append(b.blocks, blocks.Get().(*block))
@@ -780,12 +780,12 @@ func (b *buffer) add(r *core.Record, err error) {
 	b.n++
 }
 
-func (b *buffer) Emit(r *core.Record) error {
+func (b *buffer) Emit(r *stage.Record) error {
 	b.add(r, nil)
 	return nil
 }
 
-func (b *buffer) Reject(r *core.Record, err error) error {
+func (b *buffer) Reject(r *stage.Record, err error) error {
 	b.add(r, err)
 	return nil
 }
@@ -811,4 +811,4 @@ func (b *buffer) release() {
 	b.blocks, b.n, b.lastReject = nil, 0, 0
 }
 
-var _ core.Partitioner = (*Stage)(nil)
+var _ stage.Partitioner = (*Stage)(nil)

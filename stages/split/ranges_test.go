@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sourcegraph/conc/pool"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // outcome is everything a split of one file produced, in order.
@@ -39,7 +39,7 @@ type collector struct {
 	fail  bool
 }
 
-func (c *collector) add(r *core.Record, reason string) {
+func (c *collector) add(r *stage.Record, reason string) {
 	it := item{Data: string(r.Data), Offset: r.Source.Offset, Line: r.Source.Line, Ordinal: r.Source.Ordinal, Fields: r.Fields, Reject: reason}
 	if r.Header != nil {
 		it.Header = r.Header.Names
@@ -47,9 +47,9 @@ func (c *collector) add(r *core.Record, reason string) {
 	c.items = append(c.items, it)
 }
 
-func (c *collector) Emit(r *core.Record) error { c.add(r, ""); return nil }
+func (c *collector) Emit(r *stage.Record) error { c.add(r, ""); return nil }
 
-func (c *collector) Reject(r *core.Record, err error) error {
+func (c *collector) Reject(r *stage.Record, err error) error {
 	c.add(r, err.Error())
 	if c.fail {
 		return fmt.Errorf("rejected: %w", err)
@@ -61,7 +61,7 @@ func (c *collector) Reject(r *core.Record, err error) error {
 func sequential(t testing.TB, s *Stage, path string, fail bool) outcome {
 	t.Helper()
 	c := &collector{fail: fail}
-	err := s.Process(context.Background(), &core.Record{Type: core.File, Source: core.Position{File: path}}, c)
+	err := s.Process(context.Background(), &stage.Record{Type: stage.File, Source: stage.Position{File: path}}, c)
 	return finish(c, []error{err})
 }
 
@@ -72,7 +72,7 @@ func parallel(t testing.TB, s *Stage, path string, chunk int64, workers int, fai
 	t.Helper()
 	ranged := *s
 	ranged.chunk = chunk
-	parts, err := ranged.Partition(context.Background(), &core.Record{Type: core.File, Source: core.Position{File: path}})
+	parts, err := ranged.Partition(context.Background(), &stage.Record{Type: stage.File, Source: stage.Position{File: path}})
 	if err != nil {
 		t.Fatal(err)
 	}

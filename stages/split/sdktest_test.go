@@ -11,10 +11,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
 	"github.com/sluicehq/sluice/sdk"
 	"github.com/sluicehq/sluice/sdk/sdktest"
+	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 	"github.com/sluicehq/sluice/stages/split/internal/xmlsplit"
 )
 
@@ -43,14 +43,14 @@ func fromSDK(recs []sdk.Record) []builtRecord {
 // splitRecords runs the split stage on the file at path.
 func splitRecords(t *testing.T, o *Options, path string) []builtRecord {
 	t.Helper()
-	file := core.Record{Type: core.File, Source: core.Position{File: path}}
-	res, err := coretest.Run(context.Background(), mustBuild(t, o), []core.Record{file}, coretest.Options{FailOnReject: true})
+	file := stage.Record{Type: stage.File, Source: stage.Position{File: path}}
+	res, err := stagetest.Run(context.Background(), mustBuild(t, o), []stage.Record{file}, stagetest.Options{FailOnReject: true})
 	if err != nil {
 		t.Fatalf("split: %v", err)
 	}
 	var out []builtRecord
 	for _, r := range res.Records {
-		kind := map[core.Type]sdk.Kind{core.XML: sdk.XML, core.CSV: sdk.CSV}[r.Type]
+		kind := map[stage.Type]sdk.Kind{stage.XML: sdk.XML, stage.CSV: sdk.CSV}[r.Type]
 		b := builtRecord{Kind: kind, Data: string(r.Data), Source: sdk.Position(r.Source), Fields: r.Fields}
 		if r.Header != nil {
 			b.Header = r.Header.Names

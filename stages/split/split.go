@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/read"
 	"github.com/sluicehq/sluice/stages/split/internal/csvsplit"
 	"github.com/sluicehq/sluice/stages/split/internal/linesplit"
@@ -23,19 +23,19 @@ import (
 var sample []byte
 
 // Kind returns the split stage kind, for the registry.
-func Kind() core.Kind {
-	return core.Define("split", "Stream files into records: XML subtrees, CSV rows, lines or JSON lines.", sample, defaults, build)
+func Kind() stage.Kind {
+	return stage.Define("split", "Stream files into records: XML subtrees, CSV rows, lines or JSON lines.", sample, defaults, build)
 }
 
 // Options are the split stage's options. Exactly one of XML, CSV, Lines
 // and JSONL is set.
 type Options struct {
-	XML            *XMLOptions   `yaml:"xml" doc:"Split XML into the subtrees of one element, e.g. xml: {element: record}."`
-	CSV            *CSVOptions   `yaml:"csv" doc:"Split CSV (RFC 4180) into rows; csv: {} takes the defaults. A row ends at LF, CRLF or a lone CR (mixed in one file too), and a quoted field keeps its bytes, CRLF included."`
-	Lines          *LinesOptions `yaml:"lines" doc:"Split text into lines, without their line ends; write lines: {} for the defaults."`
-	JSONL          *JSONLOptions `yaml:"jsonl" doc:"Split JSON Lines into one JSON value per line, each checked with json.Valid; blank lines are skipped. Write jsonl: {}."`
-	MaxRecordBytes core.ByteSize `yaml:"max_record_bytes" max:"1GiB" doc:"A record larger than this fails its file, with the record's position; it bounds memory per worker."`
-	Chunk          core.ByteSize `yaml:"chunk" max:"1GiB" doc:"Cut each uncompressed file larger than this into byte ranges of this size, split by the workers at once with exactly the records, positions and order of a whole-file scan; 0 splits every file whole, on one worker (for debugging and comparison). Compressed files (gzip, zstd) and standard input (read path -) are always split whole. Memory per worker is about chunk + the largest record."`
+	XML            *XMLOptions    `yaml:"xml" doc:"Split XML into the subtrees of one element, e.g. xml: {element: record}."`
+	CSV            *CSVOptions    `yaml:"csv" doc:"Split CSV (RFC 4180) into rows; csv: {} takes the defaults. A row ends at LF, CRLF or a lone CR (mixed in one file too), and a quoted field keeps its bytes, CRLF included."`
+	Lines          *LinesOptions  `yaml:"lines" doc:"Split text into lines, without their line ends; write lines: {} for the defaults."`
+	JSONL          *JSONLOptions  `yaml:"jsonl" doc:"Split JSON Lines into one JSON value per line, each checked with json.Valid; blank lines are skipped. Write jsonl: {}."`
+	MaxRecordBytes stage.ByteSize `yaml:"max_record_bytes" max:"1GiB" doc:"A record larger than this fails its file, with the record's position; it bounds memory per worker."`
+	Chunk          stage.ByteSize `yaml:"chunk" max:"1GiB" doc:"Cut each uncompressed file larger than this into byte ranges of this size, split by the workers at once with exactly the records, positions and order of a whole-file scan; 0 splits every file whole, on one worker (for debugging and comparison). Compressed files (gzip, zstd) and standard input (read path -) are always split whole. Memory per worker is about chunk + the largest record."`
 }
 
 // XMLOptions configure XML splitting.
@@ -97,7 +97,7 @@ const (
 	formatJSONL
 )
 
-// Stage is a built split stage: a core.Processor taking core.File records
+// Stage is a built split stage: a stage.Processor taking stage.File records
 // and emitting the records of each file in file order. It is read-only
 // after Setup, so Process may run on many workers at once, one file each;
 // all per-file state lives in the Process call.
@@ -113,39 +113,39 @@ type Stage struct {
 	max       int
 	chunk     int64 // 0: files are split whole
 	stats     *rangeStats
-	out       core.Type
+	out       stage.Type
 	bytesIn   *atomic.Int64
-	warn      *core.Warnings
+	warn      *stage.Warnings
 }
 
 var (
-	_ core.Processor = (*Stage)(nil)
-	_ core.Setupper  = (*Stage)(nil)
+	_ stage.Processor = (*Stage)(nil)
+	_ stage.Setupper  = (*Stage)(nil)
 )
 
-func build(o *Options) (core.Stage, error) {
+func build(o *Options) (stage.Stage, error) {
 	var errs []error
 	s := &Stage{max: int(o.MaxRecordBytes), chunk: int64(o.Chunk), stats: &rangeStats{}}
 	chosen := ""
-	choose := func(name string, f format, t core.Type) bool {
+	choose := func(name string, f format, t stage.Type) bool {
 		if chosen != "" {
-			errs = append(errs, core.OptionError(name, "only one format may be chosen, and %s is already", chosen))
+			errs = append(errs, stage.OptionError(name, "only one format may be chosen, and %s is already", chosen))
 			return false
 		}
 		chosen, s.format, s.out = name, f, t
 		return true
 	}
-	if o.XML != nil && choose("xml", formatXML, core.XML) {
+	if o.XML != nil && choose("xml", formatXML, stage.XML) {
 		m, err := xmlsplit.ParseMatch(o.XML.Element)
 		if err != nil {
-			errs = append(errs, core.OptionError("xml.element", "%v", err))
+			errs = append(errs, stage.OptionError("xml.element", "%v", err))
 		}
 		s.match = m
 	}
-	if o.CSV != nil && choose("csv", formatCSV, core.CSV) {
+	if o.CSV != nil && choose("csv", formatCSV, stage.CSV) {
 		c, err := delimiter(o.CSV.Delimiter)
 		if err != nil {
-			errs = append(errs, core.OptionError("csv.delimiter", "%v", err))
+			errs = append(errs, stage.OptionError("csv.delimiter", "%v", err))
 		}
 		s.comma = c
 		s.header = o.CSV.Header == nil || *o.CSV.Header
@@ -155,30 +155,30 @@ func build(o *Options) (core.Stage, error) {
 		case rowsPad:
 			s.pad = true
 		default:
-			errs = append(errs, core.OptionError("csv.short_rows", "must be %s or %s, got %q", rowsReject, rowsPad, o.CSV.ShortRows))
+			errs = append(errs, stage.OptionError("csv.short_rows", "must be %s or %s, got %q", rowsReject, rowsPad, o.CSV.ShortRows))
 		}
 		switch o.CSV.LongRows {
 		case "", rowsReject:
 		case rowsKeep:
 			s.keepLong = true
 		default:
-			errs = append(errs, core.OptionError("csv.long_rows", "must be %s or %s, got %q", rowsReject, rowsKeep, o.CSV.LongRows))
+			errs = append(errs, stage.OptionError("csv.long_rows", "must be %s or %s, got %q", rowsReject, rowsKeep, o.CSV.LongRows))
 		}
 	}
-	if o.Lines != nil && choose("lines", formatLines, core.Line) {
+	if o.Lines != nil && choose("lines", formatLines, stage.Line) {
 		s.skipEmpty = o.Lines.SkipEmpty
 	}
 	if o.JSONL != nil {
-		choose("jsonl", formatJSONL, core.JSON)
+		choose("jsonl", formatJSONL, stage.JSON)
 	}
 	if chosen == "" {
 		errs = append(errs, errors.New("choose the input format: one of xml, csv, lines or jsonl, e.g. xml: {element: record} (a format without options is written lines: {}, not lines:)"))
 	}
 	if o.MaxRecordBytes <= 0 || o.MaxRecordBytes > maxMaxRecordBytes {
-		errs = append(errs, core.OptionError("max_record_bytes", "must be between 1 and %v, got %v", core.ByteSize(maxMaxRecordBytes), o.MaxRecordBytes))
+		errs = append(errs, stage.OptionError("max_record_bytes", "must be between 1 and %v, got %v", stage.ByteSize(maxMaxRecordBytes), o.MaxRecordBytes))
 	}
 	if o.Chunk != 0 && (o.Chunk < minChunk || o.Chunk > maxChunk) {
-		errs = append(errs, core.OptionError("chunk", "must be 0 (split files whole) or between %v and %v, got %v", core.ByteSize(minChunk), core.ByteSize(maxChunk), o.Chunk))
+		errs = append(errs, stage.OptionError("chunk", "must be 0 (split files whole) or between %v and %v, got %v", stage.ByteSize(minChunk), stage.ByteSize(maxChunk), o.Chunk))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -204,15 +204,15 @@ func delimiter(d string) (byte, error) {
 	return d[0], nil
 }
 
-// Signature implements core.Stage: split takes files and emits the kind
+// Signature implements stage.Stage: split takes files and emits the kind
 // of its format.
-func (s *Stage) Signature() core.Signature {
-	return core.Signature{In: core.File, Out: s.out}
+func (s *Stage) Signature() stage.Signature {
+	return stage.Signature{In: stage.File, Out: s.out}
 }
 
-// Setup implements core.Setupper; it keeps the counter that input bytes
+// Setup implements stage.Setupper; it keeps the counter that input bytes
 // are reported to, and the stage's warnings.
-func (s *Stage) Setup(_ context.Context, env core.Env) error {
+func (s *Stage) Setup(_ context.Context, env stage.Env) error {
 	if env.Counters != nil {
 		s.bytesIn = &env.Counters.BytesIn
 	}
@@ -220,7 +220,7 @@ func (s *Stage) Setup(_ context.Context, env core.Env) error {
 	return nil
 }
 
-// Process implements core.Processor: it streams the file r names (through
+// Process implements stage.Processor: it streams the file r names (through
 // read.Open, so gzip and zstd are decompressed) and emits its records in
 // order. Memory is bounded by the largest record, not the file. The runner
 // calls Partition instead (see ranges.go), which splits large uncompressed
@@ -231,8 +231,8 @@ func (s *Stage) Setup(_ context.Context, env core.Env) error {
 // Malformed XML, a record over max_record_bytes, or a read error fails the
 // file: Process returns the error, after the records before the problem
 // have been emitted. Cancelling ctx stops the scan within one read chunk.
-func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) error {
-	if r.Type != core.File {
+func (s *Stage) Process(ctx context.Context, r *stage.Record, out stage.Emitter) error {
+	if r.Type != stage.File {
 		return fmt.Errorf("split: expected a file record, got a %v record from %s", r.Type, r.Source.String())
 	}
 	path := r.Source.File
@@ -261,7 +261,7 @@ func (s *Stage) Process(ctx context.Context, r *core.Record, out core.Emitter) e
 // noRecords warns that the file at path gave no records from size bytes
 // (hdr: the CSV header, if one was read): a format option that matches
 // nothing is otherwise silent.
-func (s *Stage) noRecords(path string, size int64, hdr *core.Header) {
+func (s *Stage) noRecords(path string, size int64, hdr *stage.Header) {
 	var why string
 	switch {
 	case s.format == formatXML:
@@ -280,7 +280,7 @@ func (s *Stage) noRecords(path string, size int64, hdr *core.Header) {
 
 // dupColumns warns about names that hdr, read from line line of the file
 // at path, gives to more than one column: field() reads the first.
-func (s *Stage) dupColumns(path string, line int64, hdr *core.Header) {
+func (s *Stage) dupColumns(path string, line int64, hdr *stage.Header) {
 	var dups []string
 	for i, name := range hdr.Names {
 		if first := hdr.Index(name); first != i {
@@ -324,9 +324,9 @@ type scanState struct {
 	end     int64
 	stopped bool
 	stop    scan.Origin
-	hdr     *core.Header // CSV: the header, once known
+	hdr     *stage.Header // CSV: the header, once known
 	// onHeader, if set, is called when hdr is set.
-	onHeader func(*core.Header)
+	onHeader func(*stage.Header)
 }
 
 // stopAt reports whether a row or line starting at off (on line line)
@@ -349,12 +349,12 @@ func (st *scanState) stopAtError(err error) bool {
 
 // splitXML emits sp's records. first, if not nil, is called once with the
 // context of the first record's ancestors, before that record is emitted.
-func (s *Stage) splitXML(sp *xmlsplit.Splitter, st *scanState, out core.Emitter, first func(*xmlsplit.Context)) error {
+func (s *Stage) splitXML(sp *xmlsplit.Splitter, st *scanState, out stage.Emitter, first func(*xmlsplit.Context)) error {
 	// One Record reused for every Emit (which copies it), so that passing
 	// its address through the interface costs no allocation per record.
 	// Checked: the splitter checks every character, name and reference of
-	// a record before emitting it (see core.Record.Checked).
-	rec := &core.Record{Type: core.XML, Checked: true, Source: core.Position{File: st.path}}
+	// a record before emitting it (see stage.Record.Checked).
+	rec := &stage.Record{Type: stage.XML, Checked: true, Source: stage.Position{File: st.path}}
 	for {
 		x, err := sp.Next()
 		if err == io.EOF {
@@ -376,8 +376,8 @@ func (s *Stage) splitXML(sp *xmlsplit.Splitter, st *scanState, out core.Emitter,
 	}
 }
 
-func (s *Stage) splitCSV(sp *csvsplit.Splitter, st *scanState, out core.Emitter) error {
-	rec := &core.Record{}
+func (s *Stage) splitCSV(sp *csvsplit.Splitter, st *scanState, out stage.Emitter) error {
+	rec := &stage.Record{}
 	var rowErr *csvsplit.RowError
 	for {
 		row, err := sp.Next()
@@ -404,10 +404,10 @@ func (s *Stage) splitCSV(sp *csvsplit.Splitter, st *scanState, out core.Emitter)
 				for i, f := range row.Fields {
 					names[i] = strings.Clone(f)
 				}
-				st.hdr = core.NewHeader(names)
+				st.hdr = stage.NewHeader(names)
 				s.dupColumns(st.path, row.Line, st.hdr)
 			} else {
-				st.hdr = core.NewHeader(numbered(len(row.Fields)))
+				st.hdr = stage.NewHeader(numbered(len(row.Fields)))
 			}
 			st.hdr.Delimiter = s.comma
 			if st.onHeader != nil {
@@ -418,12 +418,12 @@ func (s *Stage) splitCSV(sp *csvsplit.Splitter, st *scanState, out core.Emitter)
 			}
 		}
 		st.ord++
-		*rec = core.Record{
-			Type: core.CSV,
-			// Data is the row of Fields (see core.Record), unless the row
+		*rec = stage.Record{
+			Type: stage.CSV,
+			// Data is the row of Fields (see stage.Record), unless the row
 			// is malformed, padded, or not RFC 4180 (lazy quotes).
 			Checked: rowErr == nil && !row.Lenient,
-			Source:  core.Position{File: st.path, Offset: row.Offset, Line: row.Line, Ordinal: st.ord},
+			Source:  stage.Position{File: st.path, Offset: row.Offset, Line: row.Line, Ordinal: st.ord},
 			Size:    int64(len(row.Data)),
 			Data:    row.Data,
 			Header:  st.hdr,
@@ -447,7 +447,7 @@ func (s *Stage) splitCSV(sp *csvsplit.Splitter, st *scanState, out core.Emitter)
 // ragged handles a row with more or fewer fields than the header, as
 // csv.short_rows and csv.long_rows say: it pads rec's fields, keeps them,
 // or returns the error that rejects the row.
-func (s *Stage) ragged(rec *core.Record, st *scanState) error {
+func (s *Stage) ragged(rec *stage.Record, st *scanState) error {
 	n, want := len(rec.Fields), len(st.hdr.Names)
 	switch {
 	case n < want && s.pad:
@@ -487,11 +487,11 @@ func numbered(n int) []string {
 	return names
 }
 
-func (s *Stage) splitLines(sp *linesplit.Splitter, st *scanState, out core.Emitter) error {
+func (s *Stage) splitLines(sp *linesplit.Splitter, st *scanState, out stage.Emitter) error {
 	jsonl := s.format == formatJSONL
-	rec := &core.Record{Type: core.Line, Source: core.Position{File: st.path}}
+	rec := &stage.Record{Type: stage.Line, Source: stage.Position{File: st.path}}
 	if jsonl {
-		rec.Type = core.JSON
+		rec.Type = stage.JSON
 	}
 	for {
 		l, err := sp.Next()

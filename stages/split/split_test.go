@@ -16,8 +16,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
+	"github.com/sluicehq/sluice/pipeline"
+	stagepkg "github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -37,40 +38,40 @@ func withDefaults(f func(o *Options)) *Options {
 	return o
 }
 
-func writeFile(t testing.TB, name, content string) core.Record {
+func writeFile(t testing.TB, name, content string) stagepkg.Record {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return core.Record{Type: core.File, Source: core.Position{File: path}, Size: int64(len(content))}
+	return stagepkg.Record{Type: stagepkg.File, Source: stagepkg.Position{File: path}, Size: int64(len(content))}
 }
 
 func TestBuild(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		opts func(o *Options)
-		out  core.Type
+		out  stagepkg.Type
 		err  string
 	}{
-		{"xml", func(o *Options) { o.XML = &XMLOptions{Element: "record"} }, core.XML, ""},
-		{"csv", func(o *Options) { o.CSV = &CSVOptions{} }, core.CSV, ""},
-		{"lines", func(o *Options) { o.Lines = &LinesOptions{} }, core.Line, ""},
-		{"jsonl", func(o *Options) { o.JSONL = &JSONLOptions{} }, core.JSON, ""},
+		{"xml", func(o *Options) { o.XML = &XMLOptions{Element: "record"} }, stagepkg.XML, ""},
+		{"csv", func(o *Options) { o.CSV = &CSVOptions{} }, stagepkg.CSV, ""},
+		{"lines", func(o *Options) { o.Lines = &LinesOptions{} }, stagepkg.Line, ""},
+		{"jsonl", func(o *Options) { o.JSONL = &JSONLOptions{} }, stagepkg.JSON, ""},
 		{"none", func(o *Options) {}, 0, "choose the input format"},
 		{"two", func(o *Options) { o.XML = &XMLOptions{Element: "r"}; o.CSV = &CSVOptions{} }, 0, "csv: only one format may be chosen, and xml is already"},
 		{"no element", func(o *Options) { o.XML = &XMLOptions{} }, 0, "xml.element: is empty"},
 		{"bad element", func(o *Options) { o.XML = &XMLOptions{Element: "a//b"} }, 0, "xml.element: \"a//b\": has an empty step"},
-		{"tab", func(o *Options) { o.CSV = &CSVOptions{Delimiter: "\t"} }, core.CSV, ""},
-		{"escaped tab", func(o *Options) { o.CSV = &CSVOptions{Delimiter: `\t`} }, core.CSV, ""},
+		{"tab", func(o *Options) { o.CSV = &CSVOptions{Delimiter: "\t"} }, stagepkg.CSV, ""},
+		{"escaped tab", func(o *Options) { o.CSV = &CSVOptions{Delimiter: `\t`} }, stagepkg.CSV, ""},
 		{"long delimiter", func(o *Options) { o.CSV = &CSVOptions{Delimiter: ";;"} }, 0, "csv.delimiter: must be one ASCII character"},
 		{"quote delimiter", func(o *Options) { o.CSV = &CSVOptions{Delimiter: `"`} }, 0, "csv.delimiter: cannot be"},
 		{"zero max", func(o *Options) { o.Lines = &LinesOptions{}; o.MaxRecordBytes = 0 }, 0, "max_record_bytes: must be between 1 and 1GiB"},
 		{"two problems", func(o *Options) { o.XML = &XMLOptions{}; o.MaxRecordBytes = -1 }, 0, "xml.element: is empty"},
-		{"no ranges", func(o *Options) { o.Lines = &LinesOptions{}; o.Chunk = 0 }, core.Line, ""},
+		{"no ranges", func(o *Options) { o.Lines = &LinesOptions{}; o.Chunk = 0 }, stagepkg.Line, ""},
 		{"tiny chunk", func(o *Options) { o.Lines = &LinesOptions{}; o.Chunk = 4096 }, 0, "chunk: must be 0 (split files whole) or between 1MiB and 1GiB, got 4KiB"},
 		{"huge chunk", func(o *Options) { o.Lines = &LinesOptions{}; o.Chunk = 2 << 30 }, 0, "chunk: must be 0"},
-		{"ragged", func(o *Options) { o.CSV = &CSVOptions{ShortRows: "pad", LongRows: "keep", LazyQuotes: true} }, core.CSV, ""},
+		{"ragged", func(o *Options) { o.CSV = &CSVOptions{ShortRows: "pad", LongRows: "keep", LazyQuotes: true} }, stagepkg.CSV, ""},
 		{"short rows", func(o *Options) { o.CSV = &CSVOptions{ShortRows: "fill"} }, 0, `csv.short_rows: must be reject or pad, got "fill"`},
 		{"long rows", func(o *Options) { o.CSV = &CSVOptions{LongRows: "pad"} }, 0, `csv.long_rows: must be reject or keep, got "pad"`},
 	} {
@@ -85,7 +86,7 @@ func TestBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := st.Signature(); got.In != core.File || got.Out != tc.out {
+			if got := st.Signature(); got.In != stagepkg.File || got.Out != tc.out {
 				t.Fatalf("signature = %+v, want In file, Out %v", got, tc.out)
 			}
 		})
@@ -93,7 +94,7 @@ func TestBuild(t *testing.T) {
 }
 
 func TestDescribeOptions(t *testing.T) {
-	docs := core.DescribeOptions(Kind())
+	docs := pipeline.DescribeOptions(Kind())
 	paths := map[string]bool{}
 	for _, d := range docs {
 		paths[d.Path] = true
@@ -115,9 +116,9 @@ type got struct {
 	Fields  []string
 }
 
-func run(t *testing.T, o *Options, file core.Record, fail bool) ([]got, []coretest.Rejection, error) {
+func run(t *testing.T, o *Options, file stagepkg.Record, fail bool) ([]got, []stagetest.Rejection, error) {
 	t.Helper()
-	res, err := coretest.Run(context.Background(), mustBuild(t, o), []core.Record{file}, coretest.Options{FailOnReject: fail})
+	res, err := stagetest.Run(context.Background(), mustBuild(t, o), []stagepkg.Record{file}, stagetest.Options{FailOnReject: fail})
 	var out []got
 	for _, r := range res.Records {
 		if r.Source.File != file.Source.File || int(r.Size) != len(r.Data) {
@@ -161,7 +162,7 @@ func TestRecordsAreChecked(t *testing.T) {
 		{func(o *Options) { o.Lines = &LinesOptions{} }, "a\nb\n", false},
 		{func(o *Options) { o.CSV = &CSVOptions{} }, "a,b\n1,2\n3,4\n", true},
 	} {
-		res, err := coretest.Run(context.Background(), mustBuild(t, withDefaults(tc.opts)), []core.Record{writeFile(t, "f", tc.doc)}, coretest.Options{})
+		res, err := stagetest.Run(context.Background(), mustBuild(t, withDefaults(tc.opts)), []stagepkg.Record{writeFile(t, "f", tc.doc)}, stagetest.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,7 +250,7 @@ func TestCSV(t *testing.T) {
 
 func TestCSVHeaderShared(t *testing.T) {
 	o := withDefaults(func(o *Options) { o.CSV = &CSVOptions{Delimiter: `\t`, Header: ptr(false)} })
-	res, err := coretest.Run(context.Background(), mustBuild(t, o), []core.Record{writeFile(t, "t.tsv", "a\tb\nc\td\n")}, coretest.Options{})
+	res, err := stagetest.Run(context.Background(), mustBuild(t, o), []stagepkg.Record{writeFile(t, "t.tsv", "a\tb\nc\td\n")}, stagetest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +320,7 @@ func TestRecordTooLarge(t *testing.T) {
 
 func TestMissingFile(t *testing.T) {
 	o := withDefaults(func(o *Options) { o.Lines = &LinesOptions{} })
-	missing := core.Record{Type: core.File, Source: core.Position{File: filepath.Join(t.TempDir(), "nope.txt")}}
+	missing := stagepkg.Record{Type: stagepkg.File, Source: stagepkg.Position{File: filepath.Join(t.TempDir(), "nope.txt")}}
 	_, _, err := run(t, o, missing, true)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("error = %v, want not exist", err)
@@ -330,11 +331,11 @@ func TestCancelAndBytesIn(t *testing.T) {
 	content := strings.Repeat("<c>", 1) + strings.Repeat("<record>x</record>", 100000) + "</c>"
 	file := writeFile(t, "big.xml", content)
 	st := mustBuild(t, withDefaults(func(o *Options) { o.XML = &XMLOptions{Element: "record"} }))
-	env := core.Env{Stage: "split", Workers: 1, Log: slog.New(slog.DiscardHandler), Counters: &core.Counters{}}
+	env := stagepkg.Env{Stage: "split", Workers: 1, Log: slog.New(slog.DiscardHandler), Counters: &stagepkg.Counters{}}
 	if err := st.Setup(context.Background(), env); err != nil {
 		t.Fatal(err)
 	}
-	var em coretest.Emitter
+	var em stagetest.Emitter
 	if err := st.Process(context.Background(), &file, &em); err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +348,7 @@ func TestCancelAndBytesIn(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	em = coretest.Emitter{}
+	em = stagetest.Emitter{}
 	if err := st.Process(ctx, &file, &em); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Process = %v, want context.Canceled", err)
 	}
@@ -360,17 +361,17 @@ func TestCancelAndBytesIn(t *testing.T) {
 // runner's workers do, for the race detector.
 func TestConcurrentFiles(t *testing.T) {
 	st := mustBuild(t, withDefaults(func(o *Options) { o.XML = &XMLOptions{Element: "record"} }))
-	env := core.Env{Stage: "split", Workers: 4, Log: slog.New(slog.DiscardHandler), Counters: &core.Counters{}}
+	env := stagepkg.Env{Stage: "split", Workers: 4, Log: slog.New(slog.DiscardHandler), Counters: &stagepkg.Counters{}}
 	if err := st.Setup(context.Background(), env); err != nil {
 		t.Fatal(err)
 	}
-	var files []core.Record
+	var files []stagepkg.Record
 	for i := range 4 {
 		files = append(files, writeFile(t, fmt.Sprintf("f%d.xml", i), "<c>"+strings.Repeat(fmt.Sprintf("<record n='%d'/>", i), 1000)+"</c>"))
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(files))
-	ems := make([]coretest.Emitter, len(files))
+	ems := make([]stagetest.Emitter, len(files))
 	for i := range files {
 		wg.Go(func() { errs[i] = st.Process(context.Background(), &files[i], &ems[i]) })
 	}
@@ -411,8 +412,8 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	file := core.Record{Type: core.File, Source: core.Position{File: path}}
-	res, err := coretest.Run(context.Background(), stage, []core.Record{file}, coretest.Options{})
+	file := stagepkg.Record{Type: stagepkg.File, Source: stagepkg.Position{File: path}}
+	res, err := stagetest.Run(context.Background(), stage, []stagepkg.Record{file}, stagetest.Options{})
 	if err != nil {
 		panic(err)
 	}

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // behindCall is one write-behind system call, as a fake records it.
@@ -63,7 +64,7 @@ func writeKeys(t *testing.T, keys []string, rounds int, edit func(*Options)) str
 	}
 	for i := range rounds {
 		for _, key := range keys {
-			r := lineRec(core.XML, key, fmt.Sprintf(`<r n="%d">%s</r>`, i, strings.Repeat("x", 1000)))
+			r := lineRec(stage.XML, key, fmt.Sprintf(`<r n="%d">%s</r>`, i, strings.Repeat("x", 1000)))
 			if err := w.Process(ctx, &r, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -72,7 +73,7 @@ func writeKeys(t *testing.T, keys []string, rounds int, edit func(*Options)) str
 	if err := w.Finish(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := core.Commit(ctx, w); err != nil {
+	if err := engine.Commit(ctx, w); err != nil {
 		t.Fatal(err)
 	}
 	return dir

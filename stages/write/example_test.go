@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
+	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 	"github.com/sluicehq/sluice/stages/write"
 )
 
@@ -27,12 +27,12 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	records := []core.Record{
-		{Type: core.XML, Category: "book/plain", Data: []byte(`<record id="1"/>`)},
-		{Type: core.XML, Category: "../etc", Data: []byte(`<record id="2"/>`)},
-		{Type: core.XML, Category: "book/plain", Data: []byte(`<record id="3"/>`)},
+	records := []stage.Record{
+		{Type: stage.XML, Category: "book/plain", Data: []byte(`<record id="1"/>`)},
+		{Type: stage.XML, Category: "../etc", Data: []byte(`<record id="2"/>`)},
+		{Type: stage.XML, Category: "book/plain", Data: []byte(`<record id="3"/>`)},
 	}
-	if _, err := coretest.Run(context.Background(), w, records, coretest.Options{}); err != nil {
+	if _, err := stagetest.Run(context.Background(), w, records, stagetest.Options{}); err != nil {
 		panic(err)
 	}
 	for _, o := range w.Outputs() {

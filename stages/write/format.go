@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages/internal/jsonout"
 )
 
@@ -24,12 +24,12 @@ const (
 // stage's one goroutine, and reuses its buffers from record to record.
 type converter struct {
 	format string
-	fields []string     // the chosen columns, in order; nil: all
-	header *core.Header // the CSV output's header, of fields
-	out    core.Record  // the converted record, valid until the next call
+	fields []string      // the chosen columns, in order; nil: all
+	header *stage.Header // the CSV output's header, of fields
+	out    stage.Record  // the converted record, valid until the next call
 	vals   []string
 	buf    []byte
-	picks  map[*core.Header][]int // for each input header, fields' columns in it
+	picks  map[*stage.Header][]int // for each input header, fields' columns in it
 }
 
 // newConverter returns the converter of format, or nil for native.
@@ -40,18 +40,18 @@ func newConverter(format string, fields []string) *converter {
 	if len(fields) == 0 {
 		fields = nil // all the columns
 	}
-	c := &converter{format: format, fields: fields, picks: map[*core.Header][]int{}}
+	c := &converter{format: format, fields: fields, picks: map[*stage.Header][]int{}}
 	if fields != nil {
-		c.header = core.NewHeader(fields)
+		c.header = stage.NewHeader(fields)
 	}
 	return c
 }
 
 // convert returns r in the output format: r itself when it already is, or
 // a converted record valid until the next call.
-func (c *converter) convert(r *core.Record) (*core.Record, error) {
+func (c *converter) convert(r *stage.Record) (*stage.Record, error) {
 	switch {
-	case c.format == formatCSV && r.Type == core.CSV:
+	case c.format == formatCSV && r.Type == stage.CSV:
 		if c.fields == nil {
 			return r, nil
 		}
@@ -60,7 +60,7 @@ func (c *converter) convert(r *core.Record) (*core.Record, error) {
 			return nil, err
 		}
 		return c.row(r, vals), nil
-	case c.format == formatCSV && r.Type == core.JSON:
+	case c.format == formatCSV && r.Type == stage.JSON:
 		if c.fields == nil {
 			return nil, fmt.Errorf("record %s: format: csv needs fields: (the columns to write, in order) for json records", r.Source.String())
 		}
@@ -73,7 +73,7 @@ func (c *converter) convert(r *core.Record) (*core.Record, error) {
 			c.vals = append(c.vals, cell(obj[name]))
 		}
 		return c.row(r, c.vals), nil
-	case c.format == formatJSONL && r.Type == core.JSON:
+	case c.format == formatJSONL && r.Type == stage.JSON:
 		if c.fields == nil {
 			return r, nil
 		}
@@ -94,7 +94,7 @@ func (c *converter) convert(r *core.Record) (*core.Record, error) {
 			}
 		}
 		return c.json(r, append(b, '}')), nil
-	case c.format == formatJSONL && r.Type == core.CSV:
+	case c.format == formatJSONL && r.Type == stage.CSV:
 		vals, err := c.pick(r)
 		if err != nil {
 			return nil, err
@@ -112,7 +112,7 @@ func (c *converter) convert(r *core.Record) (*core.Record, error) {
 			b = jsonout.String(b, vals[i])
 		}
 		return c.json(r, append(b, '}')), nil
-	case c.format == formatJSONL && r.Type == core.Line:
+	case c.format == formatJSONL && r.Type == stage.Line:
 		b := jsonout.String(append(c.buf[:0], `{"line":`...), string(r.Data))
 		return c.json(r, append(b, '}')), nil
 	}
@@ -122,7 +122,7 @@ func (c *converter) convert(r *core.Record) (*core.Record, error) {
 
 // pick returns r's fields of the chosen columns (all of them, when none
 // are chosen).
-func (c *converter) pick(r *core.Record) ([]string, error) {
+func (c *converter) pick(r *stage.Record) ([]string, error) {
 	if c.fields == nil || r.Header == nil {
 		if r.Header == nil && c.fields != nil {
 			return nil, fmt.Errorf("record %s: csv record has no header, so fields cannot be picked by name", r.Source.String())
@@ -153,21 +153,21 @@ func (c *converter) pick(r *core.Record) ([]string, error) {
 
 // row returns a CSV record of vals under the output header, keeping r's
 // position, category and labels.
-func (c *converter) row(r *core.Record, vals []string) *core.Record {
-	c.out = core.Record{Type: core.CSV, Header: c.header, Fields: vals, Source: r.Source, Category: r.Category, Labels: r.Labels}
+func (c *converter) row(r *stage.Record, vals []string) *stage.Record {
+	c.out = stage.Record{Type: stage.CSV, Header: c.header, Fields: vals, Source: r.Source, Category: r.Category, Labels: r.Labels}
 	return &c.out
 }
 
 // json returns a JSON record of data, keeping r's position, category and
 // labels; data becomes the converter's buffer for the next call.
-func (c *converter) json(r *core.Record, data []byte) *core.Record {
+func (c *converter) json(r *stage.Record, data []byte) *stage.Record {
 	c.buf = data
-	c.out = core.Record{Type: core.JSON, Data: data, Source: r.Source, Category: r.Category, Labels: r.Labels}
+	c.out = stage.Record{Type: stage.JSON, Data: data, Source: r.Source, Category: r.Category, Labels: r.Labels}
 	return &c.out
 }
 
 // object decodes a JSON record that must hold an object.
-func object(r *core.Record) (map[string]json.RawMessage, error) {
+func object(r *stage.Record) (map[string]json.RawMessage, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(r.Data, &obj); err != nil || obj == nil {
 		return nil, fmt.Errorf("record %s: format needs a json object to pick fields from, got %.40s", r.Source.String(), bytes.TrimSpace(r.Data))

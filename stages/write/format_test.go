@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice"
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/internal/corpus"
 )
 
@@ -24,7 +24,7 @@ func runFormat(t *testing.T, dir, pipeline string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = eng.Run(context.Background(), g, core.RunOptions{})
+	_, err = eng.Run(context.Background(), g, engine.RunOptions{})
 	return err
 }
 

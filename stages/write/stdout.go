@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // stdoutName is the dir that means standard output.
@@ -33,7 +33,7 @@ func (w *Writer) setupStdout() error {
 
 // oneStdoutKind refuses a record whose kind would need a second output
 // (another extension) on standard output.
-func (w *Writer) oneStdoutKind(r *core.Record, ext string) error {
+func (w *Writer) oneStdoutKind(r *stage.Record, ext string) error {
 	if !w.stdout || len(w.order) == 0 || w.order[0].ext == ext {
 		return nil
 	}

@@ -7,22 +7,22 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
+	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 )
 
 // TestStdout: dir "-" writes every record, whatever its category, to one
 // output copied to standard output once the run is committed; an aborted
 // run prints nothing; no staging is left in the temporary directory.
 func TestStdout(t *testing.T) {
-	in := []core.Record{lineRec(core.JSON, "a", `{"n": 1}`), lineRec(core.JSON, "b", `{"n": 2}`), lineRec(core.JSON, "", `{"n": 3}`)}
+	in := []stage.Record{lineRec(stage.JSON, "a", `{"n": 1}`), lineRec(stage.JSON, "b", `{"n": 2}`), lineRec(stage.JSON, "", `{"n": 3}`)}
 	for _, abort := range []bool{false, true} {
 		tmp := t.TempDir()
 		t.Setenv("TMPDIR", tmp)
 		w, _ := newWriter(t, func(o *Options) { o.Dir = "-" })
 		var out bytes.Buffer
 		w.out = &out
-		if _, err := coretest.Run(context.Background(), w, in, coretest.Options{FailOnReject: true, NoCommit: abort}); err != nil {
+		if _, err := stagetest.Run(context.Background(), w, in, stagetest.Options{FailOnReject: true, NoCommit: abort}); err != nil {
 			t.Fatal(err)
 		}
 		want := "{\"n\": 1}\n{\"n\": 2}\n{\"n\": 3}\n"
@@ -55,7 +55,7 @@ func TestStdoutRefusesSplits(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	w, _ := newWriter(t, func(o *Options) { o.Dir = "-" })
 	w.out = &bytes.Buffer{}
-	res, err := coretest.Run(context.Background(), w, []core.Record{lineRec(core.JSON, "a", `{}`), xmlRec("a", 1)}, coretest.Options{})
+	res, err := stagetest.Run(context.Background(), w, []stage.Record{lineRec(stage.JSON, "a", `{}`), xmlRec("a", 1)}, stagetest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
-	"github.com/sluicehq/sluice/core"
-	"github.com/sluicehq/sluice/core/coretest"
+	"github.com/sluicehq/sluice/engine"
+	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stage/stagetest"
 )
 
 // newWriter returns a Writer on a fresh output directory, with options
@@ -41,26 +42,26 @@ func newWriter(t testing.TB, edit func(*Options)) (*Writer, string) {
 	return w, o.Dir
 }
 
-func env() core.Env { return core.Env{Stage: "test", Workers: 1, Counters: &core.Counters{}} }
+func env() stage.Env { return stage.Env{Stage: "test", Workers: 1, Counters: &stage.Counters{}} }
 
 var nth int64
 
-func pos() core.Position {
+func pos() stage.Position {
 	nth++
-	return core.Position{File: "in.dat", Line: nth, Ordinal: nth, Offset: nth * 10}
+	return stage.Position{File: "in.dat", Line: nth, Ordinal: nth, Offset: nth * 10}
 }
 
-func xmlRec(key string, id int) core.Record {
+func xmlRec(key string, id int) stage.Record {
 	data := fmt.Sprintf(`<record id="%d"><t>%s &amp; more</t></record>`, id, strings.Repeat("x", id%7))
-	return core.Record{Type: core.XML, Source: pos(), Data: []byte(data), Size: int64(len(data)), Category: key}
+	return stage.Record{Type: stage.XML, Source: pos(), Data: []byte(data), Size: int64(len(data)), Category: key}
 }
 
-func csvRec(h *core.Header, key string, fields ...string) core.Record {
-	return core.Record{Type: core.CSV, Source: pos(), Header: h, Fields: fields, Data: []byte(strings.Join(fields, ",")), Category: key}
+func csvRec(h *stage.Header, key string, fields ...string) stage.Record {
+	return stage.Record{Type: stage.CSV, Source: pos(), Header: h, Fields: fields, Data: []byte(strings.Join(fields, ",")), Category: key}
 }
 
-func lineRec(typ core.Type, key, text string) core.Record {
-	return core.Record{Type: typ, Source: pos(), Data: []byte(text), Size: int64(len(text)), Category: key}
+func lineRec(typ stage.Type, key, text string) stage.Record {
+	return stage.Record{Type: typ, Source: pos(), Data: []byte(text), Size: int64(len(text)), Category: key}
 }
 
 // xmlDoc is an XML output as parsed back.
@@ -128,17 +129,17 @@ func listDir(t *testing.T, dir string) []string {
 }
 
 func TestRoundTrip(t *testing.T) {
-	h := core.NewHeader([]string{"id", "name", "note"})
+	h := stage.NewHeader([]string{"id", "name", "note"})
 	tests := []struct {
 		name  string
-		input []core.Record
-		check func(t *testing.T, dir string, input []core.Record)
+		input []stage.Record
+		check func(t *testing.T, dir string, input []stage.Record)
 	}{{
 		name: "xml",
-		input: []core.Record{
+		input: []stage.Record{
 			xmlRec("book", 1), xmlRec(`a"<&>'b`, 2), xmlRec("book", 3), xmlRec("", 4), xmlRec("book", 5),
 		},
-		check: func(t *testing.T, dir string, input []core.Record) {
+		check: func(t *testing.T, dir string, input []stage.Record) {
 			want := map[string][]string{}
 			for _, r := range input {
 				want[r.Category] = append(want[r.Category], string(r.Data))
@@ -160,14 +161,14 @@ func TestRoundTrip(t *testing.T) {
 		},
 	}, {
 		name: "csv",
-		input: []core.Record{
+		input: []stage.Record{
 			csvRec(h, "k", "1", "plain", ""),
 			csvRec(h, "k", "2", "with, comma", `with "quotes"`),
 			csvRec(h, "k", "3", "multi\nline", " leading space"),
 			csvRec(h, "k", "4", `\.`, "ünïcödé"),
-			csvRec(core.NewHeader([]string{"id", "name", "note"}), "k", "5", "same names, another Header", ""),
+			csvRec(stage.NewHeader([]string{"id", "name", "note"}), "k", "5", "same names, another Header", ""),
 		},
-		check: func(t *testing.T, dir string, input []core.Record) {
+		check: func(t *testing.T, dir string, input []stage.Record) {
 			f, err := os.Open(filepath.Join(dir, "k.csv"))
 			if err != nil {
 				t.Fatal(err)
@@ -189,21 +190,21 @@ func TestRoundTrip(t *testing.T) {
 		// Rows split read: write copies their Data (as it was quoted) when
 		// it is a comma-delimited row of their Fields, and encodes the rest.
 		name: "csv rows as read",
-		input: func() []core.Record {
-			comma := core.NewHeader([]string{"id", "text"})
+		input: func() []stage.Record {
+			comma := stage.NewHeader([]string{"id", "text"})
 			comma.Delimiter = ','
-			semi := core.NewHeader([]string{"id", "text"})
+			semi := stage.NewHeader([]string{"id", "text"})
 			semi.Delimiter = ';'
-			raw := func(h *core.Header, checked bool, data string, fields ...string) core.Record {
-				return core.Record{Type: core.CSV, Checked: checked, Source: pos(), Header: h, Fields: fields, Data: []byte(data), Category: "r"}
+			raw := func(h *stage.Header, checked bool, data string, fields ...string) stage.Record {
+				return stage.Record{Type: stage.CSV, Checked: checked, Source: pos(), Header: h, Fields: fields, Data: []byte(data), Category: "r"}
 			}
-			return []core.Record{
+			return []stage.Record{
 				raw(comma, true, `"1","say ""hi"""`, "1", `say "hi"`),
 				raw(comma, false, `"2",stale data`, "2", "not checked: encoded"),
 				raw(semi, true, `3;"a,b"`, "3", "a,b"),
 			}
 		}(),
-		check: func(t *testing.T, dir string, input []core.Record) {
+		check: func(t *testing.T, dir string, input []stage.Record) {
 			b, err := os.ReadFile(filepath.Join(dir, "r.csv"))
 			if err != nil {
 				t.Fatal(err)
@@ -215,12 +216,12 @@ func TestRoundTrip(t *testing.T) {
 		},
 	}, {
 		name: "csv one column",
-		input: []core.Record{
-			csvRec(core.NewHeader([]string{"only"}), "one", ""),
-			csvRec(core.NewHeader([]string{"only"}), "one", "x"),
-			csvRec(core.NewHeader([]string{"only"}), "one", ""),
+		input: []stage.Record{
+			csvRec(stage.NewHeader([]string{"only"}), "one", ""),
+			csvRec(stage.NewHeader([]string{"only"}), "one", "x"),
+			csvRec(stage.NewHeader([]string{"only"}), "one", ""),
 		},
-		check: func(t *testing.T, dir string, input []core.Record) {
+		check: func(t *testing.T, dir string, input []stage.Record) {
 			f, err := os.Open(filepath.Join(dir, "one.csv"))
 			if err != nil {
 				t.Fatal(err)
@@ -237,10 +238,10 @@ func TestRoundTrip(t *testing.T) {
 		},
 	}, {
 		name: "lines",
-		input: []core.Record{
-			lineRec(core.Line, "l", "first"), lineRec(core.Line, "l", ""), lineRec(core.Line, "l", "  spaced\t"),
+		input: []stage.Record{
+			lineRec(stage.Line, "l", "first"), lineRec(stage.Line, "l", ""), lineRec(stage.Line, "l", "  spaced\t"),
 		},
-		check: func(t *testing.T, dir string, input []core.Record) {
+		check: func(t *testing.T, dir string, input []stage.Record) {
 			b, err := os.ReadFile(filepath.Join(dir, "l.txt"))
 			if err != nil {
 				t.Fatal(err)
@@ -251,12 +252,12 @@ func TestRoundTrip(t *testing.T) {
 		},
 	}, {
 		name: "json",
-		input: []core.Record{
-			lineRec(core.JSON, "j", `{"a":1}`),
-			lineRec(core.JSON, "j", "{\n  \"b\": [1,\r\n 2]\n}"),
-			lineRec(core.JSON, "j", `"text"`),
+		input: []stage.Record{
+			lineRec(stage.JSON, "j", `{"a":1}`),
+			lineRec(stage.JSON, "j", "{\n  \"b\": [1,\r\n 2]\n}"),
+			lineRec(stage.JSON, "j", `"text"`),
 		},
-		check: func(t *testing.T, dir string, input []core.Record) {
+		check: func(t *testing.T, dir string, input []stage.Record) {
 			b, err := os.ReadFile(filepath.Join(dir, "j.jsonl"))
 			if err != nil {
 				t.Fatal(err)
@@ -280,7 +281,7 @@ func TestRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w, dir := newWriter(t, func(o *Options) { o.Sync = true })
-			res, err := coretest.Run(context.Background(), w, tt.input, coretest.Options{})
+			res, err := stagetest.Run(context.Background(), w, tt.input, stagetest.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -328,7 +329,7 @@ func openInStaging(t *testing.T, staging string) int {
 
 func TestMaxOpen(t *testing.T) {
 	const keys, rounds, maxOpen = 50, 12, 2
-	h := core.NewHeader([]string{"key", "round"})
+	h := stage.NewHeader([]string{"key", "round"})
 	for _, kind := range []string{"xml", "csv"} {
 		t.Run(kind, func(t *testing.T) {
 			w, dir := newWriter(t, func(o *Options) { o.MaxOpen = maxOpen })
@@ -363,7 +364,7 @@ func TestMaxOpen(t *testing.T) {
 			if w.open != 0 {
 				t.Errorf("%d files still open after Finish", w.open)
 			}
-			if err := core.Commit(ctx, w); err != nil {
+			if err := engine.Commit(ctx, w); err != nil {
 				t.Fatal(err)
 			}
 			if w.peakOpen != maxOpen {
@@ -459,11 +460,11 @@ func TestHostileKeys(t *testing.T) {
 		{strings.Repeat("/", 300), "", true},
 	}
 	w, dir := newWriter(t, nil)
-	var input []core.Record
+	var input []stage.Record
 	for i, tt := range tests {
 		input = append(input, xmlRec(tt.key, i))
 	}
-	if _, err := coretest.Run(context.Background(), w, input, coretest.Options{FailOnReject: true}); err != nil {
+	if _, err := stagetest.Run(context.Background(), w, input, stagetest.Options{FailOnReject: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got := listDir(t, filepath.Dir(dir)); !slices.Equal(got, []string{"out"}) {
@@ -483,7 +484,7 @@ func TestHostileKeys(t *testing.T) {
 			if f == nil || !f.created {
 				t.Fatalf("no output for key %q", tt.key)
 			}
-			o := core.Output{Path: f.final, Records: f.records, Note: f.note}
+			o := stage.Output{Path: f.final, Records: f.records, Note: f.note}
 			name := filepath.Base(o.Path)
 			if filepath.Dir(o.Path) != dir || !filepath.IsLocal(name) || len(name) > 255 {
 				t.Errorf("output %q is not one local component of %s", o.Path, dir)
@@ -509,41 +510,41 @@ func TestNotes(t *testing.T) {
 		name string
 		by   string
 		tmpl string
-		in   []core.Record
+		in   []stage.Record
 		want []string
 	}{{
 		name: "remapped",
 		by:   "category",
-		in:   []core.Record{xmlRec("../x", 1)},
+		in:   []stage.Record{xmlRec("../x", 1)},
 		want: []string{`category "../x" written as "%2E.__x.xml"`},
 	}, {
 		name: "uncategorised",
 		by:   "category",
-		in:   []core.Record{xmlRec("", 1)},
+		in:   []stage.Record{xmlRec("", 1)},
 		want: []string{`records without category written as "uncategorised.xml"`},
 	}, {
 		name: "case clash",
 		by:   "category",
-		in:   []core.Record{xmlRec("a", 1), xmlRec("A", 2)},
+		in:   []stage.Record{xmlRec("a", 1), xmlRec("A", 2)},
 		want: []string{"", `category "A" written as "A~` + keyHash("A", 1)[1:] + `.xml" because "A.xml" is taken by category "a" (names that differ only in case are the same file on macOS and Windows)`},
 	}, {
 		name: "slash clash",
 		by:   "category",
-		in:   []core.Record{xmlRec("a/b", 1), xmlRec("a__b", 2)},
+		in:   []stage.Record{xmlRec("a/b", 1), xmlRec("a__b", 2)},
 		want: []string{"", `category "a__b" written as "a__b~` + keyHash("a__b", 1)[1:] + `.xml" because "a__b.xml" is taken by category "a/b"`},
 	}, {
 		name: "kinds without ext",
 		by:   "category",
 		tmpl: "{key}",
-		in:   []core.Record{lineRec(core.Line, "k", "x"), xmlRec("k", 1)},
+		in:   []stage.Record{lineRec(stage.Line, "k", "x"), xmlRec("k", 1)},
 		want: []string{"", `category "k" (xml records) written as "k~` + keyHash("k", 1)[1:] + `" because "k" is taken by its line records`},
 	}, {
 		name: "label",
 		by:   "label:lang",
-		in: []core.Record{
-			{Type: core.Line, Data: []byte("x"), Labels: map[string]string{"lang": "en/gb"}},
-			{Type: core.Line, Data: []byte("y"), Labels: map[string]string{"lang": ".."}},
-			{Type: core.Line, Data: []byte("z"), Category: "ignored"},
+		in: []stage.Record{
+			{Type: stage.Line, Data: []byte("x"), Labels: map[string]string{"lang": "en/gb"}},
+			{Type: stage.Line, Data: []byte("y"), Labels: map[string]string{"lang": ".."}},
+			{Type: stage.Line, Data: []byte("z"), Category: "ignored"},
 		},
 		want: []string{"", `label "lang" value ".." written as "%2E%2E.txt"`, `records without label "lang" written as "uncategorised.txt"`},
 	}}
@@ -555,7 +556,7 @@ func TestNotes(t *testing.T) {
 					o.Name = tt.tmpl
 				}
 			})
-			if _, err := coretest.Run(context.Background(), w, tt.in, coretest.Options{FailOnReject: true}); err != nil {
+			if _, err := stagetest.Run(context.Background(), w, tt.in, stagetest.Options{FailOnReject: true}); err != nil {
 				t.Fatal(err)
 			}
 			var got []string
@@ -573,7 +574,7 @@ func TestLabelRoot(t *testing.T) {
 	w, dir := newWriter(t, func(o *Options) { o.By = "label:lang"; o.XMLRoot = "docs" })
 	r := xmlRec("ignored", 1)
 	r.Labels = map[string]string{"lang": "fr"}
-	if _, err := coretest.Run(context.Background(), w, []core.Record{r}, coretest.Options{FailOnReject: true}); err != nil {
+	if _, err := stagetest.Run(context.Background(), w, []stage.Record{r}, stagetest.Options{FailOnReject: true}); err != nil {
 		t.Fatal(err)
 	}
 	doc := parseXML(t, filepath.Join(dir, "fr.xml"))
@@ -611,7 +612,7 @@ func TestAbort(t *testing.T) {
 			if w.open != 0 || w.head != nil {
 				t.Errorf("%d files open after Abort", w.open)
 			}
-			if err := core.Commit(ctx, w); err == nil {
+			if err := engine.Commit(ctx, w); err == nil {
 				t.Error("Commit after Abort succeeded")
 			}
 		})
@@ -647,7 +648,7 @@ func TestCommitReplaces(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := coretest.Run(context.Background(), w, []core.Record{xmlRec("k", 1)}, coretest.Options{}); err != nil {
+	if _, err := stagetest.Run(context.Background(), w, []stage.Record{xmlRec("k", 1)}, stagetest.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if doc := parseXML(t, filepath.Join(dir, "k.xml")); len(doc.Records) != 1 {
@@ -683,7 +684,7 @@ func TestCommitFailureUndoesAll(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "b.xml", "x"), 0o777); err != nil {
 		t.Fatal(err)
 	}
-	err := core.Commit(ctx, w)
+	err := engine.Commit(ctx, w)
 	if err == nil || !strings.Contains(err.Error(), "b.xml") || !strings.Contains(err.Error(), "is a directory") {
 		t.Fatalf("commit error %v, want one naming b.xml as a directory", err)
 	}
@@ -697,24 +698,24 @@ func TestCommitFailureUndoesAll(t *testing.T) {
 }
 
 func TestRecordErrors(t *testing.T) {
-	h1 := core.NewHeader([]string{"a", "b"})
-	h2 := core.NewHeader([]string{"a", "c"})
+	h1 := stage.NewHeader([]string{"a", "b"})
+	h2 := stage.NewHeader([]string{"a", "c"})
 	tests := []struct {
 		name   string
-		in     []core.Record
+		in     []stage.Record
 		reject int    // index of the rejected record
 		want   string // in the error
 	}{
-		{"csv header", []core.Record{csvRec(h1, "k", "1", "2"), csvRec(h2, "k", "3", "4")}, 1, "csv header [a,c] differs from the header [a,b]"},
-		{"line break", []core.Record{lineRec(core.Line, "k", "one\ntwo")}, 0, "line contains a line break"},
-		{"bad json", []core.Record{lineRec(core.JSON, "k", "{\n")}, 0, "json value spans several lines"},
-		{"file record", []core.Record{{Type: core.File, Source: pos()}}, 0, "cannot store file records"},
-		{"csv no fields", []core.Record{{Type: core.CSV, Source: pos(), Category: "k"}}, 0, "csv record has no fields"},
+		{"csv header", []stage.Record{csvRec(h1, "k", "1", "2"), csvRec(h2, "k", "3", "4")}, 1, "csv header [a,c] differs from the header [a,b]"},
+		{"line break", []stage.Record{lineRec(stage.Line, "k", "one\ntwo")}, 0, "line contains a line break"},
+		{"bad json", []stage.Record{lineRec(stage.JSON, "k", "{\n")}, 0, "json value spans several lines"},
+		{"file record", []stage.Record{{Type: stage.File, Source: pos()}}, 0, "cannot store file records"},
+		{"csv no fields", []stage.Record{{Type: stage.CSV, Source: pos(), Category: "k"}}, 0, "csv record has no fields"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w, _ := newWriter(t, nil)
-			res, err := coretest.Run(context.Background(), w, tt.in, coretest.Options{})
+			res, err := stagetest.Run(context.Background(), w, tt.in, stagetest.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -722,7 +723,7 @@ func TestRecordErrors(t *testing.T) {
 				t.Fatalf("%d records rejected, want 1", len(res.Rejected))
 			}
 			msg := res.Rejected[0].Err.Error()
-			if core.IsFatal(res.Rejected[0].Err) || !strings.Contains(msg, tt.want) || !strings.Contains(msg, tt.in[tt.reject].Source.String()) {
+			if stage.IsFatal(res.Rejected[0].Err) || !strings.Contains(msg, tt.want) || !strings.Contains(msg, tt.in[tt.reject].Source.String()) {
 				t.Errorf("error %q, want a record error naming %s and saying %q", msg, tt.in[tt.reject].Source, tt.want)
 			}
 			var written int64
@@ -774,7 +775,7 @@ func TestFilesystemErrorsAreFatal(t *testing.T) {
 			if err == nil {
 				err = w.Finish(ctx, nil)
 			}
-			if !core.IsFatal(err) || !errors.Is(err, tt.want) || !strings.Contains(err.Error(), filepath.Join(dir, "k.xml")) {
+			if !stage.IsFatal(err) || !errors.Is(err, tt.want) || !strings.Contains(err.Error(), filepath.Join(dir, "k.xml")) {
 				t.Errorf("got %v, want a fatal error naming %s and wrapping %v", err, filepath.Join(dir, "k.xml"), tt.want)
 			}
 			w.Abort()
@@ -792,11 +793,11 @@ func TestOutOfDescriptors(t *testing.T) {
 		}
 		return os.OpenFile(name, flag, perm)
 	}
-	var in []core.Record
+	var in []stage.Record
 	for i := range 60 {
 		in = append(in, xmlRec(fmt.Sprint("k", i%20), i))
 	}
-	if _, err := coretest.Run(context.Background(), w, in, coretest.Options{FailOnReject: true}); err != nil {
+	if _, err := stagetest.Run(context.Background(), w, in, stagetest.Options{FailOnReject: true}); err != nil {
 		t.Fatal(err)
 	}
 	if w.peakOpen > allowed {
@@ -923,10 +924,10 @@ func BenchmarkWrite(b *testing.B) {
 			if err := w.Setup(ctx, env()); err != nil {
 				b.Fatal(err)
 			}
-			recs := make([]core.Record, 8)
+			recs := make([]stage.Record, 8)
 			for i := range recs {
 				data := []byte(fmt.Sprintf(`<record id="%d">%s</record>`, i, strings.Repeat("x", 1024)))[:1024]
-				recs[i] = core.Record{Type: core.XML, Data: data, Category: fmt.Sprintf("category-%d", i)}
+				recs[i] = stage.Record{Type: stage.XML, Data: data, Category: fmt.Sprintf("category-%d", i)}
 			}
 			b.SetBytes(1024)
 			b.ResetTimer()
@@ -939,7 +940,7 @@ func BenchmarkWrite(b *testing.B) {
 				b.Fatal(err)
 			}
 			if !bc.devnull {
-				if err := core.Commit(ctx, w); err != nil {
+				if err := engine.Commit(ctx, w); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // stagingPrefix starts the name of the hidden directory, inside the output
@@ -87,7 +87,7 @@ func osOpenFile(name string, flag int, perm os.FileMode) (*os.File, error) {
 // file is one output file.
 type file struct {
 	claim
-	typ   core.Type
+	typ   stage.Type
 	name  string // final base name
 	tmp   string // path in the staging directory
 	final string // path in the output directory
@@ -113,24 +113,24 @@ type file struct {
 }
 
 var (
-	_ core.Processor  = (*Writer)(nil)
-	_ core.Setupper   = (*Writer)(nil)
-	_ core.Finisher   = (*Writer)(nil)
-	_ core.Committer  = (*Writer)(nil)
-	_ core.Teardowner = (*Writer)(nil)
-	_ core.Outputter  = (*Writer)(nil)
+	_ stage.Processor  = (*Writer)(nil)
+	_ stage.Setupper   = (*Writer)(nil)
+	_ stage.Finisher   = (*Writer)(nil)
+	_ stage.Committer  = (*Writer)(nil)
+	_ stage.Teardowner = (*Writer)(nil)
+	_ stage.Outputter  = (*Writer)(nil)
 )
 
-// Signature implements core.Stage: write accepts every record kind, emits
+// Signature implements stage.Stage: write accepts every record kind, emits
 // nothing, and runs on one worker so that it owns its files without locks.
-func (w *Writer) Signature() core.Signature {
-	return core.Signature{In: core.Records, Out: core.None, Terminal: true, MaxWorkers: 1}
+func (w *Writer) Signature() stage.Signature {
+	return stage.Signature{In: stage.Records, Out: stage.None, Terminal: true, MaxWorkers: 1}
 }
 
 // Setup creates the output directory if needed and a staging directory
 // inside it, on the same filesystem so that the commit can rename. It warns
 // about staging directories left behind by runs that were killed.
-func (w *Writer) Setup(ctx context.Context, env core.Env) error {
+func (w *Writer) Setup(ctx context.Context, env stage.Env) error {
 	if w.state != stateNew {
 		return errors.New("write: Setup called twice")
 	}
@@ -163,9 +163,9 @@ func (w *Writer) Setup(ctx context.Context, env core.Env) error {
 // header that differs from the file's, a line with a line break, a JSON
 // value that is not valid JSON) is an error about that record; a failure
 // of the filesystem is fatal.
-func (w *Writer) Process(_ context.Context, r *core.Record, _ core.Emitter) error {
+func (w *Writer) Process(_ context.Context, r *stage.Record, _ stage.Emitter) error {
 	if w.state != stateReady {
-		return core.Fatal(fmt.Errorf("write: Process called %s", w.state.when()))
+		return stage.Fatal(fmt.Errorf("write: Process called %s", w.state.when()))
 	}
 	if w.conv != nil {
 		c, err := w.conv.convert(r)
@@ -196,17 +196,17 @@ func (w *Writer) Process(_ context.Context, r *core.Record, _ core.Emitter) erro
 
 	payload := r.Data
 	switch r.Type {
-	case core.CSV:
+	case stage.CSV:
 		p, err := w.csvRow(f, r)
 		if err != nil {
 			return err
 		}
 		payload = p
-	case core.Line:
+	case stage.Line:
 		if bytes.IndexByte(payload, '\n') >= 0 {
 			return fmt.Errorf("record %s: line contains a line break and would be written as several lines", r.Source.String())
 		}
-	case core.JSON:
+	case stage.JSON:
 		if bytes.IndexByte(payload, '\n') >= 0 || bytes.IndexByte(payload, '\r') >= 0 {
 			w.jsonBuf.Reset()
 			if err := json.Compact(&w.jsonBuf, payload); err != nil {
@@ -217,7 +217,7 @@ func (w *Writer) Process(_ context.Context, r *core.Record, _ core.Emitter) erro
 	}
 
 	if err := w.acquire(f); err != nil {
-		return core.Fatal(err)
+		return stage.Fatal(err)
 	}
 	n, err := f.w.Write(payload)
 	if err == nil {
@@ -226,7 +226,7 @@ func (w *Writer) Process(_ context.Context, r *core.Record, _ core.Emitter) erro
 	}
 	f.bytes += int64(n)
 	if err != nil {
-		return core.Fatal(f.fail("write", err))
+		return stage.Fatal(f.fail("write", err))
 	}
 	f.records++
 	return nil
@@ -234,7 +234,7 @@ func (w *Writer) Process(_ context.Context, r *core.Record, _ core.Emitter) erro
 
 // file returns the output file for c, making (but not creating) it the
 // first time c is seen.
-func (w *Writer) file(c claim, typ core.Type) *file {
+func (w *Writer) file(c claim, typ stage.Type) *file {
 	if f, ok := w.files[c]; ok {
 		return f
 	}
@@ -253,7 +253,7 @@ func (w *Writer) file(c claim, typ core.Type) *file {
 }
 
 // note explains a file name that is not the plain mapping of its key.
-func (w *Writer) note(c claim, typ core.Type, nm naming) string {
+func (w *Writer) note(c claim, typ stage.Type, nm naming) string {
 	if nm.plain {
 		return ""
 	}
@@ -277,13 +277,13 @@ func (w *Writer) note(c claim, typ core.Type, nm naming) string {
 }
 
 // kindOf returns the record kind whose files have extension ext.
-func kindOf(ext string) core.Type {
+func kindOf(ext string) stage.Type {
 	for t, e := range extensions {
 		if e == ext {
 			return t
 		}
 	}
-	return core.None
+	return stage.None
 }
 
 // describeKey names a key for notes: `category "x"`, `label "lang" value
@@ -304,7 +304,7 @@ func (w *Writer) describeKey(key string) string {
 
 // csvRow checks r's header against the file's and encodes its fields as
 // one CSV row. The returned slice is valid until the next call.
-func (w *Writer) csvRow(f *file, r *core.Record) ([]byte, error) {
+func (w *Writer) csvRow(f *file, r *stage.Record) ([]byte, error) {
 	var names []string
 	if r.Header != nil {
 		names = r.Header.Names
@@ -320,7 +320,7 @@ func (w *Writer) csvRow(f *file, r *core.Record) ([]byte, error) {
 	}
 	if r.Checked && r.Header != nil && r.Header.Delimiter == ',' && len(r.Data) > 0 {
 		// split's row as it was read: its Data is the row of its Fields
-		// (see core.Record.Checked), so the encoding is skipped.
+		// (see stage.Record.Checked), so the encoding is skipped.
 		return r.Data, nil
 	}
 	if w.csvW == nil {
@@ -422,7 +422,7 @@ func tooManyFiles(err error) bool {
 // or the CSV header.
 func (w *Writer) preamble(f *file) []byte {
 	switch f.typ {
-	case core.XML:
+	case stage.XML:
 		var b bytes.Buffer
 		fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s ", w.opts.XMLRoot)
 		if w.label != "" {
@@ -435,7 +435,7 @@ func (w *Writer) preamble(f *file) []byte {
 		xml.EscapeText(&b, []byte(f.key))
 		b.WriteString("\">\n")
 		return b.Bytes()
-	case core.CSV:
+	case stage.CSV:
 		if len(f.header) == 0 {
 			return nil
 		}
@@ -451,7 +451,7 @@ func (w *Writer) preamble(f *file) []byte {
 
 // trailer is what ends a file: the XML root end tag.
 func (w *Writer) trailer(f *file) []byte {
-	if f.typ == core.XML {
+	if f.typ == stage.XML {
 		return []byte("</" + w.opts.XMLRoot + ">\n")
 	}
 	return nil
@@ -530,18 +530,18 @@ func (w *Writer) touch(f *file) {
 // that max_open had closed), flushes, syncs when the sync option is set,
 // and closes. No file is open afterwards. It stops early, with ctx's
 // error, if ctx is cancelled.
-func (w *Writer) Finish(ctx context.Context, _ core.Emitter) error {
+func (w *Writer) Finish(ctx context.Context, _ stage.Emitter) error {
 	switch w.state {
 	case stateFinished:
 		return nil
 	case stateReady:
 	default:
-		return core.Fatal(fmt.Errorf("write: Finish called %s", w.state.when()))
+		return stage.Fatal(fmt.Errorf("write: Finish called %s", w.state.when()))
 	}
 	// Open files first, so that reopening the others never exceeds the cap.
 	for w.head != nil {
 		if err := w.complete(w.head); err != nil {
-			return core.Fatal(err)
+			return stage.Fatal(err)
 		}
 	}
 	for _, f := range w.order {
@@ -550,7 +550,7 @@ func (w *Writer) Finish(ctx context.Context, _ core.Emitter) error {
 		}
 		if f.created && !f.done {
 			if err := w.complete(f); err != nil {
-				return core.Fatal(err)
+				return stage.Fatal(err)
 			}
 		}
 	}
@@ -577,22 +577,22 @@ func (w *Writer) complete(f *file) error {
 // (replacing files of those names), and the staging directory to remove
 // once the run's commit is over. The runner syncs the output directory
 // after the renames.
-func (w *Writer) Prepare(ctx context.Context) (core.CommitPlan, error) {
+func (w *Writer) Prepare(ctx context.Context) (stage.CommitPlan, error) {
 	if w.state == stateReady {
 		if err := w.Finish(ctx, nil); err != nil {
-			return core.CommitPlan{}, err
+			return stage.CommitPlan{}, err
 		}
 	}
 	if w.state != stateFinished {
-		return core.CommitPlan{}, fmt.Errorf("write: Prepare called %s", w.state.when())
+		return stage.CommitPlan{}, fmt.Errorf("write: Prepare called %s", w.state.when())
 	}
 	if w.stdout {
-		return core.CommitPlan{}, nil // copied to standard output by Committed
+		return stage.CommitPlan{}, nil // copied to standard output by Committed
 	}
 	files := w.created()
-	plan := core.CommitPlan{Renames: make([]core.Rename, len(files)), Cleanup: []string{w.staging}}
+	plan := stage.CommitPlan{Renames: make([]stage.Rename, len(files)), Cleanup: []string{w.staging}}
 	for i, f := range files {
-		plan.Renames[i] = core.Rename{Temp: f.tmp, Final: f.final}
+		plan.Renames[i] = stage.Rename{Temp: f.tmp, Final: f.final}
 	}
 	return plan, nil
 }
@@ -650,11 +650,11 @@ func (w *Writer) Teardown(context.Context) error {
 // Outputs lists the files of the run, sorted by path, with their record
 // and byte counts and, for files whose name is not the plain mapping of
 // their key, a note saying why. After Committed the paths are final.
-func (w *Writer) Outputs() []core.Output {
+func (w *Writer) Outputs() []stage.Output {
 	files := w.created()
-	out := make([]core.Output, len(files))
+	out := make([]stage.Output, len(files))
 	for i, f := range files {
-		out[i] = core.Output{Path: f.final, Records: f.records, Bytes: f.bytes, Note: f.note}
+		out[i] = stage.Output{Path: f.final, Records: f.records, Bytes: f.bytes, Note: f.note}
 		if w.stdout {
 			out[i].Path, out[i].Note = stdoutName, cmp.Or(w.copyNote, "standard output")
 		}

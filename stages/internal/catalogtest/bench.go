@@ -4,14 +4,14 @@ import (
 	"context"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // BenchProcess runs p over recs round and round on every core, with an
 // Emitter that keeps nothing and fails on a rejection, and reports the
 // bytes (the records' mean size) and records per second. Stages' per-record
 // benchmarks share it so that their numbers compare.
-func BenchProcess(b *testing.B, p core.Processor, recs []core.Record) {
+func BenchProcess(b *testing.B, p stage.Processor, recs []stage.Record) {
 	var size int64
 	for i := range recs {
 		size += int64(len(recs[i].Data))
@@ -35,5 +35,5 @@ func BenchProcess(b *testing.B, p core.Processor, recs []core.Record) {
 
 type discard struct{}
 
-func (discard) Emit(*core.Record) error                { return nil }
-func (discard) Reject(_ *core.Record, err error) error { return err }
+func (discard) Emit(*stage.Record) error                { return nil }
+func (discard) Reject(_ *stage.Record, err error) error { return err }

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // Namespaces used by Document.
@@ -99,11 +99,11 @@ func Document(n int, seed uint64) []byte {
 // XML records of file, with the namespace declarations of the document
 // root that a record does not make itself added to its start tag. It fails
 // the test on malformed input.
-func Records(t testing.TB, doc []byte, file string) []core.Record {
+func Records(t testing.TB, doc []byte, file string) []stage.Record {
 	t.Helper()
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	var (
-		out       []core.Record
+		out       []stage.Record
 		depth     int
 		rootDecls []xml.Attr
 		start     int64
@@ -132,9 +132,9 @@ func Records(t testing.TB, doc []byte, file string) []core.Record {
 				}
 			case depth == 2 && tok.Name.Local == "record":
 				start = off
-				out = append(out, core.Record{
-					Type:   core.XML,
-					Source: core.Position{File: file, Offset: off, Line: int64(line), Ordinal: int64(len(out) + 1)},
+				out = append(out, stage.Record{
+					Type:   stage.XML,
+					Source: stage.Position{File: file, Offset: off, Line: int64(line), Ordinal: int64(len(out) + 1)},
 				})
 				carry.Reset()
 				for _, decl := range rootDecls {

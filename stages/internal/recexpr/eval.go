@@ -7,8 +7,8 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/sdk/xmlview"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // env is what an expression sees as its variables; the record functions
@@ -32,7 +32,7 @@ type env struct {
 type Evaluator struct {
 	env env
 	vm  vm.VM
-	rec *core.Record
+	rec *stage.Record
 
 	lineSet bool
 
@@ -58,7 +58,7 @@ func NewEvaluator() *Evaluator {
 // Reset makes r the record that the next evaluations read, dropping what
 // was parsed from the previous one. r must stay unchanged until the next
 // Reset; the Evaluator only reads it.
-func (e *Evaluator) Reset(r *core.Record) {
+func (e *Evaluator) Reset(r *stage.Record) {
 	e.rec = r
 	e.env = env{
 		Category: r.Category,
@@ -98,7 +98,7 @@ func (e *Evaluator) Release() {
 func (e *Evaluator) SetCategory(c string) { e.env.Category = c }
 
 // Record returns the record set by Reset.
-func (e *Evaluator) Record() *core.Record { return e.rec }
+func (e *Evaluator) Record() *stage.Record { return e.rec }
 
 // Bool evaluates a Bool program on the current record.
 func (e *Evaluator) Bool(p *Program) (bool, error) {
@@ -158,7 +158,7 @@ func (e *Evaluator) variable(p *Program) (string, bool) {
 // valid until the next Reset. Errors are *Error values naming the record;
 // option is the option to name in them.
 func (e *Evaluator) Tree(option string) (*xmlview.Tree, error) {
-	if e.rec.Type != core.XML {
+	if e.rec.Type != stage.XML {
 		return nil, &Error{Source: e.rec.Source, Option: option,
 			Err: fmt.Errorf("reads xml records, and this is a %s record", kindName(e.rec.Type))}
 	}
@@ -176,7 +176,7 @@ func (e *Evaluator) Tree(option string) (*xmlview.Tree, error) {
 // Text and Texts fail. The tree is valid until the next Reset or
 // evaluation; an expression evaluated afterwards reads the record again.
 func (e *Evaluator) Elements(option string) (*xmlview.Tree, error) {
-	if e.rec.Type != core.XML || e.tree != nil || e.xmlErr != nil {
+	if e.rec.Type != stage.XML || e.tree != nil || e.xmlErr != nil {
 		return e.Tree(option)
 	}
 	e.xml.Checked = e.rec.Checked
@@ -223,9 +223,9 @@ func (e *Evaluator) fail(p *Program, col int, err error) error {
 // function used on the wrong kind of record, a type error, nil where a
 // string was needed.
 type Error struct {
-	Source core.Position // the record's position
-	Option string        // the option whose expression failed
-	Column int           // 1-based column in the expression; 0 when not known
+	Source stage.Position // the record's position
+	Option string         // the option whose expression failed
+	Column int            // 1-based column in the expression; 0 when not known
 	Err    error
 }
 
@@ -243,7 +243,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // xmlRoot returns the record's root start tag, parsing as little as
 // possible.
 func (e *Evaluator) xmlRoot(fn string) (*xmlview.Root, error) {
-	if err := e.need(fn, core.XML); err != nil {
+	if err := e.need(fn, stage.XML); err != nil {
 		return nil, err
 	}
 	t, err := e.xmlLazy()
@@ -331,24 +331,24 @@ func (e *Evaluator) xmlError(err error) error {
 }
 
 // need checks that the record is of kind t for function fn.
-func (e *Evaluator) need(fn string, t core.Type) error {
+func (e *Evaluator) need(fn string, t stage.Type) error {
 	if e.rec.Type == t {
 		return nil
 	}
 	return fmt.Errorf("%s() reads %s records, and this is a %s record (guard the rule with kind == %q)", fn, kindName(t), kindName(e.rec.Type), kindName(t))
 }
 
-func kindName(t core.Type) string {
+func kindName(t stage.Type) string {
 	switch t {
-	case core.XML:
+	case stage.XML:
 		return "xml"
-	case core.CSV:
+	case stage.CSV:
 		return "csv"
-	case core.Line:
+	case stage.Line:
 		return "line"
-	case core.JSON:
+	case stage.JSON:
 		return "json"
-	case core.File:
+	case stage.File:
 		return "file"
 	}
 	return t.String()

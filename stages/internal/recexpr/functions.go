@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // recordFunc is a record function: the Evaluator reached through the
@@ -75,7 +75,7 @@ func fnText(ev *Evaluator, arg any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ev.need("text", core.XML); err != nil {
+	if err := ev.need("text", stage.XML); err != nil {
 		return nil, err
 	}
 	t, err := ev.xmlLazy()
@@ -94,7 +94,7 @@ func fnTexts(ev *Evaluator, arg any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ev.need("texts", core.XML); err != nil {
+	if err := ev.need("texts", stage.XML); err != nil {
 		return nil, err
 	}
 	t, err := ev.xmlLazy()
@@ -116,7 +116,7 @@ func fnHas(ev *Evaluator, arg any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ev.need("has", core.XML); err != nil {
+	if err := ev.need("has", stage.XML); err != nil {
 		return nil, err
 	}
 	t, err := ev.xmlLazy()
@@ -162,7 +162,7 @@ func fnField(ev *Evaluator, arg any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ev.need("field", core.CSV); err != nil {
+	if err := ev.need("field", stage.CSV); err != nil {
 		return nil, err
 	}
 	r := ev.rec
@@ -195,7 +195,7 @@ func (e *Evaluator) boxedField(i int) any {
 }
 
 // columns lists a header's names for a message, shortened when long.
-func columns(h *core.Header) string {
+func columns(h *stage.Header) string {
 	if h == nil || len(h.Names) == 0 {
 		return "none"
 	}
@@ -225,7 +225,7 @@ func fnJSON(ev *Evaluator, arg any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ev.need("json", core.JSON); err != nil {
+	if err := ev.need("json", stage.JSON); err != nil {
 		return nil, err
 	}
 	if !ev.jsonDone {

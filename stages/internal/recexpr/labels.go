@@ -3,7 +3,7 @@ package recexpr
 import (
 	"sort"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // Labels are label expressions compiled once: label name to a String
@@ -25,7 +25,7 @@ func CompileLabels(src map[string]string) (Labels, []error) {
 	var errs []error
 	for _, name := range names {
 		if name == "" {
-			errs = append(errs, core.OptionError("labels", "a label needs a name"))
+			errs = append(errs, stage.OptionError("labels", "a label needs a name"))
 			continue
 		}
 		p, err := Compile("labels."+name, src[name], String)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // TestFastMatches checks that `matches` with a constant pattern answers as
@@ -37,7 +37,7 @@ func TestFastMatches(t *testing.T) {
 		}
 		re := regexp.MustCompile(p.pattern)
 		for _, in := range inputs {
-			e.Reset(&core.Record{Type: core.Line, Data: []byte(in)})
+			e.Reset(&stage.Record{Type: stage.Line, Data: []byte(in)})
 			got, err := e.Bool(prog)
 			if err != nil {
 				t.Fatalf("%q matches %q: %v", in, p.pattern, err)
@@ -74,7 +74,7 @@ func BenchmarkMatchesDigit(b *testing.B) {
 // TestVariableFastPath checks that a program that is one string variable
 // (count's by: [category]) answers as the VM does.
 func TestVariableFastPath(t *testing.T) {
-	r := core.Record{Type: core.CSV, Category: "book/plain", Source: core.Position{File: "in.csv"}}
+	r := stage.Record{Type: stage.CSV, Category: "book/plain", Source: stage.Position{File: "in.csv"}}
 	e := NewEvaluator()
 	e.Reset(&r)
 	for src, want := range map[string]string{"category": "book/plain", "file": "in.csv", "kind": "csv", " category ": "book/plain", `category + ""`: "book/plain"} {

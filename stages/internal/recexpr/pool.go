@@ -3,7 +3,7 @@ package recexpr
 import (
 	"sync"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // Pool keeps Evaluators for a stage's concurrent workers, so that each
@@ -12,7 +12,7 @@ import (
 type Pool struct{ p sync.Pool }
 
 // Get returns an Evaluator reset to r.
-func (p *Pool) Get(r *core.Record) *Evaluator {
+func (p *Pool) Get(r *stage.Record) *Evaluator {
 	e, _ := p.p.Get().(*Evaluator)
 	if e == nil {
 		e = NewEvaluator()

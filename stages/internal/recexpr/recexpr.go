@@ -13,8 +13,8 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
-	"github.com/sluicehq/sluice/core"
 	suggestpkg "github.com/sluicehq/sluice/internal/suggest"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // Result is what a Program must evaluate to.
@@ -52,31 +52,31 @@ func (p *Program) Option() string { return p.option }
 
 // Compile compiles src, the value of the option at path option (used to
 // locate errors: "rules[2].when", "by[0]"), into a Program giving want. A
-// syntax or type error is returned as a core.OptionError at that path, with
+// syntax or type error is returned as a stage.OptionError at that path, with
 // the column in the expression.
 func Compile(option, src string, want Result) (*Program, error) {
 	if strings.TrimSpace(src) == "" {
-		return nil, core.OptionError(option, "empty expression")
+		return nil, stage.OptionError(option, "empty expression")
 	}
 	pt := &patcher{}
 	opts := append(compileOptions(), expr.Patch(pt))
 	config, tree, err := checkTree(src, opts)
 	if err != nil {
-		return nil, core.OptionError(option, "%s", compileMessage(err))
+		return nil, stage.OptionError(option, "%s", compileMessage(err))
 	}
 	if msg := attributePath(tree.Node); msg != "" {
-		return nil, core.OptionError(option, "%s", msg)
+		return nil, stage.OptionError(option, "%s", msg)
 	}
 	prog, err := compileTyped(config, tree)
 	if err != nil {
-		return nil, core.OptionError(option, "%s", compileMessage(err))
+		return nil, stage.OptionError(option, "%s", compileMessage(err))
 	}
 	if t := prog.Node().Type(); t != nil {
 		switch {
 		case want == Bool && t.Kind() != reflect.Bool && t.Kind() != reflect.Interface:
-			return nil, core.OptionError(option, "expression gives %s, want true or false", describeType(t))
+			return nil, stage.OptionError(option, "expression gives %s, want true or false", describeType(t))
 		case want == String && !stringable(t):
-			return nil, core.OptionError(option, "expression gives %s, want a string", describeType(t))
+			return nil, stage.OptionError(option, "expression gives %s, want a string", describeType(t))
 		}
 	}
 	p := &Program{option: option, src: src, want: want, prog: prog, usesLine: pt.usesLine}

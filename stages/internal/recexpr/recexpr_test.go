@@ -10,14 +10,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluicehq/sluice/core"
 	"github.com/sluicehq/sluice/sdk/xmlview"
+	"github.com/sluicehq/sluice/stage"
 )
 
 var (
-	xmlRec = core.Record{
-		Type:   core.XML,
-		Source: core.Position{File: "cat.xml", Line: 10, Ordinal: 3, Offset: 500},
+	xmlRec = stage.Record{
+		Type:   stage.XML,
+		Source: stage.Position{File: "cat.xml", Line: 10, Ordinal: 3, Offset: 500},
 		Data: []byte(`<record xmlns:dc="http://purl.org/dc/elements/1.1/" id="r1" type="map" xml:lang="en">
   <title>Atlas <b>3</b></title>
   <dc:creator>Ann</dc:creator>
@@ -26,24 +26,24 @@ var (
 		Category: "old",
 		Labels:   map[string]string{"src": "legacy"},
 	}
-	csvRec = core.Record{
-		Type:   core.CSV,
-		Source: core.Position{File: "cat.csv", Line: 4, Ordinal: 3, Offset: 80},
-		Header: core.NewHeader([]string{"id", "lang", "title"}),
+	csvRec = stage.Record{
+		Type:   stage.CSV,
+		Source: stage.Position{File: "cat.csv", Line: 4, Ordinal: 3, Offset: 80},
+		Header: stage.NewHeader([]string{"id", "lang", "title"}),
 		Fields: []string{"7", "fr", "Bonjour"},
 		Data:   []byte("7,fr,Bonjour"),
 	}
-	jsonRec = core.Record{
-		Type:   core.JSON,
-		Source: core.Position{File: "cat.jsonl", Line: 2, Ordinal: 2, Offset: 40},
+	jsonRec = stage.Record{
+		Type:   stage.JSON,
+		Source: stage.Position{File: "cat.jsonl", Line: 2, Ordinal: 2, Offset: 40},
 		Data:   []byte(`{"a":{"b":"x","n":3,"f":2.5,"arr":[{"id":1},{"id":2}]},"big":12345678901234567890,"nil":null,"d.k":1}`),
 	}
-	lineRec = core.Record{
-		Type:   core.Line,
-		Source: core.Position{File: "log.txt", Line: 9, Ordinal: 9, Offset: 300},
+	lineRec = stage.Record{
+		Type:   stage.Line,
+		Source: stage.Position{File: "log.txt", Line: 9, Ordinal: 9, Offset: 300},
 		Data:   []byte("GET /index 200"),
 	}
-	records = map[string]*core.Record{"xml": &xmlRec, "csv": &csvRec, "json": &jsonRec, "line": &lineRec}
+	records = map[string]*stage.Record{"xml": &xmlRec, "csv": &csvRec, "json": &jsonRec, "line": &lineRec}
 )
 
 // TestFunctions evaluates every function and variable on every record
@@ -227,9 +227,9 @@ func TestBool(t *testing.T) {
 }
 
 func TestMalformedRecords(t *testing.T) {
-	bad := core.Record{
-		Type:   core.XML,
-		Source: core.Position{File: "cat.xml", Line: 100, Ordinal: 7, Offset: 9000},
+	bad := stage.Record{
+		Type:   stage.XML,
+		Source: stage.Position{File: "cat.xml", Line: 100, Ordinal: 7, Offset: 9000},
 		Data:   []byte("<record type=\"map\">\n  <title>x</titel>\n</record>"),
 	}
 	e := NewEvaluator()
@@ -264,7 +264,7 @@ func TestMalformedRecords(t *testing.T) {
 			`{"a": 1} 2`: "data after the value",
 			`{"a": `:     "unexpected end",
 		} {
-			e.Reset(&core.Record{Type: core.JSON, Data: []byte(data)})
+			e.Reset(&stage.Record{Type: stage.JSON, Data: []byte(data)})
 			if _, err := e.String(p); err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: error %v, want %q", data, err, want)
 			}
@@ -356,7 +356,7 @@ func TestElements(t *testing.T) {
 			t.Errorf("Elements after text(title): Text = %q, %v", got, err)
 		}
 	}
-	bad := core.Record{Type: core.XML, Source: core.Position{File: "cat.xml", Line: 100}, Data: []byte("<r>\n<t>x</u></r>")}
+	bad := stage.Record{Type: stage.XML, Source: stage.Position{File: "cat.xml", Line: 100}, Data: []byte("<r>\n<t>x</u></r>")}
 	e.Reset(&bad)
 	_, err := e.Elements("attributes")
 	var xe *XMLError
@@ -434,8 +434,8 @@ func FuzzEvaluate(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e := NewEvaluator()
-		for _, typ := range []core.Type{core.XML, core.JSON, core.Line} {
-			r := core.Record{Type: typ, Data: data}
+		for _, typ := range []stage.Type{stage.XML, stage.JSON, stage.Line} {
+			r := stage.Record{Type: typ, Data: data}
 			e.Reset(&r)
 			for _, p := range progs {
 				if _, err := e.String(p); err != nil {
@@ -494,10 +494,10 @@ func TestFieldsPerRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ab := core.NewHeader([]string{"a", "b"})
-	ba := core.NewHeader([]string{"z", "b", "y", "a"})
+	ab := stage.NewHeader([]string{"a", "b"})
+	ba := stage.NewHeader([]string{"z", "b", "y", "a"})
 	rows := []struct {
-		h      *core.Header
+		h      *stage.Header
 		fields []string
 		want   string
 	}{
@@ -508,13 +508,13 @@ func TestFieldsPerRecord(t *testing.T) {
 	}
 	e := NewEvaluator()
 	for i, r := range rows {
-		e.Reset(&core.Record{Type: core.CSV, Header: r.h, Fields: r.fields})
+		e.Reset(&stage.Record{Type: stage.CSV, Header: r.h, Fields: r.fields})
 		got, err := e.String(p)
 		if err != nil || got != r.want {
 			t.Errorf("row %d: %q, %v; want %q", i, got, err, r.want)
 		}
 	}
-	e.Reset(&core.Record{Type: core.CSV, Header: ab, Fields: []string{"1"}})
+	e.Reset(&stage.Record{Type: stage.CSV, Header: ab, Fields: []string{"1"}})
 	if got, err := e.String(p); err == nil || !strings.Contains(err.Error(), `field("b"): the row has 1 fields`) {
 		t.Errorf("short row: %q, %v; want the short row's error", got, err)
 	}
@@ -524,7 +524,7 @@ func TestFieldsPerRecord(t *testing.T) {
 		wg.Go(func() {
 			e := NewEvaluator()
 			for range 200 {
-				e.Reset(&core.Record{Type: core.CSV, Header: r.h, Fields: r.fields})
+				e.Reset(&stage.Record{Type: stage.CSV, Header: r.h, Fields: r.fields})
 				if got, err := e.String(p); err != nil || got != r.want {
 					t.Errorf("concurrently: %q, %v; want %q", got, err, r.want)
 					return

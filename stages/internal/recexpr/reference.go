@@ -8,7 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // Format writes a value as the reference and sluice eval show it: strings
@@ -50,15 +50,15 @@ func Format(v any) string {
 }
 
 // kindTitle names the records a function reads, for headings.
-func kindTitle(t core.Type) string {
-	if t == core.Records {
+func kindTitle(t stage.Type) string {
+	if t == stage.Records {
 		return "any record"
 	}
 	return kindName(t) + " records"
 }
 
 // kindOrder is the order of the reference's sections.
-var kindOrder = []core.Type{core.Records, core.XML, core.CSV, core.JSON, core.Line}
+var kindOrder = []stage.Type{stage.Records, stage.XML, stage.CSV, stage.JSON, stage.Line}
 
 const languageNote = `Everything else is expr's language (https://expr-lang.org/docs/language-definition):
 == != < <= > >= && || ! ?: ?? (a default for nil), in, matches (a regular
@@ -187,7 +187,7 @@ Every example below runs, in a test, on the sample record of its kind (see
 	fmt.Fprintf(w, "\n## The rest of the language\n\n%s\n", strings.ReplaceAll(languageNote, "\n", " "))
 	fmt.Fprint(w, "\n## Sample records\n\nEach sample file is split as the `split` stage's `with:` shown says; the examples run on its first record.\n")
 	for _, s := range Samples() {
-		lang := map[core.Type]string{core.XML: "xml", core.CSV: "csv", core.JSON: "json", core.Line: "text"}[s.Kind]
+		lang := map[stage.Type]string{stage.XML: "xml", stage.CSV: "csv", stage.JSON: "json", stage.Line: "text"}[s.Kind]
 		fmt.Fprintf(w, "\n### %s: `%s`, split with `%s`\n\n```%s\n%s```\n", kindName(s.Kind), s.File, s.Split(), lang, s.Data)
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/expr-lang/expr"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // Function is one function of the language, as the reference shows it.
@@ -16,9 +16,9 @@ type Function struct {
 	// Signature is the call as written, with the types expr checks:
 	// `attr(name string) any`.
 	Signature string
-	// Kind is the record kind the function reads; core.Records when it
+	// Kind is the record kind the function reads; stage.Records when it
 	// reads any record.
-	Kind     core.Type
+	Kind     stage.Type
 	Doc      string
 	Examples []Example
 }
@@ -35,7 +35,7 @@ type Variable struct {
 // Samples); Result is its value as Format writes it. A test evaluates
 // every example on records split from the samples and checks Result.
 type Example struct {
-	Kind   core.Type
+	Kind   stage.Type
 	Expr   string
 	Result string
 }
@@ -46,7 +46,7 @@ type Example struct {
 type function struct {
 	name   string
 	params []string // parameter names, for the signature; types come from typ
-	kind   core.Type
+	kind   stage.Type
 	doc    string
 	ex     []Example
 	fn     recordFunc
@@ -55,41 +55,41 @@ type function struct {
 
 // functions is every function an expression can call.
 var functions = []function{
-	{"attr", []string{"name"}, core.XML,
+	{"attr", []string{"name"}, stage.XML,
 		`the root element's attribute name ("type", "xml:lang", "{uri}local"), or nil when it has none; give a default with ??`,
-		[]Example{{core.XML, `attr("type")`, `"map"`}, {core.XML, `attr("missing") ?? "unknown"`, `"unknown"`}},
+		[]Example{{stage.XML, `attr("type")`, `"map"`}, {stage.XML, `attr("missing") ?? "unknown"`, `"unknown"`}},
 		fnAttr, new(func(*env, string) any)},
-	{"hasattr", []string{"name"}, core.XML,
+	{"hasattr", []string{"name"}, stage.XML,
 		`whether the root element has the attribute name (has tests for a child element, not an attribute)`,
-		[]Example{{core.XML, `hasattr("type")`, `true`}, {core.XML, `has("type")`, `false`}},
+		[]Example{{stage.XML, `hasattr("type")`, `true`}, {stage.XML, `has("type")`, `false`}},
 		fnHasAttr, new(func(*env, string) bool)},
-	{"name", nil, core.XML,
+	{"name", nil, stage.XML,
 		`the root element's name as written, prefix included ("record", "c:record")`,
-		[]Example{{core.XML, `name()`, `"record"`}},
+		[]Example{{stage.XML, `name()`, `"record"`}},
 		fnName, new(func(*env) string)},
-	{"text", []string{"path"}, core.XML,
+	{"text", []string{"path"}, stage.XML,
 		`all the text inside the first element at path below the root (entities decoded, CDATA included), or "" when none matches; "." (or "") is the root itself, so text(".") is all of the record's text, and text("title") only the first title's`,
-		[]Example{{core.XML, `text("title")`, `"Atlas 3"`}, {core.XML, `text(".")`, `"Atlas 3AnnXY"`}, {core.XML, `text("authors/author")`, `"X"`}, {core.XML, `text("nothing")`, `""`}},
+		[]Example{{stage.XML, `text("title")`, `"Atlas 3"`}, {stage.XML, `text(".")`, `"Atlas 3AnnXY"`}, {stage.XML, `text("authors/author")`, `"X"`}, {stage.XML, `text("nothing")`, `""`}},
 		fnText, new(func(*env, string) string)},
-	{"texts", []string{"path"}, core.XML,
+	{"texts", []string{"path"}, stage.XML,
 		`the text of every element at path, in document order ("*" matches any element)`,
-		[]Example{{core.XML, `texts("authors/author")`, `["X", "Y"]`}, {core.XML, `join(texts("authors/*"), "+")`, `"X+Y"`}},
+		[]Example{{stage.XML, `texts("authors/author")`, `["X", "Y"]`}, {stage.XML, `join(texts("authors/*"), "+")`, `"X+Y"`}},
 		fnTexts, new(func(*env, string) []string)},
-	{"has", []string{"path"}, core.XML,
+	{"has", []string{"path"}, stage.XML,
 		`whether an element matches path, a child element path such as "title" or "authors/author"; it never tests attributes (use hasattr)`,
-		[]Example{{core.XML, `has("authors/author")`, `true`}, {core.XML, `has("author")`, `false`}},
+		[]Example{{stage.XML, `has("authors/author")`, `true`}, {stage.XML, `has("author")`, `false`}},
 		fnHas, new(func(*env, string) bool)},
-	{"field", []string{"column"}, core.CSV,
+	{"field", []string{"column"}, stage.CSV,
 		`a CSV field by its column's name in the header (or "1", "2", ... without a header); a name not in the header is an error listing the columns`,
-		[]Example{{core.CSV, `field("lang")`, `"fr"`}, {core.CSV, `field("id") + "-" + field("title")`, `"7-Bonjour"`}},
+		[]Example{{stage.CSV, `field("lang")`, `"fr"`}, {stage.CSV, `field("id") + "-" + field("title")`, `"7-Bonjour"`}},
 		fnField, new(func(*env, string) string)},
-	{"json", []string{"path"}, core.JSON,
+	{"json", []string{"path"}, stage.JSON,
 		`a value of a JSON record by dotted path, array indexes counted from 0 ("items.0.id"); nil when absent; json("") is the whole value. Integers are int, other numbers float64`,
-		[]Example{{core.JSON, `json("a.b")`, `"x"`}, {core.JSON, `json("items.1.id")`, `2`}, {core.JSON, `json("a.n") * 2`, `6`}, {core.JSON, `json("nope") ?? "none"`, `"none"`}, {core.JSON, `"sale" in json("tags")`, `true`}},
+		[]Example{{stage.JSON, `json("a.b")`, `"x"`}, {stage.JSON, `json("items.1.id")`, `2`}, {stage.JSON, `json("a.n") * 2`, `6`}, {stage.JSON, `json("nope") ?? "none"`, `"none"`}, {stage.JSON, `"sale" in json("tags")`, `true`}},
 		fnJSON, new(func(*env, string) any)},
-	{"label", []string{"name"}, core.Records,
+	{"label", []string{"name"}, stage.Records,
 		`a label set by an earlier classify (rules or plugin), or nil when it is not set`,
-		[]Example{{core.Line, `label("lang") ?? "none"`, `"none"`}},
+		[]Example{{stage.Line, `label("lang") ?? "none"`, `"none"`}},
 		fnLabel, new(func(*env, string) any)},
 }
 
@@ -97,15 +97,15 @@ var functions = []function{
 // the env struct's (see Variables).
 var variables = []Variable{
 	{Name: "kind", Doc: `the record's kind: "xml", "csv", "line" or "json"`, Examples: []Example{
-		{core.XML, `kind`, `"xml"`}, {core.CSV, `kind`, `"csv"`}, {core.Line, `kind`, `"line"`}, {core.JSON, `kind`, `"json"`}}},
+		{stage.XML, `kind`, `"xml"`}, {stage.CSV, `kind`, `"csv"`}, {stage.Line, `kind`, `"line"`}, {stage.JSON, `kind`, `"json"`}}},
 	{Name: "line", Doc: `the record's raw text: a line without its line end, a CSV row, a JSON value or an XML subtree as written`, Examples: []Example{
-		{core.Line, `split(line, " ")[1]`, `"/index"`}, {core.CSV, `line`, `"7,fr,Bonjour"`}, {core.XML, `line contains "<title>"`, `true`}}},
+		{stage.Line, `split(line, " ")[1]`, `"/index"`}, {stage.CSV, `line`, `"7,fr,Bonjour"`}, {stage.XML, `line contains "<title>"`, `true`}}},
 	{Name: "file", Doc: `the input file the record came from, as read named it`, Examples: []Example{
-		{core.CSV, `file`, `"catalog.csv"`}}},
+		{stage.CSV, `file`, `"catalog.csv"`}}},
 	{Name: "ordinal", Doc: `the record's number in its file, from 1`, Examples: []Example{
-		{core.Line, `ordinal`, `1`}}},
+		{stage.Line, `ordinal`, `1`}}},
 	{Name: "category", Doc: `the category set by an earlier classify, "" when none`, Examples: []Example{
-		{core.XML, `category == ""`, `true`}}},
+		{stage.XML, `category == ""`, `true`}}},
 }
 
 // compileOptions returns the environment and functions every program is
@@ -205,7 +205,7 @@ func Variables() []Variable {
 // Sample is the input a reference example runs on: a small file of one
 // record kind, split into records by the split stage.
 type Sample struct {
-	Kind    core.Type
+	Kind    stage.Type
 	File    string // the file's name; examples of file show it
 	Element string // for XML: the element whose subtrees are records
 	Data    string
@@ -214,11 +214,11 @@ type Sample struct {
 // Split returns the split stage's with: for the sample, in YAML flow.
 func (s Sample) Split() string {
 	switch s.Kind {
-	case core.XML:
+	case stage.XML:
 		return "{xml: {element: " + s.Element + "}}"
-	case core.CSV:
+	case stage.CSV:
 		return "{csv: {}}"
-	case core.JSON:
+	case stage.JSON:
 		return "{jsonl: {}}"
 	}
 	return "{lines: {}}"
@@ -227,13 +227,13 @@ func (s Sample) Split() string {
 // Samples returns the sample inputs of the reference, one per record kind.
 func Samples() []Sample {
 	return []Sample{
-		{core.XML, "catalog.xml", "record",
+		{stage.XML, "catalog.xml", "record",
 			`<catalog xmlns:dc="http://purl.org/dc/elements/1.1/">
 <record id="r1" type="map" xml:lang="en"><title>Atlas <b>3</b></title><dc:creator>Ann</dc:creator><authors><author>X</author><author>Y</author></authors></record>
 </catalog>
 `},
-		{core.CSV, "catalog.csv", "", "id,lang,title\n7,fr,Bonjour\n"},
-		{core.Line, "access.log", "", "GET /index 200\n"},
-		{core.JSON, "events.jsonl", "", `{"a": {"b": "x", "n": 3}, "items": [{"id": 1}, {"id": 2}], "tags": ["new", "sale"]}` + "\n"},
+		{stage.CSV, "catalog.csv", "", "id,lang,title\n7,fr,Bonjour\n"},
+		{stage.Line, "access.log", "", "GET /index 200\n"},
+		{stage.JSON, "events.jsonl", "", `{"a": {"b": "x", "n": 3}, "items": [{"id": 1}, {"id": 2}], "tags": ["new", "sale"]}` + "\n"},
 	}
 }

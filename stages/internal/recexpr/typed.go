@@ -15,7 +15,7 @@ import (
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
-	"github.com/sluicehq/sluice/core"
+	"github.com/sluicehq/sluice/stage"
 )
 
 // checkTree parses and type-checks src with opts (our patcher included),
@@ -148,14 +148,14 @@ type fieldSite struct {
 }
 
 type column struct {
-	h *core.Header
+	h *stage.Header
 	i int
 }
 
 func (s *fieldSite) call(e, arg any) any {
 	ev := e.(*env).ev
 	r := ev.rec
-	if c := s.last.Load(); c != nil && c.h == r.Header && r.Type == core.CSV && c.i < len(r.Fields) {
+	if c := s.last.Load(); c != nil && c.h == r.Header && r.Type == stage.CSV && c.i < len(r.Fields) {
 		return ev.boxedField(c.i)
 	}
 	v := must(fnField(ev, arg))

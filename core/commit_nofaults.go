@@ -1,7 +1,0 @@
-//go:build !sluicefaults
-
-package core
-
-// faultsFromEnv returns nil: fault injection exists only in binaries built
-// with the sluicefaults tag.
-func faultsFromEnv() *faults { return nil }

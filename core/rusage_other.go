@@ -1,6 +1,0 @@
-//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
-
-package core
-
-// peakRSS is not known on this system.
-func peakRSS() int64 { return 0 }
