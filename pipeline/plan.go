@@ -197,7 +197,7 @@ func (pl *planner) build(n *Node, sc *StageConfig) {
 		if _, ok := st.(stage.Processor); !ok {
 			if _, ok := st.(stage.BatchProcessor); !ok {
 				if _, ok := st.(stage.Aggregator); !ok {
-					panic(fmt.Sprintf("core: stage kind %q built a %T, which implements none of Source, Processor, BatchProcessor, Aggregator", sc.Use, st))
+					panic(fmt.Sprintf("pipeline: stage kind %q built a %T, which implements none of Source, Processor, BatchProcessor, Aggregator", sc.Use, st))
 				}
 			}
 		}

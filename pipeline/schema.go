@@ -66,7 +66,7 @@ func PipelineSchema(reg *stage.Registry, templates []*Template) []byte {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(root); err != nil {
-		panic(fmt.Sprintf("core: the pipeline schema does not marshal: %v", err)) // only maps, slices and scalars
+		panic(fmt.Sprintf("pipeline: the pipeline schema does not marshal: %v", err)) // only maps, slices and scalars
 	}
 	return b.Bytes()
 }
@@ -148,7 +148,7 @@ func (g *schemaGen) keysSchema(docs []KeyDoc, schemas map[string]schemaObj) sche
 	for _, d := range docs {
 		s, ok := schemas[d.Key]
 		if !ok {
-			panic(fmt.Sprintf("core: key %q has no schema: add it to the key schemas in schema.go", d.Key))
+			panic(fmt.Sprintf("pipeline: key %q has no schema: add it to the key schemas in schema.go", d.Key))
 		}
 		p := schemaObj{}
 		for k, v := range s {
@@ -426,7 +426,7 @@ func schemaMax(tag reflect.StructTag) (int64, bool) {
 	}
 	v, err := stage.ParseByteSize(s)
 	if err != nil {
-		panic(fmt.Sprintf("core: invalid max tag %q: %v", s, err))
+		panic(fmt.Sprintf("pipeline: invalid max tag %q: %v", s, err))
 	}
 	return int64(v), true
 }

@@ -37,7 +37,7 @@
 // stages downstream of it. A template use is named by its use name: it is
 // fed through the stages its from: goes to, and checked at the stage whose
 // output it emits; its stages are also there by their own names (USE.STAGE). Every case writes its outputs under a temporary
-// directory (core.Config.OutputDir), so a test never touches the files a
+// directory (pipeline.Config.OutputDir), so a test never touches the files a
 // real run writes; expected files are named by the path the pipeline gives
 // them. Paths in set: and file: are relative to the working directory, as
 // in the pipeline; pipeline: is relative to the test file.

@@ -66,10 +66,10 @@ func NewRegistry() *Registry { return &Registry{kinds: map[string]Kind{}} }
 // Define, is a programming error and panics.
 func (r *Registry) Register(k Kind) {
 	if k.build == nil || k.Name == "" {
-		panic("core: Register of a Kind not made with Define")
+		panic("stage: Register of a Kind not made with Define")
 	}
 	if _, dup := r.kinds[k.Name]; dup {
-		panic(fmt.Sprintf("core: stage kind %q registered twice", k.Name))
+		panic(fmt.Sprintf("stage: stage kind %q registered twice", k.Name))
 	}
 	r.kinds[k.Name] = k
 }
