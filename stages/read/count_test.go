@@ -10,7 +10,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/sluicehq/sluice/stages/read"
+	"github.com/sluicehq/sluice/stages/internal/inputfile"
 )
 
 // TestOpenCountedCountsBytesOnDisk checks that OpenCounted counts the
@@ -31,7 +31,7 @@ func TestOpenCountedCountsBytesOnDisk(t *testing.T) {
 			p := filepath.Join(dir, name)
 			write(t, p, data)
 			var n atomic.Int64
-			rc, err := read.OpenCounted(p, &n)
+			rc, err := inputfile.OpenCounted(p, &n)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -25,7 +25,7 @@
 // able to stop. Inside a directory they are skipped, each with a warning.
 //
 // Standard input is the one stream read, on purpose: path "-" lists one
-// input, "-", which OpenContext opens. It is streamed once, by one reader:
+// input, "-", which inputfile.OpenContext opens. It is streamed once, by one reader:
 // split never cuts it into byte ranges (its chunk option does not apply),
 // so its records are split on one worker while the stages after split
 // run on as many as they are given. Its size is unknown: progress shows

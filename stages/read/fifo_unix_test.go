@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stage/stagetest"
+	"github.com/sluicehq/sluice/stages/internal/inputfile"
 	"github.com/sluicehq/sluice/stages/read"
 )
 
@@ -51,12 +52,12 @@ func TestFIFORefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "read "+p+": not a regular file (a named pipe)") || !strings.Contains(err.Error(), "copy the stream to a file") {
 		t.Fatalf("got %v, want a refusal naming %s", err, p)
 	}
-	within(t, "Open", func() { _, err = read.Open(p) })
+	within(t, "Open", func() { _, err = inputfile.Open(p) })
 	if err == nil || !strings.Contains(err.Error(), "named pipe") {
 		t.Fatalf("Open: got %v, want a refusal", err)
 	}
 	var plain bool
-	within(t, "Plain", func() { _, plain, err = read.Plain(p) })
+	within(t, "Plain", func() { _, plain, err = inputfile.Plain(p) })
 	if err != nil || plain {
 		t.Fatalf("Plain: got %v, %v; want not plain, no error", plain, err)
 	}

@@ -6,7 +6,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/sluicehq/sluice/stages/read"
+	"github.com/sluicehq/sluice/stages/internal/inputfile"
 )
 
 // TestPlain: a regular uncompressed file can be read by ranges; compressed
@@ -33,7 +33,7 @@ func TestPlain(t *testing.T) {
 		size  int64
 		plain bool
 	}{{plain, 6, true}, {gz, 6, false}, {fifo, 0, false}} {
-		size, ok, err := read.Plain(tc.path)
+		size, ok, err := inputfile.Plain(tc.path)
 		if err != nil || ok != tc.plain || size != tc.size {
 			t.Errorf("Plain(%s) = %d, %v, %v; want %d, %v", filepath.Base(tc.path), size, ok, err, tc.size, tc.plain)
 		}

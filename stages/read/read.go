@@ -12,6 +12,7 @@ import (
 	"sort"
 
 	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stages/internal/inputfile"
 )
 
 //go:embed sample.yaml
@@ -41,7 +42,7 @@ func build(o *Options) (stage.Stage, error) {
 			errs = append(errs, stage.OptionError("glob", "invalid pattern %q: %v", o.Glob, err))
 		}
 	}
-	if o.Path == StdinPath {
+	if o.Path == inputfile.StdinPath {
 		for _, opt := range []struct {
 			name string
 			set  bool
@@ -117,15 +118,15 @@ type skippedFile struct{ path, kind string }
 // directory. A path naming a special file itself is an error.
 func (s *Stage) list() ([]fileInfo, []skippedFile, error) {
 	root := s.opts.Path
-	if root == StdinPath {
-		return []fileInfo{{path: StdinPath}}, nil, nil // size unknown: no total
+	if root == inputfile.StdinPath {
+		return []fileInfo{{path: inputfile.StdinPath}}, nil, nil // size unknown: no total
 	}
 	st, err := os.Stat(root)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", root, errors.Unwrap(err))
 	}
 	if !st.IsDir() {
-		if err := regular(root, st.Mode()); err != nil {
+		if err := inputfile.Regular(root, st.Mode()); err != nil {
 			return nil, nil, err
 		}
 		return []fileInfo{{root, st.Size()}}, nil, nil
@@ -162,7 +163,7 @@ func (s *Stage) list() ([]fileInfo, []skippedFile, error) {
 		case m.IsDir():
 			return nil // a link to a directory
 		case !m.IsRegular():
-			skipped = append(skipped, skippedFile{p, specialKind(m)})
+			skipped = append(skipped, skippedFile{p, inputfile.SpecialKind(m)})
 			return nil
 		}
 		files = append(files, fileInfo{p, info.Size()})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stage/stagetest"
+	"github.com/sluicehq/sluice/stages/internal/inputfile"
 	"github.com/sluicehq/sluice/stages/read"
 )
 
@@ -135,7 +136,7 @@ func TestOpenDecompresses(t *testing.T) {
 	}
 	for name := range files {
 		t.Run(name, func(t *testing.T) {
-			rc, err := read.Open(filepath.Join(dir, name))
+			rc, err := inputfile.Open(filepath.Join(dir, name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,7 +158,7 @@ func TestOpenDecompresses(t *testing.T) {
 		bad := append([]byte(nil), gz.Bytes()[:len(gz.Bytes())/2]...)
 		p := filepath.Join(dir, "bad.gz")
 		write(t, p, bad)
-		rc, err := read.Open(p)
+		rc, err := inputfile.Open(p)
 		if err == nil {
 			_, err = io.ReadAll(rc)
 			rc.Close()
@@ -183,7 +184,7 @@ func TestStdin(t *testing.T) {
 	if n := s.(stage.Sizer).TotalBytes(); n != 0 {
 		t.Errorf("TotalBytes = %d, want 0 (unknown)", n)
 	}
-	if size, plain, err := read.Plain("-"); size != 0 || plain || err != nil {
+	if size, plain, err := inputfile.Plain("-"); size != 0 || plain || err != nil {
 		t.Errorf("Plain(-) = %d, %v, %v: want a stream, read whole", size, plain, err)
 	}
 	_, err = read.Kind().Build(&read.Options{Path: "-", Glob: "*.xml", Recursive: true, Hidden: true})

@@ -27,7 +27,7 @@
 //
 // # Contract
 //
-// Split takes core.File records and opens each with read.Open, so gzip and
+// Split takes core.File records and opens each with inputfile.Open, so gzip and
 // zstd files are decompressed transparently. Every record carries its
 // position: Source.File, Source.Offset (of its first byte in the
 // decompressed stream), Source.Line (1-based) and Source.Ordinal (1-based

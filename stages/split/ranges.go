@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/stage"
-	"github.com/sluicehq/sluice/stages/read"
+	"github.com/sluicehq/sluice/stages/internal/inputfile"
 	"github.com/sluicehq/sluice/stages/split/internal/csvsplit"
 	"github.com/sluicehq/sluice/stages/split/internal/linesplit"
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
@@ -37,7 +37,7 @@ func (s *Stage) Partition(ctx context.Context, r *stage.Record) ([]stage.Part, e
 	if s.chunk <= 0 || rec.Size > 0 && rec.Size <= s.chunk {
 		return whole, nil // (Size is the size on disk, which read sets)
 	}
-	size, plain, err := read.Plain(rec.Source.File)
+	size, plain, err := inputfile.Plain(rec.Source.File)
 	if err != nil {
 		return nil, err
 	}

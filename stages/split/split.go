@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sluicehq/sluice/stage"
-	"github.com/sluicehq/sluice/stages/read"
+	"github.com/sluicehq/sluice/stages/internal/inputfile"
 	"github.com/sluicehq/sluice/stages/split/internal/csvsplit"
 	"github.com/sluicehq/sluice/stages/split/internal/linesplit"
 	"github.com/sluicehq/sluice/stages/split/internal/scan"
@@ -221,7 +221,7 @@ func (s *Stage) Setup(_ context.Context, env stage.Env) error {
 }
 
 // Process implements stage.Processor: it streams the file r names (through
-// read.Open, so gzip and zstd are decompressed) and emits its records in
+// inputfile.Open, so gzip and zstd are decompressed) and emits its records in
 // order. Memory is bounded by the largest record, not the file. The runner
 // calls Partition instead (see ranges.go), which splits large uncompressed
 // files by byte ranges; Process is the whole-file scan it falls back to.
@@ -236,7 +236,7 @@ func (s *Stage) Process(ctx context.Context, r *stage.Record, out stage.Emitter)
 		return fmt.Errorf("split: expected a file record, got a %v record from %s", r.Type, r.Source.String())
 	}
 	path := r.Source.File
-	f, err := read.OpenContext(ctx, path, s.bytesIn)
+	f, err := inputfile.OpenContext(ctx, path, s.bytesIn)
 	if err != nil {
 		return err
 	}
@@ -298,7 +298,7 @@ func (s *Stage) dupColumns(path string, line int64, hdr *stage.Header) {
 
 // input checks for cancellation once per read, which the splitters make
 // in chunks of 64 KiB or more, and counts the bytes it yields
-// (decompressed). (read.OpenCounted counts the bytes on disk.)
+// (decompressed). (inputfile.OpenCounted counts the bytes on disk.)
 type input struct {
 	ctx context.Context
 	r   io.Reader

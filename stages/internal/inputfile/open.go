@@ -1,4 +1,4 @@
-package read
+package inputfile
 
 import (
 	"bufio"
@@ -39,7 +39,7 @@ func OpenCounted(path string, n *atomic.Int64) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := regular(path, st.Mode()); err != nil {
+	if err := Regular(path, st.Mode()); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(path)
@@ -153,23 +153,23 @@ func Plain(path string) (size int64, plain bool, err error) {
 	return fi.Size(), !bytes.HasPrefix(head, gzipMagic) && !bytes.HasPrefix(head, zstdMagic), nil
 }
 
-// regular returns an error naming path unless mode is a regular file's.
+// Regular returns an error naming path unless mode is a regular file's.
 // Sluice reads regular files only: it needs their size (for progress and
 // for splitting one file on every core), reads byte ranges of them, and
 // must be able to stop at any time, none of which holds for a named pipe,
 // a device or a socket, whose reads can block forever.
-func regular(path string, mode fs.FileMode) error {
+func Regular(path string, mode fs.FileMode) error {
 	if mode.IsRegular() {
 		return nil
 	}
 	if mode.IsDir() {
 		return fmt.Errorf("read %s: is a directory", path)
 	}
-	return fmt.Errorf("read %s: not a regular file (%s): sluice reads regular files only; copy the stream to a file first (e.g. cat %s > input.xml)", path, specialKind(mode), path)
+	return fmt.Errorf("read %s: not a regular file (%s): sluice reads regular files only; copy the stream to a file first (e.g. cat %s > input.xml)", path, SpecialKind(mode), path)
 }
 
-// specialKind names the type of a file that is not regular.
-func specialKind(mode fs.FileMode) string {
+// SpecialKind names the type of a file that is not regular.
+func SpecialKind(mode fs.FileMode) string {
 	switch {
 	case mode&fs.ModeNamedPipe != 0:
 		return "a named pipe"
