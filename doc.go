@@ -1,23 +1,25 @@
-// Package sluice embeds Sluice in a Go program: load a pipeline from a
-// file or from bytes, register stage kinds of your own next to the
-// built-in ones, run the pipeline with a context and get its report, and
-// run the pipeline test files kept beside it. The sluice command is a
-// thin user of this package.
+// Package sluice embeds Sluice in a Go program: New makes an Engine with
+// the built-in stage kinds, kinds of your own (WithKinds), a template
+// search path and an environment, all fixed at construction; then Load or
+// LoadFile plans a pipeline, Run runs it with a context and returns its
+// report, and Templates and Kinds list what pipelines can use. The sluice
+// command is a thin user of this package.
 //
 // # The public API, and what is stable
 //
-// Two packages are public and follow semantic versioning from v1.0:
+// These packages are public and follow semantic versioning from v1.0 (see
+// docs/architecture.md for how they depend on each other):
 //
-//   - sluice (this package) puts the pieces together: an Engine holds the
-//     stage kinds (the built-in read, split, filter, map, classify, count and write,
-//     plus yours) and the template search path, and loads, runs and tests
-//     pipelines.
-//   - core is the contract a stage kind is written against (Stage, Source,
-//     Processor, BatchProcessor, Aggregator and the optional interfaces,
-//     Record, Define for options decoded from `with:`), and the engine's
-//     steps (Loader, Plan, Run, Report) for programs that need them apart.
+//   - sluice (this package) puts the pieces together.
+//   - stage is the contract a stage kind is written against (Stage,
+//     Source, Processor, BatchProcessor, Aggregator and the optional
+//     interfaces, Record, Define for options decoded from `with:`); a
+//     stage author imports it alone.
+//   - pipeline (parse, include, templates, plan) and engine (run, report,
+//     monitor) are the steps apart, for programs that need them; pipetest
+//     runs pipeline test files, apart so that embedders do not link it.
 //
-// A kind registered with Engine.Register is the same thing as a built-in
+// A kind added with WithKinds is the same thing as a built-in
 // one: its options are decoded strictly from `with:` through the struct's
 // yaml and doc tags, errors point at the pipeline file's line and column,
 // it runs on the same pools and batches, and `sluice stages` can describe

@@ -74,17 +74,16 @@ func (s *shout) Process(ctx context.Context, r *stage.Record, out stage.Emitter)
 	return out.Emit(&up)
 }
 
-// Register a stage kind of your own: it is used from pipelines exactly as
-// the built-in kinds are, and its options are checked the same way.
-func ExampleEngine_Register() {
+// Add a stage kind of your own: it is used from pipelines exactly as the
+// built-in kinds are, and its options are checked the same way.
+func ExampleWithKinds() {
 	dir, _ := os.MkdirTemp("", "sluice-example-")
 	defer os.RemoveAll(dir)
 	os.WriteFile(filepath.Join(dir, "words.txt"), []byte("alpha\nbeta\n"), 0o644)
 
-	eng := sluice.New()
-	eng.Register(stage.Define("shout", "Upper-cases lines.", nil,
+	eng := sluice.New(sluice.WithKinds(stage.Define("shout", "Upper-cases lines.", nil,
 		func() *shoutOptions { return &shoutOptions{Suffix: "!"} },
-		func(o *shoutOptions) (stage.Stage, error) { return &shout{o.Suffix}, nil }))
+		func(o *shoutOptions) (stage.Stage, error) { return &shout{o.Suffix}, nil })))
 
 	src := `stages:
   input: {use: read, with: {path: DIR/words.txt}}
@@ -111,4 +110,21 @@ func ExampleEngine_Register() {
 	// ALPHA!!
 	// BETA!!
 	// pipeline.yaml:4:69: stage "loud": unknown option "sufix" (did you mean "suffix"?)
+}
+
+// An engine offering only its own kinds: the options are applied at New,
+// in any order, and the engine does not change afterwards.
+func ExampleEngine_Kinds() {
+	shoutKind := stage.Define("shout", "Upper-cases lines.", nil,
+		func() *shoutOptions { return &shoutOptions{} },
+		func(o *shoutOptions) (stage.Stage, error) { return &shout{o.Suffix}, nil })
+	eng := sluice.New(sluice.WithKinds(shoutKind), sluice.WithoutBuiltins())
+	for _, k := range eng.Kinds() {
+		fmt.Printf("%s: %s\n", k.Name, k.Summary)
+	}
+	_, err := eng.Load("p.yaml", []byte("stages:\n  in: {use: read, with: {path: x}}\n"))
+	fmt.Println(err)
+	// Output:
+	// shout: Upper-cases lines.
+	// p.yaml:2:13: stage "in": unknown stage kind "read" (known kinds: shout)
 }

@@ -5,70 +5,82 @@ import (
 
 	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/pipeline"
-	"github.com/sluicehq/sluice/pipetest"
 	"github.com/sluicehq/sluice/stage"
 	"github.com/sluicehq/sluice/stages"
 )
 
-// Engine loads, runs and tests pipelines with a set of stage kinds and a
-// template search path. Build it with New, register kinds, then use it
-// from any number of goroutines (Register is not safe concurrently with
-// the other methods).
+// Engine loads and runs pipelines with a fixed set of stage kinds, a
+// template search path and an environment, all chosen by New's options.
+// It is not changed after New, so it is safe for concurrent use.
 type Engine struct {
 	reg    *stage.Registry
 	loader pipeline.Loader
 }
 
-// Option configures an Engine.
-type Option func(*Engine)
+// Option configures an Engine at New.
+type Option func(*settings)
+
+// settings collects the options, so that their order does not matter.
+type settings struct {
+	noBuiltins bool
+	kinds      []stage.Kind
+	searchPath []string
+	pathSet    bool
+	lookupEnv  func(string) (string, bool)
+}
+
+// WithKinds adds stage kinds, made with stage.Define, next to the
+// built-in ones (or alone, with WithoutBuiltins). A name given twice, or
+// the name of a built-in kind, panics in New, as http.Handle does: it is a
+// programming error.
+func WithKinds(kinds ...stage.Kind) Option {
+	return func(s *settings) { s.kinds = append(s.kinds, kinds...) }
+}
 
 // WithSearchPath sets the directories where templates named without a
 // path (`use: xml-records`) are found, replacing SLUICE_PATH.
 func WithSearchPath(dirs ...string) Option {
-	return func(e *Engine) { e.loader.SearchPath = append([]string(nil), dirs...) }
+	return func(s *settings) { s.searchPath, s.pathSet = append([]string(nil), dirs...), true }
 }
 
 // WithEnv sets how ${NAME} references in pipeline files are resolved,
 // replacing the process environment (os.LookupEnv).
 func WithEnv(lookup func(name string) (string, bool)) Option {
-	return func(e *Engine) { e.loader.LookupEnv = lookup }
+	return func(s *settings) { s.lookupEnv = lookup }
 }
 
 // WithoutBuiltins leaves out the built-in stage kinds, for a program that
-// offers only its own.
+// offers only its own (WithKinds).
 func WithoutBuiltins() Option {
-	return func(e *Engine) { e.reg = stage.NewRegistry(); e.loader.Registry = e.reg }
+	return func(s *settings) { s.noBuiltins = true }
 }
 
 // New returns an Engine with the built-in stage kinds and the template
 // search path from SLUICE_PATH, changed by opts.
 func New(opts ...Option) *Engine {
-	e := &Engine{reg: stages.Registry()}
-	e.loader = pipeline.Loader{Registry: e.reg, SearchPath: pipeline.SearchPathFromEnv()}
+	var s settings
 	for _, o := range opts {
-		o(e)
+		o(&s)
 	}
-	return e
+	reg := stage.NewRegistry()
+	if !s.noBuiltins {
+		stages.Register(reg)
+	}
+	for _, k := range s.kinds {
+		reg.Register(k)
+	}
+	if !s.pathSet {
+		s.searchPath = pipeline.SearchPathFromEnv()
+	}
+	return &Engine{reg: reg, loader: pipeline.Loader{Registry: reg, SearchPath: s.searchPath, LookupEnv: s.lookupEnv}}
 }
 
-// Register adds stage kinds, made with stage.Define. A name registered
-// twice panics, as http.Handle does: it is a programming error.
-func (e *Engine) Register(kinds ...stage.Kind) {
-	for _, k := range kinds {
-		e.reg.Register(k)
-	}
-}
-
-// Registry returns the engine's stage kinds.
-func (e *Engine) Registry() *stage.Registry { return e.reg }
-
-// Loader returns the engine's loader, for programs that parse and plan
-// in separate steps.
-func (e *Engine) Loader() *pipeline.Loader { return &e.loader }
+// Kinds returns the engine's stage kinds, sorted by name.
+func (e *Engine) Kinds() []stage.Kind { return e.reg.Kinds() }
 
 // LoadFile reads the pipeline file at path with its includes and
-// templates, and plans it. Problems in the file are a pipeline.ErrorList, one
-// error per problem with its file, line and column.
+// templates, and plans it. Problems in the file are a pipeline.ErrorList,
+// one error per problem with its file, line and column.
 func (e *Engine) LoadFile(path string) (*pipeline.Graph, error) {
 	return pipeline.LoadFile(&e.loader, path)
 }
@@ -88,11 +100,3 @@ func (e *Engine) Run(ctx context.Context, g *pipeline.Graph, opts engine.RunOpti
 
 // Templates returns the templates found on the search path.
 func (e *Engine) Templates() ([]*pipeline.Template, error) { return e.loader.Templates() }
-
-// Test runs the pipeline test files at path (a *_test.yaml file, or a
-// directory searched recursively for them) and returns their results.
-// A test file that cannot be read or is malformed is an error; a failing
-// case is not (see pipetest.Result).
-func (e *Engine) Test(ctx context.Context, path string, opts pipetest.Options) ([]*pipetest.FileResult, error) {
-	return pipetest.RunPath(ctx, &e.loader, path, opts)
-}

@@ -5,8 +5,9 @@ import (
 	"context"
 	"testing"
 
-	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/pipetest"
+	"github.com/sluicehq/sluice/stages"
 )
 
 // TestPipelineFiles runs every pipeline test file of the repository (the
@@ -16,7 +17,7 @@ func TestPipelineFiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the example plugins")
 	}
-	results, err := sluice.New(sluice.WithSearchPath()).Test(context.Background(), ".", pipetest.Options{})
+	results, err := pipetest.RunPath(context.Background(), &pipeline.Loader{Registry: stages.Registry()}, ".", pipetest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

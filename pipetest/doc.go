@@ -1,8 +1,9 @@
 // Package pipetest runs pipeline test files: YAML files kept beside a
 // pipeline (pipeline_test.yaml for pipeline.yaml) whose named cases feed
 // records into a stage, or run the whole pipeline, and check what stages
-// emit and what files the pipeline writes. `sluice test` and
-// sluice.Engine.Test use it.
+// emit and what files the pipeline writes. `sluice test` uses it;
+// programs that embed Sluice call RunPath with a pipeline.Loader of their
+// own (it is apart from package sluice so that they do not link it).
 //
 // A test file:
 //

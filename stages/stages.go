@@ -2,8 +2,8 @@
 // (read, split, filter, map, classify, count, write), and the one explicit list that
 // registers them.
 //
-// A program that embeds Sluice starts from Registry and may Register its
-// own kinds on it; tests build registries of their own.
+// A program that embeds Sluice adds its own kinds with sluice.WithKinds;
+// tests build registries of their own.
 package stages
 
 import (

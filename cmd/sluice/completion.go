@@ -34,7 +34,7 @@ func completeStage(_ *cobra.Command, args []string, prefix string) ([]string, co
 			out = append(out, cobra.CompletionWithDesc(name, desc))
 		}
 	}
-	for _, k := range eng.Registry().Kinds() {
+	for _, k := range eng.Kinds() {
 		add(k.Name, k.Summary)
 	}
 	templates, _ := eng.Templates() // the templates that load; stages reports the rest
@@ -96,7 +96,7 @@ func completeTap(_ *cobra.Command, args []string, prefix string) ([]string, cobr
 	if len(args) > 0 {
 		return completePipeline(nil, args[1:], prefix)
 	}
-	cfg, err := sluice.New().Loader().ParseFile(defaultPipeline)
+	cfg, err := newLoader().ParseFile(defaultPipeline)
 	if cfg == nil || err != nil && len(cfg.Stages) == 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stages"
 )
 
 const defaultPipeline = "pipeline.yaml"
@@ -373,4 +374,11 @@ another process is left alone.`,
 			return nil
 		},
 	}
+}
+
+// newLoader returns a loader with the built-in kinds and the search path
+// from SLUICE_PATH, for the commands that parse a pipeline without
+// planning it (tap, test, completion) or read a template alone.
+func newLoader() *pipeline.Loader {
+	return &pipeline.Loader{Registry: stages.Registry(), SearchPath: pipeline.SearchPathFromEnv()}
 }

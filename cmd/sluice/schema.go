@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/pipeline"
+	"github.com/sluicehq/sluice/stages"
 )
 
 func schemaCmd() *cobra.Command {
@@ -28,7 +29,7 @@ others) completes and checks a pipeline that starts with
 			if err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "sluice: some templates on %s do not load; the schema leaves them out:\n%s\n", pipeline.SearchPathEnv, indentBlock(err.Error(), "  "))
 			}
-			_, err = cmd.OutOrStdout().Write(pipeline.PipelineSchema(eng.Registry(), templates))
+			_, err = cmd.OutOrStdout().Write(pipeline.PipelineSchema(stages.Registry(), templates))
 			return err
 		},
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/stage"
+	"github.com/sluicehq/sluice/stages"
 )
 
 func stagesCmd() *cobra.Command {
@@ -24,7 +25,7 @@ template's parameters. A template can also be named by its file path.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			eng := sluice.New()
-			reg := eng.Registry()
+			reg := stages.Registry()
 			w := cmd.OutOrStdout()
 			if markdown {
 				markdownReference(w, reg)
@@ -71,7 +72,7 @@ template's parameters. A template can also be named by its file path.`,
 				}
 			}
 			if strings.ContainsRune(args[0], '/') || strings.HasSuffix(args[0], ".yaml") {
-				t, err := eng.Loader().ReadTemplate(args[0])
+				t, err := newLoader().ReadTemplate(args[0])
 				if err != nil {
 					return &exitError{exitInvalid, err}
 				}

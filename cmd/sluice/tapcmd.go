@@ -82,7 +82,7 @@ func runTap(cmd *cobra.Command, stage, path string, f tapFlags) error {
 	signal.Ignore(syscall.SIGPIPE)
 
 	eng := sluice.New()
-	cfg, err := eng.Loader().ParseFile(path)
+	cfg, err := newLoader().ParseFile(path)
 	if err != nil {
 		return &exitError{exitInvalid, fmt.Errorf("%s: %w", path, err)}
 	}
@@ -99,7 +99,7 @@ func runTap(cmd *cobra.Command, stage, path string, f tapFlags) error {
 	sink := &tapSink{w: cmd.OutOrStdout(), f: f, stop: cancel}
 	cut.AddStage(&pipeline.StageConfig{Name: "tap " + target, Use: tapKind, From: []string{target}})
 	reg := stagepkg.NewRegistry()
-	for _, k := range eng.Registry().Kinds() {
+	for _, k := range eng.Kinds() {
 		reg.Register(k)
 	}
 	reg.Register(stagepkg.Define(tapKind, "Prints what a tapped stage emits.", nil,

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/pipetest"
 )
 
@@ -37,10 +36,10 @@ Exit status: 0 when every case passes, 1 when one fails (with a diff),
 				}
 				opts.Run = re
 			}
-			eng := sluice.New()
+			l := newLoader()
 			var passed, failed int
 			for _, path := range args {
-				results, err := eng.Test(cmd.Context(), path, opts)
+				results, err := pipetest.RunPath(cmd.Context(), l, path, opts)
 				p, f := pipetest.Print(cmd.OutOrStdout(), results, verbose)
 				passed, failed = passed+p, failed+f
 				if err != nil {
