@@ -14,7 +14,7 @@ import (
 )
 
 // Editing a Config between Parse and Plan: the pipeline test runner
-// (core/pipetest) and embedding programs use these to feed a stage from
+// (pipetest) and embedding programs use these to feed a stage from
 // elsewhere, tap a stage's output or change options, without writing YAML.
 
 // Clone returns a copy of c whose stage list and stages can be changed

@@ -1,7 +1,7 @@
-// The sluice command is a thin layer over package core: each subcommand
-// loads the pipeline with core.Load against the built-in registry
+// The sluice command is a thin layer over packages sluice, pipeline and
+// engine: each subcommand loads the pipeline with the built-in kinds
 // (stages.Registry) and either prints something about the graph or runs it
-// with core.Run, turning the result into a summary and an exit code.
+// with engine.Run, turning the result into a summary and an exit code.
 // `sluice schema` prints the pipeline file's JSON Schema
 // (core.PipelineSchema; committed as docs/pipeline.schema.json, kept fresh
 // by TestSchemaFile).

@@ -1,5 +1,5 @@
 // Package yamlnode describes YAML nodes for error messages, the same way in
-// the pipeline loader (package core) and in pipeline tests (core/pipetest).
+// the pipeline loader (package pipeline) and in pipeline tests (pipetest).
 package yamlnode
 
 import (
