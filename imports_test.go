@@ -72,7 +72,8 @@ func TestSDKImportsNoEngine(t *testing.T) {
 // TestEngineDepIsStrict checks the filter the import tests rely on.
 func TestEngineDepIsStrict(t *testing.T) {
 	for pkg, bad := range map[string]bool{
-		"github.com/sluicehq/sluice/core":              true,
+		"github.com/sluicehq/sluice/stage":             true,
+		"github.com/sluicehq/sluice/engine":            true,
 		"github.com/sluicehq/sluice":                   true,
 		"github.com/sluicehq/sluice/internal/yamlnode": true,
 		"github.com/sluicehq/sluice/sdkx":              true,

@@ -66,7 +66,7 @@ func splitQName(data []byte, qs, qe, colons int) (ps, pe, ls int) {
 }
 
 // str returns b as a string sharing b's memory. Record bytes are never
-// modified once a stage has emitted them (core.Record's contract), which
+// modified once a stage has emitted them (stage.Record's contract), which
 // is what makes this safe for the Parser's inputs; see Parser.
 func str(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))

@@ -136,7 +136,7 @@ const (
 // record to the next, so what it returns is valid until its next call.
 // Names and attribute values it returns share the memory of the record's
 // bytes (no copy is made): the bytes must not be modified while a result
-// is in use, which holds for core.Record data, read-only once emitted. A
+// is in use, which holds for stage.Record data, read-only once emitted. A
 // caller that keeps a string beyond the record copies it (strings.Clone);
 // otherwise it also keeps the record's memory alive.
 //
@@ -148,7 +148,7 @@ const (
 type Parser struct {
 	// Checked says that the records given to the Parser have had their
 	// characters checked already, with the rules it applies itself: split
-	// emits only such records and marks them (core.Record.Checked). The
+	// emits only such records and marks them (stage.Record.Checked). The
 	// Parser then skips what split checked, the characters of text and
 	// attribute values (valid UTF-8, characters XML allows), and still
 	// reads the structure, resolves names and applies its own checks

@@ -24,7 +24,7 @@
 //     encoding/csv from the record's fields (comma-separated, quoted where
 //     needed, whatever the input's delimiter; the bytes of every value are
 //     kept, a CRLF in one included). A row that split read from a
-//     comma-separated file as RFC 4180 (core.Record.Checked) is copied as
+//     comma-separated file as RFC 4180 (stage.Record.Checked) is copied as
 //     it was read instead, which is the same row; a long row that
 //     csv.long_rows: keep kept is written so, with its extra fields. A row
 //     that split padded (csv.short_rows: pad) is written padded, and one
