@@ -623,8 +623,9 @@ func Commit(ctx context.Context, cs ...stage.Committer) error {
 		}
 		return err
 	}
+	errs := []error{err}
 	for _, c := range cs {
-		c.Committed()
+		errs = append(errs, c.Committed())
 	}
-	return err
+	return errors.Join(errs...)
 }

@@ -105,7 +105,7 @@ func (s *sink) Process(ctx context.Context, r *stage.Record, out stage.Emitter) 
 
 func (s *sink) Finish(ctx context.Context, out stage.Emitter) error   { s.finished = true; return nil }
 func (s *sink) Prepare(ctx context.Context) (stage.CommitPlan, error) { return stage.CommitPlan{}, nil }
-func (s *sink) Committed()                                            { s.committed = true }
+func (s *sink) Committed() error                                      { s.committed = true; return nil }
 func (s *sink) Abort()                                                { s.aborted = true }
 func (s *sink) Teardown(ctx context.Context) error                    { s.tornDown = true; return nil }
 

@@ -296,16 +296,19 @@ func (r *runner) commit(ctx context.Context) error {
 	if ce != nil {
 		r.log.Warn(ce.Error())
 	}
+	var errs []error
 	for _, sr := range r.stages {
 		if c, ok := sr.node.Stage.(stage.Committer); ok {
-			_ = sr.protect(func() error { c.Committed(); return nil })
+			if err := sr.protect(c.Committed); err != nil {
+				errs = append(errs, fmt.Errorf("stage %q: after the commit: %w", sr.node.Name, err))
+			}
 		}
 		sr.dl.settle(r.runID, true)
 	}
 	r.gate.Lock()
 	r.committed = true
 	r.gate.Unlock()
-	return nil
+	return errors.Join(errs...)
 }
 
 // abort aborts every stage and keeps the dead letters of the failed run

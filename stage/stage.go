@@ -159,12 +159,13 @@ type Finisher interface {
 // files they would have replaced are as they were, even if the process is
 // killed during the commit (a journal lets the next run finish or undo
 // it; see Recover). Committed is then called after a commit that made the
-// outputs final; Abort after a failed or cancelled run or a commit that
+// outputs final; an error from it (a copy of the outputs to standard
+// output that failed) fails the run, though its files stay final; Abort after a failed or cancelled run or a commit that
 // was undone, and must remove what the stage staged. Prepare must not
 // make anything final. Each method is called at most once.
 type Committer interface {
 	Prepare(ctx context.Context) (CommitPlan, error)
-	Committed()
+	Committed() error
 	Abort()
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sluicehq/sluice/stage"
@@ -378,5 +379,24 @@ func TestJSONLinesMatchCSV(t *testing.T) {
 				t.Errorf("%+v: line %d\n%s\nwant the members of CSV row %v", o, i+1, line, want)
 			}
 		}
+	}
+}
+
+// brokenPipe is a standard output whose reader has gone.
+type brokenPipe struct{}
+
+func (brokenPipe) Write([]byte) (int, error) { return 0, syscall.EPIPE }
+
+// TestStdoutCopyFails: a copy of the counts to standard output that fails
+// after the commit is the stage's error, not only a log line.
+func TestStdoutCopyFails(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	o := Options{By: []string{`json("s")`}, Names: []string{"s"}, Output: "-"}
+	s := mustBuild(t, &o)
+	s.stdout = brokenPipe{}
+	recs := []stage.Record{{Type: stage.JSON, Data: []byte(`{"s": "a"}`)}}
+	_, err := stagetest.Run(context.Background(), s, recs, stagetest.Options{})
+	if err == nil || !errors.Is(err, syscall.EPIPE) || !strings.Contains(err.Error(), "standard output") {
+		t.Fatalf("err = %v, want the failed copy to standard output", err)
 	}
 }

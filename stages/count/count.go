@@ -236,14 +236,16 @@ func (s *Stage) Prepare(context.Context) (stage.CommitPlan, error) {
 }
 
 // Committed records that the output is final; for standard output it
-// copies the prepared file there.
-func (s *Stage) Committed() {
+// copies the prepared file there, and a failed copy is its error.
+func (s *Stage) Committed() error {
+	var err error
 	if s.output == stdoutName && s.tmp != "" {
-		s.copyToStdout()
+		err = s.copyToStdout()
 	}
 	if s.tmp != "" {
 		s.tmp, s.done = "", true
 	}
+	return err
 }
 
 // Abort removes the prepared file, if any.

@@ -31,8 +31,9 @@ func (s *Stage) createTemp() (*os.File, error) {
 	return createTemp(s.output)
 }
 
-// copyToStdout copies the prepared file to standard output.
-func (s *Stage) copyToStdout() {
+// copyToStdout copies the prepared file to standard output; a failed copy
+// is also noted in the output's summary line.
+func (s *Stage) copyToStdout() error {
 	w := s.stdout
 	if w == nil {
 		w = os.Stdout
@@ -49,8 +50,6 @@ func (s *Stage) copyToStdout() {
 	os.Remove(s.tmp)
 	if err != nil {
 		s.copyErr = fmt.Errorf("copy the counts to standard output: %w", err)
-		if s.log != nil {
-			s.log.Error(s.copyErr.Error())
-		}
 	}
+	return s.copyErr
 }

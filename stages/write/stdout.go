@@ -42,22 +42,25 @@ func (w *Writer) oneStdoutKind(r *stage.Record, ext string) error {
 
 // copyToStdout copies the staged file to standard output and removes the
 // staging directory.
-func (w *Writer) copyToStdout() {
+func (w *Writer) copyToStdout() error {
 	out := w.out
 	if out == nil {
 		out = os.Stdout
 	}
 	var err error
 	for _, f := range w.created() {
-		err = copyFile(out, f.tmp)
+		if err = copyFile(out, f.tmp); err != nil {
+			break
+		}
 	}
 	if rerr := os.RemoveAll(w.staging); rerr != nil {
 		w.log.Error("remove staging directory", "dir", w.staging, "err", rerr)
 	}
 	if err != nil {
 		w.copyNote = fmt.Sprintf("standard output: the copy failed: %v", err)
-		w.log.Error("copy the records to standard output", "err", err)
+		return fmt.Errorf("copy the records to standard output: %w", err)
 	}
+	return nil
 }
 
 func copyFile(w io.Writer, path string) error {

@@ -3,8 +3,10 @@ package write
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sluicehq/sluice/stage"
@@ -61,5 +63,23 @@ func TestStdoutRefusesSplits(t *testing.T) {
 	}
 	if len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Err.Error(), "standard output already holds json records, not xml ones: write to a directory") {
 		t.Errorf("rejected %+v, want the xml record refused", res.Rejected)
+	}
+}
+
+// brokenPipe is a standard output whose reader has gone.
+type brokenPipe struct{}
+
+func (brokenPipe) Write([]byte) (int, error) { return 0, syscall.EPIPE }
+
+// TestStdoutCopyFails: a copy to standard output that fails after the
+// commit is the stage's error (the run fails with it), not only a log line.
+func TestStdoutCopyFails(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	w, _ := newWriter(t, func(o *Options) { o.Dir = "-" })
+	w.out = brokenPipe{}
+	in := []stage.Record{lineRec(stage.JSON, "a", `{"n": 1}`)}
+	_, err := stagetest.Run(context.Background(), w, in, stagetest.Options{FailOnReject: true})
+	if err == nil || !errors.Is(err, syscall.EPIPE) || !strings.Contains(err.Error(), "standard output") {
+		t.Fatalf("err = %v, want the failed copy to standard output", err)
 	}
 }

@@ -598,13 +598,14 @@ func (w *Writer) Prepare(ctx context.Context) (stage.CommitPlan, error) {
 }
 
 // Committed records that the run's commit made the files final.
-func (w *Writer) Committed() {
+func (w *Writer) Committed() error {
 	if w.state == stateFinished {
 		w.state = stateCommitted
 		if w.stdout {
-			w.copyToStdout()
+			return w.copyToStdout()
 		}
 	}
+	return nil
 }
 
 // Abort closes every file and removes the staging directory, so that
